@@ -1,0 +1,69 @@
+import { MANAGED_BY, MANAGED_BY_LABEL, describeRef, refOf, type ClusterPort, type KubeObject } from './port.js';
+
+export type EnsureAction = 'created' | 'updated' | 'unchanged' | 'replaced';
+
+export interface EnsureResult<T extends KubeObject> {
+  action: EnsureAction;
+  object: T;
+}
+
+/** Fields the server owns or that a merge patch cannot change. */
+const IMMUTABLE: Record<string, string[]> = {
+  ClusterRoleBinding: ['roleRef'],
+  RoleBinding: ['roleRef'],
+  Secret: ['type'],
+};
+
+/** Adds the managed-by label every vnode object carries. */
+export function managed<T extends KubeObject>(obj: T, extraLabels: Record<string, string> = {}): T {
+  return { ...obj, metadata: { ...obj.metadata, labels: { ...obj.metadata.labels, ...extraLabels, [MANAGED_BY_LABEL]: MANAGED_BY } } };
+}
+
+/** True when every field set in `want` has the same value in `have` (maps compared key by key, lists whole). */
+export function isSubset(want: unknown, have: unknown): boolean {
+  if (want === null || typeof want !== 'object') return want === have;
+  if (Array.isArray(want)) {
+    return Array.isArray(have) && want.length === have.length && want.every((w, i) => isEqualJson(w, have[i]));
+  }
+  if (have === null || typeof have !== 'object' || Array.isArray(have)) return false;
+  return Object.entries(want as Record<string, unknown>).every(([k, v]) => v === undefined || isSubset(v, (have as Record<string, unknown>)[k]));
+}
+
+function isEqualJson(a: unknown, b: unknown): boolean {
+  return isSubset(a, b) && isSubset(b, a);
+}
+
+function desiredFields(obj: KubeObject): Record<string, unknown> {
+  const { metadata, apiVersion: _a, kind: _k, ...rest } = obj;
+  return { ...rest, metadata: { labels: metadata.labels, annotations: metadata.annotations } };
+}
+
+/**
+ * Create-or-update: read; create when missing; merge-patch when it differs; leave it alone when it matches.
+ * Immutable fields that differ (a binding's roleRef) mean delete and create.
+ */
+export async function ensureObject<T extends KubeObject>(cluster: ClusterPort, desired: T): Promise<EnsureResult<T>> {
+  const ref = refOf(desired);
+  const live = await cluster.get<T>(ref);
+  if (!live) {
+    try {
+      return { action: 'created', object: await cluster.create(desired) };
+    } catch (e) {
+      // created concurrently by another run: fall through to the update path once
+      if ((e as { code?: string }).code !== 'AlreadyExists') throw e;
+      return ensureObject(cluster, desired);
+    }
+  }
+  const fields = desiredFields(desired);
+  if (isSubset(fields, live)) return { action: 'unchanged', object: live };
+  const immutable = IMMUTABLE[desired.kind] ?? [];
+  if (immutable.some((f) => fields[f] !== undefined && !isEqualJson(fields[f], (live as Record<string, unknown>)[f]))) {
+    await cluster.delete(ref);
+    return { action: 'replaced', object: await cluster.create(desired) };
+  }
+  return { action: 'updated', object: await cluster.patch<T>(ref, fields, 'merge') };
+}
+
+export function describeAction(obj: KubeObject, action: EnsureAction | 'deleted' | 'would create' | 'reused'): string {
+  return `${describeRef(refOf(obj))} ${action}`;
+}

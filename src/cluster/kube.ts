@@ -1,0 +1,204 @@
+import {
+  ApisApi, AuthorizationV1Api, CoreApi, KubeConfig, KubernetesObjectApi, PatchStrategy as KPatch, VersionApi, Watch,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { interrupted, operationError } from '../errors.js';
+import { clusterError, httpCode } from './errors.js';
+import { resolveKubeconfig } from './kubeconfig.js';
+import {
+  describeRef, type AccessCheck, type ClusterInfo, type ClusterPort, type ClusterTarget, type KubeObject, type ListOptions,
+  type ObjectRef, type PatchStrategy, type ServerVersion,
+} from './port.js';
+
+const FIELD_MANAGER = 'vnode';
+
+/** KubernetesObjectApi plus the list path of a kind (for watches), resolved by its discovery cache. */
+class ObjectApi extends KubernetesObjectApi {
+  init(kc: KubeConfig): this {
+    this.setDefaultNamespace(kc);
+    return this;
+  }
+
+  listPath(ref: ObjectRef): Promise<string> {
+    const spec = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: ref.namespace ? { namespace: ref.namespace } : {} };
+    return this.specUriPath(spec, 'list');
+  }
+}
+
+const STRATEGY: Record<PatchStrategy, KPatch> = {
+  merge: KPatch.MergePatch,
+  strategic: KPatch.StrategicMergePatch,
+  json: KPatch.JsonPatch,
+};
+
+function header(ref: ObjectRef): KubernetesObject & { metadata: { name: string } } {
+  return { apiVersion: ref.apiVersion, kind: ref.kind, metadata: ref.namespace ? { name: ref.name, namespace: ref.namespace } : { name: ref.name } };
+}
+
+/** Client objects carry Date instances and undefined fields; vnode works with plain JSON. */
+function plain<T>(o: unknown): T {
+  return JSON.parse(JSON.stringify(o)) as T;
+}
+
+export class KubeCluster implements ClusterPort {
+  private readonly objects: ObjectApi;
+  private groupVersionCache: Promise<string[]> | undefined;
+
+  constructor(readonly kc: KubeConfig, readonly info: ClusterInfo, private readonly log: (m: string) => void = () => {}) {
+    this.objects = kc.makeApiClient(ObjectApi).init(kc);
+  }
+
+  private async call<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    this.log(`k8s: ${action}`);
+    try {
+      return await fn();
+    } catch (e) {
+      throw clusterError(e, action, this.info.server);
+    }
+  }
+
+  async version(): Promise<ServerVersion> {
+    const v = await this.call('get server version', () => this.kc.makeApiClient(VersionApi).getCode());
+    return parseVersion(v.gitVersion, v.major, v.minor);
+  }
+
+  groupVersions(): Promise<string[]> {
+    this.groupVersionCache ??= this.call('discover API groups', async () => {
+      const [core, groups] = await Promise.all([this.kc.makeApiClient(CoreApi).getAPIVersions(), this.kc.makeApiClient(ApisApi).getAPIVersions()]);
+      return [...core.versions, ...groups.groups.flatMap((g) => g.versions.map((v) => v.groupVersion))];
+    });
+    return this.groupVersionCache;
+  }
+
+  async get<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
+    this.log(`k8s: get ${describeRef(ref)}`);
+    try {
+      return plain<T>(await this.objects.read(header(ref)));
+    } catch (e) {
+      if (httpCode(e) === 404) return undefined;
+      throw clusterError(e, `get ${describeRef(ref)}`, this.info.server);
+    }
+  }
+
+  async list<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<T[]> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    do {
+      const page = await this.call(`list ${kind}${opts.namespace ? ' in ' + opts.namespace : ''}`, () =>
+        this.objects.list(apiVersion, kind, opts.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector, 500, cont));
+      for (const i of page.items) items.push(plain<T>({ apiVersion, kind, ...i }));
+      cont = page.metadata?._continue || undefined;
+    } while (cont);
+    return items;
+  }
+
+  create<T extends KubeObject>(obj: T, opts: { dryRun?: boolean } = {}): Promise<T> {
+    return this.call(`create ${describeRef({ ...obj, name: obj.metadata.name ?? obj.metadata.generateName ?? '', namespace: obj.metadata.namespace ?? '' })}`, async () =>
+      plain<T>(await this.objects.create(obj as KubernetesObject, undefined, opts.dryRun ? 'All' : undefined, FIELD_MANAGER)));
+  }
+
+  patch<T extends KubeObject>(ref: ObjectRef, patch: unknown, strategy: PatchStrategy): Promise<T> {
+    if (strategy === 'json') throw operationError('Unsupported', 'JSON patch is not supported by this port; use merge or strategic');
+    const body = { ...(patch as Record<string, unknown>), ...header(ref) } as KubernetesObject;
+    const meta = (patch as { metadata?: Record<string, unknown> }).metadata;
+    if (meta) body.metadata = { ...meta, ...header(ref).metadata };
+    return this.call(`patch ${describeRef(ref)}`, async () =>
+      plain<T>(await this.objects.patch(body, undefined, undefined, FIELD_MANAGER, undefined, STRATEGY[strategy])));
+  }
+
+  async delete(ref: ObjectRef): Promise<boolean> {
+    this.log(`k8s: delete ${describeRef(ref)}`);
+    try {
+      await this.objects.delete(header(ref));
+      return true;
+    } catch (e) {
+      if (httpCode(e) === 404) return false;
+      throw clusterError(e, `delete ${describeRef(ref)}`, this.info.server);
+    }
+  }
+
+  async canI(check: AccessCheck): Promise<boolean> {
+    const api = this.kc.makeApiClient(AuthorizationV1Api);
+    const r = await this.call(`check access to ${check.verb} ${check.resource}`, () => api.createSelfSubjectAccessReview({
+      body: {
+        apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview',
+        spec: {
+          resourceAttributes: {
+            verb: check.verb, resource: check.resource, group: check.group ?? '', subresource: check.subresource ?? '',
+            namespace: check.namespace ?? '', name: check.name ?? '',
+          },
+        },
+      },
+    }));
+    return Boolean(r.status?.allowed);
+  }
+
+  /**
+   * List, then watch from that resourceVersion: no polling and no missed change. A watch that ends
+   * (server timeout) is re-established; an expired resourceVersion (410) starts over with a fresh list.
+   */
+  async waitFor<T extends KubeObject>(ref: ObjectRef, done: (obj: T | undefined) => boolean, opts: { timeoutMs: number; signal: AbortSignal }): Promise<T | undefined> {
+    const what = `wait for ${describeRef(ref)}`;
+    const path = await this.call(what, () => this.objects.listPath(ref));
+    const fieldSelector = `metadata.name=${ref.name}`;
+    const deadline = opts.timeoutMs > 0 ? Date.now() + opts.timeoutMs : Infinity;
+    const watcher = new Watch(this.kc);
+    while (true) {
+      if (opts.signal.aborted) throw interrupted();
+      if (Date.now() >= deadline) throw operationError('Timeout', `timed out waiting for ${describeRef(ref)}`);
+      const listed = await this.call(what, () => this.objects.list(ref.apiVersion, ref.kind, ref.namespace, undefined, undefined, undefined, fieldSelector));
+      const first = listed.items[0] ? plain<T>({ apiVersion: ref.apiVersion, kind: ref.kind, ...listed.items[0] }) : undefined;
+      if (done(first)) return first;
+      let rv = listed.metadata?.resourceVersion;
+      let restartList = false;
+      while (!restartList) {
+        const outcome = await new Promise<{ obj?: T | undefined; matched: boolean; expired?: boolean; err?: unknown }>((resolve) => {
+          let settled = false;
+          let abort: AbortController | undefined;
+          const finish = (r: { obj?: T | undefined; matched: boolean; expired?: boolean; err?: unknown }): void => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            opts.signal.removeEventListener('abort', onAbort);
+            abort?.abort();
+            resolve(r);
+          };
+          const onAbort = (): void => finish({ matched: false });
+          opts.signal.addEventListener('abort', onAbort);
+          const timer = setTimeout(() => finish({ matched: false }), Math.min(Math.max(deadline - Date.now(), 0), 2_147_000_000));
+          watcher.watch(path, { fieldSelector, resourceVersion: rv, allowWatchBookmarks: true }, (phase, obj: KubeObject & { code?: number }) => {
+            if (phase === 'ERROR') { finish({ matched: false, expired: obj.code === 410 }); return; }
+            if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
+            if (phase === 'BOOKMARK') return;
+            const cur = phase === 'DELETED' ? undefined : plain<T>(obj);
+            if (done(cur)) finish({ obj: cur, matched: true });
+          }, (err) => finish({ matched: false, err })).then((c) => { abort = c; if (settled) c.abort(); }, (err) => finish({ matched: false, err }));
+        });
+        if (outcome.matched) return outcome.obj;
+        if (opts.signal.aborted) throw interrupted();
+        if (Date.now() >= deadline) throw operationError('Timeout', `timed out waiting for ${describeRef(ref)}`);
+        if (outcome.expired || outcome.err) restartList = true;
+        if (outcome.err) this.log(`k8s: watch ended (${(outcome.err as Error).message ?? outcome.err}); listing again`);
+      }
+    }
+  }
+}
+
+export function parseVersion(gitVersion: string, major?: string, minor?: string): ServerVersion {
+  const m = /^v?(\d+)\.(\d+)/.exec(gitVersion);
+  const maj = m ? Number(m[1]) : Number.parseInt(major ?? '', 10);
+  const min = m ? Number(m[2]) : Number.parseInt(minor ?? '', 10);
+  return { major: maj, minor: min, gitVersion };
+}
+
+export async function connectCluster(target: ClusterTarget, opts: { env: NodeJS.ProcessEnv; cwd: string; log?: (m: string) => void }): Promise<ClusterPort> {
+  const resolved = resolveKubeconfig(target, opts.env, opts.cwd);
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromString(resolved.yaml);
+  } catch (e) {
+    throw operationError('KubeconfigInvalid', `cannot use context "${resolved.info.contextName}": ${(e as Error).message}`);
+  }
+  opts.log?.(`k8s: using context ${resolved.info.contextName} (${resolved.info.server}) from ${resolved.files.join(', ')}`);
+  return new KubeCluster(kc, resolved.info, opts.log);
+}

@@ -1,0 +1,50 @@
+/** Where a failure came from decides the exit code: the user's input (2), the operation (1), an interrupt (130). */
+export type ErrorSource = 'usage' | 'operation' | 'interrupted';
+
+export const ExitCode = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+export class VnodeError extends Error {
+  readonly code: string;
+  readonly hint: string | undefined;
+  readonly source: ErrorSource;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(source: ErrorSource, code: string, message: string, opts: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'VnodeError';
+    this.source = source;
+    this.code = code;
+    this.hint = opts.hint;
+    this.details = opts.details;
+  }
+
+  get exitCode(): number {
+    switch (this.source) {
+      case 'usage': return ExitCode.usage;
+      case 'interrupted': return ExitCode.interrupted;
+      case 'operation': return ExitCode.failed;
+    }
+  }
+}
+
+/** The user's input is wrong; raised before anything is changed. */
+export function usageError(code: string, message: string, hint?: string): VnodeError {
+  return new VnodeError('usage', code, message, hint === undefined ? {} : { hint });
+}
+
+export function operationError(code: string, message: string, opts: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {}): VnodeError {
+  return new VnodeError('operation', code, message, opts);
+}
+
+export function interrupted(): VnodeError {
+  return new VnodeError('interrupted', 'Interrupted', 'interrupted', { hint: 'run the same command again to finish' });
+}
+
+export function isVnodeError(e: unknown): e is VnodeError {
+  return e instanceof VnodeError;
+}
+
+/** Throws the interrupt error once the run's signal has fired. */
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw interrupted();
+}

@@ -1,0 +1,69 @@
+import { CommanderError } from 'commander';
+import type { Deps } from './context.js';
+import { ExitCode, isVnodeError } from './errors.js';
+import { buildProgram, isHelpOrVersion } from './program.js';
+import { Redactor } from './secrets.js';
+import { Output, type OutputFormat } from './ui/output.js';
+
+/** Runs one invocation and returns its exit code; never exits the process (tests call this in-process). */
+export async function cli(argv: string[], deps: Deps): Promise<number> {
+  try {
+    const program = await buildProgram(argv, deps);
+    if (argv.length === 0) {
+      program.outputHelp();
+      return ExitCode.ok;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return deps.signal.aborted ? ExitCode.interrupted : ExitCode.ok;
+  } catch (e) {
+    if (isHelpOrVersion(e)) return ExitCode.ok;
+    // commander has already printed its message (unknown option, missing argument ...)
+    if (e instanceof CommanderError) return ExitCode.usage;
+    const out = new Output(outputFormat(argv), deps.streams.stdout, deps.streams.stderr, new Redactor(), {
+      color: !argv.includes('--no-color') && deps.env.NO_COLOR === undefined && Boolean(deps.streams.stderr.isTTY),
+      verbose: argv.includes('-v') || argv.includes('--verbose'),
+    });
+    if (isVnodeError(e)) {
+      out.error(e.message, e.hint);
+      if (e.cause instanceof Error) out.debug(`cause: ${e.cause.stack ?? e.cause.message}`);
+      return deps.signal.aborted ? ExitCode.interrupted : e.exitCode;
+    }
+    if (deps.signal.aborted) {
+      out.error('interrupted', 'run the same command again to finish');
+      return ExitCode.interrupted;
+    }
+    const err = e instanceof Error ? e : new Error(String(e));
+    out.error(err.message || String(e));
+    out.debug(err.stack ?? '');
+    return ExitCode.failed;
+  }
+}
+
+function outputFormat(argv: string[]): OutputFormat {
+  const i = argv.findIndex((a) => a === '-o' || a === '--output');
+  const v = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--output='))?.slice(9);
+  return v === 'json' || v === 'yaml' ? v : 'text';
+}
+
+/** The process entry: the only place that handles signals and sets the exit code. */
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (): void => {
+    signals++;
+    // a second Ctrl-C means "now", without waiting for cleanup
+    if (signals > 1) process.exit(ExitCode.interrupted);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const code = await cli(argv, {
+    streams: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+    env: process.env,
+    cwd: process.cwd(),
+    signal: controller.signal,
+  });
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  process.exitCode = code;
+}

@@ -1,0 +1,86 @@
+import { Command, CommanderError, Option } from 'commander';
+import { createContext, type Deps, type GlobalFlags } from './context.js';
+import { commands, groups, type CommandEntry } from './commands/registry.js';
+import { OUTPUT_FORMATS, type OutputFormat } from './ui/output.js';
+
+const VERSION = '0.1.0';
+
+/** Global options that take a value: needed to find the command word in argv without parsing everything. */
+const VALUE_OPTIONS = new Set(['--kubeconfig', '--context', '-o', '--output']);
+
+/** The command argv names, found without loading any command module. */
+export function targetEntry(argv: string[]): CommandEntry | undefined {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length && words.length < 3; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a.startsWith('-')) {
+      if (VALUE_OPTIONS.has(a)) i++;
+      continue;
+    }
+    words.push(a);
+  }
+  if (words[0] === 'help') words.shift();
+  return commands.find((c) => c.path.every((p, i) => words[i] === p || (i === 0 && c.aliases?.includes(words[i] ?? ''))));
+}
+
+function globalFlags(cmd: Command): GlobalFlags {
+  const o = cmd.optsWithGlobals<Record<string, unknown>>();
+  return {
+    kubeconfig: o.kubeconfig as string | undefined,
+    context: o.context as string | undefined,
+    output: (o.output as OutputFormat | undefined) ?? 'text',
+    dryRun: Boolean(o.dryRun),
+    yes: Boolean(o.yes),
+    verbose: Boolean(o.verbose),
+    color: o.color !== false,
+  };
+}
+
+/**
+ * Builds the commander tree. Every command is listed (for help), but only the one argv names is
+ * imported and given its flags, so `vnode --help` loads no SDK.
+ */
+export async function buildProgram(argv: string[], deps: Deps): Promise<Command> {
+  const { stdout, stderr } = deps.streams;
+  const program = new Command('vnode')
+    .description('Connect a self-managed Kubernetes cluster to Alibaba Cloud ECI through virtual nodes.')
+    .version(VERSION, '--version')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) })
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ showGlobalOptions: true })
+    .addOption(new Option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'))
+    .addOption(new Option('--context <name>', 'kubeconfig context to use (default: the current context)'))
+    .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('text'))
+    .addOption(new Option('--dry-run', 'show what would be done; change nothing'))
+    .addOption(new Option('-y, --yes', 'answer yes to confirmation prompts'))
+    .addOption(new Option('-v, --verbose', 'log API calls and details to stderr'))
+    .addOption(new Option('--no-color', 'disable colors (also NO_COLOR)'));
+
+  const parents = new Map<string, Command>();
+  for (const g of groups) {
+    parents.set(g.name, program.command(g.name).description(g.summary));
+  }
+  const target = targetEntry(argv);
+  for (const entry of commands) {
+    const parent = entry.path.length > 1 ? parents.get(entry.path[0]!)! : program;
+    const cmd = parent.command(entry.path[entry.path.length - 1]!).description(entry.summary);
+    for (const a of entry.aliases ?? []) cmd.alias(a);
+    if (entry !== target) continue;
+    const mod = await entry.load();
+    mod.configure(cmd);
+    cmd.action(async (...params: unknown[]) => {
+      const self = params[params.length - 1] as Command;
+      const ctx = createContext(globalFlags(self), deps);
+      const n = self.registeredArguments.length;
+      const args = params.slice(0, n).flatMap((p) => (Array.isArray(p) ? p : p === undefined ? [] : [p]));
+      await mod.run(ctx, args.map(String), self.opts());
+    });
+  }
+  return program;
+}
+
+export function isHelpOrVersion(e: unknown): boolean {
+  return e instanceof CommanderError && ['commander.helpDisplayed', 'commander.help', 'commander.version', 'commander.executeSubCommandAsync'].includes(e.code);
+}

@@ -1,0 +1,69 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import { stringify } from 'yaml';
+import type { Redactor } from '../secrets.js';
+import type { OutStream } from './streams.js';
+
+export type OutputFormat = 'text' | 'json' | 'yaml';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json', 'yaml'];
+
+/** Results go to stdout; progress, warnings and logs to stderr. Everything passes the redactor. */
+export class Output {
+  readonly color: ChalkInstance;
+
+  constructor(
+    readonly format: OutputFormat,
+    private readonly stdout: OutStream,
+    private readonly stderr: OutStream,
+    private readonly redactor: Redactor,
+    opts: { color: boolean; verbose: boolean },
+  ) {
+    this.color = new Chalk({ level: opts.color ? 1 : 0 });
+    this.verbose = opts.verbose;
+  }
+
+  private readonly verbose: boolean;
+
+  get structured(): boolean {
+    return this.format !== 'text';
+  }
+
+  /** The command's result: rendered as text, or the data itself as JSON/YAML. */
+  result(data: unknown, text: () => string): void {
+    if (this.format === 'json') this.writeOut(JSON.stringify(data, null, 2) + '\n');
+    else if (this.format === 'yaml') this.writeOut(stringify(data));
+    else {
+      const s = text();
+      if (s) this.writeOut(s.endsWith('\n') ? s : s + '\n');
+    }
+  }
+
+  /** Raw result text (e.g. YAML manifests of a dry run), whatever the format. */
+  print(text: string): void {
+    this.writeOut(text.endsWith('\n') ? text : text + '\n');
+  }
+
+  info(message: string): void {
+    if (!this.structured) this.writeErr(message + '\n');
+  }
+
+  warn(message: string): void {
+    this.writeErr(this.color.yellow('Warning: ') + message + '\n');
+  }
+
+  debug(message: string): void {
+    if (this.verbose) this.writeErr(this.color.dim(message) + '\n');
+  }
+
+  error(message: string, hint?: string): void {
+    this.writeErr(this.color.red('Error: ') + message + '\n');
+    if (hint) this.writeErr(this.color.dim('Hint: ' + hint) + '\n');
+  }
+
+  writeOut(s: string): void {
+    this.stdout.write(this.redactor.redact(s));
+  }
+
+  writeErr(s: string): void {
+    this.stderr.write(this.redactor.redact(s));
+  }
+}

@@ -1,0 +1,62 @@
+import type { Ora } from 'ora';
+import type { Output } from './output.js';
+import type { OutStream } from './streams.js';
+
+/**
+ * One line per step, as kind does: a spinner on a terminal, plain start/end lines otherwise,
+ * nothing under -o json|yaml (stdout must stay machine-readable and stderr quiet).
+ */
+export class Status {
+  private current: { text: string; started: number; spinner?: Ora } | undefined;
+
+  constructor(
+    private readonly out: Output,
+    private readonly stream: OutStream,
+    private readonly mode: 'spinner' | 'plain' | 'silent',
+    private readonly loadOra: () => Promise<typeof import('ora').default> = async () => (await import('ora')).default,
+  ) {}
+
+  async start(text: string): Promise<void> {
+    this.end(true);
+    this.current = { text, started: Date.now() };
+    if (this.mode === 'spinner') {
+      const ora = await this.loadOra();
+      this.current.spinner = ora({ text, stream: this.stream, discardStdin: false }).start();
+    } else if (this.mode === 'plain') {
+      this.out.writeErr(` • ${text} ...\n`);
+    }
+  }
+
+  /** Changes the text of the running step (progress counts). */
+  update(text: string): void {
+    if (!this.current) return;
+    this.current.text = text;
+    if (this.current.spinner) this.current.spinner.text = text;
+  }
+
+  end(ok: boolean, suffix?: string): void {
+    const cur = this.current;
+    if (!cur) return;
+    this.current = undefined;
+    const text = suffix ? `${cur.text} (${suffix})` : cur.text;
+    if (cur.spinner) {
+      if (ok) cur.spinner.succeed(text);
+      else cur.spinner.fail(text);
+    } else if (this.mode === 'plain') {
+      this.out.writeErr(` ${ok ? this.out.color.green('✓') : this.out.color.red('✗')} ${text}\n`);
+    }
+  }
+
+  /** Runs fn as one step: marked done on success, failed on error. */
+  async step<T>(text: string, fn: () => Promise<T>, done?: (r: T) => string | undefined): Promise<T> {
+    await this.start(text);
+    try {
+      const r = await fn();
+      this.end(true, done?.(r));
+      return r;
+    } catch (e) {
+      this.end(false);
+      throw e;
+    }
+  }
+}
