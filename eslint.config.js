@@ -16,4 +16,5 @@ export default tseslint.config(
     },
   },
   { files: ['src/main.ts'], rules: { 'no-restricted-syntax': 'off' } },
+  { files: ['**/*.mjs'], languageOptions: { globals: { process: 'readonly' } } },
 );

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export ALIBABA_CLOUD_ECS_METADATA_DISABLED=true
 
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
-echo "== lint"; npx eslint src test bench
+echo "== lint"; npx eslint src test bench scripts
 echo "== build"; npx tsc -p tsconfig.build.json
 
 VNODE_KUBE_BIN_DIR=$(bash scripts/kube-bins.sh)

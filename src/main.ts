@@ -2,8 +2,7 @@ import { CommanderError } from 'commander';
 import type { Deps } from './context.js';
 import { ExitCode, isVnodeError } from './errors.js';
 import { buildProgram, isHelpOrVersion } from './program.js';
-import { Redactor } from './secrets.js';
-import { Output, type OutputFormat } from './ui/output.js';
+import type { OutputFormat } from './ui/formats.js';
 
 /** Runs one invocation and returns its exit code; never exits the process (tests call this in-process). */
 export async function cli(argv: string[], deps: Deps): Promise<number> {
@@ -19,6 +18,7 @@ export async function cli(argv: string[], deps: Deps): Promise<number> {
     if (isHelpOrVersion(e)) return ExitCode.ok;
     // commander has already printed its message (unknown option, missing argument ...)
     if (e instanceof CommanderError) return ExitCode.usage;
+    const [{ Output }, { Redactor }] = await Promise.all([import('./ui/output.js'), import('./secrets.js')]);
     const out = new Output(outputFormat(argv), deps.streams.stdout, deps.streams.stderr, new Redactor(), {
       color: !argv.includes('--no-color') && deps.env.NO_COLOR === undefined && Boolean(deps.streams.stderr.isTTY),
       verbose: argv.includes('-v') || argv.includes('--verbose'),

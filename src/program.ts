@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
-import { createContext, type Deps, type GlobalFlags } from './context.js';
+import type { Deps, GlobalFlags } from './context.js';
 import { commands, groups, type CommandEntry } from './commands/registry.js';
-import { OUTPUT_FORMATS, type OutputFormat } from './ui/output.js';
+import { OUTPUT_FORMATS, type OutputFormat } from './ui/formats.js';
 
 const VERSION = '0.1.0';
 
@@ -72,6 +72,7 @@ export async function buildProgram(argv: string[], deps: Deps): Promise<Command>
     mod.configure(cmd);
     cmd.action(async (...params: unknown[]) => {
       const self = params[params.length - 1] as Command;
+      const { createContext } = await import('./context.js');
       const ctx = createContext(globalFlags(self), deps);
       const n = self.registeredArguments.length;
       const args = params.slice(0, n).flatMap((p) => (Array.isArray(p) ? p : p === undefined ? [] : [p]));

@@ -34,8 +34,10 @@ function isEqualJson(a: unknown, b: unknown): boolean {
 }
 
 function desiredFields(obj: KubeObject): Record<string, unknown> {
-  const { metadata, apiVersion: _a, kind: _k, ...rest } = obj;
-  return { ...rest, metadata: { labels: metadata.labels, annotations: metadata.annotations } };
+  const rest: Record<string, unknown> = { ...obj };
+  delete rest.apiVersion;
+  delete rest.kind;
+  return { ...rest, metadata: { labels: obj.metadata.labels, annotations: obj.metadata.annotations } };
 }
 
 /**

@@ -48,7 +48,6 @@ function renderText(r: KubeconfigResult, displayFile: string): string {
   } else {
     lines.push(`Identity: ${r.identity} (token ${r.token.action}; it does not expire — treat the file as a node credential).`);
   }
-  lines.push(`Next: vnode install --kubeconfig-file ${displayFile}${r.mode === 'bootstrap' ? ' --bootstrap' : ''} --vswitch <id> --security-group <id>`);
   return lines.join('\n');
 }
 

@@ -1,10 +1,17 @@
+import { createRequire } from 'node:module';
 import { Chalk, type ChalkInstance } from 'chalk';
-import { stringify } from 'yaml';
 import type { Redactor } from '../secrets.js';
 import type { OutStream } from './streams.js';
 
-export type OutputFormat = 'text' | 'json' | 'yaml';
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json', 'yaml'];
+import type { OutputFormat } from './formats.js';
+
+export type { OutputFormat } from './formats.js';
+
+// yaml costs ~25 ms to load: only when YAML is printed
+const requireLazy = createRequire(import.meta.url);
+function toYaml(data: unknown): string {
+  return (requireLazy('yaml') as typeof import('yaml')).stringify(data);
+}
 
 /** Results go to stdout; progress, warnings and logs to stderr. Everything passes the redactor. */
 export class Output {
@@ -30,7 +37,7 @@ export class Output {
   /** The command's result: rendered as text, or the data itself as JSON/YAML. */
   result(data: unknown, text: () => string): void {
     if (this.format === 'json') this.writeOut(JSON.stringify(data, null, 2) + '\n');
-    else if (this.format === 'yaml') this.writeOut(stringify(data));
+    else if (this.format === 'yaml') this.writeOut(toYaml(data));
     else {
       const s = text();
       if (s) this.writeOut(s.endsWith('\n') ? s : s + '\n');

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { targetEntry } from '../../src/program.js';
+
+describe('command registry', () => {
+  it('finds the command argv names without parsing, skipping global option values', () => {
+    assert.deepEqual(targetEntry(['kubeconfig', '--bootstrap'])?.path, ['kubeconfig']);
+    assert.deepEqual(targetEntry(['--kubeconfig', 'kubeconfig', 'kubeconfig'])?.path, ['kubeconfig']);
+    assert.deepEqual(targetEntry(['-o', 'json', 'kubeconfig'])?.path, ['kubeconfig']);
+    assert.deepEqual(targetEntry(['help', 'kubeconfig'])?.path, ['kubeconfig']);
+    assert.equal(targetEntry(['--help']), undefined);
+    assert.equal(targetEntry(['nope']), undefined);
+  });
+
+  it('`vnode --help` (built) loads neither the Kubernetes client nor any cloud SDK', () => {
+    const root = path.resolve(import.meta.dirname, '../..');
+    assert.ok(existsSync(path.join(root, 'dist/bundle/main.js')), 'run npm run build first');
+    const dir = mkdtempSync(path.join(tmpdir(), 'vnode-trace-'));
+    const traced = (name: string, args: string[]): { out: string; loaded: string } => {
+      const trace = path.join(dir, name);
+      const r = spawnSync(process.execPath, ['--import', path.join(root, 'test/fixtures/trace-loads.mjs'), path.join(root, 'bin/vnode.js'), ...args],
+        { env: { ...process.env, VNODE_TRACE_FILE: trace } });
+      return { out: r.stdout.toString(), loaded: existsSync(trace) ? readFileSync(trace, 'utf8') : '' };
+    };
+    const help = traced('help', ['--help']);
+    assert.match(help.out, /Usage: vnode/);
+    assert.doesNotMatch(help.loaded, /@kubernetes\/client-node|@alicloud|inquirer|ora\/|yaml\//);
+    // the same trace does see the Kubernetes client once a command needs the cluster
+    const run = traced('run', ['--kubeconfig', '/nonexistent', 'kubeconfig']);
+    assert.match(run.loaded, /@kubernetes\/client-node/);
+  });
+});
