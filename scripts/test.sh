@@ -7,7 +7,7 @@ export ALIBABA_CLOUD_ECS_METADATA_DISABLED=true
 
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
 echo "== lint"; npx eslint src test bench scripts
-echo "== build"; npx tsc -p tsconfig.build.json
+echo "== build"; npm run --silent build
 
 VNODE_KUBE_BIN_DIR=$(bash scripts/kube-bins.sh)
 export VNODE_KUBE_BIN_DIR
