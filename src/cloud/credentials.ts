@@ -1,0 +1,44 @@
+import credentials from '@alicloud/credentials';
+import { usageError } from '../errors.js';
+import type { AliyunProfile } from './config.js';
+
+// a CommonJS module: its class is the `default` of module.exports
+const Credential = credentials.default;
+const Config = credentials.Config;
+export type CredentialClient = InstanceType<typeof credentials.default>;
+
+/**
+ * The caller's credentials. An explicit --profile comes from ~/.aliyun/config.json; otherwise the default chain
+ * of @alicloud/credentials, whose first link (the ALIBABA_CLOUD_* variables) is read from this run's environment.
+ */
+export function credentialFor(profile: AliyunProfile | undefined, explicitProfile: boolean, env: NodeJS.ProcessEnv): { credential: CredentialClient; source: string } {
+  if (explicitProfile && profile) {
+    const mode = profile.mode ?? 'AK';
+    if (mode === 'AK') {
+      return { credential: new Credential(new Config({ type: 'access_key', accessKeyId: profile.access_key_id ?? '', accessKeySecret: profile.access_key_secret ?? '' })), source: `profile ${profile.name}` };
+    }
+    if (mode === 'StsToken') {
+      return { credential: new Credential(new Config({ type: 'sts', accessKeyId: profile.access_key_id ?? '', accessKeySecret: profile.access_key_secret ?? '', securityToken: profile.sts_token ?? '' })), source: `profile ${profile.name}` };
+    }
+    if (mode === 'RamRoleArn') {
+      return {
+        credential: new Credential(new Config({
+          type: 'ram_role_arn', accessKeyId: profile.access_key_id ?? '', accessKeySecret: profile.access_key_secret ?? '',
+          roleArn: profile.ram_role_arn ?? '', roleSessionName: profile.ram_session_name || 'vnode',
+        })),
+        source: `profile ${profile.name}`,
+      };
+    }
+    throw usageError('ProfileModeUnsupported', `profile "${profile.name}" uses mode ${mode}, which vnode cannot use directly`, 'use an AK, StsToken or RamRoleArn profile, or set ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET');
+  }
+  const id = env.ALIBABA_CLOUD_ACCESS_KEY_ID;
+  const secret = env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
+  if (id && secret) {
+    const token = env.ALIBABA_CLOUD_SECURITY_TOKEN;
+    return {
+      credential: new Credential(new Config(token ? { type: 'sts', accessKeyId: id, accessKeySecret: secret, securityToken: token } : { type: 'access_key', accessKeyId: id, accessKeySecret: secret })),
+      source: 'environment',
+    };
+  }
+  return { credential: new Credential(), source: 'default credential chain' };
+}

@@ -1,0 +1,116 @@
+import eciSdk from '@alicloud/eci20180808';
+import openapiClient from '@alicloud/openapi-client';
+import type { ContainerGroupInfo, CreateVirtualNodeInput, EciPort, Tag, VirtualNodeInfo } from './port.js';
+import { call, configFields, hasCode, type SdkContext } from './sdk.js';
+
+type EciClient = InstanceType<typeof eciSdk.default>;
+
+const PAGE = 20;
+
+export class SdkEci implements EciPort {
+  private readonly client: EciClient;
+
+  constructor(private readonly ctx: SdkContext) {
+    this.client = new eciSdk.default(new openapiClient.Config(configFields(ctx, 'eci')));
+  }
+
+  private get region(): string {
+    return this.ctx.config.regionId;
+  }
+
+  async createVirtualNode(input: CreateVirtualNodeInput): Promise<string> {
+    const req = new eciSdk.CreateVirtualNodeRequest({
+      regionId: this.region,
+      virtualNodeName: input.name,
+      vSwitchId: input.vSwitchIds.join(','),
+      securityGroupId: input.securityGroupId,
+      kubeConfig: input.kubeConfig,
+      tlsBootstrapEnabled: input.tlsBootstrapEnabled,
+      zoneId: input.zoneId,
+      resourceGroupId: input.resourceGroupId,
+      customResources: input.customResources,
+      clusterDNS: input.clusterDns,
+      clusterDomain: input.clusterDomain,
+      clientToken: input.clientToken,
+      tag: input.tags.map((t) => new eciSdk.CreateVirtualNodeRequestTag({ key: t.key, value: t.value })),
+      taint: input.taints.map((t) => new eciSdk.CreateVirtualNodeRequestTaint({ key: t.key, value: t.value, effect: t.effect })),
+    });
+    const r = await call(this.ctx, 'eci', 'CreateVirtualNode', () => this.client.createVirtualNode(req));
+    return r.body?.virtualNodeId ?? '';
+  }
+
+  async describeVirtualNodes(filter: { ids?: string[]; name?: string; tags?: Tag[] }): Promise<VirtualNodeInfo[]> {
+    const out: VirtualNodeInfo[] = [];
+    const idBatches = filter.ids ? chunk(filter.ids, PAGE) : [undefined];
+    for (const ids of idBatches) {
+      let next: string | undefined;
+      do {
+        const req = new eciSdk.DescribeVirtualNodesRequest({
+          regionId: this.region, limit: PAGE, nextToken: next, virtualNodeName: filter.name,
+          virtualNodeIds: ids ? JSON.stringify(ids) : undefined,
+          tag: filter.tags?.map((t) => new eciSdk.DescribeVirtualNodesRequestTag({ key: t.key, value: t.value })),
+        });
+        const r = await call(this.ctx, 'eci', 'DescribeVirtualNodes', () => this.client.describeVirtualNodes(req));
+        for (const v of r.body?.virtualNodes ?? []) {
+          out.push({
+            id: v.virtualNodeId ?? '', name: v.virtualNodeName ?? '', status: v.status ?? '', vpcId: v.vpcId ?? '',
+            vSwitchIds: (v.virtualNodeVSwitchId ?? '').split(',').filter(Boolean), securityGroupId: v.virtualNodeSecurityGroupId ?? '',
+            zoneId: v.zoneId ?? '', intranetIp: v.intranetIp ?? '', creationTime: v.creationTime ?? '',
+            tags: (v.tags ?? []).map((t) => ({ key: t.key ?? '', value: t.value ?? '' })),
+            events: (v.events ?? []).map((e) => ({
+              count: e.count ?? 1, firstTimestamp: e.firstTimestamp ?? '', lastTimestamp: e.lastTimestamp ?? '', message: e.message ?? '',
+              name: e.name ?? '', reason: e.reason ?? '', type: e.type ?? '',
+            })),
+          });
+        }
+        next = r.body?.nextToken || undefined;
+      } while (next);
+    }
+    return out;
+  }
+
+  async deleteVirtualNode(id: string, clientToken: string): Promise<boolean> {
+    try {
+      await call(this.ctx, 'eci', 'DeleteVirtualNode', () => this.client.deleteVirtualNode(new eciSdk.DeleteVirtualNodeRequest({ regionId: this.region, virtualNodeId: id, clientToken })));
+      return true;
+    } catch (e) {
+      if (hasCode(e, 'InvalidVirtualNodeId.NotFound')) return false;
+      throw e;
+    }
+  }
+
+  async describeContainerGroups(filter: { tags?: Tag[]; ids?: string[] }): Promise<ContainerGroupInfo[]> {
+    const out: ContainerGroupInfo[] = [];
+    for (const ids of filter.ids ? chunk(filter.ids, PAGE) : [undefined]) {
+      let next: string | undefined;
+      do {
+        const req = new eciSdk.DescribeContainerGroupsRequest({
+          regionId: this.region, limit: PAGE, nextToken: next, containerGroupIds: ids ? JSON.stringify(ids) : undefined,
+          tag: filter.tags?.map((t) => new eciSdk.DescribeContainerGroupsRequestTag({ key: t.key, value: t.value })),
+        });
+        const r = await call(this.ctx, 'eci', 'DescribeContainerGroups', () => this.client.describeContainerGroups(req));
+        for (const c of r.body?.containerGroups ?? []) {
+          out.push({ id: c.containerGroupId ?? '', name: c.containerGroupName ?? '', status: c.status ?? '', creationTime: c.creationTime ?? '', tags: (c.tags ?? []).map((t) => ({ key: t.key ?? '', value: t.value ?? '' })) });
+        }
+        next = r.body?.nextToken || undefined;
+      } while (next);
+    }
+    return out;
+  }
+
+  async deleteContainerGroup(id: string, clientToken: string): Promise<boolean> {
+    try {
+      await call(this.ctx, 'eci', 'DeleteContainerGroup', () => this.client.deleteContainerGroup(new eciSdk.DeleteContainerGroupRequest({ regionId: this.region, containerGroupId: id, clientToken })));
+      return true;
+    } catch (e) {
+      if (hasCode(e, 'InvalidContainerGroupId.NotFound')) return false;
+      throw e;
+    }
+  }
+}
+
+function chunk<T>(xs: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out.length ? out : [[]];
+}

@@ -1,0 +1,75 @@
+import { operationError, VnodeError } from '../errors.js';
+
+export interface SdkErrorFields {
+  code?: string;
+  statusCode?: number;
+  message?: string;
+  data?: { RequestId?: string; Recommend?: string; Message?: string; Code?: string; AccessDeniedDetail?: { AuthAction?: string } };
+  requestId?: string;
+  retryAfter?: number;
+  accessDeniedDetail?: { AuthAction?: string };
+}
+
+const NETWORK = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|socket hang up|ReadTimeout|ConnectTimeout|timeout/i;
+
+export function sdkFields(e: unknown): SdkErrorFields {
+  return (e ?? {}) as SdkErrorFields;
+}
+
+export function isNetworkError(e: unknown): boolean {
+  const f = sdkFields(e);
+  if (typeof f.statusCode === 'number') return false;
+  const text = `${f.code ?? ''} ${f.message ?? ''} ${(e as { cause?: { code?: string } })?.cause?.code ?? ''}`;
+  return NETWORK.test(text);
+}
+
+export function isRetryable(e: unknown): boolean {
+  const f = sdkFields(e);
+  if (typeof f.code === 'string' && f.code.startsWith('Throttling')) return true;
+  if (typeof f.statusCode === 'number' && f.statusCode >= 500) return true;
+  if (f.code === 'ServiceUnavailable' || f.code === 'InternalError') return true;
+  return isNetworkError(e);
+}
+
+/** Which system policy grants an action, for the hint of a permission error. */
+export function policyFor(action: string): string {
+  const [svc, op = ''] = action.split(':');
+  const readOnly = /^(Describe|Get|List)/.test(op);
+  switch (svc) {
+    case 'ram': return readOnly ? 'AliyunRAMReadOnlyAccess' : 'AliyunRAMFullAccess';
+    case 'eci': return readOnly ? 'AliyunECIReadOnlyAccess' : 'AliyunECIFullAccess';
+    case 'vpc': return readOnly ? 'AliyunVPCReadOnlyAccess' : 'AliyunVPCFullAccess';
+    case 'ecs': return readOnly ? 'AliyunECSReadOnlyAccess' : 'AliyunECSFullAccess';
+    default: return 'a policy that allows it';
+  }
+}
+
+/** A typed error carrying Code, HTTP status, RequestId and Recommend; never any credential. */
+export function cloudError(e: unknown, action: string): VnodeError {
+  if (e instanceof VnodeError) return e;
+  const f = sdkFields(e);
+  const code = f.code ?? f.data?.Code ?? (isNetworkError(e) ? 'NetworkError' : 'CloudError');
+  const status = f.statusCode;
+  const requestId = f.requestId ?? f.data?.RequestId;
+  const recommend = f.data?.Recommend;
+  const apiMessage = (f.data?.Message ?? f.message ?? String(e)).split('\n')[0]!.replace(/^[^:]*code: \d+, /, '');
+  const details = { code, status, requestId, recommend, action };
+  if (status === 403 || code === 'NoPermission' || code.startsWith('Forbidden')) {
+    const denied = f.accessDeniedDetail?.AuthAction ?? f.data?.AccessDeniedDetail?.AuthAction ?? action;
+    return operationError(code, `${action}: permission denied for ${denied} (${code}${requestId ? `, RequestId ${requestId}` : ''})`, {
+      hint: `grant ${denied} to the caller, e.g. attach the system policy ${policyFor(denied)}`, cause: e, details,
+    });
+  }
+  if (code === 'InvalidAccessKeyId.NotFound' || code === 'InvalidAccessKeyId') {
+    return operationError(code, `${action}: the AccessKey ID is not known to Alibaba Cloud (${code})`, { hint: 'check ALIBABA_CLOUD_ACCESS_KEY_ID or --profile', cause: e, details });
+  }
+  if (code === 'SignatureDoesNotMatch') {
+    return operationError(code, `${action}: the AccessKey secret does not match its ID (SignatureDoesNotMatch)`, { hint: 'check ALIBABA_CLOUD_ACCESS_KEY_SECRET or the profile\'s secret', cause: e, details });
+  }
+  if (code === 'NetworkError') {
+    return operationError(code, `${action}: cannot reach the Alibaba Cloud endpoint: ${apiMessage}`, { hint: 'check the network, or VNODE_ENDPOINT_* if set', cause: e, details });
+  }
+  return operationError(code, `${action}: ${code}${status ? ` (HTTP ${status})` : ''}: ${apiMessage}${requestId ? ` [RequestId ${requestId}]` : ''}`, {
+    ...(recommend ? { hint: `see ${recommend}` } : {}), cause: e, details,
+  });
+}

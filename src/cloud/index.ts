@@ -1,0 +1,33 @@
+import { resolveCloudConfig, type CloudTarget } from './config.js';
+import { credentialFor } from './credentials.js';
+import type { CloudPorts, EciPort, EcsPort, RamPort, VpcPort } from './port.js';
+import type { SdkContext } from './sdk.js';
+
+/** Loads only the SDK a port needs, on its first use (each costs 0.2-0.8 s to import). */
+function lazy<T extends object>(load: () => Promise<T>): T {
+  let instance: Promise<T> | undefined;
+  return new Proxy({} as T, {
+    get(_t, prop) {
+      return async (...args: unknown[]) => {
+        instance ??= load();
+        const target = await instance;
+        return (target as Record<string | symbol, (...a: unknown[]) => unknown>)[prop]!.apply(target, args);
+      };
+    },
+  });
+}
+
+export function connectCloud(target: CloudTarget, opts: { env: NodeJS.ProcessEnv; signal: AbortSignal; log: (m: string) => void }): CloudPorts {
+  const config = resolveCloudConfig(target, opts.env);
+  const { credential, source } = credentialFor(config.profile, target.profile !== undefined, opts.env);
+  const ctx: SdkContext = { config, credential, signal: opts.signal, log: opts.log };
+  opts.log(`cloud: region ${config.regionId}, credentials from ${source}`);
+  return {
+    regionId: config.regionId,
+    credentialSource: source,
+    ram: lazy<RamPort>(async () => new (await import('./ram.js')).SdkRam(ctx)),
+    eci: lazy<EciPort>(async () => new (await import('./eci.js')).SdkEci(ctx)),
+    vpc: lazy<VpcPort>(async () => new (await import('./vpc.js')).SdkVpc(ctx)),
+    ecs: lazy<EcsPort>(async () => new (await import('./ecs.js')).SdkEcs(ctx)),
+  };
+}

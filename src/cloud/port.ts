@@ -1,0 +1,91 @@
+/** The Alibaba Cloud port: only the calls vnode makes. Real ones over the SDKs; tests may use fakes. */
+
+export interface RamUser { name: string; id: string; displayName: string; comments: string }
+export interface RamPolicyRef { name: string; type: 'System' | 'Custom' }
+export interface AccessKeyInfo { id: string; status: string; createDate: string }
+export interface NewAccessKey { id: string; secret: string }
+
+export interface RamPort {
+  getUser(name: string): Promise<RamUser | undefined>;
+  /** Creates the user; an existing one is returned with created=false. */
+  ensureUser(name: string, displayName: string, comments: string): Promise<{ user: RamUser; created: boolean }>;
+  /** Returns false when the user was already gone. */
+  deleteUser(name: string): Promise<boolean>;
+  /** The default version's document, or undefined when there is no such policy. */
+  getPolicyDocument(name: string, type: 'System' | 'Custom'): Promise<string | undefined>;
+  createPolicy(name: string, document: string, description: string): Promise<void>;
+  listPoliciesForUser(user: string): Promise<RamPolicyRef[]>;
+  /** Returns false when it was already attached. */
+  attachPolicyToUser(user: string, policy: RamPolicyRef): Promise<boolean>;
+  /** Returns false when it was not attached. */
+  detachPolicyFromUser(user: string, policy: RamPolicyRef): Promise<boolean>;
+  /**
+   * Creates a key; if the answer is lost (network error) a key it did create is deleted again, so a retry
+   * never leaves an extra key whose secret nobody has.
+   */
+  createAccessKey(user: string): Promise<NewAccessKey>;
+  listAccessKeys(user: string): Promise<AccessKeyInfo[]>;
+  /** Returns false when it was already gone. */
+  deleteAccessKey(user: string, id: string): Promise<boolean>;
+}
+
+export interface VSwitchInfo { id: string; vpcId: string; zoneId: string; cidr: string; status: string; name: string }
+export interface SecurityGroupInfo { id: string; vpcId: string; type: string; name: string }
+export interface PermissionInfo { protocol: string; portRange: string; source: string; direction: string; policy: string }
+
+export interface VpcPort {
+  describeVSwitches(filter: { vSwitchId?: string; vpcId?: string }): Promise<VSwitchInfo[]>;
+}
+
+export interface EcsPort {
+  describeSecurityGroups(filter: { ids?: string[]; vpcId?: string }): Promise<SecurityGroupInfo[]>;
+  describeSecurityGroupPermissions(id: string): Promise<PermissionInfo[] | undefined>;
+}
+
+export interface Tag { key: string; value: string }
+export interface Taint { key: string; value: string; effect: string }
+
+export interface CreateVirtualNodeInput {
+  name: string;
+  vSwitchIds: string[];
+  securityGroupId: string;
+  kubeConfig: string;
+  tlsBootstrapEnabled: boolean;
+  zoneId?: string;
+  resourceGroupId?: string;
+  customResources?: string;
+  clusterDns?: string;
+  clusterDomain?: string;
+  tags: Tag[];
+  taints: Taint[];
+  clientToken: string;
+}
+
+export interface VirtualNodeEvent { count: number; firstTimestamp: string; lastTimestamp: string; message: string; name: string; reason: string; type: string }
+export interface VirtualNodeInfo {
+  id: string; name: string; status: string; vpcId: string; vSwitchIds: string[]; securityGroupId: string; zoneId: string;
+  intranetIp: string; creationTime: string; tags: Tag[]; events: VirtualNodeEvent[];
+}
+export interface ContainerGroupInfo { id: string; name: string; status: string; tags: Tag[]; creationTime: string }
+
+export interface EciPort {
+  createVirtualNode(input: CreateVirtualNodeInput): Promise<string>;
+  /** All pages. */
+  describeVirtualNodes(filter: { ids?: string[]; name?: string; tags?: Tag[] }): Promise<VirtualNodeInfo[]>;
+  /** Returns false when it was already gone. */
+  deleteVirtualNode(id: string, clientToken: string): Promise<boolean>;
+  /** All pages. */
+  describeContainerGroups(filter: { tags?: Tag[]; ids?: string[] }): Promise<ContainerGroupInfo[]>;
+  deleteContainerGroup(id: string, clientToken: string): Promise<boolean>;
+}
+
+export interface CloudPorts {
+  regionId: string;
+  /** Where the credentials came from (environment, profile x, default chain); never the credentials. */
+  credentialSource: string;
+  /** The AccessKey ID of the caller when known (for saying which key is used). */
+  ram: RamPort;
+  eci: EciPort;
+  vpc: VpcPort;
+  ecs: EcsPort;
+}

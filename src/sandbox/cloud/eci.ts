@@ -1,0 +1,217 @@
+import { createHash } from 'node:crypto';
+import { ApiError, invalid, missing } from './errors.js';
+import { indexed, str, type CallContext, type Service } from './service.js';
+import { iso, randomId, type ContainerGroupRec, type Tag, type Taint, type VirtualNodeRec } from './state.js';
+
+const MAX_PAGE = 20;
+const TAINT_EFFECTS = ['NoSchedule', 'NoExecute', 'PreferNoSchedule'];
+
+function region(ctx: CallContext): string {
+  const r = str(ctx, 'RegionId');
+  if (!r) throw missing('RegionId');
+  if (r !== ctx.state.data.regionId) throw new ApiError(400, 'InvalidRegionId.NotFound', `The specified region ${r} does not exist.`);
+  return r;
+}
+
+function tags(ctx: CallContext): Tag[] {
+  const t = indexed(ctx, 'Tag', ['Key', 'Value']);
+  if (t.length > 20) throw invalid('Tag', 'at most 20 tags');
+  return t.map((x) => {
+    if (!x.Key || x.Key.length > 128 || x.Key.startsWith('aliyun') || x.Key.startsWith('acs:')) throw invalid('Tag.Key', `"${x.Key ?? ''}" must be 1-128 characters and not start with aliyun or acs:`);
+    if ((x.Value ?? '').length > 128) throw invalid('Tag.Value', 'at most 128 characters');
+    return { Key: x.Key, Value: x.Value ?? '' };
+  });
+}
+
+/** Opaque page tokens, as the service's NextToken. */
+function page<T>(ctx: CallContext, items: T[]): { items: T[]; next: string } {
+  const limitRaw = str(ctx, 'Limit');
+  const limit = limitRaw === undefined ? MAX_PAGE : Number(limitRaw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw invalid('Limit', `must be an integer from 1 to ${MAX_PAGE}`);
+  const token = str(ctx, 'NextToken');
+  let offset = 0;
+  if (token) {
+    const m = /^o(\d+)$/.exec(Buffer.from(token, 'base64').toString());
+    if (!m) throw invalid('NextToken', 'unknown token');
+    offset = Number(m[1]);
+  }
+  const slice = items.slice(offset, offset + limit);
+  const next = offset + limit < items.length ? Buffer.from(`o${offset + limit}`).toString('base64') : '';
+  return { items: slice, next };
+}
+
+function jsonIds(ctx: CallContext, name: string): string[] | undefined {
+  const raw = str(ctx, name);
+  if (raw === undefined) return undefined;
+  let ids: unknown;
+  try { ids = JSON.parse(raw); } catch { throw invalid(name, 'must be a JSON array of strings'); }
+  if (!Array.isArray(ids) || ids.some((i) => typeof i !== 'string')) throw invalid(name, 'must be a JSON array of strings');
+  if (ids.length > MAX_PAGE) throw invalid(name, `at most ${MAX_PAGE} ids`);
+  return ids as string[];
+}
+
+function matchTags(have: Tag[], want: Tag[]): boolean {
+  return want.every((w) => have.some((h) => h.Key === w.Key && (w.Value === '' || h.Value === w.Value)));
+}
+
+/** Same ClientToken, same answer; same token with other parameters is a mismatch. */
+function idempotent(ctx: CallContext, action: string, run: () => Record<string, unknown>): Record<string, unknown> {
+  const token = str(ctx, 'ClientToken');
+  if (!token) return run();
+  if (token.length > 64 || !/^[\x20-\x7e]+$/.test(token)) throw invalid('ClientToken', 'at most 64 ASCII characters');
+  const relevant = [...ctx.params.entries()].filter(([k]) => k !== 'ClientToken').sort(([a], [b]) => (a < b ? -1 : 1));
+  const paramsHash = createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
+  const caller = ctx.caller.user ?? '(root)';
+  const prior = ctx.state.data.idempotency.find((r) => r.action === action && r.caller === caller && r.token === token);
+  if (prior) {
+    if (prior.paramsHash !== paramsHash) throw new ApiError(400, 'IdempotentParameterMismatch', 'The request uses the same client token as a previous, but non-identical request.');
+    return prior.response;
+  }
+  const response = run();
+  ctx.state.data.idempotency.push({ action, caller, token, paramsHash, response });
+  return response;
+}
+
+function vnodeView(v: VirtualNodeRec): Record<string, unknown> {
+  return {
+    VirtualNodeId: v.id, VirtualNodeName: v.name, Status: v.status, RegionId: v.regionId, ZoneId: v.zoneId, VpcId: v.vpcId,
+    VirtualNodeVSwitchId: v.vSwitchIds.join(','), VirtualNodeSecurityGroupId: v.securityGroupId, IntranetIp: v.intranetIp, InternetIp: '',
+    ResourceGroupId: v.resourceGroupId, CreationTime: v.creationTime, Tags: v.tags, Events: v.events,
+  };
+}
+
+function cgView(c: ContainerGroupRec): Record<string, unknown> {
+  return {
+    ContainerGroupId: c.id, ContainerGroupName: c.name, Status: c.status, RegionId: c.regionId, ZoneId: c.zoneId, VSwitchId: c.vSwitchId,
+    SecurityGroupId: c.securityGroupId, Tags: c.tags, CreationTime: c.creationTime, IntranetIp: c.intranetIp, Cpu: c.cpu, Memory: c.memory,
+  };
+}
+
+/** Called when a virtual node is created or deleted; the sandbox's node simulation attaches here. */
+export interface EciHooks {
+  virtualNodeCreated?(v: VirtualNodeRec): void;
+  virtualNodeDeleted?(v: VirtualNodeRec): void;
+}
+
+export function eciService(hooks: EciHooks = {}): Service {
+  return {
+    code: 'eci',
+    host: 'eci.aliyuncs.com',
+    version: '2018-08-08',
+    deniedCode: 'Forbidden.RAM',
+    handlers: {
+      CreateVirtualNode(ctx) {
+        const regionId = region(ctx);
+        return idempotent(ctx, 'CreateVirtualNode', () => {
+          const sgId = str(ctx, 'SecurityGroupId');
+          if (!sgId) throw missing('SecurityGroupId');
+          const vswRaw = str(ctx, 'VSwitchId');
+          if (!vswRaw) throw missing('VSwitchId');
+          const vswIds = vswRaw.split(',').map((s) => s.trim()).filter(Boolean);
+          if (vswIds.length < 1 || vswIds.length > 10) throw invalid('VSwitchId', 'specify 1 to 10 vSwitches');
+          const vsws = vswIds.map((id) => {
+            const v = ctx.state.data.vswitches.find((x) => x.id === id);
+            if (!v) throw new ApiError(400, 'InvalidVSwitchId.NotFound', `The specified vSwitch ${id} does not exist.`);
+            return v;
+          });
+          if (new Set(vsws.map((v) => v.vpcId)).size > 1) throw invalid('VSwitchId', 'all vSwitches must belong to one VPC');
+          const sg = ctx.state.data.securityGroups.find((x) => x.id === sgId);
+          if (!sg) throw new ApiError(400, 'InvalidSecurityGroupId.NotFound', `The specified security group ${sgId} does not exist.`);
+          if (sg.vpcId !== vsws[0]!.vpcId) throw new ApiError(400, 'InvalidSecurityGroup.NotInVpc', 'The security group and the vSwitches are not in the same VPC.');
+          const name = str(ctx, 'VirtualNodeName') ?? '';
+          if (name && !/^[a-z0-9][a-z0-9.-]{0,126}[a-z0-9]$/.test(name)) throw invalid('VirtualNodeName', 'must be 2-128 lowercase letters, digits, "." or "-", starting and ending with a letter or digit');
+          const tagList = tags(ctx);
+          const taints = indexed(ctx, 'Taint', ['Key', 'Value', 'Effect']);
+          if (taints.length > 20) throw invalid('Taint', 'at most 20 taints');
+          for (const t of taints) {
+            if (!t.Key) throw invalid('Taint.Key', 'required');
+            if (!TAINT_EFFECTS.includes(t.Effect ?? '')) throw invalid('Taint.Effect', `"${t.Effect ?? ''}" must be one of ${TAINT_EFFECTS.join(', ')}`);
+          }
+          const kubeConfig = str(ctx, 'KubeConfig') ?? '';
+          if (kubeConfig && !/^[A-Za-z0-9+/=\s]+$/.test(kubeConfig)) throw invalid('KubeConfig', 'must be base64');
+          const zone = str(ctx, 'ZoneId') ?? vsws[0]!.zoneId;
+          if (!vsws.some((v) => v.zoneId === zone)) throw invalid('ZoneId', `no given vSwitch is in zone ${zone}`);
+          const home = vsws.find((v) => v.zoneId === zone)!;
+          const base = home.cidr.split('/')[0]!.split('.').map(Number);
+          const v: VirtualNodeRec = {
+            id: randomId('vnd-', 20), name: name || '', status: 'Pending', regionId, vpcId: vsws[0]!.vpcId, vSwitchIds: vswIds, securityGroupId: sgId,
+            zoneId: zone, resourceGroupId: str(ctx, 'ResourceGroupId') ?? 'rg-default', kubeConfig, tlsBootstrapEnabled: str(ctx, 'TlsBootstrapEnabled') === 'true',
+            tags: tagList, taints: taints.map((t) => ({ Key: t.Key!, Value: t.Value ?? '', Effect: t.Effect! })) as Taint[],
+            customResources: str(ctx, 'CustomResources') ?? '', clusterDns: str(ctx, 'ClusterDNS') ?? '', clusterDomain: str(ctx, 'ClusterDomain') ?? '',
+            creationTime: iso(ctx.now), intranetIp: `${base[0]}.${base[1]}.${base[2]! + 15}.${10 + ctx.state.data.virtualNodes.length % 200}`, events: [],
+          };
+          if (!v.name) v.name = v.id;
+          ctx.state.data.virtualNodes.push(v);
+          hooks.virtualNodeCreated?.(v);
+          return { VirtualNodeId: v.id };
+        });
+      },
+      DescribeVirtualNodes(ctx) {
+        region(ctx);
+        const ids = jsonIds(ctx, 'VirtualNodeIds');
+        const name = str(ctx, 'VirtualNodeName');
+        const status = str(ctx, 'Status');
+        const rg = str(ctx, 'ResourceGroupId');
+        const want = tags(ctx);
+        const all = ctx.state.data.virtualNodes.filter((v) => (!ids || ids.includes(v.id)) && (!name || v.name === name) && (!status || v.status === status)
+          && (!rg || v.resourceGroupId === rg) && matchTags(v.tags, want));
+        const p = page(ctx, all);
+        return { TotalCount: all.length, NextToken: p.next, VirtualNodes: p.items.map(vnodeView) };
+      },
+      DeleteVirtualNode(ctx) {
+        region(ctx);
+        const id = str(ctx, 'VirtualNodeId');
+        if (!id) throw missing('VirtualNodeId');
+        return idempotent(ctx, 'DeleteVirtualNode', () => {
+          const v = ctx.state.data.virtualNodes.find((x) => x.id === id);
+          if (!v) throw new ApiError(400, 'InvalidVirtualNodeId.NotFound', `The specified virtual node ${id} does not exist.`);
+          ctx.state.data.virtualNodes = ctx.state.data.virtualNodes.filter((x) => x !== v);
+          hooks.virtualNodeDeleted?.(v);
+          return {};
+        });
+      },
+      UpdateVirtualNode(ctx) {
+        region(ctx);
+        const id = str(ctx, 'VirtualNodeId');
+        if (!id) throw missing('VirtualNodeId');
+        return idempotent(ctx, 'UpdateVirtualNode', () => {
+          const v = ctx.state.data.virtualNodes.find((x) => x.id === id);
+          if (!v) throw new ApiError(400, 'InvalidVirtualNodeId.NotFound', `The specified virtual node ${id} does not exist.`);
+          const name = str(ctx, 'VirtualNodeName');
+          if (name !== undefined) {
+            if (!/^[a-z0-9][a-z0-9.-]{0,126}[a-z0-9]$/.test(name)) throw invalid('VirtualNodeName', 'must be 2-128 lowercase letters, digits, "." or "-"');
+            v.name = name;
+          }
+          const t = tags(ctx);
+          if (t.length) v.tags = t;
+          v.customResources = str(ctx, 'CustomResources') ?? v.customResources;
+          v.clusterDns = str(ctx, 'ClusterDNS') ?? v.clusterDns;
+          v.clusterDomain = str(ctx, 'ClusterDomain') ?? v.clusterDomain;
+          return {};
+        });
+      },
+      DescribeContainerGroups(ctx) {
+        region(ctx);
+        const ids = jsonIds(ctx, 'ContainerGroupIds');
+        const want = tags(ctx);
+        const f = (k: string): string | undefined => str(ctx, k);
+        const all = ctx.state.data.containerGroups.filter((c) => (!ids || ids.includes(c.id)) && (!f('ContainerGroupName') || c.name === f('ContainerGroupName'))
+          && (!f('Status') || c.status === f('Status')) && (!f('VSwitchId') || c.vSwitchId === f('VSwitchId')) && (!f('SecurityGroupId') || c.securityGroupId === f('SecurityGroupId'))
+          && (!f('ZoneId') || c.zoneId === f('ZoneId')) && matchTags(c.tags, want));
+        const p = page(ctx, all);
+        return { TotalCount: all.length, NextToken: p.next, ContainerGroups: p.items.map(cgView) };
+      },
+      DeleteContainerGroup(ctx) {
+        region(ctx);
+        const id = str(ctx, 'ContainerGroupId');
+        if (!id) throw missing('ContainerGroupId');
+        return idempotent(ctx, 'DeleteContainerGroup', () => {
+          const c = ctx.state.data.containerGroups.find((x) => x.id === id);
+          if (!c) throw new ApiError(400, 'InvalidContainerGroupId.NotFound', `The specified container group ${id} does not exist.`);
+          ctx.state.data.containerGroups = ctx.state.data.containerGroups.filter((x) => x !== c);
+          return {};
+        });
+      },
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { eciService, type EciHooks } from './eci.js';
+import { ApiError } from './errors.js';
+import { faultsFor, type FaultSpec } from './faults.js';
+import { ecsService, vpcService } from './network.js';
+import { isAllowed } from './policies.js';
+import { ramService } from './ram.js';
+import type { Caller, Service } from './service.js';
+import { queryPairs, verifyRpcV1, verifyV3, CLOCK_SKEW_MS, type SignedRequest } from './signature.js';
+import { CloudState } from './state.js';
+
+export interface EmulatorOptions {
+  port?: number;
+  stateFile?: string;
+  faults?: FaultSpec;
+  hooks?: EciHooks;
+  /** For tests of the time window. */
+  now?: () => number;
+  log?: (line: string) => void;
+}
+
+export interface CloudEmulator {
+  port: number;
+  endpoint: string;
+  state: CloudState;
+  faults: FaultSpec;
+  /** Counts of answers by action and code ("OK" for success), for tests and logs. */
+  stats: Map<string, number>;
+  /** Environment that points vnode and scripts using the SDKs at the emulator. */
+  env(): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+const RETRY_AFTER_MS = 200;
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** An HTTP server that the unmodified Alibaba Cloud SDKs talk to, answering like RAM, ECI, VPC and ECS. */
+export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<CloudEmulator> {
+  const state = CloudState.open(opts.stateFile);
+  const services: Service[] = [ramService, eciService(opts.hooks), vpcService, ecsService];
+  const byVersion = new Map(services.map((s) => [s.version, s]));
+  const nonces = new Map<string, number>();
+  const now = opts.now ?? Date.now;
+  const faults = opts.faults ?? new Map();
+  const stats = new Map<string, number>();
+  const count = (action: string, code: string): void => { const k = `${action} ${code}`; stats.set(k, (stats.get(k) ?? 0) + 1); };
+
+  const send = (res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json;charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestId = randomUUID().toUpperCase();
+    const body = await readBody(req);
+    const url = req.url ?? '/';
+    const params = new Map(queryPairs(url));
+    if (body.length > 0 && String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+      for (const [k, v] of new URLSearchParams(body.toString())) params.set(k, v);
+    }
+    const v3 = typeof req.headers.authorization === 'string';
+    const action = (v3 ? String(req.headers['x-acs-action'] ?? '') : params.get('Action')) ?? '';
+    const version = (v3 ? String(req.headers['x-acs-version'] ?? '') : params.get('Version')) ?? '';
+    const service = byVersion.get(version);
+    const host = service?.host ?? 'aliyuncs.com';
+    const fail = (e: ApiError): void => {
+      count(action, e.code);
+      opts.log?.(`${action} -> ${e.status} ${e.code}`);
+      send(res, e.status, { RequestId: requestId, HostId: host, Code: e.code, Message: e.message, Recommend: `https://api.aliyun.com/troubleshoot?q=${encodeURIComponent(e.code)}&product=${service?.code ?? ''}`, ...e.extra },
+        e.code.startsWith('Throttling') ? { 'x-acs-retry-after': String(RETRY_AFTER_MS) } : {});
+    };
+    try {
+      if (!service || !service.handlers[action]) {
+        throw new ApiError(404, 'InvalidAction.NotFound', `Specified api is not found, please check your url and method.`);
+      }
+      const signed: SignedRequest = { method: req.method ?? 'POST', url, headers: req.headers, body };
+      const secretOf = (id: string): string | undefined => state.data.accessKeys.find((k) => k.id === id && k.status === 'Active')?.secret;
+      const t = now();
+      const verified = v3 ? verifyV3(signed, secretOf, t) : verifyRpcV1(signed, params, secretOf, t);
+      for (const [n, exp] of nonces) if (exp < t) nonces.delete(n);
+      if (nonces.has(verified.nonce)) throw new ApiError(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.');
+      nonces.set(verified.nonce, t + CLOCK_SKEW_MS);
+      for (const k of ['Signature', 'SignatureMethod', 'SignatureVersion', 'SignatureNonce', 'Timestamp', 'AccessKeyId', 'Action', 'Version', 'Format']) if (!v3) params.delete(k);
+
+      const rates = faultsFor(faults, action);
+      if (rates) {
+        if (rates.latencyMs > 0) await new Promise((r) => setTimeout(r, rates.latencyMs));
+        const roll = Math.random();
+        let edge = rates.reset;
+        if (roll < edge) { count(action, 'reset'); req.socket.destroy(); return; }
+        edge += rates.throttle;
+        if (roll < edge) throw new ApiError(400, 'Throttling.User', 'Request was denied due to user flow control.');
+        edge += rates.http500;
+        if (roll < edge) throw new ApiError(500, 'InternalError', 'The request processing has failed due to some unknown error, exception or failure.');
+        edge += rates.http503;
+        if (roll < edge) throw new ApiError(503, 'ServiceUnavailable', 'The request has failed due to a temporary failure of the server.');
+      }
+
+      const key = state.data.accessKeys.find((k) => k.id === verified.accessKeyId)!;
+      const caller: Caller = { accessKeyId: key.id, user: key.user };
+      const authAction = `${service.code}:${action}`;
+      if (caller.user !== null && !isAllowed(state.data, caller.user, authAction)) {
+        throw new ApiError(403, service.deniedCode, service.code === 'ram'
+          ? 'You are not authorized to do this action. You should be authorized by RAM.'
+          : 'User not authorized to operate on the specified resource, or this API doesn\'t support RAM.', {
+          AccessDeniedDetail: { AuthAction: authAction, AuthPrincipalType: 'SubUser', AuthPrincipalDisplayName: caller.user, NoPermissionType: 'ImplicitDeny', PolicyType: 'AccountLevelIdentityBasedPolicy' },
+        });
+      }
+      const before = JSON.stringify(state.data);
+      const result = service.handlers[action]!({ params, caller, state, now: new Date(t) });
+      if (JSON.stringify(state.data) !== before) state.save();
+      count(action, 'OK');
+      opts.log?.(`${action} -> 200`);
+      send(res, 200, { RequestId: requestId, ...result });
+    } catch (e) {
+      if (e instanceof ApiError) fail(e);
+      else fail(new ApiError(500, 'InternalError', `The request processing has failed due to some unknown error: ${(e as Error).message}`));
+    }
+  };
+
+  const server: Server = createServer((req, res) => { void handle(req, res); });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const endpoint = `127.0.0.1:${port}`;
+  return {
+    port, endpoint, state, faults, stats,
+    env() {
+      const k = state.operatorKey;
+      return {
+        ALIBABA_CLOUD_ACCESS_KEY_ID: k.id,
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET: k.secret,
+        ALIBABA_CLOUD_REGION_ID: state.data.regionId,
+        VNODE_ENDPOINT_ECI: endpoint,
+        VNODE_ENDPOINT_RAM: endpoint,
+        VNODE_ENDPOINT_VPC: endpoint,
+        VNODE_ENDPOINT_ECS: endpoint,
+        VNODE_ENDPOINT_PROTOCOL: 'http',
+      };
+    },
+    stop: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}

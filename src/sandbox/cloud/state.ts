@@ -1,0 +1,120 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+
+export interface AccessKeyRec { id: string; secret: string; user: string | null; status: 'Active' | 'Inactive'; createDate: string }
+export interface UserRec { name: string; id: string; displayName: string; comments: string; createDate: string }
+export interface PolicyRec { name: string; document: string; description: string; createDate: string }
+export interface AttachmentRec { user: string; policyName: string; policyType: 'System' | 'Custom'; attachDate: string }
+export interface VSwitchRec { id: string; vpcId: string; zoneId: string; cidr: string; status: 'Available' | 'Pending'; name: string }
+export interface PermissionRec { IpProtocol: string; PortRange: string; SourceCidrIp: string; Direction: 'ingress' | 'egress'; Policy: 'Accept' | 'Drop'; Priority: string }
+export interface SecurityGroupRec { id: string; vpcId: string; type: 'normal' | 'enterprise'; name: string; permissions: PermissionRec[] }
+export interface Tag { Key: string; Value: string }
+export interface Taint { Key: string; Value: string; Effect: string }
+export interface EventRec { Count: number; FirstTimestamp: string; LastTimestamp: string; Message: string; Name: string; Reason: string; Type: 'Normal' | 'Warning' }
+export interface VirtualNodeRec {
+  id: string; name: string; status: 'Pending' | 'Ready' | 'Failed'; regionId: string; vpcId: string; vSwitchIds: string[];
+  securityGroupId: string; zoneId: string; resourceGroupId: string; kubeConfig: string; tlsBootstrapEnabled: boolean;
+  tags: Tag[]; taints: Taint[]; customResources: string; clusterDns: string; clusterDomain: string; creationTime: string;
+  intranetIp: string; events: EventRec[];
+}
+export interface ContainerGroupRec {
+  id: string; name: string; status: string; regionId: string; zoneId: string; vSwitchId: string; securityGroupId: string;
+  tags: Tag[]; creationTime: string; intranetIp: string; cpu: number; memory: number;
+}
+export interface IdempotencyRec { action: string; caller: string; token: string; paramsHash: string; response: Record<string, unknown> }
+
+export interface CloudStateData {
+  version: 1;
+  accountId: string;
+  regionId: string;
+  accessKeys: AccessKeyRec[];
+  users: UserRec[];
+  policies: PolicyRec[];
+  attachments: AttachmentRec[];
+  vpcs: { id: string; cidr: string }[];
+  vswitches: VSwitchRec[];
+  securityGroups: SecurityGroupRec[];
+  virtualNodes: VirtualNodeRec[];
+  containerGroups: ContainerGroupRec[];
+  idempotency: IdempotencyRec[];
+}
+
+const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const ALNUM_MIXED = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+export function randomId(prefix: string, n: number, alphabet = ALNUM): string {
+  let s = prefix;
+  for (let i = 0; i < n; i++) s += alphabet[randomInt(alphabet.length)];
+  return s;
+}
+
+export function newAccessKey(user: string | null, now: Date): AccessKeyRec {
+  return {
+    id: randomId('LTAI5t', 18, ALNUM_MIXED),
+    secret: randomBytes(22).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 30).padEnd(30, 'x'),
+    user, status: 'Active', createDate: iso(now),
+  };
+}
+
+export function iso(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * The sandbox account: the operator's AccessKey, a VPC with vSwitches in two zones (and one in another VPC),
+ * security groups with and without the inbound 10250/10255 rules the virtual node needs.
+ */
+export function seedState(now = new Date()): CloudStateData {
+  const allowKubelet: PermissionRec[] = [
+    { IpProtocol: 'TCP', PortRange: '10250/10250', SourceCidrIp: '192.168.0.0/16', Direction: 'ingress', Policy: 'Accept', Priority: '1' },
+    { IpProtocol: 'TCP', PortRange: '10255/10255', SourceCidrIp: '192.168.0.0/16', Direction: 'ingress', Policy: 'Accept', Priority: '1' },
+    { IpProtocol: 'ALL', PortRange: '-1/-1', SourceCidrIp: '0.0.0.0/0', Direction: 'egress', Policy: 'Accept', Priority: '1' },
+  ];
+  return {
+    version: 1,
+    accountId: '1234567890123456',
+    regionId: 'cn-hangzhou',
+    accessKeys: [newAccessKey(null, now)],
+    users: [],
+    policies: [],
+    attachments: [],
+    vpcs: [{ id: 'vpc-bp1sandbox0000000001', cidr: '192.168.0.0/16' }, { id: 'vpc-bp1sandbox0000000002', cidr: '172.16.0.0/12' }],
+    vswitches: [
+      { id: 'vsw-bp1sandboxzoneh00001', vpcId: 'vpc-bp1sandbox0000000001', zoneId: 'cn-hangzhou-h', cidr: '192.168.0.0/20', status: 'Available', name: 'sandbox-h' },
+      { id: 'vsw-bp1sandboxzonei00001', vpcId: 'vpc-bp1sandbox0000000001', zoneId: 'cn-hangzhou-i', cidr: '192.168.16.0/20', status: 'Available', name: 'sandbox-i' },
+      { id: 'vsw-bp1sandboxpending001', vpcId: 'vpc-bp1sandbox0000000001', zoneId: 'cn-hangzhou-j', cidr: '192.168.32.0/20', status: 'Pending', name: 'sandbox-pending' },
+      { id: 'vsw-bp1othervpczoneh0001', vpcId: 'vpc-bp1sandbox0000000002', zoneId: 'cn-hangzhou-h', cidr: '172.16.0.0/20', status: 'Available', name: 'other-vpc' },
+    ],
+    securityGroups: [
+      { id: 'sg-bp1sandboxkubelet0001', vpcId: 'vpc-bp1sandbox0000000001', type: 'enterprise', name: 'vnode-kubelet', permissions: allowKubelet },
+      { id: 'sg-bp1sandboxbare0000001', vpcId: 'vpc-bp1sandbox0000000001', type: 'normal', name: 'bare', permissions: [allowKubelet[2]!] },
+      { id: 'sg-bp1othervpc0000000001', vpcId: 'vpc-bp1sandbox0000000002', type: 'normal', name: 'other-vpc', permissions: [] },
+    ],
+    virtualNodes: [],
+    containerGroups: [],
+    idempotency: [],
+  };
+}
+
+/** The emulator's state, kept in a JSON file so it survives restarts. */
+export class CloudState {
+  constructor(public data: CloudStateData, private readonly file: string | undefined) {}
+
+  static open(file: string | undefined): CloudState {
+    if (file && existsSync(file)) return new CloudState(JSON.parse(readFileSync(file, 'utf8')) as CloudStateData, file);
+    const s = new CloudState(seedState(), file);
+    s.save();
+    return s;
+  }
+
+  save(): void {
+    if (!this.file) return;
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.data, null, 2), { mode: 0o600 });
+    renameSync(tmp, this.file);
+  }
+
+  get operatorKey(): AccessKeyRec {
+    return this.data.accessKeys.find((k) => k.user === null)!;
+  }
+}

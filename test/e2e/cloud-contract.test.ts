@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import eciSdk from '@alicloud/eci20180808';
+import ramSdk from '@alicloud/ram20150501';
+import openapiClient from '@alicloud/openapi-client';
+import openapiCore from '@alicloud/openapi-core';
+import { connectCloud } from '../../src/cloud/index.js';
+import { startCloudEmulator, type CloudEmulator } from '../../src/sandbox/cloud/server.js';
+
+const signal = new AbortController().signal;
+
+/** A loopback proxy that can rewrite or replay what the SDK sends. */
+async function proxy(target: number, rewrite: (url: string) => string, replay: { last?: { url: string; headers: Record<string, unknown> } }): Promise<Server & { port: number }> {
+  const srv = createServer((req, res) => {
+    const url = rewrite(req.url ?? '/');
+    replay.last = { url, headers: { ...req.headers } };
+    const up = request({ host: '127.0.0.1', port: target, method: req.method, path: url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 500, r.headers);
+      r.pipe(res);
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  return Object.assign(srv, { port: (srv.address() as AddressInfo).port });
+}
+
+function ramClient(endpoint: string, id: string, secret: string, extra: Record<string, unknown> = {}) {
+  return new ramSdk.default(new openapiCore.$OpenApiUtil.Config({ accessKeyId: id, accessKeySecret: secret, endpoint, protocol: 'HTTP', readTimeout: 5000, connectTimeout: 5000, ...extra }));
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try { await p; return 'OK'; } catch (e) { return String((e as { code?: string }).code); }
+}
+
+describe('cloud emulator contract (official SDKs over HTTP)', () => {
+  let emu: CloudEmulator;
+  let id: string;
+  let secret: string;
+  before(async () => {
+    emu = await startCloudEmulator();
+    ({ id, secret } = emu.state.operatorKey);
+  });
+  after(async () => { await emu?.stop(); });
+
+  it('a correctly signed V3 call passes, in both SDK generations', async () => {
+    const r = await ramClient(emu.endpoint, id, secret).createUser(new ramSdk.CreateUserRequest({ userName: 'contract-user', displayName: 'c' }));
+    assert.equal(r.body?.user?.userName, 'contract-user');
+    const eci = new eciSdk.default(new openapiClient.Config({ accessKeyId: id, accessKeySecret: secret, endpoint: emu.endpoint, protocol: 'HTTP' }));
+    const d = await eci.describeVirtualNodes(new eciSdk.DescribeVirtualNodesRequest({ regionId: 'cn-hangzhou' }));
+    assert.equal(d.body?.totalCount, 0);
+  });
+
+  it('RPC v1 (HMAC-SHA1) signatures are verified too', async () => {
+    const seen: { last?: { url: string; headers: Record<string, unknown> } } = {};
+    const p = await proxy(emu.port, (u) => u, seen);
+    try {
+      const r = await ramClient(`127.0.0.1:${p.port}`, id, secret, { signatureAlgorithm: 'v2' }).getUser(new ramSdk.GetUserRequest({ userName: 'contract-user' }));
+      assert.equal(r.body?.user?.userName, 'contract-user');
+      assert.equal(seen.last?.headers.authorization, undefined);
+      assert.match(seen.last?.url ?? '', /SignatureMethod=HMAC-SHA1/);
+    } finally { p.close(); }
+    assert.equal(await codeOf(ramClient(emu.endpoint, id, 'wrong-secret', { signatureAlgorithm: 'v2' }).getUser(new ramSdk.GetUserRequest({ userName: 'contract-user' }))), 'SignatureDoesNotMatch');
+  });
+
+  it('a wrong secret, an unknown key and a changed query fail with the real codes', async () => {
+    assert.equal(await codeOf(ramClient(emu.endpoint, id, 'not-the-secret').getUser(new ramSdk.GetUserRequest({ userName: 'contract-user' }))), 'SignatureDoesNotMatch');
+    assert.equal(await codeOf(ramClient(emu.endpoint, 'LTAI5tNoSuchKey000000000', secret).getUser(new ramSdk.GetUserRequest({ userName: 'contract-user' }))), 'InvalidAccessKeyId.NotFound');
+    const p = await proxy(emu.port, (u) => u.replace('UserName=contract-user', 'UserName=someone-else'), {});
+    try {
+      assert.equal(await codeOf(ramClient(`127.0.0.1:${p.port}`, id, secret).getUser(new ramSdk.GetUserRequest({ userName: 'contract-user' }))), 'SignatureDoesNotMatch');
+    } finally { p.close(); }
+  });
+
+  it('a date 16 minutes off is expired; a reused nonce is refused', async () => {
+    const skewed = await startCloudEmulator({ now: () => Date.now() + 16 * 60_000 });
+    const k = skewed.state.operatorKey;
+    try {
+      assert.equal(await codeOf(ramClient(skewed.endpoint, k.id, k.secret).listPoliciesForUser(new ramSdk.ListPoliciesForUserRequest({ userName: 'x' }))), 'InvalidTimeStamp.Expired');
+    } finally { await skewed.stop(); }
+
+    const seen: { last?: { url: string; headers: Record<string, unknown> } } = {};
+    const p = await proxy(emu.port, (u) => u, seen);
+    try {
+      await ramClient(`127.0.0.1:${p.port}`, id, secret).getUser(new ramSdk.GetUserRequest({ userName: 'contract-user' }));
+      const replayed = await new Promise<{ status: number; body: { Code: string } }>((resolve) => {
+        const req = request({ host: '127.0.0.1', port: emu.port, method: 'POST', path: seen.last!.url, headers: seen.last!.headers as Record<string, string> }, (r) => {
+          let b = ''; r.on('data', (c) => (b += c)); r.on('end', () => resolve({ status: r.statusCode ?? 0, body: JSON.parse(b) as { Code: string } }));
+        });
+        req.end();
+      });
+      assert.equal(replayed.status, 400);
+      assert.equal(replayed.body.Code, 'SignatureNonceUsed');
+    } finally { p.close(); }
+  });
+
+  it('error bodies parse in both SDKs: code, status, RequestId', async () => {
+    try {
+      await ramClient(emu.endpoint, id, secret).getUser(new ramSdk.GetUserRequest({ userName: 'nobody' }));
+      assert.fail('expected an error');
+    } catch (e) {
+      const err = e as { code: string; statusCode: number; requestId?: string; data?: { RequestId?: string; Recommend?: string } };
+      assert.equal(err.code, 'EntityNotExist.User');
+      assert.equal(err.statusCode, 404);
+      assert.match(err.data?.RequestId ?? err.requestId ?? '', /^[0-9A-F-]{36}$/);
+      assert.match(err.data?.Recommend ?? '', /^https:\/\//);
+    }
+    const eci = new eciSdk.default(new openapiClient.Config({ accessKeyId: id, accessKeySecret: secret, endpoint: emu.endpoint, protocol: 'HTTP' }));
+    try {
+      await eci.describeVirtualNodes(new eciSdk.DescribeVirtualNodesRequest({ regionId: 'cn-hangzhou', limit: 50 }));
+      assert.fail('expected an error');
+    } catch (e) {
+      const err = e as { code: string; statusCode: number; data?: { RequestId?: string } };
+      assert.equal(err.code, 'InvalidParameter.Limit');
+      assert.equal(err.statusCode, 400);
+      assert.ok(err.data?.RequestId);
+    }
+  });
+
+  it('the cloud port maps errors to typed errors and retries throttling with the same ClientToken', async () => {
+    const flaky = await startCloudEmulator({ faults: new Map([['*', { throttle: 0.3, http500: 0.1, http503: 0.1, reset: 0.1, latencyMs: 0 }]]) });
+    try {
+      const logs: string[] = [];
+      const cloud = connectCloud({ profile: undefined, region: undefined }, { env: flaky.env(), signal, log: (m) => logs.push(m) });
+      const tokens = new Set<string>();
+      for (let i = 0; i < 5; i++) {
+        const vnd = await cloud.eci.createVirtualNode({
+          name: 'contract-vn', vSwitchIds: ['vsw-bp1sandboxzoneh00001'], securityGroupId: 'sg-bp1sandboxkubelet0001', kubeConfig: '', tlsBootstrapEnabled: false,
+          tags: [], taints: [], clientToken: 'contract-token-1',
+        });
+        tokens.add(vnd);
+      }
+      assert.equal(tokens.size, 1, 'same ClientToken, same VirtualNodeId');
+      assert.equal(flaky.state.data.virtualNodes.length, 1);
+      assert.ok(logs.some((l) => /retrying in \d+ ms/.test(l)), 'some calls were retried');
+      await assert.rejects(cloud.eci.createVirtualNode({
+        name: 'other-name', vSwitchIds: ['vsw-bp1sandboxzoneh00001'], securityGroupId: 'sg-bp1sandboxkubelet0001', kubeConfig: '', tlsBootstrapEnabled: false,
+        tags: [], taints: [], clientToken: 'contract-token-1',
+      }), /IdempotentParameterMismatch/);
+      await assert.rejects(cloud.eci.createVirtualNode({
+        name: 'x', vSwitchIds: ['vsw-bp1sandboxzoneh00001', 'vsw-bp1othervpczoneh0001'], securityGroupId: 'sg-bp1sandboxkubelet0001', kubeConfig: '', tlsBootstrapEnabled: false,
+        tags: [], taints: [], clientToken: 'contract-token-2',
+      }), /InvalidParameter\.VSwitchId.*one VPC/);
+    } finally { await flaky.stop(); }
+  });
+});
