@@ -1,3 +1,5 @@
+import type { CloudTarget } from './cloud/config.js';
+import type { CloudPorts } from './cloud/port.js';
 import type { ClusterPort, ClusterTarget } from './cluster/port.js';
 import { Redactor } from './secrets.js';
 import { Output, type OutputFormat } from './ui/output.js';
@@ -8,6 +10,8 @@ import type { Streams } from './ui/streams.js';
 export interface GlobalFlags {
   kubeconfig: string | undefined;
   context: string | undefined;
+  profile: string | undefined;
+  region: string | undefined;
   output: OutputFormat;
   dryRun: boolean;
   yes: boolean;
@@ -22,6 +26,7 @@ export interface Deps {
   cwd: string;
   signal: AbortSignal;
   connectCluster?: (target: ClusterTarget, ctx: Context) => Promise<ClusterPort>;
+  connectCloud?: (target: CloudTarget, ctx: Context) => Promise<CloudPorts>;
   prompt?: Prompt;
 }
 
@@ -37,6 +42,12 @@ export interface Context {
   readonly redactor: Redactor;
   /** The cluster selected by --kubeconfig/--context; loaded on first use. */
   cluster(): Promise<ClusterPort>;
+  /** Alibaba Cloud, with the credentials and region of --profile/--region/the environment; loaded on first use. */
+  cloud(): Promise<CloudPorts>;
+  /** Alibaba Cloud as the holder of another key (same region and endpoints). */
+  cloudWith(key: { id: string; secret: string }): Promise<CloudPorts>;
+  /** A secret typed at a hidden prompt on a terminal, else all of stdin (trailing newline removed). */
+  readSecret(label: string): Promise<string>;
 }
 
 export function createContext(flags: GlobalFlags, deps: Deps): Context {
@@ -49,6 +60,12 @@ export function createContext(flags: GlobalFlags, deps: Deps): Context {
   const interactive = Boolean(streams.stdin.isTTY && streams.stderr.isTTY) && env.CI !== 'true';
   const prompt = deps.prompt ?? new InquirerPrompt(streams.stdin, streams.stderr, flags.yes, interactive);
   let cluster: Promise<ClusterPort> | undefined;
+  let cloud: Promise<CloudPorts> | undefined;
+  const connect = async (target: CloudTarget): Promise<CloudPorts> => {
+    if (deps.connectCloud) return deps.connectCloud(target, ctx);
+    const { connectCloud } = await import('./cloud/index.js');
+    return connectCloud(target, { env, signal: deps.signal, log: (m) => out.debug(m) });
+  };
   const ctx: Context = {
     flags, out, status, prompt, redactor, env, cwd: deps.cwd, signal: deps.signal,
     cluster() {
@@ -59,6 +76,24 @@ export function createContext(flags: GlobalFlags, deps: Deps): Context {
         return connectCluster(target, { env, cwd: deps.cwd, log: (m) => out.debug(m) });
       })();
       return cluster;
+    },
+    cloud() {
+      cloud ??= connect({ profile: flags.profile, region: flags.region });
+      return cloud;
+    },
+    cloudWith(key) {
+      return connect({ profile: undefined, region: flags.region, accessKey: key });
+    },
+    async readSecret(label) {
+      if (streams.stdin.isTTY) {
+        const { default: inquirer } = await import('inquirer');
+        const ask = inquirer.createPromptModule({ input: streams.stdin, output: streams.stderr });
+        const { v } = await ask<{ v: string }>([{ type: 'password', name: 'v', message: label, mask: '*' }]);
+        return v.trim();
+      }
+      const chunks: Buffer[] = [];
+      for await (const c of streams.stdin) chunks.push(Buffer.from(c as Buffer));
+      return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '').trim();
     },
   };
   return ctx;

@@ -6,7 +6,7 @@ import { OUTPUT_FORMATS, type OutputFormat } from './ui/formats.js';
 const VERSION = '0.1.0';
 
 /** Global options that take a value: needed to find the command word in argv without parsing everything. */
-const VALUE_OPTIONS = new Set(['--kubeconfig', '--context', '-o', '--output']);
+const VALUE_OPTIONS = new Set(['--kubeconfig', '--context', '-o', '--output', '--profile', '--region']);
 
 /** The command argv names, found without loading any command module. */
 export function targetEntry(argv: string[]): CommandEntry | undefined {
@@ -29,6 +29,8 @@ function globalFlags(cmd: Command): GlobalFlags {
   return {
     kubeconfig: o.kubeconfig as string | undefined,
     context: o.context as string | undefined,
+    profile: o.profile as string | undefined,
+    region: o.region as string | undefined,
     output: (o.output as OutputFormat | undefined) ?? 'text',
     dryRun: Boolean(o.dryRun),
     yes: Boolean(o.yes),
@@ -52,6 +54,8 @@ export async function buildProgram(argv: string[], deps: Deps): Promise<Command>
     .configureHelp({ showGlobalOptions: true })
     .addOption(new Option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'))
     .addOption(new Option('--context <name>', 'kubeconfig context to use (default: the current context)'))
+    .addOption(new Option('--profile <name>', 'aliyun CLI profile from ~/.aliyun/config.json (default: $ALIBABA_CLOUD_PROFILE, then current)'))
+    .addOption(new Option('--region <id>', 'Alibaba Cloud region (default: $ALIBABA_CLOUD_REGION_ID, then the profile\'s)'))
     .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('text'))
     .addOption(new Option('--dry-run', 'show what would be done; change nothing'))
     .addOption(new Option('-y, --yes', 'answer yes to confirmation prompts'))

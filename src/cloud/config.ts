@@ -6,6 +6,8 @@ import { usageError } from '../errors.js';
 export interface CloudTarget {
   profile: string | undefined;
   region: string | undefined;
+  /** A key to use instead of the caller's (e.g. to check a key before storing it). */
+  accessKey?: { id: string; secret: string };
 }
 
 export interface AliyunProfile {

@@ -18,8 +18,11 @@ function lazy<T extends object>(load: () => Promise<T>): T {
 }
 
 export function connectCloud(target: CloudTarget, opts: { env: NodeJS.ProcessEnv; signal: AbortSignal; log: (m: string) => void }): CloudPorts {
-  const config = resolveCloudConfig(target, opts.env);
-  const { credential, source } = credentialFor(config.profile, target.profile !== undefined, opts.env);
+  const env = target.accessKey
+    ? { ...opts.env, ALIBABA_CLOUD_ACCESS_KEY_ID: target.accessKey.id, ALIBABA_CLOUD_ACCESS_KEY_SECRET: target.accessKey.secret, ALIBABA_CLOUD_SECURITY_TOKEN: '' }
+    : opts.env;
+  const config = resolveCloudConfig(target, env);
+  const { credential, source } = credentialFor(config.profile, !target.accessKey && target.profile !== undefined, env);
   const ctx: SdkContext = { config, credential, signal: opts.signal, log: opts.log };
   opts.log(`cloud: region ${config.regionId}, credentials from ${source}`);
   return {

@@ -20,12 +20,36 @@ export interface GroupEntry {
   summary: string;
 }
 
-export const groups: GroupEntry[] = [];
+export const groups: GroupEntry[] = [
+  { name: 'ram', summary: 'RAM user, policies and AccessKey for the virtual node addon' },
+  { name: 'secret', summary: 'the alibaba-addon-secret that holds the addon\'s AccessKey' },
+  { name: 'sandbox', summary: 'local stand-ins for Alibaba Cloud and a cluster, for trying vnode out' },
+];
 
 export const commands: CommandEntry[] = [
   {
     path: ['kubeconfig'],
     summary: 'create the identity and kubeconfig a virtual node uses (ServiceAccount, or --bootstrap TLS bootstrap)',
     load: async () => (await import('./kubeconfig.js')).default,
+  },
+  {
+    path: ['ram', 'grant'],
+    summary: 'create the addon\'s RAM user, grant it ECI permissions, put its AccessKey in the cluster',
+    load: async () => (await import('./ram/grant.js')).default,
+  },
+  {
+    path: ['ram', 'revoke'],
+    summary: 'detach what ram grant attached, delete its AccessKey and the Secret',
+    load: async () => (await import('./ram/revoke.js')).default,
+  },
+  {
+    path: ['secret', 'create'],
+    summary: 'write alibaba-addon-secret from an existing AccessKey (secret read from stdin)',
+    load: async () => (await import('./secret/create.js')).default,
+  },
+  {
+    path: ['sandbox', 'cloud'],
+    summary: 'run the local Alibaba Cloud emulator (RAM, ECI, VPC, ECS) in the foreground',
+    load: async () => (await import('./sandbox/cloud.js')).default,
   },
 ];

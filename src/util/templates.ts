@@ -25,3 +25,7 @@ export function renderTemplate(name: string, values: Record<string, string>): Ku
   });
   return parseAllDocuments(text).map((d) => d.toJSON() as KubeObject).filter((o) => o && typeof o === 'object');
 }
+
+export function readTemplate(name: string): string {
+  return readFileSync(path.join(templatesDir(), name), 'utf8');
+}

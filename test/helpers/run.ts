@@ -27,6 +27,8 @@ export interface RunOptions {
   tty?: boolean;
   signal?: AbortSignal;
   deps?: Partial<Deps>;
+  /** What the command reads on stdin (not a terminal). */
+  stdin?: string;
 }
 
 /** Runs vnode in-process, as `vnode <argv>` would, and captures what it prints. */
@@ -34,6 +36,7 @@ export async function runVnode(argv: string[], opts: RunOptions = {}): Promise<R
   const stdout = new Capture(false);
   const stderr = new Capture(Boolean(opts.tty));
   const stdin = Object.assign(new PassThrough(), { isTTY: Boolean(opts.tty) });
+  if (!opts.tty) stdin.end(opts.stdin ?? '');
   const code = await cli(argv, {
     streams: { stdin, stdout, stderr },
     env: { HOME: '/nonexistent-home', PATH: process.env.PATH, ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true', ...opts.env },

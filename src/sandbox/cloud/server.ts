@@ -19,6 +19,8 @@ export interface EmulatorOptions {
   /** For tests of the time window. */
   now?: () => number;
   log?: (line: string) => void;
+  /** Called after every answered request (tests watch invariants with it). */
+  onRequest?: (action: string, code: string, state: CloudState) => void;
 }
 
 export interface CloudEmulator {
@@ -53,7 +55,11 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
   const now = opts.now ?? Date.now;
   const faults = opts.faults ?? new Map();
   const stats = new Map<string, number>();
-  const count = (action: string, code: string): void => { const k = `${action} ${code}`; stats.set(k, (stats.get(k) ?? 0) + 1); };
+  const count = (action: string, code: string): void => {
+    const k = `${action} ${code}`;
+    stats.set(k, (stats.get(k) ?? 0) + 1);
+    opts.onRequest?.(action, code, state);
+  };
 
   const send = (res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void => {
     const text = JSON.stringify(body);

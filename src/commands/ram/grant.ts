@@ -1,0 +1,50 @@
+import { Option, type Command } from 'commander';
+import { DEFAULT_POLICY, grant, validatePolicyName, validateUserName, type GrantResult } from '../../steps/ram.js';
+import type { CommandModule } from '../registry.js';
+
+function collect(v: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), v];
+}
+
+function render(r: GrantResult): string {
+  const lines: string[] = [];
+  const pre = r.dryRun ? '(dry run) ' : '';
+  if (r.userAction !== 'exists') lines.push(`${pre}RAM user ${r.user} ${r.userAction === 'created' ? 'created' : 'would be created'}.`);
+  for (const p of r.policies) {
+    if (p.created === false) lines.push(`${pre}RAM policy ${p.name} would be created.`);
+    if (p.action === 'would attach') lines.push(`${pre}RAM policy ${p.name} would be granted to RAM user ${r.user}.`);
+    else lines.push(`RAM policy ${p.name} ${p.action === 'attached' ? 'granted to' : 'already granted to'} RAM user ${r.user}${p.action === 'attached' ? ' successfully' : ''}.`);
+  }
+  for (const k of r.deletedKeys) lines.push(`AccessKey ${k} deleted.`);
+  const where = r.secret ? `Secret ${r.secret.namespace}/${r.secret.name}` : '';
+  switch (r.accessKey.action) {
+    case 'created': lines.push(`AccessKey ${r.accessKey.id} created and stored in ${where}.`); break;
+    case 'rotated': lines.push(`AccessKey rotated: ${r.accessKey.id} stored in ${where}.`); break;
+    case 'kept': lines.push(`AccessKey ${r.accessKey.id} in ${where} is live; kept.`); break;
+    case 'would create': lines.push(`${pre}an AccessKey would be created and stored in ${where}.`); break;
+    case 'would rotate': lines.push(`${pre}the AccessKey in ${where} would be rotated.`); break;
+    case 'none': lines.push('No AccessKey handled (--no-secret).'); break;
+  }
+  if (r.dryRun) lines.push('No changes were applied; run again without --dry-run to apply them.');
+  return lines.join('\n');
+}
+
+const command: CommandModule = {
+  configure(cmd: Command) {
+    cmd
+      .description('Create the RAM user of the ECI virtual node addon (if missing), grant it permissions, and store an AccessKey of it in ' +
+        'kube-system/alibaba-addon-secret. Re-running converges: one user, one key, each policy attached once.')
+      .addOption(new Option('--user <name>', 'RAM user name (default: vnode-addon-<8 hex of the kube-system namespace UID>)'))
+      .addOption(new Option('--policy <name>', `policy to attach, repeatable (default: the custom least-privilege ${DEFAULT_POLICY})`).argParser(collect))
+      .addOption(new Option('--rotate-key', 'create a new AccessKey, update the Secret, then delete the old key'))
+      .addOption(new Option('--no-secret', 'grant permissions only; no AccessKey, no Secret'));
+  },
+  async run(ctx, _args, raw) {
+    const user = raw.user === undefined ? undefined : validateUserName(String(raw.user));
+    const policies = ((raw.policy as string[] | undefined) ?? [DEFAULT_POLICY]).map(validatePolicyName);
+    const r = await grant(ctx, { user, policies: [...new Set(policies)], rotateKey: Boolean(raw.rotateKey), noSecret: raw.secret === false });
+    ctx.out.result(r, () => render(r));
+  },
+};
+
+export default command;

@@ -1,0 +1,37 @@
+import { Option, type Command } from 'commander';
+import { revoke, validatePolicyName, validateUserName, type RevokeResult } from '../../steps/ram.js';
+import type { CommandModule } from '../registry.js';
+
+function render(r: RevokeResult): string {
+  const pre = r.dryRun ? '(dry run) would have ' : '';
+  const lines = [
+    ...r.detached.map((p) => `${pre}RAM policy ${p} ${r.dryRun ? 'detached' : 'revoked from'} RAM user ${r.user}.`),
+    ...r.deletedKeys.map((k) => `${pre}AccessKey ${k} deleted.`),
+  ];
+  if (r.secretDeleted) lines.push(`${pre}Secret kube-system/alibaba-addon-secret deleted.`);
+  if (r.userDeleted) lines.push(`${pre}RAM user ${r.user} deleted.`);
+  if (r.userKeptBecause) lines.push(`RAM user ${r.user} kept: ${r.userKeptBecause}.`);
+  if (lines.length === 0) lines.push(`Nothing to revoke for RAM user ${r.user}: already revoked.`);
+  return lines.join('\n');
+}
+
+const command: CommandModule = {
+  configure(cmd: Command) {
+    cmd
+      .description('Detach the policies vnode attached to the addon\'s RAM user, delete the AccessKey recorded in kube-system/alibaba-addon-secret, ' +
+        'and delete that Secret. Revoking what is already gone succeeds.')
+      .addOption(new Option('--user <name>', 'RAM user (default: the one recorded in the Secret, else the derived name)'))
+      .addOption(new Option('--policy <name>', 'detach this policy instead of the recorded ones, repeatable').argParser((v: string, p: string[] | undefined) => [...(p ?? []), v]))
+      .addOption(new Option('--delete-user', 'also delete the RAM user when vnode created it and nothing else hangs on it'));
+  },
+  async run(ctx, _args, raw) {
+    const r = await revoke(ctx, {
+      user: raw.user === undefined ? undefined : validateUserName(String(raw.user)),
+      policies: (raw.policy as string[] | undefined)?.map(validatePolicyName),
+      deleteUser: Boolean(raw.deleteUser),
+    });
+    ctx.out.result(r, () => render(r));
+  },
+};
+
+export default command;

@@ -1,0 +1,34 @@
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { usageError } from '../../errors.js';
+import type { CommandModule } from '../registry.js';
+
+const command: CommandModule = {
+  configure(cmd: Command) {
+    cmd
+      .description('Run the local Alibaba Cloud emulator (RAM, ECI, VPC, ECS; signatures verified, real error codes) on 127.0.0.1 ' +
+        'in the foreground. It first prints export lines that point vnode and the SDKs at it. Ctrl-C stops it.')
+      .addOption(new Option('--port <n>', 'port to listen on (default: a free one)'))
+      .addOption(new Option('--state <file>', 'JSON file holding the state; created and seeded when missing (default: in memory)'))
+      .addOption(new Option('--faults <spec>', 'inject faults, e.g. "*:throttle=0.1,500=0.05,503=0.05,reset=0.05;CreateAccessKey:latency=2s"'));
+  },
+  async run(ctx, _args, raw) {
+    const port = raw.port === undefined ? 0 : Number(raw.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError('InvalidPort', `invalid --port "${String(raw.port)}": expected 0-65535`);
+    const { parseFaults } = await import('../../sandbox/cloud/faults.js');
+    const faults = raw.faults === undefined ? new Map() : parseFaults(String(raw.faults));
+    const { startCloudEmulator } = await import('../../sandbox/cloud/server.js');
+    const stateFile = raw.state === undefined ? undefined : path.resolve(ctx.cwd, String(raw.state));
+    const emu = await startCloudEmulator({ port, faults, ...(stateFile ? { stateFile } : {}), log: (l) => ctx.out.debug(l) });
+    for (const [k, v] of Object.entries(emu.env())) ctx.out.print(`export ${k}=${v}`);
+    ctx.out.info(`cloud emulator listening on ${emu.endpoint}${stateFile ? ` (state in ${stateFile})` : ''}; Ctrl-C to stop`);
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) resolve();
+      ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await emu.stop();
+    ctx.out.info('cloud emulator stopped');
+  },
+};
+
+export default command;

@@ -1,0 +1,47 @@
+import { ensureObject } from '../cluster/ensure.js';
+import { managed } from '../cluster/ensure.js';
+import type { ClusterPort, KubeObject } from '../cluster/port.js';
+
+export const ADDON_SECRET = { namespace: 'kube-system', name: 'alibaba-addon-secret' };
+export const ANNOTATION_USER = 'vnode.dev/ram-user';
+export const ANNOTATION_POLICIES = 'vnode.dev/attached-policies';
+
+export interface AddonSecret {
+  accessKeyId: string | undefined;
+  ramUser: string | undefined;
+  /** "Type:Name" of the policies vnode attached. */
+  attachedPolicies: string[];
+  managedByVnode: boolean;
+}
+
+const REF = { apiVersion: 'v1', kind: 'Secret', ...ADDON_SECRET };
+
+export async function readAddonSecret(cluster: ClusterPort): Promise<AddonSecret | undefined> {
+  const s = await cluster.get<KubeObject>(REF);
+  if (!s) return undefined;
+  const data = (s.data ?? {}) as Record<string, string>;
+  const ann = s.metadata.annotations ?? {};
+  return {
+    accessKeyId: data['access-key-id'] ? Buffer.from(data['access-key-id'], 'base64').toString('utf8') : undefined,
+    ramUser: ann[ANNOTATION_USER],
+    attachedPolicies: (ann[ANNOTATION_POLICIES] ?? '').split(',').filter(Boolean),
+    managedByVnode: s.metadata.labels?.['app.kubernetes.io/managed-by'] === 'vnode',
+  };
+}
+
+export function addonSecretObject(key: { id: string; secret: string }, annotations: Record<string, string>): KubeObject {
+  return managed({
+    apiVersion: 'v1', kind: 'Secret',
+    metadata: { ...ADDON_SECRET, annotations },
+    type: 'Opaque',
+    data: { 'access-key-id': Buffer.from(key.id).toString('base64'), 'access-key-secret': Buffer.from(key.secret).toString('base64') },
+  });
+}
+
+export async function writeAddonSecret(cluster: ClusterPort, key: { id: string; secret: string }, annotations: Record<string, string>): Promise<string> {
+  return (await ensureObject(cluster, addonSecretObject(key, annotations))).action;
+}
+
+export async function deleteAddonSecret(cluster: ClusterPort): Promise<boolean> {
+  return cluster.delete(REF);
+}

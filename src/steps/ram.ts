@@ -1,0 +1,247 @@
+import { createHash } from 'node:crypto';
+import type { RamPolicyRef, RamPort } from '../cloud/port.js';
+import type { ClusterPort, KubeObject } from '../cluster/port.js';
+import type { Context } from '../context.js';
+import { operationError, usageError } from '../errors.js';
+import { readTemplate } from '../util/templates.js';
+import { ANNOTATION_POLICIES, ANNOTATION_USER, ADDON_SECRET, deleteAddonSecret, readAddonSecret, writeAddonSecret } from './addon-secret.js';
+
+export const DEFAULT_POLICY = 'vnode-ack-virtual-node';
+export const MAX_KEYS = 2;
+/** Marks users vnode created, so revoke --delete-user deletes only those. */
+export const USER_COMMENT_PREFIX = 'Created by vnode';
+
+export function policyDocument(): string {
+  return JSON.stringify(JSON.parse(readTemplate('ram-policy-ack-virtual-node.json')));
+}
+
+export function validateUserName(name: string): string {
+  if (name.length < 1 || name.length > 64 || !/^[A-Za-z0-9._-]+$/.test(name)) {
+    throw usageError('InvalidUser', `invalid --user "${name}": a RAM user name is 1-64 characters of letters, digits, '.', '_' and '-'`);
+  }
+  return name;
+}
+
+export function validatePolicyName(name: string): string {
+  if (name.length < 1 || name.length > 128 || !/^[A-Za-z0-9-]+$/.test(name)) {
+    throw usageError('InvalidPolicy', `invalid --policy "${name}": a RAM policy name is 1-128 characters of letters, digits and '-'`);
+  }
+  return name;
+}
+
+/** vnode-addon-<8 hex of the kube-system UID>: the same cluster always finds the same user. */
+export async function defaultUserName(cluster: ClusterPort): Promise<string> {
+  const ns = await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Namespace', name: 'kube-system' });
+  const uid = ns?.metadata.uid;
+  if (!uid) throw operationError('NoKubeSystem', 'cannot read the kube-system namespace to derive the RAM user name', { hint: 'pass --user <name>' });
+  return `vnode-addon-${createHash('sha256').update(uid).digest('hex').slice(0, 8)}`;
+}
+
+function sameDocument(a: string, b: string): boolean {
+  try { return JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b)); } catch { return a === b; }
+}
+
+function refKey(p: RamPolicyRef): string {
+  return `${p.type}:${p.name}`;
+}
+
+/** A named policy is a system policy if RAM has one by that name, else a custom one (which must exist). */
+async function resolvePolicy(ram: RamPort, name: string): Promise<{ ref: RamPolicyRef; exists: boolean; document: string | undefined }> {
+  if (name === DEFAULT_POLICY) {
+    const doc = await ram.getPolicyDocument(name, 'Custom');
+    return { ref: { name, type: 'Custom' }, exists: doc !== undefined, document: doc };
+  }
+  const sys = await ram.getPolicyDocument(name, 'System');
+  if (sys !== undefined) return { ref: { name, type: 'System' }, exists: true, document: sys };
+  const custom = await ram.getPolicyDocument(name, 'Custom');
+  if (custom === undefined) throw usageError('PolicyNotFound', `--policy ${name}: no system or custom RAM policy has that name`, `e.g. --policy AliyunECIFullAccess, or omit --policy for vnode's own ${DEFAULT_POLICY}`);
+  return { ref: { name, type: 'Custom' }, exists: true, document: custom };
+}
+
+export interface GrantOptions {
+  user: string | undefined;
+  policies: string[];
+  rotateKey: boolean;
+  noSecret: boolean;
+}
+
+export interface GrantResult {
+  user: string;
+  userAction: 'created' | 'exists' | 'would create';
+  policies: { name: string; type: string; action: 'attached' | 'already attached' | 'would attach'; created?: boolean }[];
+  policyDrift: boolean;
+  accessKey: { id: string | null; action: 'created' | 'kept' | 'rotated' | 'none' | 'would create' | 'would rotate' };
+  deletedKeys: string[];
+  secret: { namespace: string; name: string; action: string } | null;
+  dryRun: boolean;
+}
+
+/** `vnode ram grant`: onectl's `ram-user grant --addon ack-virtual-node`, converging instead of failing. */
+export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResult> {
+  const { out, status, flags } = ctx;
+  const cluster = opts.noSecret && opts.user ? undefined : await ctx.cluster();
+  const user = opts.user ?? (await defaultUserName(cluster!));
+  const cloud = await ctx.cloud();
+  const ram = cloud.ram;
+
+  // read everything first: every refusal happens before the first change
+  const plan = await status.step(`Reading RAM user ${user}`, async () => {
+    const existing = await ram.getUser(user);
+    const policies = await Promise.all(opts.policies.map((p) => resolvePolicy(ram, p)));
+    const attached = existing ? new Set((await ram.listPoliciesForUser(user)).map(refKey)) : new Set<string>();
+    const keys = existing && !opts.noSecret ? await ram.listAccessKeys(user) : [];
+    const secret = cluster && !opts.noSecret ? await readAddonSecret(cluster) : undefined;
+    return { existing, policies, attached, keys, secret };
+  });
+  const toAttach = plan.policies.filter((p) => !plan.attached.has(refKey(p.ref)));
+  const defaultPolicy = plan.policies.find((p) => p.ref.name === DEFAULT_POLICY);
+  const drift = Boolean(defaultPolicy?.exists && defaultPolicy.document !== undefined && !sameDocument(defaultPolicy.document, policyDocument()));
+  if (drift) out.warn(`RAM policy ${DEFAULT_POLICY} differs from the document vnode would create; it is left as it is`);
+
+  const secretKey = plan.secret?.accessKeyId;
+  const liveInSecret = secretKey !== undefined && plan.keys.some((k) => k.id === secretKey && k.status === 'Active');
+  let keyAction: GrantResult['accessKey']['action'] = 'none';
+  if (!opts.noSecret) {
+    if (liveInSecret && !opts.rotateKey) keyAction = 'kept';
+    else if (opts.rotateKey && liveInSecret) keyAction = 'rotated';
+    else if (plan.keys.length >= MAX_KEYS && !opts.rotateKey) {
+      throw operationError('AccessKeyLimit', `RAM user ${user} already has ${plan.keys.length} AccessKeys (the limit) and the cluster's Secret holds neither of them`, {
+        hint: `pass --rotate-key: vnode deletes the older unused key, creates a new one and stores it in ${ADDON_SECRET.namespace}/${ADDON_SECRET.name}`,
+      });
+    } else keyAction = 'created';
+  }
+  if (plan.secret && !plan.secret.managedByVnode && keyAction !== 'kept' && !flags.dryRun) {
+    const ok = await ctx.prompt.confirm(`Secret ${ADDON_SECRET.namespace}/${ADDON_SECRET.name} was not written by vnode; replace its AccessKey?`);
+    if (!ok) throw usageError('Declined', 'nothing was changed');
+  }
+  if (toAttach.length > 0 && !flags.dryRun) {
+    const ok = await ctx.prompt.confirm(`Attach ${toAttach.map((p) => `${p.ref.type} policy ${p.ref.name}`).join(', ')} to RAM user ${user}? This broadens its permissions.`, { default: true });
+    if (!ok) throw usageError('Declined', 'nothing was changed');
+  }
+
+  const annotations = (): Record<string, string> => ({
+    [ANNOTATION_USER]: user,
+    [ANNOTATION_POLICIES]: [...new Set([...(plan.secret?.ramUser === user ? plan.secret.attachedPolicies : []), ...toAttach.map((p) => refKey(p.ref))])].join(','),
+  });
+
+  if (flags.dryRun) {
+    return {
+      user, userAction: plan.existing ? 'exists' : 'would create',
+      policies: plan.policies.map((p) => ({ name: p.ref.name, type: p.ref.type, action: plan.attached.has(refKey(p.ref)) ? 'already attached' : 'would attach', ...(p.exists ? {} : { created: false }) })),
+      policyDrift: drift,
+      accessKey: { id: keyAction === 'kept' ? secretKey! : null, action: keyAction === 'created' ? 'would create' : keyAction === 'rotated' ? 'would rotate' : keyAction },
+      deletedKeys: [],
+      secret: opts.noSecret ? null : { ...ADDON_SECRET, action: keyAction === 'kept' ? 'unchanged' : 'would write' },
+      dryRun: true,
+    };
+  }
+
+  const userRes = await status.step(`Ensuring RAM user ${user}`, () => ram.ensureUser(user, user, `${USER_COMMENT_PREFIX} for the ECI virtual node addon`));
+  const policies: GrantResult['policies'] = [];
+  for (const p of plan.policies) {
+    let created: boolean | undefined;
+    if (!p.exists) {
+      await status.step(`Creating RAM policy ${p.ref.name}`, () => ram.createPolicy(p.ref.name, policyDocument(), 'Least privilege for the ECI virtual node addon (created by vnode)'));
+      created = true;
+    }
+    const attachedNow = plan.attached.has(refKey(p.ref)) ? false : await status.step(`Attaching ${p.ref.name} to ${user}`, () => ram.attachPolicyToUser(user, p.ref));
+    policies.push({ name: p.ref.name, type: p.ref.type, action: attachedNow ? 'attached' : 'already attached', ...(created ? { created } : {}) });
+  }
+
+  const deletedKeys: string[] = [];
+  let keyId: string | null = keyAction === 'kept' ? secretKey! : null;
+  let secretAction = 'unchanged';
+  if (keyAction === 'kept') {
+    secretAction = await writeAddonSecretAnnotations(ctx, cluster!, user, annotations());
+  } else if (keyAction === 'created' || keyAction === 'rotated') {
+    // rotation order: a free slot (deleting a key nothing uses), the new key, the Secret, then the old key
+    const keys = await ram.listAccessKeys(user);
+    if (keys.length >= MAX_KEYS) {
+      const unused = keys.filter((k) => k.id !== secretKey).sort((a, b) => a.createDate.localeCompare(b.createDate))[0];
+      if (unused) {
+        await status.step(`Deleting unused AccessKey ${unused.id}`, () => ram.deleteAccessKey(user, unused.id));
+        deletedKeys.push(unused.id);
+      }
+    }
+    const key = await status.step(`Creating an AccessKey for ${user}`, () => ram.createAccessKey(user));
+    ctx.redactor.add(key.secret);
+    keyId = key.id;
+    secretAction = await status.step(`Writing Secret ${ADDON_SECRET.namespace}/${ADDON_SECRET.name}`, () => writeAddonSecret(cluster!, key, annotations()));
+    if (keyAction === 'rotated' && secretKey && secretKey !== key.id) {
+      await status.step(`Deleting the previous AccessKey ${secretKey}`, () => ram.deleteAccessKey(user, secretKey));
+      deletedKeys.push(secretKey);
+    }
+  }
+  return {
+    user, userAction: userRes.created ? 'created' : 'exists', policies, policyDrift: drift,
+    accessKey: { id: keyId, action: keyAction }, deletedKeys,
+    secret: opts.noSecret ? null : { ...ADDON_SECRET, action: secretAction },
+    dryRun: false,
+  };
+}
+
+/** Keeps the record of what vnode attached current without touching the key. */
+async function writeAddonSecretAnnotations(ctx: Context, cluster: ClusterPort, user: string, annotations: Record<string, string>): Promise<string> {
+  const live = await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Secret', ...ADDON_SECRET });
+  if (!live) return 'unchanged';
+  const cur = live.metadata.annotations ?? {};
+  if (Object.entries(annotations).every(([k, v]) => cur[k] === v) && live.metadata.labels?.['app.kubernetes.io/managed-by'] === 'vnode') return 'unchanged';
+  ctx.out.debug(`recording ${user}'s policies on the Secret`);
+  await cluster.patch({ apiVersion: 'v1', kind: 'Secret', ...ADDON_SECRET }, { metadata: { annotations, labels: { 'app.kubernetes.io/managed-by': 'vnode' } } }, 'merge');
+  return 'updated';
+}
+
+export interface RevokeOptions {
+  user: string | undefined;
+  policies: string[] | undefined;
+  deleteUser: boolean;
+}
+
+export interface RevokeResult {
+  user: string;
+  detached: string[];
+  deletedKeys: string[];
+  secretDeleted: boolean;
+  userDeleted: boolean;
+  userKeptBecause: string | null;
+  dryRun: boolean;
+}
+
+/** `vnode ram revoke`: undoes what grant did, and only that. */
+export async function revoke(ctx: Context, opts: RevokeOptions): Promise<RevokeResult> {
+  const { status, flags } = ctx;
+  const cluster = await ctx.cluster();
+  const secret = await readAddonSecret(cluster);
+  const user = opts.user ?? secret?.ramUser ?? (await defaultUserName(cluster));
+  const ram = (await ctx.cloud()).ram;
+  const existing = await ram.getUser(user);
+  const ours = secret?.ramUser === user ? secret : undefined;
+  const recorded = opts.policies?.map((p) => (p === DEFAULT_POLICY ? `Custom:${p}` : p.includes(':') ? p : `System:${p}`))
+    ?? (ours?.attachedPolicies.length ? ours.attachedPolicies : [`Custom:${DEFAULT_POLICY}`]);
+  const attached = existing ? new Set((await ram.listPoliciesForUser(user)).map(refKey)) : new Set<string>();
+  const toDetach = recorded.filter((p) => attached.has(p));
+  const keyId = ours?.accessKeyId;
+  const result: RevokeResult = { user, detached: [], deletedKeys: [], secretDeleted: false, userDeleted: false, userKeptBecause: null, dryRun: flags.dryRun };
+  if (flags.dryRun) {
+    return { ...result, detached: toDetach, deletedKeys: keyId && existing ? [keyId] : [], secretDeleted: Boolean(secret && (ours || !secret.ramUser)), userDeleted: opts.deleteUser && Boolean(existing) };
+  }
+  for (const p of toDetach) {
+    const [type, name] = p.split(':') as ['System' | 'Custom', string];
+    if (await status.step(`Detaching ${name} from ${user}`, () => ram.detachPolicyFromUser(user, { type, name }))) result.detached.push(name);
+  }
+  if (keyId && existing) {
+    if (await status.step(`Deleting AccessKey ${keyId}`, () => ram.deleteAccessKey(user, keyId))) result.deletedKeys.push(keyId);
+  }
+  if (secret && (ours || !secret.ramUser) && secret.managedByVnode) {
+    result.secretDeleted = await status.step(`Deleting Secret ${ADDON_SECRET.namespace}/${ADDON_SECRET.name}`, () => deleteAddonSecret(cluster));
+  }
+  if (opts.deleteUser && existing) {
+    const remainingKeys = await ram.listAccessKeys(user);
+    const remainingPolicies = await ram.listPoliciesForUser(user);
+    if (!existing.comments.startsWith(USER_COMMENT_PREFIX)) result.userKeptBecause = 'vnode did not create it';
+    else if (remainingKeys.length > 0) result.userKeptBecause = `it still has ${remainingKeys.length} AccessKey(s) vnode did not create`;
+    else if (remainingPolicies.length > 0) result.userKeptBecause = `it still has ${remainingPolicies.length} polic${remainingPolicies.length === 1 ? 'y' : 'ies'} vnode did not attach`;
+    else result.userDeleted = await status.step(`Deleting RAM user ${user}`, () => ram.deleteUser(user));
+  }
+  return result;
+}

@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { connectCloud } from '../../src/cloud/index.js';
+import { connectCluster } from '../../src/cluster/kube.js';
+import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
+import { startCloudEmulator, type CloudEmulator } from '../../src/sandbox/cloud/server.js';
+import { parseFaults } from '../../src/sandbox/cloud/faults.js';
+import { startTestControlPlane } from '../helpers/controlplane.js';
+import { runVnode, type RunResult } from '../helpers/run.js';
+
+type CP = Awaited<ReturnType<typeof startTestControlPlane>>;
+const signal = new AbortController().signal;
+
+describe('vnode ram grant / revoke and secret create (SDKs against the emulator, Secret in a real cluster)', () => {
+  let cp: CP;
+  let emu: CloudEmulator;
+  let admin: ClusterPort;
+  let expectedUser: string;
+  const outputs: RunResult[] = [];
+  const secretsSeen = new Set<string>();
+  let maxKeys = 0;
+
+  const watch = (_a: string, _c: string, state: CloudEmulator['state']): void => {
+    for (const k of state.data.accessKeys) secretsSeen.add(k.secret);
+    const perUser = new Map<string, number>();
+    for (const k of state.data.accessKeys) if (k.user) perUser.set(k.user, (perUser.get(k.user) ?? 0) + 1);
+    maxKeys = Math.max(maxKeys, ...perUser.values(), 0);
+  };
+
+  async function vk(args: string[], opts: { env?: Record<string, string>; stdin?: string } = {}): Promise<RunResult> {
+    const r = await runVnode(['--kubeconfig', cp.kubeconfig, ...args], { cwd: cp.workDir, env: { ...emu.env(), ...opts.env }, ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}) });
+    outputs.push(r);
+    return r;
+  }
+
+  async function addonSecret(): Promise<{ id: string; secret: string } | undefined> {
+    const s = await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'alibaba-addon-secret' });
+    if (!s) return undefined;
+    const d = s.data as Record<string, string>;
+    return { id: Buffer.from(d['access-key-id']!, 'base64').toString(), secret: Buffer.from(d['access-key-secret']!, 'base64').toString() };
+  }
+
+  before(async () => {
+    cp = await startTestControlPlane();
+    emu = await startCloudEmulator({ onRequest: watch });
+    admin = await connectCluster({ kubeconfig: cp.kubeconfig, context: undefined }, { env: {}, cwd: cp.workDir });
+    const ns = await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'Namespace', name: 'kube-system' });
+    expectedUser = `vnode-addon-${createHash('sha256').update(ns!.metadata.uid!).digest('hex').slice(0, 8)}`;
+  });
+  after(async () => {
+    await emu?.stop();
+    await cp?.stop();
+  });
+
+  it('without a terminal and without --yes, attaching a policy is refused before any change', async () => {
+    const r = await vk(['ram', 'grant']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /broadens its permissions\. — no terminal to ask on\n.*--yes/);
+    // the read-only look-ups ran; nothing was created
+    assert.equal(emu.state.data.users.length, 0);
+    assert.equal(emu.state.data.policies.length, 0);
+    assert.equal(await addonSecret(), undefined);
+  });
+
+  it('--dry-run shows the plan and changes nothing', async () => {
+    const r = await vk(['ram', 'grant', '--dry-run']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`RAM user ${expectedUser} would be created`));
+    assert.match(r.stdout, /No changes were applied/);
+    assert.equal(emu.state.data.users.length, 0);
+  });
+
+  it('grant creates the user, the least-privilege policy and a working key in the Secret', async () => {
+    const r = await vk(['ram', 'grant', '--yes']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`RAM policy vnode-ack-virtual-node granted to RAM user ${expectedUser} successfully\\.`));
+    assert.match(r.stdout, /AccessKey LTAI\w+ created and stored in Secret kube-system\/alibaba-addon-secret\./);
+    const key = await addonSecret();
+    assert.ok(key);
+    // the key works for what the addon does, and for nothing else
+    const asAddon = connectCloud({ profile: undefined, region: undefined, accessKey: key }, { env: emu.env(), signal, log: () => {} });
+    assert.deepEqual(await asAddon.eci.describeContainerGroups({}), []);
+    await assert.rejects(asAddon.eci.describeVirtualNodes({}), /permission denied for eci:DescribeVirtualNodes/);
+    await assert.rejects(asAddon.ram.listAccessKeys(expectedUser), (e: Error & { hint?: string }) => /ram:ListAccessKeys/.test(e.message) && /AliyunRAMReadOnlyAccess/.test(e.hint ?? ''));
+    const secret = await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'alibaba-addon-secret' });
+    assert.equal(secret?.metadata.labels?.['app.kubernetes.io/managed-by'], 'vnode');
+  });
+
+  it('grant twice converges: one user, one key, each policy attached once, same key in the Secret', async () => {
+    const before = await addonSecret();
+    const r = await vk(['ram', 'grant', '--yes', '-o', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as { accessKey: { action: string }; policies: { action: string }[] };
+    assert.equal(j.accessKey.action, 'kept');
+    assert.deepEqual(j.policies.map((p) => p.action), ['already attached']);
+    assert.equal(emu.state.data.users.length, 1);
+    assert.equal(emu.state.data.accessKeys.filter((k) => k.user === expectedUser).length, 1);
+    assert.equal(emu.state.data.attachments.length, 1);
+    assert.deepEqual(await addonSecret(), before);
+  });
+
+  it('--rotate-key: a new key in the Secret, the old one gone, never more than 2 keys', async () => {
+    const before = await addonSecret();
+    maxKeys = 0;
+    const r = await vk(['ram', 'grant', '--yes', '--rotate-key']);
+    assert.equal(r.code, 0, r.stderr);
+    const after = await addonSecret();
+    assert.notEqual(after?.id, before?.id);
+    const keys = emu.state.data.accessKeys.filter((k) => k.user === expectedUser);
+    assert.deepEqual(keys.map((k) => k.id), [after!.id]);
+    assert.ok(maxKeys <= 2, `at most 2 keys during rotation, saw ${maxKeys}`);
+  });
+
+  it('at the 2-key limit with neither key in the Secret: a clear error naming --rotate-key', async () => {
+    // a second key made elsewhere, and a Secret that no longer names a live key
+    emu.state.data.accessKeys.push({ id: 'LTAI5tElsewhere0000001', secret: 'x'.repeat(30), user: expectedUser, status: 'Active', createDate: '2020-01-01T00:00:00Z' });
+    await admin.patch({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'alibaba-addon-secret' },
+      { data: { 'access-key-id': Buffer.from('LTAI5tGoneGoneGone0001').toString('base64') } }, 'merge');
+    const r = await vk(['ram', 'grant', '--yes']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /already has 2 AccessKeys \(the limit\).*\n.*--rotate-key/);
+    const fixed = await vk(['ram', 'grant', '--yes', '--rotate-key']);
+    assert.equal(fixed.code, 0, fixed.stderr);
+    const keys = emu.state.data.accessKeys.filter((k) => k.user === expectedUser);
+    assert.equal(keys.length, 2, 'the older unused key made room for the new one');
+    assert.ok(!keys.some((k) => k.id === 'LTAI5tElsewhere0000001'));
+    assert.ok(keys.some((k) => k.id === (fixed.stdout.match(/AccessKey (LTAI\w+) created and stored/)?.[1] ?? '')));
+  });
+
+  it('revoke leaves no key of vnode, no attachment, no Secret; --delete-user then removes the user', async () => {
+    const r = await vk(['ram', 'revoke']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(emu.state.data.attachments.length, 0);
+    assert.equal(await addonSecret(), undefined);
+    // the one key vnode did not record stays, so the user stays
+    const keep = await vk(['ram', 'revoke', '--user', expectedUser, '--delete-user']);
+    assert.equal(keep.code, 0, keep.stderr);
+    assert.match(keep.stdout, /kept: it still has 1 AccessKey/);
+    emu.state.data.accessKeys = emu.state.data.accessKeys.filter((k) => k.user !== expectedUser);
+    const del = await vk(['ram', 'revoke', '--user', expectedUser, '--delete-user']);
+    assert.equal(del.code, 0, del.stderr);
+    assert.equal(emu.state.data.users.length, 0);
+    const again = await vk(['ram', 'revoke', '--user', expectedUser]);
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /already revoked/);
+  });
+
+  it('with 20% throttling/5xx/resets on every action, grant and revoke succeed and never make a second key', async () => {
+    for (const [k, v] of parseFaults('*:throttle=0.08,500=0.04,503=0.04,reset=0.04')) emu.faults.set(k, v);
+    maxKeys = 0;
+    try {
+      for (let i = 0; i < 2; i++) {
+        const g = await vk(['ram', 'grant', '--yes', '--policy', 'AliyunECIFullAccess']);
+        assert.equal(g.code, 0, g.stderr);
+        assert.equal(maxKeys, 1, 'one key, even with retries');
+      }
+      const faulted = [...emu.stats.entries()].filter(([k]) => /Throttling|InternalError|ServiceUnavailable|reset/.test(k));
+      assert.ok(faulted.length > 0, 'faults were injected');
+      const r = await vk(['ram', 'revoke', '--delete-user']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(emu.state.data.users.length, 0);
+      assert.equal(emu.state.data.accessKeys.filter((k) => k.user !== null).length, 0);
+    } finally {
+      emu.faults.clear();
+    }
+  });
+
+  it('secret create: the secret comes from stdin, is verified, and a wrong one is refused with nothing written', async () => {
+    const op = emu.state.operatorKey;
+    const bad = await vk(['secret', 'create', '--access-key-id', op.id], { stdin: 'WrongSecretWrongSecret00\n', env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: '' } });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /does not work/);
+    assert.equal(await addonSecret(), undefined);
+    const ok = await vk(['secret', 'create', '--access-key-id', op.id], { stdin: `${op.secret}\n`, env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: '' } });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /Wrote Secret kube-system\/alibaba-addon-secret with AccessKey \w+ \(verified\)/);
+    assert.deepEqual(await addonSecret(), { id: op.id, secret: op.secret });
+    const none = await vk(['secret', 'create', '--access-key-id', op.id], { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: '' } });
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /no AccessKey secret given/);
+    await admin.delete({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'alibaba-addon-secret' });
+  });
+
+  it('no output stream of any run contains an AccessKey secret', () => {
+    assert.ok(secretsSeen.size >= 3);
+    for (const r of outputs) {
+      for (const s of secretsSeen) {
+        assert.ok(!r.stdout.includes(s) && !r.stderr.includes(s), 'an AccessKey secret was printed');
+      }
+    }
+  });
+});
