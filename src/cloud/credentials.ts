@@ -1,4 +1,7 @@
 import credentials from '@alicloud/credentials';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
 import { usageError } from '../errors.js';
 import type { AliyunProfile } from './config.js';
 
@@ -40,5 +43,21 @@ export function credentialFor(profile: AliyunProfile | undefined, explicitProfil
       source: 'environment',
     };
   }
+  if (!chainHasSource(env)) {
+    throw usageError('NoCredentials', 'no Alibaba Cloud credentials: none of the environment, an aliyun CLI profile, ~/.alibabacloud/credentials, OIDC or ECS instance metadata is configured',
+      'set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or pass --profile <name>');
+  }
   return { credential: new Credential(), source: 'default credential chain' };
+}
+
+/** Whether any link of the default chain could yield credentials, so an empty chain fails fast with exit 2. */
+function chainHasSource(env: NodeJS.ProcessEnv): boolean {
+  const home = env.HOME || homedir();
+  const set = (k: string): boolean => Boolean(env[k] || process.env[k]);
+  if (set('ALIBABA_CLOUD_ACCESS_KEY_ID') && set('ALIBABA_CLOUD_ACCESS_KEY_SECRET')) return true;
+  if (set('ALIBABA_CLOUD_ROLE_ARN') && set('ALIBABA_CLOUD_OIDC_PROVIDER_ARN') && set('ALIBABA_CLOUD_OIDC_TOKEN_FILE')) return true;
+  if (existsSync(path.join(home, '.aliyun', 'config.json')) || existsSync(path.join(home, '.alibabacloud', 'credentials'))) return true;
+  if (set('ALIBABA_CLOUD_CREDENTIALS_FILE') || set('ALIBABA_CLOUD_CREDENTIALS_URI') || set('ALIBABA_CLOUD_ECS_METADATA')) return true;
+  const metadataDisabled = (env.ALIBABA_CLOUD_ECS_METADATA_DISABLED ?? process.env.ALIBABA_CLOUD_ECS_METADATA_DISABLED) === 'true';
+  return !metadataDisabled;
 }

@@ -60,6 +60,11 @@ export function cloudError(e: unknown, action: string): VnodeError {
       hint: `grant ${denied} to the caller, e.g. attach the system policy ${policyFor(denied)}`, cause: e, details,
     });
   }
+  if (status === undefined && /credential/i.test(apiMessage) && !isNetworkError(e)) {
+    return new VnodeError('usage', 'NoCredentials', `${action}: no usable Alibaba Cloud credentials (${apiMessage})`, {
+      hint: 'set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or pass --profile <name>', cause: e, details,
+    });
+  }
   if (code === 'InvalidAccessKeyId.NotFound' || code === 'InvalidAccessKeyId') {
     return operationError(code, `${action}: the AccessKey ID is not known to Alibaba Cloud (${code})`, { hint: 'check ALIBABA_CLOUD_ACCESS_KEY_ID or --profile', cause: e, details });
   }

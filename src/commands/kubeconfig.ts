@@ -70,8 +70,9 @@ const command: CommandModule = {
   async run(ctx, _args, raw) {
     const opts = parseOptions(raw, ctx.cwd);
     const result = await provisionKubeconfig(ctx, opts);
-    const display = path.relative(ctx.cwd, opts.file) || opts.file;
-    ctx.out.result({ ...result, ttl: opts.mode === 'bootstrap' ? formatDuration(opts.ttlMs) : null }, () => renderText(result, display.startsWith('..') ? opts.file : display));
+    const file = opts.file!;
+    const display = path.relative(ctx.cwd, file) || file;
+    ctx.out.result({ ...result, ttl: opts.mode === 'bootstrap' ? formatDuration(opts.ttlMs) : null }, () => renderText(result, display.startsWith('..') ? file : display));
   },
 };
 

@@ -33,6 +33,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./kubeconfig.js')).default,
   },
   {
+    path: ['install'],
+    summary: 'create virtual node(s) for this cluster in ECI, wait until Ready, keep DaemonSets off them',
+    load: async () => (await import('./install.js')).default,
+  },
+  {
     path: ['ram', 'grant'],
     summary: 'create the addon\'s RAM user, grant it ECI permissions, put its AccessKey in the cluster',
     load: async () => (await import('./ram/grant.js')).default,

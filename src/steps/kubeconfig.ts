@@ -10,7 +10,8 @@ import {
 import { caDataOf, fileState, renderVnodeKubeconfig, serverWarnings, writeCredentialFile, VNODE_USER } from './kubeconfig-file.js';
 
 export interface KubeconfigOptions {
-  file: string;
+  /** Where to write it; undefined: only return the content (install passes it to CreateVirtualNode). */
+  file: string | undefined;
   name: string;
   mode: IdentityMode;
   ttlMs: number;
@@ -30,7 +31,7 @@ export interface ObjectSummary {
 }
 
 export interface KubeconfigResult {
-  file: string;
+  file: string | null;
   fileMode: string;
   fileAction: 'written' | 'unchanged' | 'would write';
   mode: IdentityMode;
@@ -111,6 +112,11 @@ async function findBootstrapToken(cluster: ClusterPort, name: string, ttlMs: num
  * and the kubeconfig file that carries it. Every check runs before the first change.
  */
 export async function provisionKubeconfig(ctx: Context, opts: KubeconfigOptions): Promise<KubeconfigResult> {
+  return (await provisionIdentity(ctx, opts)).result;
+}
+
+/** The identity and its kubeconfig text (a credential: never print it). */
+export async function provisionIdentity(ctx: Context, opts: KubeconfigOptions): Promise<{ result: KubeconfigResult; content: string | undefined }> {
   const { out, status, flags } = ctx;
   const cluster = await ctx.cluster();
   const info = cluster.info;
@@ -148,14 +154,14 @@ export async function provisionKubeconfig(ctx: Context, opts: KubeconfigOptions)
   if (existing) ctx.redactor.add(existing.token);
 
   const predicted = existing ? renderVnodeKubeconfig(info, server, caData, existing.token) : undefined;
-  const state = fileState(opts.file, predicted);
+  const state = opts.file === undefined ? 'missing' : fileState(opts.file, predicted);
   if (state === 'different' && !opts.force) {
     throw usageError('FileExists', `${opts.file} already exists with other content`, 'pass --force to overwrite it, or --file to write elsewhere');
   }
 
   const identity = opts.mode === 'serviceaccount' ? `system:serviceaccount:${NAMESPACE}:${opts.name}` : `system:vnode:<node name> (group ${VNODES_GROUP})`;
   const objects = identityObjects({ name: opts.name, mode: opts.mode, extraPrivilege: opts.extraPrivilege, approverImage: opts.approverImage });
-  const base = { file: opts.file, fileMode: '0600', mode: opts.mode, server, identity, user: VNODE_USER, warnings, dryRun: flags.dryRun };
+  const base = { file: opts.file ?? null, fileMode: '0600', mode: opts.mode, server, identity, user: VNODE_USER, warnings, dryRun: flags.dryRun };
   for (const w of warnings) out.warn(w);
 
   if (flags.dryRun) {
@@ -170,12 +176,12 @@ export async function provisionKubeconfig(ctx: Context, opts: KubeconfigOptions)
     if (!existing || opts.mode === 'serviceaccount') planned.push(summary(tokenObj, existing ? 'exists' : 'would create'));
     const docs = [...objects, ...(existing && opts.mode === 'bootstrap' ? [] : [tokenObj])];
     if (!out.structured) out.print(docs.map((d) => stringify(d)).join('---\n'));
-    return {
+    return { content: predicted, result: {
       ...base, fileAction: state === 'same' ? 'unchanged' : 'would write',
       expiresAt: existing?.expiresAt?.toISOString() ?? (opts.mode === 'bootstrap' && opts.ttlMs > 0 ? new Date(now.getTime() + opts.ttlMs).toISOString() : null),
       token: existing ? { action: 'reused', ...(existing.id ? { id: existing.id } : {}) } : { action: 'would create' },
       objects: planned,
-    };
+    } };
   }
 
   const results: ObjectSummary[] = [];
@@ -233,10 +239,10 @@ export async function provisionKubeconfig(ctx: Context, opts: KubeconfigOptions)
   ctx.redactor.add(token);
 
   const content = renderVnodeKubeconfig(info, server, caData, token);
-  const finalState = fileState(opts.file, content);
-  if (finalState !== 'same') writeCredentialFile(opts.file, content);
-  return {
+  const finalState = opts.file === undefined ? 'same' : fileState(opts.file, content);
+  if (finalState !== 'same' && opts.file !== undefined) writeCredentialFile(opts.file, content);
+  return { content, result: {
     ...base, fileAction: finalState === 'same' ? 'unchanged' : 'written',
     expiresAt: expiresAt?.toISOString() ?? null, token: tokenInfo, objects: results,
-  };
+  } };
 }

@@ -157,6 +157,6 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
         VNODE_ENDPOINT_PROTOCOL: 'http',
       };
     },
-    stop: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    stop: () => new Promise<void>((resolve) => { state.flush(); server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }

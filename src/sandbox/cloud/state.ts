@@ -114,6 +114,19 @@ export class CloudState {
     renameSync(tmp, this.file);
   }
 
+  private timer: NodeJS.Timeout | undefined;
+
+  /** Coalesces frequent changes (one per pod) into one write shortly after. */
+  saveSoon(): void {
+    if (!this.file || this.timer) return;
+    this.timer = setTimeout(() => { this.timer = undefined; this.save(); }, 200);
+    this.timer.unref();
+  }
+
+  flush(): void {
+    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; this.save(); }
+  }
+
   get operatorKey(): AccessKeyRec {
     return this.data.accessKeys.find((k) => k.user === null)!;
   }

@@ -1,0 +1,432 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  CertificatesV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, PatchStrategy, V1MicroTime, VersionApi, Watch, setHeaderOptions,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { parse, stringify } from 'yaml';
+import { approveVnodeCsr } from './approver.js';
+import type { EciHooks } from './cloud/eci.js';
+import { iso, randomId, type CloudState, type EventRec, type VirtualNodeRec } from './cloud/state.js';
+
+const run = promisify(execFile);
+const LEASE_SECONDS = 40;
+const RENEW_MS = 10_000;
+const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export interface SimulatorOptions {
+  state: CloudState;
+  /** How long a VNode stays Pending before it connects (the real service takes tens of seconds). */
+  readyDelayMs: number;
+  /** Admin kubeconfig of the sandbox cluster, used only to read vnode-approver's ServiceAccount token and act as it. */
+  adminKubeconfig?: string;
+  log?: (m: string) => void;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) { resolve(); return; }
+    const t = setTimeout(() => { signal.removeEventListener('abort', done); resolve(); }, ms);
+    const done = (): void => { clearTimeout(t); resolve(); };
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function codeOf(e: unknown): string | undefined {
+  for (let c: unknown = e, i = 0; c && i < 5; c = (c as { cause?: unknown }).cause, i++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+/** The message the real VNode reports when it cannot reach or use the API server (Go's net/http wording). */
+export function versionFailure(server: string, e: unknown): string {
+  const u = new URL(server);
+  const hostPort = `${u.hostname}:${u.port || '443'}`;
+  const get = `Get "${server.replace(/\/$/, '')}/version?timeout=32s"`;
+  const status = (e as { code?: unknown }).code;
+  if (status === 401) return `failed to get kubernetes server version, Unauthorized`;
+  if (status === 403) return `failed to get kubernetes server version, the server has asked for the client to provide credentials`;
+  switch (codeOf(e)) {
+    case 'ECONNREFUSED': return `failed to get kubernetes server version, ${get}: dial tcp ${hostPort}: connect: connection refused`;
+    case 'ENOTFOUND': case 'EAI_AGAIN': return `failed to get kubernetes server version, ${get}: dial tcp: lookup ${u.hostname} on 100.100.2.136:53: no such host`;
+    case 'ETIMEDOUT': case 'UND_ERR_CONNECT_TIMEOUT': return `failed to get kubernetes server version, ${get}: net/http: request canceled (Client.Timeout exceeded while awaiting headers)`;
+    case 'SELF_SIGNED_CERT_IN_CHAIN': case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE': case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+      return `failed to get kubernetes server version, ${get}: x509: certificate signed by unknown authority`;
+    default: return `failed to get kubernetes server version, ${get}: ${(e as Error).message?.split('\n')[0] ?? String(e)}`;
+  }
+}
+
+interface Running {
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Plays the cloud side of each virtual node, through the API server only and with the credentials the real VNode
+ * would have: connect, TLS-bootstrap if asked, register the Node, keep its Lease, run the pods bound to it as
+ * container groups.
+ */
+export class VirtualNodeSimulator {
+  private readonly running = new Map<string, Running>();
+  private ipCounter = 0;
+
+  constructor(private readonly opts: SimulatorOptions) {}
+
+  hooks(): EciHooks {
+    return {
+      virtualNodeCreated: (v) => this.start(v),
+      virtualNodeDeleted: (v) => { void this.stop(v.id); },
+    };
+  }
+
+  /** After a restart: pick up every virtual node that has not failed. */
+  resume(): void {
+    for (const v of this.opts.state.data.virtualNodes) if (v.status !== 'Failed') this.start(v);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.running.keys()].map((id) => this.stop(id)));
+  }
+
+  private async stop(id: string): Promise<void> {
+    const r = this.running.get(id);
+    if (!r) return;
+    this.running.delete(id);
+    r.abort.abort();
+    await r.done;
+  }
+
+  private log(m: string): void {
+    this.opts.log?.(`vnode-sim: ${m}`);
+  }
+
+  private start(v: VirtualNodeRec): void {
+    if (this.running.has(v.id)) return;
+    const abort = new AbortController();
+    const done = this.lifecycle(v.id, abort.signal).catch((e: unknown) => {
+      if (!abort.signal.aborted) this.fail(v.id, 'VirtualNodeFailed', `virtual node stopped: ${(e as Error).message}`);
+    });
+    this.running.set(v.id, { abort, done });
+  }
+
+  private node(id: string): VirtualNodeRec | undefined {
+    return this.opts.state.data.virtualNodes.find((x) => x.id === id);
+  }
+
+  private event(id: string, type: EventRec['Type'], reason: string, message: string): void {
+    const v = this.node(id);
+    if (!v) return;
+    const now = iso(new Date());
+    const same = v.events.find((e) => e.Reason === reason && e.Message === message);
+    if (same) { same.Count++; same.LastTimestamp = now; } else v.events.push({ Count: 1, FirstTimestamp: now, LastTimestamp: now, Message: message, Name: `${v.id}.${Date.now().toString(16)}`, Reason: reason, Type: type });
+    this.opts.state.saveSoon();
+  }
+
+  private fail(id: string, reason: string, message: string): void {
+    const v = this.node(id);
+    if (!v) return;
+    v.status = 'Failed';
+    this.event(id, 'Warning', reason, message);
+    this.log(`${id} failed: ${message}`);
+  }
+
+  private async lifecycle(id: string, signal: AbortSignal): Promise<void> {
+    await sleep(this.opts.readyDelayMs, signal);
+    const v = this.node(id);
+    if (!v || signal.aborted) return;
+    const nodeName = `${v.regionId}.${v.id}`;
+    let kc: KubeConfig;
+    let server = '';
+    try {
+      const text = Buffer.from(v.kubeConfig, 'base64').toString('utf8');
+      kc = new KubeConfig();
+      kc.loadFromString(text);
+      server = kc.getCurrentCluster()?.server ?? '';
+      if (!server) throw new Error('no server in the kubeconfig');
+    } catch (e) {
+      this.fail(id, 'InvalidKubeConfig', `failed to load kubeconfig: ${(e as Error).message}`);
+      return;
+    }
+    try {
+      await kc.makeApiClient(VersionApi).getCode();
+    } catch (e) {
+      this.fail(id, 'VirtualNodeFailed', versionFailure(server, e));
+      return;
+    }
+    if (v.tlsBootstrapEnabled) {
+      const bootstrapped = await this.bootstrap(id, kc, nodeName, signal);
+      if (!bootstrapped) return;
+      kc = bootstrapped;
+    }
+    const core = kc.makeApiClient(CoreV1Api);
+    try {
+      await this.register(core, v, nodeName);
+    } catch (e) {
+      this.fail(id, 'NodeRegistrationFailed', `failed to register node ${nodeName}: ${messageOf(e)}`);
+      return;
+    }
+    const lease = kc.makeApiClient(CoordinationV1Api);
+    try {
+      await this.renewLease(lease, nodeName);
+    } catch (e) {
+      this.fail(id, 'NodeLeaseFailed', `failed to create lease for ${nodeName}: ${messageOf(e)}`);
+      return;
+    }
+    const cur = this.node(id);
+    if (!cur || signal.aborted) return;
+    cur.status = 'Ready';
+    this.event(id, 'Normal', 'VirtualNodeReady', `virtual node ${nodeName} is ready`);
+    this.opts.state.save();
+    this.log(`${id} Ready as node ${nodeName}`);
+    await Promise.all([this.heartbeat(lease, id, nodeName, signal), this.runPods(kc, id, nodeName, signal)]);
+  }
+
+  /** TLS bootstrap: a CSR for CN=system:vnode:<node>, O=system:vnodes with the bootstrap token, then the signed certificate. */
+  private async bootstrap(id: string, kc: KubeConfig, nodeName: string, signal: AbortSignal): Promise<KubeConfig | undefined> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vnode-csr-'));
+    try {
+      const { stdout: csrPem } = await run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+        '-keyout', path.join(dir, 'key.pem'), '-subj', `/O=system:vnodes/CN=system:vnode:${nodeName}`]);
+      const keyPem = readFileSync(path.join(dir, 'key.pem'));
+      const certs = kc.makeApiClient(CertificatesV1Api);
+      const csrName = `vnode-${id}-${Date.now().toString(36)}`;
+      try {
+        await certs.createCertificateSigningRequest({
+          body: {
+            apiVersion: 'certificates.k8s.io/v1', kind: 'CertificateSigningRequest', metadata: { name: csrName },
+            spec: { request: Buffer.from(csrPem).toString('base64'), signerName: 'kubernetes.io/kube-apiserver-client', usages: ['digital signature', 'key encipherment', 'client auth'] },
+          },
+        });
+      } catch (e) {
+        this.fail(id, 'TLSBootstrapFailed', `failed to create certificate signing request: ${messageOf(e)}`);
+        return undefined;
+      }
+      this.event(id, 'Normal', 'CSRCreated', `certificate signing request ${csrName} created`);
+      if (this.opts.adminKubeconfig) await this.actAsApprover(id, csrName);
+      const deadline = Date.now() + 5 * 60_000;
+      let certB64: string | undefined;
+      while (!certB64 && !signal.aborted && Date.now() < deadline) {
+        const list = await certs.listCertificateSigningRequest({ fieldSelector: `metadata.name=${csrName}` });
+        const csr = list.items[0];
+        if (csr?.status?.conditions?.some((c) => c.type === 'Denied' || c.type === 'Failed')) {
+          this.fail(id, 'TLSBootstrapFailed', `certificate signing request ${csrName} was denied`);
+          return undefined;
+        }
+        certB64 = csr?.status?.certificate;
+        if (!certB64) await this.waitForCsrChange(kc, csrName, list.metadata?.resourceVersion, signal);
+      }
+      if (!certB64) {
+        if (!signal.aborted) this.fail(id, 'TLSBootstrapFailed', `certificate signing request ${csrName} was not approved (is vnode-approver running?)`);
+        return undefined;
+      }
+      const cfg = parse(kc.exportConfig()) as { users: { name: string; user: Record<string, string> }[] };
+      for (const u of cfg.users) u.user = { 'client-certificate-data': certB64, 'client-key-data': keyPem.toString('base64') };
+      const next = new KubeConfig();
+      next.loadFromString(stringify(cfg));
+      return next;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  private waitForCsrChange(kc: KubeConfig, name: string, rv: string | undefined, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      let ctl: AbortController | undefined;
+      const finish = (): void => { clearTimeout(t); signal.removeEventListener('abort', finish); ctl?.abort(); resolve(); };
+      const t = setTimeout(finish, 30_000);
+      signal.addEventListener('abort', finish, { once: true });
+      new Watch(kc).watch('/apis/certificates.k8s.io/v1/certificatesigningrequests', { fieldSelector: `metadata.name=${name}`, resourceVersion: rv }, () => finish(), () => finish())
+        .then((c) => { ctl = c; }, () => finish());
+    });
+  }
+
+  /** vnode-approver's part: its pod cannot run here, so the sandbox uses its ServiceAccount token and its rule. */
+  private async actAsApprover(id: string, csrName: string): Promise<void> {
+    try {
+      const admin = new KubeConfig();
+      admin.loadFromFile(this.opts.adminKubeconfig!);
+      const core = admin.makeApiClient(CoreV1Api);
+      const sa = await core.readNamespacedServiceAccount({ name: 'vnode-approver', namespace: 'kube-system' });
+      const secretName = sa.secrets?.[0]?.name;
+      if (!secretName) return;
+      const secret = await core.readNamespacedSecret({ name: secretName, namespace: 'kube-system' });
+      const token = Buffer.from(secret.data?.token ?? '', 'base64').toString('utf8');
+      const cluster = admin.getCurrentCluster()!;
+      const approver = new KubeConfig();
+      approver.loadFromOptions({
+        clusters: [{ name: 'c', server: cluster.server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: false }],
+        users: [{ name: 'vnode-approver', token }], contexts: [{ name: 'c', cluster: 'c', user: 'vnode-approver' }], currentContext: 'c',
+      });
+      const outcome = await approveVnodeCsr(approver, csrName);
+      this.log(`vnode-approver: ${csrName} ${outcome}`);
+    } catch (e) {
+      this.event(id, 'Warning', 'ApproverFailed', `vnode-approver could not handle ${csrName}: ${messageOf(e)}`);
+    }
+  }
+
+  private async register(core: CoreV1Api, v: VirtualNodeRec, nodeName: string): Promise<void> {
+    const now = new Date();
+    const zone = v.zoneId;
+    const labels: Record<string, string> = {
+      type: 'virtual-kubelet', 'k8s.aliyun.com/vnode': 'true', 'kubernetes.io/role': 'agent',
+      'beta.kubernetes.io/os': 'linux', 'kubernetes.io/os': 'linux', 'beta.kubernetes.io/arch': 'amd64', 'kubernetes.io/arch': 'amd64',
+      'kubernetes.io/hostname': nodeName, 'alpha.service-controller.kubernetes.io/exclude-balancer': 'true',
+      'topology.kubernetes.io/region': v.regionId, 'topology.kubernetes.io/zone': zone, 'failure-domain.beta.kubernetes.io/zone': zone,
+    };
+    const taints = [{ key: 'k8s.aliyun.com/vnode', value: 'true', effect: 'NoSchedule' }, ...v.taints.map((t) => ({ key: t.Key, value: t.Value, effect: t.Effect }))];
+    const resources = { cpu: '20000', memory: '80000Gi', pods: '3000', 'ephemeral-storage': '100000Gi' };
+    const status = {
+      capacity: resources, allocatable: resources,
+      conditions: [
+        { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'virtual node is ready', lastHeartbeatTime: now, lastTransitionTime: now },
+        { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: '', lastHeartbeatTime: now, lastTransitionTime: now },
+        { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: '', lastHeartbeatTime: now, lastTransitionTime: now },
+        { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: '', lastHeartbeatTime: now, lastTransitionTime: now },
+      ],
+      addresses: [{ type: 'InternalIP', address: v.intranetIp }, { type: 'Hostname', address: nodeName }],
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      nodeInfo: {
+        machineID: v.id, systemUUID: v.id, bootID: v.id, kernelVersion: '', osImage: 'Alibaba Cloud ECI', containerRuntimeVersion: 'eci://1.0',
+        kubeletVersion: 'v1.20.2-vnode', kubeProxyVersion: 'v1.20.2-vnode', operatingSystem: 'linux', architecture: 'amd64',
+      },
+    };
+    try {
+      await core.createNode({ body: { apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName, labels }, spec: { taints, providerID: `alibabacloud://${v.regionId}.${v.id}` }, status } });
+    } catch (e) {
+      if ((e as { code?: number }).code !== 409) throw e;
+      // registered before (a restart): report status again
+      await core.patchNodeStatus({ name: nodeName, body: { status } }, MERGE);
+    }
+  }
+
+  private async renewLease(api: CoordinationV1Api, nodeName: string): Promise<void> {
+    // a Lease's times are MicroTime: microsecond precision on the wire
+    const now = new V1MicroTime();
+    try {
+      const lease = await api.readNamespacedLease({ name: nodeName, namespace: 'kube-node-lease' });
+      lease.spec = { ...lease.spec, holderIdentity: nodeName, leaseDurationSeconds: LEASE_SECONDS, renewTime: now };
+      await api.replaceNamespacedLease({ name: nodeName, namespace: 'kube-node-lease', body: lease });
+    } catch (e) {
+      if ((e as { code?: number }).code !== 404) throw e;
+      await api.createNamespacedLease({ namespace: 'kube-node-lease', body: { metadata: { name: nodeName, namespace: 'kube-node-lease' }, spec: { holderIdentity: nodeName, leaseDurationSeconds: LEASE_SECONDS, renewTime: now } } });
+    }
+  }
+
+  private async heartbeat(api: CoordinationV1Api, id: string, nodeName: string, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await sleep(RENEW_MS, signal);
+      if (signal.aborted) return;
+      try { await this.renewLease(api, nodeName); } catch (e) { this.event(id, 'Warning', 'NodeLeaseFailed', `failed to renew lease: ${messageOf(e)}`); }
+    }
+  }
+
+  /** The pods bound to this node, by list + watch with the node's identity; each becomes a container group. */
+  private async runPods(kc: KubeConfig, id: string, nodeName: string, signal: AbortSignal): Promise<void> {
+    const core = kc.makeApiClient(CoreV1Api);
+    const fieldSelector = `spec.nodeName=${nodeName}`;
+    const inFlight = new Set<string>();
+    const handle = (pod: V1Pod): void => {
+      const uid = pod.metadata?.uid ?? '';
+      if (inFlight.has(uid)) return;
+      const work = pod.metadata?.deletionTimestamp ? this.finishDeletion(core, id, pod)
+        : !pod.metadata?.annotations?.['k8s.aliyun.com/eci-instance-id'] || pod.status?.phase !== 'Running' ? this.startPod(core, id, nodeName, pod) : undefined;
+      if (!work) return;
+      inFlight.add(uid);
+      void work.catch((e: unknown) => this.event(id, 'Warning', 'PodSyncFailed', `pod ${pod.metadata?.namespace}/${pod.metadata?.name}: ${messageOf(e)}`))
+        .finally(() => inFlight.delete(uid));
+    };
+    while (!signal.aborted) {
+      let rv: string | undefined;
+      try {
+        const list = await core.listPodForAllNamespaces({ fieldSelector });
+        list.items.forEach(handle);
+        rv = list.metadata?.resourceVersion;
+      } catch (e) {
+        this.event(id, 'Warning', 'PodListFailed', `failed to list pods: ${messageOf(e)}`);
+        await sleep(2000, signal);
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        let ctl: AbortController | undefined;
+        const finish = (): void => { signal.removeEventListener('abort', finish); ctl?.abort(); resolve(); };
+        signal.addEventListener('abort', finish, { once: true });
+        new Watch(kc).watch('/api/v1/pods', { fieldSelector, resourceVersion: rv, allowWatchBookmarks: true }, (phase, obj: V1Pod) => {
+          if (phase === 'ADDED' || phase === 'MODIFIED') handle(obj);
+        }, () => finish()).then((c) => { ctl = c; if (signal.aborted) c.abort(); }, () => finish());
+      });
+    }
+  }
+
+  private allocateIp(v: VirtualNodeRec): string {
+    const vsw = this.opts.state.data.vswitches.find((s) => v.vSwitchIds.includes(s.id) && s.zoneId === v.zoneId)
+      ?? this.opts.state.data.vswitches.find((s) => v.vSwitchIds.includes(s.id));
+    const [a, b, c] = (vsw?.cidr ?? '192.168.0.0/20').split('/')[0]!.split('.').map(Number) as [number, number, number];
+    const n = 10 + (this.ipCounter++ % 4000);
+    return `${a}.${b}.${c + Math.floor(n / 256)}.${n % 256}`;
+  }
+
+  private async startPod(core: CoreV1Api, id: string, nodeName: string, pod: V1Pod): Promise<void> {
+    const v = this.node(id);
+    if (!v) return;
+    const ns = pod.metadata!.namespace!;
+    const name = pod.metadata!.name!;
+    const uid = pod.metadata!.uid!;
+    let cg = this.opts.state.data.containerGroups.find((c) => c.tags.some((t) => t.Key === 'UID' && t.Value === uid));
+    if (!cg) {
+      cg = {
+        id: randomId('eci-', 20), name: `${ns}-${name}`.slice(0, 128), status: 'Running', regionId: v.regionId, zoneId: v.zoneId,
+        vSwitchId: v.vSwitchIds[0]!, securityGroupId: v.securityGroupId, creationTime: iso(new Date()), intranetIp: this.allocateIp(v), cpu: 2, memory: 4,
+        tags: [
+          { Key: 'ClusterName', Value: v.tags.find((t) => t.Key === 'vnode-cluster')?.Value ?? 'kubernetes' },
+          { Key: 'NodeName', Value: nodeName }, { Key: 'NameSpace', Value: ns }, { Key: 'PodName', Value: name }, { Key: 'UID', Value: uid },
+        ],
+      };
+      this.opts.state.data.containerGroups.push(cg);
+      this.opts.state.saveSoon();
+    }
+    if (pod.metadata?.annotations?.['k8s.aliyun.com/eci-instance-id'] !== cg.id) {
+      await core.patchNamespacedPod({ name, namespace: ns, body: { metadata: { annotations: { 'k8s.aliyun.com/eci-instance-id': cg.id } } } }, MERGE);
+    }
+    const now = new Date();
+    const containers = (pod.spec?.containers ?? []).map((c) => ({
+      name: c.name, image: c.image ?? '', imageID: `${c.image ?? ''}@sha256:${'0'.repeat(64)}`, containerID: `containerd://${cg!.id}-${c.name}`,
+      ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } },
+    }));
+    await core.patchNamespacedPodStatus({
+      name, namespace: ns,
+      body: {
+        status: {
+          phase: 'Running', hostIP: v.intranetIp, podIP: cg.intranetIp, podIPs: [{ ip: cg.intranetIp }], startTime: now,
+          conditions: ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({ type, status: 'True', lastTransitionTime: now })),
+          containerStatuses: containers,
+        },
+      },
+    }, MERGE);
+  }
+
+  private async finishDeletion(core: CoreV1Api, id: string, pod: V1Pod): Promise<void> {
+    const uid = pod.metadata!.uid!;
+    const before = this.opts.state.data.containerGroups.length;
+    this.opts.state.data.containerGroups = this.opts.state.data.containerGroups.filter((c) => !c.tags.some((t) => t.Key === 'UID' && t.Value === uid));
+    if (this.opts.state.data.containerGroups.length !== before) this.opts.state.saveSoon();
+    try {
+      await core.deleteNamespacedPod({ name: pod.metadata!.name!, namespace: pod.metadata!.namespace!, gracePeriodSeconds: 0, body: { gracePeriodSeconds: 0, preconditions: { uid } } });
+    } catch (e) {
+      const code = (e as { code?: number }).code;
+      if (code !== 404 && code !== 409) throw e;
+    }
+    void id;
+  }
+}
+
+function messageOf(e: unknown): string {
+  const body = (e as { body?: unknown }).body;
+  if (typeof body === 'string') { try { return (JSON.parse(body) as { message?: string }).message ?? body; } catch { return body; } }
+  if (body && typeof body === 'object' && 'message' in body) return String((body as { message: unknown }).message);
+  return (e as Error).message?.split('\n')[0] ?? String(e);
+}

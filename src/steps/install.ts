@@ -1,0 +1,261 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { CloudPorts, CreateVirtualNodeInput, Tag, Taint, VirtualNodeInfo } from '../cloud/port.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../cluster/port.js';
+import type { Context } from '../context.js';
+import { VnodeError, operationError, throwIfAborted, usageError } from '../errors.js';
+import { keepDaemonSetsOff, type AffinityChange, type NodeTaint } from './daemonset-affinity.js';
+import { DEFAULT_APPROVER_IMAGE } from './identity.js';
+import { provisionIdentity } from './kubeconfig.js';
+import { serverWarnings } from './kubeconfig-file.js';
+
+export const TAG_CLUSTER = 'vnode-cluster';
+export const TAG_NAME = 'vnode-name';
+export const NAME_LABEL = 'vnode.dev/name';
+export const MIN_MINOR = 16;
+export const MAX_TESTED_MINOR = 30;
+export const VNODE_TAINT: NodeTaint = { key: 'k8s.aliyun.com/vnode', value: 'true', effect: 'NoSchedule' };
+
+/** The labels every virtual node registers with (the ECI documentation's). */
+export const VNODE_LABELS: Record<string, string> = {
+  type: 'virtual-kubelet', 'k8s.aliyun.com/vnode': 'true', 'kubernetes.io/role': 'agent', 'kubernetes.io/os': 'linux', 'beta.kubernetes.io/os': 'linux',
+};
+
+export interface InstallOptions {
+  vswitches: string[];
+  securityGroup: string;
+  name: string;
+  bootstrap: boolean;
+  kubeconfigFile: string | undefined;
+  server: string | undefined;
+  tags: Tag[];
+  taints: Taint[];
+  resourceGroup: string | undefined;
+  zone: string | undefined;
+  customResources: string | undefined;
+  clusterDns: string | undefined;
+  clusterDomain: string | undefined;
+  count: number;
+  daemonsetAffinity: boolean;
+  timeoutMs: number;
+  wait: boolean;
+  ttlMs: number;
+  extraPrivilege: boolean;
+}
+
+export interface InstalledNode {
+  name: string;
+  virtualNodeId: string | null;
+  nodeName: string | null;
+  zone: string;
+  action: 'created' | 'already installed' | 'would create';
+  status: string;
+}
+
+export interface InstallResult {
+  region: string;
+  nodes: InstalledNode[];
+  daemonSets: AffinityChange[];
+  warnings: string[];
+  dryRun: boolean;
+}
+
+/** Cloud failures that mean the input was wrong: exit 2, as nothing has changed yet. */
+function asInput(e: unknown): never {
+  const code = (e as VnodeError).code ?? '';
+  if (e instanceof VnodeError && (code === 'InvalidRegionId.NotFound' || code.startsWith('InvalidRegionId'))) {
+    throw usageError('UnknownRegion', `unknown region: ${e.message.replace(/^[^:]+: /, '')}`, 'pass --region with a region id such as cn-hangzhou');
+  }
+  if (e instanceof VnodeError && code === 'NoCredentials') throw new VnodeError('usage', code, e.message, e.hint ? { hint: e.hint } : {});
+  throw e;
+}
+
+export function clientToken(clusterId: string, region: string, name: string): string {
+  return `vnode-${createHash('sha256').update(`${clusterId}/${region}/${name}`).digest('hex').slice(0, 40)}`;
+}
+
+export function nodeNames(name: string, count: number): string[] {
+  return count === 1 ? [name] : Array.from({ length: count }, (_, i) => `${name}-${i + 1}`);
+}
+
+async function clusterId(cluster: ClusterPort): Promise<string> {
+  const ns = await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Namespace', name: 'kube-system' });
+  if (!ns?.metadata.uid) throw operationError('NoKubeSystem', 'cannot read the kube-system namespace');
+  return ns.metadata.uid;
+}
+
+function opensKubeletPorts(perms: { protocol: string; portRange: string; direction: string; policy: string }[]): boolean {
+  const covers = (port: number): boolean => perms.some((p) => {
+    if (p.direction !== 'ingress' || p.policy === 'Drop' || !['TCP', 'ALL'].includes(p.protocol.toUpperCase())) return false;
+    const [lo, hi] = p.portRange.split('/').map(Number) as [number, number];
+    return (lo === -1 && hi === -1) || (lo <= port && port <= hi);
+  });
+  return covers(10250) && covers(10255);
+}
+
+interface Preflight { vpcId: string; zones: string[]; clusterId: string; existing: Map<string, VirtualNodeInfo>; warnings: string[] }
+
+async function preflight(cluster: ClusterPort, cloud: CloudPorts, opts: InstallOptions): Promise<Preflight> {
+  const warnings: string[] = [];
+  const v = await cluster.version();
+  if (v.major === 1 && v.minor < MIN_MINOR) {
+    throw usageError('UnsupportedVersion', `Kubernetes ${v.gitVersion} is older than the 1.${MIN_MINOR}–1.${MAX_TESTED_MINOR} range virtual nodes support`, 'upgrade the cluster first');
+  }
+  if (v.major === 1 && v.minor > MAX_TESTED_MINOR) warnings.push(`Kubernetes ${v.gitVersion} is newer than the documented range (1.${MIN_MINOR}–1.${MAX_TESTED_MINOR})`);
+  const found = await Promise.all(opts.vswitches.map((id) => cloud.vpc.describeVSwitches({ vSwitchId: id }).catch(asInput)));
+  const vsws = found.map((list, i) => {
+    const vsw = list.find((x) => x.id === opts.vswitches[i]);
+    if (!vsw) throw usageError('UnknownVSwitch', `unknown vSwitch ${opts.vswitches[i]} in region ${cloud.regionId}`, 'list them with `aliyun vpc DescribeVSwitches`, or run on a terminal to choose');
+    if (vsw.status !== 'Available') throw usageError('VSwitchNotAvailable', `vSwitch ${vsw.id} is ${vsw.status}, not Available`);
+    return vsw;
+  });
+  const vpcs = [...new Set(vsws.map((x) => x.vpcId))];
+  if (vpcs.length > 1) {
+    throw usageError('VSwitchesInSeveralVpcs', `the vSwitches belong to different VPCs (${vsws.map((x) => `${x.id} in ${x.vpcId}`).join(', ')}); a virtual node uses vSwitches of one VPC`);
+  }
+  const vpcId = vpcs[0]!;
+  const zones = [...new Set(vsws.map((x) => x.zoneId))];
+  if (opts.zone && !zones.includes(opts.zone)) throw usageError('ZoneMismatch', `--zone ${opts.zone} has none of the given vSwitches (their zones: ${zones.join(', ')})`);
+  const sgs = await cloud.ecs.describeSecurityGroups({ ids: [opts.securityGroup] });
+  const sg = sgs.find((g) => g.id === opts.securityGroup);
+  if (!sg) throw usageError('UnknownSecurityGroup', `unknown security group ${opts.securityGroup} in region ${cloud.regionId}`);
+  if (sg.vpcId !== vpcId) throw usageError('SecurityGroupVpcMismatch', `security group ${sg.id} is in ${sg.vpcId}, the vSwitches in ${vpcId}`);
+  const perms = await cloud.ecs.describeSecurityGroupPermissions(sg.id);
+  if (perms && !opensKubeletPorts(perms)) warnings.push(`security group ${sg.id} has no inbound rule for TCP 10250 and 10255 (kubelet API and metrics): kubectl logs/exec and metrics on virtual-node pods will not work`);
+  // the caller's permission, with a harmless Describe; it also finds earlier installs
+  const id = await clusterId(cluster);
+  const existing = new Map<string, VirtualNodeInfo>();
+  const mine = await cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: id }] });
+  for (const n of mine) {
+    const name = n.tags.find((t) => t.key === TAG_NAME)?.value;
+    if (name) existing.set(name, n);
+  }
+  return { vpcId, zones, clusterId: id, existing, warnings };
+}
+
+/** Polls ECI (it has no watch) with growing intervals until the virtual node leaves Pending. */
+async function waitForEci(ctx: Context, cloud: CloudPorts, id: string, deadline: number): Promise<VirtualNodeInfo> {
+  let delay = 250;
+  for (;;) {
+    throwIfAborted(ctx.signal);
+    const [n] = await cloud.eci.describeVirtualNodes({ ids: [id] });
+    if (!n) throw operationError('VirtualNodeGone', `virtual node ${id} disappeared from ECI while waiting for it`);
+    if (n.status !== 'Pending') return n;
+    if (Date.now() + delay > deadline) throw operationError('Timeout', `virtual node ${id} is still Pending in ECI`, { hint: 'raise --timeout, or check it later with `vnode status`' });
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 2000);
+  }
+}
+
+function failedError(n: VirtualNodeInfo): VnodeError {
+  const events = n.events.filter((e) => e.type === 'Warning').slice(-3).map((e) => `${e.reason}: ${e.message}`);
+  const unreachable = events.some((e) => /server version/.test(e));
+  return operationError('VirtualNodeFailed', `virtual node ${n.name} (${n.id}) failed${events.length ? ':\n  ' + events.join('\n  ') : ''}`, {
+    hint: unreachable
+      ? 'the virtual node cannot reach the API server from the VPC: pass --server with an address reachable there (and allow it in the security group), then uninstall and install again'
+      : 'see `vnode status ' + n.name + '`; uninstall it and install again once fixed',
+  });
+}
+
+export async function install(ctx: Context, opts: InstallOptions): Promise<InstallResult> {
+  const { status, out, flags } = ctx;
+  const cluster = await ctx.cluster();
+  const cloud = await ctx.cloud().catch(asInput);
+  const pre = await status.step('Preflight checks', () => preflight(cluster, cloud, opts).catch(asInput), (p) => `VPC ${p.vpcId}, zones ${p.zones.join(', ')}`);
+  const warnings = [...pre.warnings];
+  const names = nodeNames(opts.name, opts.count);
+  const missing = names.filter((n) => !pre.existing.has(n));
+  const identity = opts.name.replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'vnode';
+
+  let content: string | undefined;
+  let server = opts.server;
+  if (missing.length > 0) {
+    if (opts.kubeconfigFile) {
+      try { content = readFileSync(opts.kubeconfigFile, 'utf8'); } catch (e) {
+        throw usageError('KubeconfigFileUnreadable', `cannot read --kubeconfig-file ${opts.kubeconfigFile}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      }
+      const m = /server:\s*(\S+)/.exec(content);
+      server = m?.[1];
+      if (!/token:|client-certificate-data:/.test(content)) throw usageError('KubeconfigFileInvalid', `--kubeconfig-file ${opts.kubeconfigFile} holds no token or client certificate`);
+      for (const w of server ? serverWarnings(server) : []) warnings.push(w);
+    } else {
+      const r = await provisionIdentity(ctx, {
+        file: undefined, name: identity, mode: opts.bootstrap ? 'bootstrap' : 'serviceaccount', ttlMs: opts.ttlMs, server: opts.server,
+        extraPrivilege: opts.extraPrivilege, force: true, approverImage: DEFAULT_APPROVER_IMAGE,
+      });
+      content = r.content;
+      server = r.result.server;
+    }
+  } else {
+    for (const w of pre.warnings) out.debug(w);
+  }
+  for (const w of pre.warnings) out.warn(w);
+
+  const inputs = new Map<string, CreateVirtualNodeInput>();
+  missing.forEach((name) => {
+    const i = names.indexOf(name);
+    const zoneId = opts.zone ?? pre.zones[i % pre.zones.length]!;
+    inputs.set(name, {
+      name, vSwitchIds: opts.vswitches, securityGroupId: opts.securityGroup, kubeConfig: content ? Buffer.from(content).toString('base64') : '',
+      tlsBootstrapEnabled: opts.bootstrap, zoneId, ...(opts.resourceGroup ? { resourceGroupId: opts.resourceGroup } : {}),
+      ...(opts.customResources ? { customResources: opts.customResources } : {}), ...(opts.clusterDns ? { clusterDns: opts.clusterDns } : {}),
+      ...(opts.clusterDomain ? { clusterDomain: opts.clusterDomain } : {}),
+      tags: [...opts.tags, { key: TAG_CLUSTER, value: pre.clusterId }, { key: TAG_NAME, value: name }], taints: opts.taints,
+      clientToken: clientToken(pre.clusterId, cloud.regionId, name),
+    });
+  });
+  const nodeTaints: NodeTaint[] = [VNODE_TAINT, ...opts.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect }))];
+
+  if (flags.dryRun) {
+    for (const [name, input] of inputs) {
+      const shown = { RegionId: cloud.regionId, ...input, kubeConfig: `<redacted: ${input.kubeConfig.length} bytes of base64>` };
+      if (!out.structured) out.print(`# eci:CreateVirtualNode ${name}\n${JSON.stringify(shown, null, 2)}`);
+    }
+    const ds = await keepDaemonSetsOff(cluster, VNODE_LABELS, nodeTaints, true);
+    return {
+      region: cloud.regionId, warnings, dryRun: true, daemonSets: opts.daemonsetAffinity ? ds : [],
+      nodes: names.map((name) => {
+        const e = pre.existing.get(name);
+        return { name, virtualNodeId: e?.id ?? null, nodeName: e ? `${cloud.regionId}.${e.id}` : null, zone: e?.zoneId ?? inputs.get(name)!.zoneId!, action: e ? 'already installed' : 'would create', status: e?.status ?? 'none' };
+      }),
+    };
+  }
+
+  const nodes: InstalledNode[] = [];
+  for (const name of names) {
+    const e = pre.existing.get(name);
+    if (e) {
+      nodes.push({ name, virtualNodeId: e.id, nodeName: `${cloud.regionId}.${e.id}`, zone: e.zoneId, action: 'already installed', status: e.status });
+      continue;
+    }
+    const input = inputs.get(name)!;
+    const id = await status.step(`Creating virtual node ${name} in ${input.zoneId}`, () => cloud.eci.createVirtualNode(input), (x) => x);
+    nodes.push({ name, virtualNodeId: id, nodeName: `${cloud.regionId}.${id}`, zone: input.zoneId!, action: 'created', status: 'Pending' });
+  }
+
+  let daemonSets: AffinityChange[] = [];
+  if (opts.daemonsetAffinity) {
+    daemonSets = await status.step('Keeping DaemonSets off virtual nodes', () => keepDaemonSetsOff(cluster, VNODE_LABELS, nodeTaints, false),
+      (c) => `${c.filter((x) => x.action === 'patched').length} patched`);
+  }
+
+  if (opts.wait) {
+    const deadline = opts.timeoutMs > 0 ? Date.now() + opts.timeoutMs : Infinity;
+    for (const n of nodes) {
+      const eci = await status.step(`Waiting for ${n.name} to be Ready in ECI`, () => waitForEci(ctx, cloud, n.virtualNodeId!, deadline), (x) => x.status);
+      n.status = eci.status;
+      if (eci.status === 'Failed') {
+        status.end(false);
+        throw failedError(eci);
+      }
+      await status.step(`Waiting for node ${n.nodeName} to be Ready`, () => cluster.waitFor<KubeObject>(
+        { apiVersion: 'v1', kind: 'Node', name: n.nodeName! },
+        (o) => ((o?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+        { timeoutMs: Math.max(1, deadline - Date.now()), signal: ctx.signal },
+      ));
+      // the Node is the virtual node's own object; the labels let uninstall find it without cloud calls
+      await cluster.patch({ apiVersion: 'v1', kind: 'Node', name: n.nodeName! }, { metadata: { labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [NAME_LABEL]: n.name } } }, 'merge');
+    }
+  }
+  return { region: cloud.regionId, nodes, daemonSets, warnings, dryRun: false };
+}
