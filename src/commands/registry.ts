@@ -38,6 +38,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./install.js')).default,
   },
   {
+    path: ['status'],
+    aliases: ['list'],
+    summary: 'show the virtual nodes: ECI status, node readiness, pods, warnings',
+    load: async () => (await import('./status.js')).default,
+  },
+  {
     path: ['ram', 'grant'],
     summary: 'create the addon\'s RAM user, grant it ECI permissions, put its AccessKey in the cluster',
     load: async () => (await import('./ram/grant.js')).default,

@@ -180,4 +180,31 @@ describe('vnode install against the real control plane and the sandbox cloud', (
     assert.equal(mine.length, 1);
     assert.equal(mine[0]!.status, 'Ready');
   });
+
+  it('status joins ECI and the cluster: Ready nodes, the Failed one with its warning, and a node whose ECI side is gone', async () => {
+    const r = await vk(['status', '-o', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = (JSON.parse(r.stdout) as { virtualNodes: { name: string; eciStatus: string; nodeReady: string; pods: number | null; lastWarning: string | null }[] }).virtualNodes;
+    const by = new Map(rows.map((x) => [x.name, x]));
+    assert.equal(by.get('vn-sa')?.eciStatus, 'Ready');
+    assert.equal(by.get('vn-sa')?.nodeReady, 'Ready');
+    assert.equal(by.get('vn-sa')?.pods, 0);
+    assert.equal(by.get('vn-bad')?.eciStatus, 'Failed');
+    assert.equal(by.get('vn-bad')?.nodeReady, 'not registered');
+    assert.match(by.get('vn-bad')?.lastWarning ?? '', /connection refused/);
+    const one = await vk(['list', 'vn-bad']);
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(one.stdout, /ECI status:\s+Failed[\s\S]*Events:\n\s+Warning\s+VirtualNodeFailed/);
+    const text = await vk(['status']);
+    assert.match(text.stdout, /^NAME\s+VNODE ID\s+ECI STATUS\s+NODE\s+PODS/);
+
+    // the ECI side vanishes (deleted elsewhere): the Node stays behind, shown as such
+    const boot = emu.state.data.virtualNodes.find((v) => v.name === 'vn-boot')!;
+    emu.state.data.virtualNodes = emu.state.data.virtualNodes.filter((v) => v !== boot);
+    const after = JSON.parse((await vk(['status', '-o', 'json'])).stdout) as { virtualNodes: { nodeName: string; eciStatus: string }[] };
+    assert.equal(after.virtualNodes.find((x) => x.nodeName === `cn-hangzhou.${boot.id}`)?.eciStatus, 'gone from ECI');
+    const missing = await vk(['status', 'nope']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /no virtual node "nope" in this cluster/);
+  });
 });

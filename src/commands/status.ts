@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { age, collectStatus, findOne, type VirtualNodeStatus } from '../steps/status.js';
+import type { CommandModule } from './registry.js';
+
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('   ').trimEnd()).join('\n');
+}
+
+function render(rows: VirtualNodeStatus[]): string {
+  if (rows.length === 0) return 'No virtual nodes installed for this cluster.';
+  return table([
+    ['NAME', 'VNODE ID', 'ECI STATUS', 'NODE', 'PODS', 'VSWITCH', 'SECURITY GROUP', 'AGE', 'LAST WARNING'],
+    ...rows.map((r) => [r.name, r.virtualNodeId ?? '-', r.eciStatus, r.nodeReady, r.pods === null ? '-' : String(r.pods), r.vSwitches.join(',') || '-',
+      r.securityGroup ?? '-', age(r.createdAt), r.lastWarning ? r.lastWarning.slice(0, 80) : '-']),
+  ]);
+}
+
+function renderOne(r: VirtualNodeStatus): string {
+  const lines = [
+    `Name:            ${r.name}`, `VirtualNodeId:   ${r.virtualNodeId ?? '-'}`, `Node:            ${r.nodeName ?? '(not registered)'}`,
+    `ECI status:      ${r.eciStatus}`, `Node Ready:      ${r.nodeReady}`, `Pods:            ${r.pods ?? '-'}`, `Zone:            ${r.zone ?? '-'}`,
+    `vSwitches:       ${r.vSwitches.join(', ') || '-'}`, `Security group:  ${r.securityGroup ?? '-'}`, `Age:             ${age(r.createdAt)}`,
+    'Conditions:',
+    ...(r.conditions?.length ? r.conditions.map((c) => `  ${c.type.padEnd(16)} ${c.status.padEnd(7)} ${c.reason ?? ''}`) : ['  (none)']),
+    'Events:',
+    ...(r.events?.length ? r.events.map((e) => `  ${e.type.padEnd(8)} ${e.reason.padEnd(22)} x${e.count}  ${e.message}`) : ['  (none)']),
+  ];
+  return lines.join('\n');
+}
+
+const command: CommandModule = {
+  configure(cmd: Command) {
+    cmd
+      .description('Show this cluster\'s virtual nodes: ECI\'s view joined with the Node objects. With a name (install name, node name or ' +
+        'VirtualNodeId): its events and conditions too.')
+      .argument('[name]', 'one virtual node');
+  },
+  async run(ctx, args) {
+    const { nodes, region } = await collectStatus(ctx, args.length > 0);
+    if (args[0]) {
+      const one = findOne(nodes, args[0]);
+      ctx.out.result(one, () => renderOne(one));
+      return;
+    }
+    ctx.out.result({ region, virtualNodes: nodes }, () => render(nodes));
+  },
+};
+
+export default command;

@@ -1,0 +1,100 @@
+import type { VirtualNodeInfo } from '../cloud/port.js';
+import type { ClusterPort, KubeObject } from '../cluster/port.js';
+import type { Context } from '../context.js';
+import { usageError } from '../errors.js';
+import { NAME_LABEL, TAG_CLUSTER, TAG_NAME } from './install.js';
+
+export interface Condition { type: string; status: string; reason?: string; message?: string; lastHeartbeatTime?: string }
+
+export interface VirtualNodeStatus {
+  name: string;
+  virtualNodeId: string | null;
+  nodeName: string | null;
+  eciStatus: string;
+  nodeReady: string;
+  pods: number | null;
+  vSwitches: string[];
+  securityGroup: string | null;
+  zone: string | null;
+  createdAt: string | null;
+  lastWarning: string | null;
+  /** Only for `status <name>`. */
+  events?: { type: string; reason: string; message: string; count: number; lastTimestamp: string }[];
+  conditions?: Condition[];
+}
+
+function isVirtualNode(n: KubeObject): boolean {
+  const l = n.metadata.labels ?? {};
+  return l['k8s.aliyun.com/vnode'] === 'true' || l.type === 'virtual-kubelet';
+}
+
+export async function clusterIdOf(cluster: ClusterPort): Promise<string> {
+  const ns = await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Namespace', name: 'kube-system' });
+  return ns?.metadata.uid ?? '';
+}
+
+export function age(iso: string | null, now = Date.now()): string {
+  if (!iso) return '-';
+  const s = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+/** ECI's view (this cluster's virtual nodes, all pages) joined with the cluster's (Node objects). */
+export async function collectStatus(ctx: Context, detail: boolean): Promise<{ region: string; nodes: VirtualNodeStatus[] }> {
+  const cluster = await ctx.cluster();
+  const cloud = await ctx.cloud();
+  const id = await clusterIdOf(cluster);
+  const [eci, nodes] = await Promise.all([
+    cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: id }] }),
+    cluster.list<KubeObject>('v1', 'Node'),
+  ]);
+  const vnodes = nodes.filter(isVirtualNode);
+  const byName = new Map(vnodes.map((n) => [n.metadata.name!, n]));
+  const rows: VirtualNodeStatus[] = [];
+  const seen = new Set<string>();
+  const podCount = async (nodeName: string): Promise<number> =>
+    (await cluster.list('v1', 'Pod', { fieldSelector: `spec.nodeName=${nodeName},status.phase!=Succeeded,status.phase!=Failed` })).length;
+  const conditionsOf = (n: KubeObject | undefined): Condition[] => ((n?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []);
+  const readyOf = (n: KubeObject | undefined): string => {
+    if (!n) return 'not registered';
+    const c = conditionsOf(n).find((x) => x.type === 'Ready');
+    return c ? (c.status === 'True' ? 'Ready' : c.status === 'False' ? 'NotReady' : 'Unknown') : 'Unknown';
+  };
+  for (const v of eci as VirtualNodeInfo[]) {
+    const nodeName = `${cloud.regionId}.${v.id}`;
+    const node = byName.get(nodeName);
+    seen.add(nodeName);
+    const warnings = v.events.filter((e) => e.type === 'Warning');
+    const last = warnings[warnings.length - 1];
+    rows.push({
+      name: v.tags.find((t) => t.key === TAG_NAME)?.value ?? v.name, virtualNodeId: v.id, nodeName: node ? nodeName : null,
+      eciStatus: v.status, nodeReady: readyOf(node), pods: node ? await podCount(nodeName) : null, vSwitches: v.vSwitchIds,
+      securityGroup: v.securityGroupId, zone: v.zoneId, createdAt: v.creationTime || null, lastWarning: last ? `${last.reason}: ${last.message}` : null,
+      ...(detail ? {
+        events: v.events.map((e) => ({ type: e.type, reason: e.reason, message: e.message, count: e.count, lastTimestamp: e.lastTimestamp })),
+        conditions: conditionsOf(node),
+      } : {}),
+    });
+  }
+  for (const n of vnodes) {
+    if (seen.has(n.metadata.name!)) continue;
+    rows.push({
+      name: n.metadata.labels?.[NAME_LABEL] ?? n.metadata.name!, virtualNodeId: null, nodeName: n.metadata.name!, eciStatus: 'gone from ECI',
+      nodeReady: readyOf(n), pods: await podCount(n.metadata.name!), vSwitches: [], securityGroup: null, zone: n.metadata.labels?.['topology.kubernetes.io/zone'] ?? null,
+      createdAt: typeof n.metadata.creationTimestamp === 'string' ? n.metadata.creationTimestamp : null, lastWarning: null,
+      ...(detail ? { events: [], conditions: conditionsOf(n) } : {}),
+    });
+  }
+  return { region: cloud.regionId, nodes: rows };
+}
+
+export function findOne(rows: VirtualNodeStatus[], key: string): VirtualNodeStatus {
+  const hit = rows.find((r) => r.name === key || r.virtualNodeId === key || r.nodeName === key);
+  if (!hit) {
+    throw usageError('VirtualNodeNotFound', `no virtual node "${key}" in this cluster`, rows.length ? `known: ${rows.map((r) => r.name).join(', ')}` : 'none is installed; see vnode install');
+  }
+  return hit;
+}
