@@ -69,7 +69,7 @@ export async function buildProgram(argv: string[], deps: Deps): Promise<Command>
   const target = targetEntry(argv);
   for (const entry of commands) {
     const parent = entry.path.length > 1 ? parents.get(entry.path[0]!)! : program;
-    const cmd = parent.command(entry.path[entry.path.length - 1]!).description(entry.summary);
+    const cmd = parent.command(entry.path[entry.path.length - 1]!, entry.hidden ? { hidden: true } : {}).description(entry.summary);
     for (const a of entry.aliases ?? []) cmd.alias(a);
     if (entry !== target) continue;
     const mod = await entry.load();

@@ -12,6 +12,7 @@ export interface CommandEntry {
   path: string[];
   summary: string;
   aliases?: string[];
+  hidden?: boolean;
   load(): Promise<CommandModule>;
 }
 
@@ -57,6 +58,27 @@ export const commands: CommandEntry[] = [
     path: ['secret', 'create'],
     summary: 'write alibaba-addon-secret from an existing AccessKey (secret read from stdin)',
     load: async () => (await import('./secret/create.js')).default,
+  },
+  {
+    path: ['sandbox', 'up'],
+    summary: 'start the local sandbox (real control plane + cloud emulator) in the background',
+    load: async () => (await import('./sandbox/lifecycle.js')).up,
+  },
+  {
+    path: ['sandbox', 'down'],
+    summary: 'stop the local sandbox (its state stays)',
+    load: async () => (await import('./sandbox/lifecycle.js')).down,
+  },
+  {
+    path: ['sandbox', 'env'],
+    summary: 'print the export lines of the running sandbox',
+    load: async () => (await import('./sandbox/lifecycle.js')).env,
+  },
+  {
+    path: ['sandbox', 'serve'],
+    summary: 'run the sandbox in the foreground',
+    hidden: true,
+    load: async () => (await import('./sandbox/lifecycle.js')).serve,
   },
   {
     path: ['sandbox', 'cloud'],

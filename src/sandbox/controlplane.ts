@@ -59,6 +59,27 @@ export async function freePort(): Promise<number> {
   });
 }
 
+async function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** The ports of the last start when still free: a virtual node's kubeconfig keeps pointing at the same server. */
+async function choosePorts(file: string): Promise<[number, number, number]> {
+  let last: number[] = [];
+  try { last = JSON.parse(readFileSync(file, 'utf8')) as number[]; } catch { /* first start */ }
+  const ports: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const p = last[i];
+    ports.push(p && !ports.includes(p) && (await isFree(p)) ? p : await freePort());
+  }
+  writeFileSync(file, JSON.stringify(ports));
+  return ports as [number, number, number];
+}
+
 async function openssl(args: string[], cwd: string): Promise<void> {
   await run('openssl', args, { cwd });
 }
@@ -146,7 +167,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
   const dir = path.resolve(opts.dir);
   const pki = path.join(dir, 'pki');
   await ensurePki(pki);
-  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const [etcdPort, peerPort, apiPort] = await choosePorts(path.join(dir, 'ports.json'));
   const procs: Proc[] = [];
   const timeout = opts.readyTimeoutMs ?? 90_000;
   const f = (n: string): string => path.join(pki, n);

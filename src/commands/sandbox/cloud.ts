@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { usageError } from '../../errors.js';
+import { parseDuration } from '../../util/duration.js';
 import type { CommandModule } from '../registry.js';
 
 const command: CommandModule = {
@@ -10,6 +11,8 @@ const command: CommandModule = {
         'in the foreground. It first prints export lines that point vnode and the SDKs at it. Ctrl-C stops it.')
       .addOption(new Option('--port <n>', 'port to listen on (default: a free one)'))
       .addOption(new Option('--state <file>', 'JSON file holding the state; created and seeded when missing (default: in memory)'))
+      .addOption(new Option('--ready-delay <duration>', 'how long a new virtual node stays Pending before it connects').default('2s'))
+      .addOption(new Option('--cluster-admin-kubeconfig <path>', 'admin kubeconfig of the cluster, used only to act as vnode-approver'))
       .addOption(new Option('--faults <spec>', 'inject faults, e.g. "*:throttle=0.1,500=0.05,503=0.05,reset=0.05;CreateAccessKey:latency=2s"'));
   },
   async run(ctx, _args, raw) {
@@ -17,9 +20,13 @@ const command: CommandModule = {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError('InvalidPort', `invalid --port "${String(raw.port)}": expected 0-65535`);
     const { parseFaults } = await import('../../sandbox/cloud/faults.js');
     const faults = raw.faults === undefined ? new Map() : parseFaults(String(raw.faults));
-    const { startCloudEmulator } = await import('../../sandbox/cloud/server.js');
+    const { startSandboxCloud } = await import('../../sandbox/cloud-sandbox.js');
     const stateFile = raw.state === undefined ? undefined : path.resolve(ctx.cwd, String(raw.state));
-    const emu = await startCloudEmulator({ port, faults, ...(stateFile ? { stateFile } : {}), log: (l) => ctx.out.debug(l) });
+    const admin = raw.clusterAdminKubeconfig === undefined ? undefined : path.resolve(ctx.cwd, String(raw.clusterAdminKubeconfig));
+    const emu = await startSandboxCloud({
+      port, faults, readyDelayMs: parseDuration('--ready-delay', String(raw.readyDelay)), ...(stateFile ? { stateFile } : {}), ...(admin ? { adminKubeconfig: admin } : {}),
+      log: (l) => ctx.out.debug(l),
+    });
     for (const [k, v] of Object.entries(emu.env())) ctx.out.print(`export ${k}=${v}`);
     ctx.out.info(`cloud emulator listening on ${emu.endpoint}${stateFile ? ` (state in ${stateFile})` : ''}; Ctrl-C to stop`);
     await new Promise<void>((resolve) => {

@@ -1,0 +1,74 @@
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import type { Context } from '../../context.js';
+import { usageError } from '../../errors.js';
+import { parseDuration } from '../../util/duration.js';
+import type { CommandModule } from '../registry.js';
+
+function dirOf(ctx: Context, raw: Record<string, unknown>): string {
+  return raw.dir === undefined
+    ? path.join(ctx.env.VNODE_CACHE_DIR || path.join(ctx.env.HOME || homedir(), '.cache', 'vnode'), 'sandbox')
+    : path.resolve(ctx.cwd, String(raw.dir));
+}
+
+const dirOption = (): Option => new Option('--dir <path>', 'sandbox directory (default: ~/.cache/vnode/sandbox)');
+const delayOption = (): Option => new Option('--ready-delay <duration>', 'how long a new virtual node stays Pending').default('2s');
+
+export const up: CommandModule = {
+  configure(cmd: Command) {
+    cmd.description('Start the local sandbox in the background: a real Kubernetes 1.20 control plane (etcd, API server, controller manager, ' +
+      'scheduler) and the Alibaba Cloud emulator with its virtual-node simulation. Prints export lines; state survives down/up.')
+      .addOption(dirOption()).addOption(delayOption());
+  },
+  async run(ctx, _args, raw) {
+    const dir = dirOf(ctx, raw);
+    const sup = await import('../../sandbox/supervisor.js');
+    const existing = sup.envText(sup.sandboxFiles(dir));
+    if (existing) {
+      ctx.out.info(`sandbox in ${dir} is already running`);
+      ctx.out.print(existing);
+      return;
+    }
+    const env = sup.ensureBinaries(ctx.env, (m) => ctx.out.info(m));
+    const text = await ctx.status.step(`Starting the sandbox in ${dir}`, () =>
+      sup.startSandboxDetached(dir, { readyDelayMs: parseDuration('--ready-delay', String(raw.readyDelay)), env, timeoutMs: 180_000, signal: ctx.signal }));
+    ctx.out.print(text);
+    ctx.out.info(`eval "$(vnode sandbox env${raw.dir === undefined ? '' : ` --dir ${dir}`})" points kubectl and vnode at it; vnode sandbox down stops it`);
+  },
+};
+
+export const down: CommandModule = {
+  configure(cmd: Command) {
+    cmd.description('Stop every process the sandbox started; its state stays for the next `sandbox up`.').addOption(dirOption());
+  },
+  async run(ctx, _args, raw) {
+    const dir = dirOf(ctx, raw);
+    const { stopSandbox } = await import('../../sandbox/supervisor.js');
+    const stopped = await ctx.status.step(`Stopping the sandbox in ${dir}`, () => stopSandbox(dir));
+    ctx.out.result({ dir, stopped }, () => (stopped ? `Sandbox in ${dir} stopped.` : `Sandbox in ${dir} is not running.`));
+  },
+};
+
+export const env: CommandModule = {
+  configure(cmd: Command) {
+    cmd.description('Print the export lines of the running sandbox again.').addOption(dirOption());
+  },
+  async run(ctx, _args, raw) {
+    const dir = dirOf(ctx, raw);
+    const sup = await import('../../sandbox/supervisor.js');
+    const text = sup.envText(sup.sandboxFiles(dir));
+    if (!text) throw usageError('SandboxNotRunning', `no sandbox is running in ${dir}`, 'start it with vnode sandbox up');
+    ctx.out.print(text);
+  },
+};
+
+export const serve: CommandModule = {
+  configure(cmd: Command) {
+    cmd.description('Run the sandbox in the foreground (what `sandbox up` starts in the background).').addOption(dirOption()).addOption(delayOption());
+  },
+  async run(ctx, _args, raw) {
+    const { serveSandbox } = await import('../../sandbox/supervisor.js');
+    await serveSandbox(dirOf(ctx, raw), { readyDelayMs: parseDuration('--ready-delay', String(raw.readyDelay)), signal: ctx.signal, log: (m) => ctx.out.info(m), env: ctx.env });
+  },
+};

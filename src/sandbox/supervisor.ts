@@ -1,0 +1,111 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { operationError } from '../errors.js';
+import { packageRoot } from '../util/package-root.js';
+import { startSandboxCloud } from './cloud-sandbox.js';
+import { findBinaries, freePort, startControlPlane } from './controlplane.js';
+
+export interface SandboxFiles { dir: string; pid: string; env: string; ready: string; log: string; cloudState: string; cloudPort: string; kubeconfig: string }
+
+export function sandboxFiles(dir: string): SandboxFiles {
+  return {
+    dir, pid: path.join(dir, 'sandbox.pid'), env: path.join(dir, 'env'), ready: path.join(dir, 'ready'), log: path.join(dir, 'sandbox.log'),
+    cloudState: path.join(dir, 'cloud.json'), cloudPort: path.join(dir, 'cloud-port'), kubeconfig: path.join(dir, 'cp', 'admin.kubeconfig'),
+  };
+}
+
+export function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+export function runningPid(f: SandboxFiles): number | undefined {
+  if (!existsSync(f.pid)) return undefined;
+  const pid = Number(readFileSync(f.pid, 'utf8'));
+  return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+}
+
+export function envText(f: SandboxFiles): string | undefined {
+  return runningPid(f) && existsSync(f.ready) && existsSync(f.env) ? readFileSync(f.env, 'utf8') : undefined;
+}
+
+/** The foreground half (`vnode sandbox serve`): owns every process of the sandbox until signalled. */
+export async function serveSandbox(dir: string, opts: { readyDelayMs: number; signal: AbortSignal; log: (m: string) => void; env: NodeJS.ProcessEnv }): Promise<void> {
+  const f = sandboxFiles(dir);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(f.pid, String(process.pid));
+  rmSync(f.ready, { force: true });
+  const cp = await startControlPlane({ dir: path.join(dir, 'cp'), env: opts.env, log: opts.log });
+  let cloud: Awaited<ReturnType<typeof startSandboxCloud>> | undefined;
+  try {
+    let port = Number(existsSync(f.cloudPort) ? readFileSync(f.cloudPort, 'utf8') : 0);
+    if (!port) port = await freePort();
+    try {
+      cloud = await startSandboxCloud({ port, stateFile: f.cloudState, readyDelayMs: opts.readyDelayMs, adminKubeconfig: cp.kubeconfig, log: opts.log });
+    } catch {
+      cloud = await startSandboxCloud({ port: await freePort(), stateFile: f.cloudState, readyDelayMs: opts.readyDelayMs, adminKubeconfig: cp.kubeconfig, log: opts.log });
+    }
+    writeFileSync(f.cloudPort, String(cloud.port));
+    const env = { KUBECONFIG: cp.kubeconfig, ...cloud.env() };
+    writeFileSync(f.env, Object.entries(env).map(([k, v]) => `export ${k}=${v}\n`).join(''), { mode: 0o600 });
+    writeFileSync(f.ready, String(process.pid));
+    opts.log(`sandbox ready: API server ${cp.server}, cloud ${cloud.endpoint}`);
+    await new Promise<void>((resolve) => {
+      if (opts.signal.aborted) resolve();
+      opts.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  } finally {
+    rmSync(f.ready, { force: true });
+    await cloud?.stop();
+    await cp.stop();
+    rmSync(f.pid, { force: true });
+    opts.log('sandbox stopped');
+  }
+}
+
+/** Builds the control-plane binaries on first use (scripts/kube-bins.sh), so `sandbox up` works on a fresh machine. */
+export function ensureBinaries(env: NodeJS.ProcessEnv, log: (m: string) => void): NodeJS.ProcessEnv {
+  try {
+    findBinaries(env);
+    return env;
+  } catch {
+    log('building the Kubernetes 1.20.2 control-plane binaries (first time only, ~4 minutes)');
+    const r = spawnSync('bash', [path.join(packageRoot(), 'scripts', 'kube-bins.sh')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    if (r.status !== 0) throw operationError('BinariesMissing', 'could not provide the control-plane binaries (scripts/kube-bins.sh failed)', { hint: 'see its output above' });
+    return { ...env, VNODE_KUBE_BIN_DIR: r.stdout.toString().trim() };
+  }
+}
+
+/** The background half (`vnode sandbox up`): starts `sandbox serve` detached and returns once it is ready. */
+export async function startSandboxDetached(dir: string, opts: { readyDelayMs: number; env: NodeJS.ProcessEnv; timeoutMs: number; signal: AbortSignal }): Promise<string> {
+  const f = sandboxFiles(dir);
+  mkdirSync(dir, { recursive: true });
+  const fd = openSync(f.log, 'a');
+  const child = spawn(process.execPath, [path.join(packageRoot(), 'bin', 'vnode.js'), 'sandbox', 'serve', '--dir', dir, '--ready-delay', `${opts.readyDelayMs}ms`, '-v'],
+    { detached: true, stdio: ['ignore', fd, fd], env: opts.env });
+  closeSync(fd);
+  child.unref();
+  let exited: number | null = null;
+  child.once('exit', (code) => { exited = code ?? 1; });
+  const deadline = Date.now() + opts.timeoutMs;
+  while (Date.now() < deadline && !opts.signal.aborted) {
+    const text = envText(f);
+    if (text) return text;
+    if (exited !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (exited === null && child.pid) { try { process.kill(child.pid, 'SIGTERM'); } catch { /* gone */ } }
+  const logTail = existsSync(f.log) ? readFileSync(f.log, 'utf8').trim().split('\n').slice(-8).join('\n') : '';
+  throw operationError('SandboxFailed', `the sandbox did not become ready${exited !== null ? ` (exited with ${exited})` : ''}:\n${logTail}`, { hint: `full log: ${f.log}` });
+}
+
+export async function stopSandbox(dir: string, timeoutMs = 60_000): Promise<boolean> {
+  const f = sandboxFiles(dir);
+  const pid = runningPid(f);
+  if (!pid) return false;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + timeoutMs;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+  return true;
+}
