@@ -1,24 +1,28 @@
-import vpcSdk from '@alicloud/vpc20160428';
-import openapiCore from '@alicloud/openapi-core';
 import type { VSwitchInfo, VpcPort } from './port.js';
-import { call, configFields, type SdkContext } from './sdk.js';
+import { RpcClient } from './rpc.js';
+import type { SdkContext } from './sdk.js';
+
+interface DescribeVSwitchesBody {
+  TotalCount?: number;
+  VSwitches?: { VSwitch?: { VSwitchId?: string; VpcId?: string; ZoneId?: string; CidrBlock?: string; Status?: string; VSwitchName?: string }[] };
+}
 
 export class SdkVpc implements VpcPort {
-  private readonly client: InstanceType<typeof vpcSdk.default>;
+  private readonly rpc: RpcClient;
 
   constructor(private readonly ctx: SdkContext) {
-    this.client = new vpcSdk.default(new openapiCore.$OpenApiUtil.Config(configFields(ctx, 'vpc')));
+    this.rpc = new RpcClient(ctx, 'vpc', '2016-04-28');
   }
 
   async describeVSwitches(filter: { vSwitchId?: string; vpcId?: string }): Promise<VSwitchInfo[]> {
     const out: VSwitchInfo[] = [];
     for (let page = 1; ; page++) {
-      const r = await call(this.ctx, 'vpc', 'DescribeVSwitches', () => this.client.describeVSwitches(new vpcSdk.DescribeVSwitchesRequest({
-        regionId: this.ctx.config.regionId, vSwitchId: filter.vSwitchId, vpcId: filter.vpcId, pageNumber: page, pageSize: 50,
-      })));
-      const items = r.body?.vSwitches?.vSwitch ?? [];
-      for (const v of items) out.push({ id: v.vSwitchId ?? '', vpcId: v.vpcId ?? '', zoneId: v.zoneId ?? '', cidr: v.cidrBlock ?? '', status: v.status ?? '', name: v.vSwitchName ?? '' });
-      if (out.length >= (r.body?.totalCount ?? 0) || items.length === 0) return out;
+      const body = await this.rpc.call<DescribeVSwitchesBody>('DescribeVSwitches', {
+        RegionId: this.ctx.config.regionId, VSwitchId: filter.vSwitchId, VpcId: filter.vpcId, PageNumber: page, PageSize: 50,
+      });
+      const items = body.VSwitches?.VSwitch ?? [];
+      for (const v of items) out.push({ id: v.VSwitchId ?? '', vpcId: v.VpcId ?? '', zoneId: v.ZoneId ?? '', cidr: v.CidrBlock ?? '', status: v.Status ?? '', name: v.VSwitchName ?? '' });
+      if (out.length >= (body.TotalCount ?? 0) || items.length === 0) return out;
     }
   }
 }

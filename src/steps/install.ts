@@ -135,15 +135,16 @@ async function preflight(cluster: ClusterPort, cloud: CloudPorts, opts: InstallO
 
 /** Polls ECI (it has no watch) with growing intervals until the virtual node leaves Pending. */
 async function waitForEci(ctx: Context, cloud: CloudPorts, id: string, deadline: number): Promise<VirtualNodeInfo> {
-  let delay = 250;
+  const start = Date.now();
   for (;;) {
     throwIfAborted(ctx.signal);
     const [n] = await cloud.eci.describeVirtualNodes({ ids: [id] });
     if (!n) throw operationError('VirtualNodeGone', `virtual node ${id} disappeared from ECI while waiting for it`);
     if (n.status !== 'Pending') return n;
+    // ECI needs tens of seconds for a real node: poll often at first, then gently
+    const delay = Date.now() - start < 15_000 ? 250 : 2000;
     if (Date.now() + delay > deadline) throw operationError('Timeout', `virtual node ${id} is still Pending in ECI`, { hint: 'raise --timeout, or check it later with `vnode status`' });
     await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 2000);
   }
 }
 
