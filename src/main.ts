@@ -58,7 +58,12 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const code = await cli(argv, {
-    streams: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+    // getters: creating a process stream costs milliseconds, and --help needs only stdout
+    streams: {
+      get stdin() { return process.stdin; },
+      get stdout() { return process.stdout; },
+      get stderr() { return process.stderr; },
+    },
     env: process.env,
     cwd: process.cwd(),
     signal: controller.signal,

@@ -44,12 +44,11 @@ function globalFlags(cmd: Command): GlobalFlags {
  * imported and given its flags, so `vnode --help` loads no SDK.
  */
 export async function buildProgram(argv: string[], deps: Deps): Promise<Command> {
-  const { stdout, stderr } = deps.streams;
   const program = new Command('vnode')
     .description('Connect a self-managed Kubernetes cluster to Alibaba Cloud ECI through virtual nodes.')
     .version(VERSION, '--version')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) })
+    .configureOutput({ writeOut: (s) => deps.streams.stdout.write(s), writeErr: (s) => deps.streams.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ showGlobalOptions: true })
     .addOption(new Option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'))
