@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { connectCloud } from '../../src/cloud/index.js';
+import { connectCluster } from '../../src/cluster/kube.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+function vnode(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(root, 'bin/vnode.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+function parseEnv(text: string): Record<string, string> {
+  return Object.fromEntries(text.trim().split('\n').map((l) => /^export (\w+)=(.*)$/.exec(l)!).map((m) => [m[1]!, m[2]!]));
+}
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+describe('vnode sandbox up / env / down', () => {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'vnode-sandbox-')), 'sb');
+  after(async () => {
+    await vnode(['sandbox', 'down', '--dir', dir]);
+    rmSync(path.dirname(dir), { recursive: true, force: true });
+  });
+
+  it('starts both halves, prints their environment, stops every process, and keeps state across down/up', async () => {
+    const up = await vnode(['sandbox', 'up', '--dir', dir, '--ready-delay', '200ms']);
+    assert.equal(up.code, 0, up.stderr);
+    const env = parseEnv(up.stdout);
+    assert.equal(env.KUBECONFIG, path.join(dir, 'cp', 'admin.kubeconfig'));
+    assert.ok(env.VNODE_ENDPOINT_ECI && env.ALIBABA_CLOUD_ACCESS_KEY_ID);
+    const again = await vnode(['sandbox', 'env', '--dir', dir]);
+    assert.deepEqual(parseEnv(again.stdout), env);
+
+    const cluster = await connectCluster({ kubeconfig: env.KUBECONFIG, context: undefined }, { env: {}, cwd: dir });
+    assert.ok((await cluster.version()).gitVersion.startsWith('v1.20'));
+    const signal = new AbortController().signal;
+    await connectCloud({ profile: undefined, region: undefined }, { env, signal, log: () => {} }).ram.ensureUser('kept-across-restarts', 'k', 'c');
+
+    const pids = Object.values(JSON.parse(readFileSync(path.join(dir, 'cp', 'pids.json'), 'utf8')) as Record<string, number>);
+    const supervisor = Number(readFileSync(path.join(dir, 'sandbox.pid'), 'utf8'));
+    const down = await vnode(['sandbox', 'down', '--dir', dir]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(down.stdout, /stopped/);
+    for (const pid of [supervisor, ...pids]) assert.equal(alive(pid), false, `pid ${pid} still running`);
+    assert.equal(existsSync(path.join(dir, 'sandbox.pid')), false);
+    const noEnv = await vnode(['sandbox', 'env', '--dir', dir]);
+    assert.equal(noEnv.code, 2);
+
+    const up2 = await vnode(['sandbox', 'up', '--dir', dir]);
+    assert.equal(up2.code, 0, up2.stderr);
+    const env2 = parseEnv(up2.stdout);
+    assert.equal(env2.ALIBABA_CLOUD_ACCESS_KEY_ID, env.ALIBABA_CLOUD_ACCESS_KEY_ID, 'same cloud account');
+    assert.equal((await connectCloud({ profile: undefined, region: undefined }, { env: env2, signal, log: () => {} }).ram.getUser('kept-across-restarts'))?.name, 'kept-across-restarts');
+    const cluster2 = await connectCluster({ kubeconfig: env2.KUBECONFIG, context: undefined }, { env: {}, cwd: dir });
+    assert.ok(await cluster2.get({ apiVersion: 'v1', kind: 'Namespace', name: 'kube-system' }), 'etcd data kept');
+  });
+});

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { KubeObject } from '../../src/cluster/port.js';
+import { parseOptions, parseTag, parseTaint } from '../../src/commands/install.js';
+import { EXCLUDE, excludedTerms, isExcluded, revertedTerms, wouldSchedule } from '../../src/steps/daemonset-affinity.js';
+import { clientToken, nodeNames, VNODE_LABELS, VNODE_TAINT } from '../../src/steps/install.js';
+
+function ds(spec: Record<string, unknown>): KubeObject {
+  return { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'd', namespace: 'n' }, spec: { template: { spec } } };
+}
+
+const raw = { name: 'vnode', count: '1', timeout: '10m', ttl: '24h' };
+
+describe('DaemonSet affinity', () => {
+  it('adds the exclusion to every ORed term and keeps everything else', () => {
+    const t = [{ matchExpressions: [{ key: 'a', operator: 'In', values: ['1'] }] }, { matchExpressions: [{ key: 'b', operator: 'Exists' }], matchFields: [{ key: 'metadata.name', operator: 'In', values: ['x'] }] }];
+    assert.deepEqual(excludedTerms(t), [
+      { matchExpressions: [{ key: 'a', operator: 'In', values: ['1'] }, EXCLUDE] },
+      { matchExpressions: [{ key: 'b', operator: 'Exists' }, EXCLUDE], matchFields: [{ key: 'metadata.name', operator: 'In', values: ['x'] }] },
+    ]);
+    assert.deepEqual(excludedTerms([]), [{ matchExpressions: [EXCLUDE] }]);
+    assert.deepEqual(excludedTerms(excludedTerms(t)), excludedTerms(t), 'idempotent');
+  });
+
+  it('reverting removes exactly what vnode added', () => {
+    const t = [{ matchExpressions: [{ key: 'a', operator: 'In', values: ['1'] }] }];
+    assert.deepEqual(revertedTerms(excludedTerms(t)), t);
+    assert.equal(revertedTerms(excludedTerms([])), null, 'no terms left: the affinity goes');
+  });
+
+  it('knows which DaemonSets would land on a virtual node', () => {
+    const everything = ds({ tolerations: [{ operator: 'Exists' }] });
+    assert.equal(wouldSchedule(everything, VNODE_LABELS, [VNODE_TAINT]), true);
+    assert.equal(wouldSchedule(ds({}), VNODE_LABELS, [VNODE_TAINT]), false, 'does not tolerate the taint');
+    assert.equal(wouldSchedule(ds({ tolerations: [{ key: 'k8s.aliyun.com/vnode', operator: 'Exists' }] }), VNODE_LABELS, [VNODE_TAINT, { key: 'x', value: 'y', effect: 'NoExecute' }]), false);
+    assert.equal(wouldSchedule(ds({ tolerations: [{ operator: 'Exists' }], nodeSelector: { 'node-role.kubernetes.io/master': '' } }), VNODE_LABELS, [VNODE_TAINT]), false);
+    const excluded = ds({ tolerations: [{ operator: 'Exists' }], affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [EXCLUDE] }] } } } });
+    assert.equal(isExcluded(excluded), true);
+    assert.equal(wouldSchedule(excluded, VNODE_LABELS, [VNODE_TAINT]), false);
+  });
+});
+
+describe('install flags', () => {
+  it('parses taints and tags, refusing malformed ones with the value named', () => {
+    assert.deepEqual(parseTaint('dedicated=gpu:NoSchedule'), { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' });
+    assert.deepEqual(parseTaint('spot:PreferNoSchedule'), { key: 'spot', value: '', effect: 'PreferNoSchedule' });
+    assert.throws(() => parseTaint('a=b'), /invalid --taint "a=b": expected key=value:Effect/);
+    assert.deepEqual(parseTag('env=prod'), { key: 'env', value: 'prod' });
+    assert.throws(() => parseTag('aliyun:x=1'), /invalid --tag "aliyun:x=1"/);
+  });
+
+  it('validates vSwitches, counts and limits before anything runs', () => {
+    assert.deepEqual(parseOptions({ ...raw, vswitch: ['vsw-a,vsw-b', 'vsw-c'] }, '/').vswitches, ['vsw-a', 'vsw-b', 'vsw-c']);
+    assert.throws(() => parseOptions({ ...raw, vswitch: ['vsw-a,vsw-a'] }, '/'), /lists a vSwitch twice/);
+    assert.throws(() => parseOptions({ ...raw, vswitch: ['subnet-1'] }, '/'), /invalid --vswitch "subnet-1"/);
+    assert.throws(() => parseOptions({ ...raw, count: '0' }, '/'), /invalid --count "0"/);
+    assert.throws(() => parseOptions({ ...raw, tag: Array.from({ length: 19 }, (_, i) => `k${i}=v`) }, '/'), /at most 18/);
+    assert.throws(() => parseOptions({ ...raw, name: 'Bad_Name' }, '/'), /invalid --name "Bad_Name"/);
+    assert.throws(() => parseOptions({ ...raw, kubeconfigFile: 'x', server: 'https://1.2.3.4:6443' }, '/'), /--kubeconfig-file uses an existing kubeconfig/);
+  });
+
+  it('names and ClientTokens are stable per cluster and name', () => {
+    assert.deepEqual(nodeNames('vn', 3), ['vn-1', 'vn-2', 'vn-3']);
+    assert.deepEqual(nodeNames('vn', 1), ['vn']);
+    assert.equal(clientToken('uid', 'cn-hangzhou', 'vn'), clientToken('uid', 'cn-hangzhou', 'vn'));
+    assert.notEqual(clientToken('uid', 'cn-hangzhou', 'vn'), clientToken('uid2', 'cn-hangzhou', 'vn'));
+    assert.ok(clientToken('u', 'r', 'n').length <= 64);
+  });
+});
