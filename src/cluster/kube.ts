@@ -1,12 +1,12 @@
 import {
-  ApisApi, AuthorizationV1Api, CoreApi, KubeConfig, KubernetesObjectApi, PatchStrategy as KPatch, VersionApi, Watch,
+  ApisApi, AuthorizationV1Api, CoreApi, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy as KPatch, VersionApi, Watch,
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { interrupted, operationError } from '../errors.js';
 import { clusterError, httpCode } from './errors.js';
 import { resolveKubeconfig } from './kubeconfig.js';
 import {
-  describeRef, type AccessCheck, type ClusterInfo, type ClusterPort, type ClusterTarget, type KubeObject, type ListOptions,
+  describeRef, type AccessCheck, type EvictionOutcome, type WatchEventType, type ClusterInfo, type ClusterPort, type ClusterTarget, type KubeObject, type ListOptions,
   type ObjectRef, type PatchStrategy, type ServerVersion,
 } from './port.js';
 
@@ -44,8 +44,76 @@ export class KubeCluster implements ClusterPort {
   private readonly objects: ObjectApi;
   private groupVersionCache: Promise<string[]> | undefined;
 
+  private readonly core: CoreV1Api;
+
   constructor(readonly kc: KubeConfig, readonly info: ClusterInfo, private readonly log: (m: string) => void = () => {}) {
+    poolConnections(kc);
     this.objects = kc.makeApiClient(ObjectApi).init(kc);
+    this.core = kc.makeApiClient(CoreV1Api);
+  }
+
+  async evictPod(namespace: string, name: string, policyVersion: string, gracePeriodSeconds: number | undefined): Promise<EvictionOutcome> {
+    try {
+      await this.core.createNamespacedPodEviction({
+        name, namespace,
+        body: { apiVersion: policyVersion, kind: 'Eviction', metadata: { name, namespace }, ...(gracePeriodSeconds === undefined ? {} : { deleteOptions: { gracePeriodSeconds } }) },
+      });
+      return { kind: 'evicted' };
+    } catch (e) {
+      const code = httpCode(e);
+      if (code === 404) return { kind: 'gone' };
+      if (code === 429) {
+        const headers = (e as { headers?: Record<string, string> }).headers ?? {};
+        const ra = Number(headers['retry-after']);
+        const message = statusMessage(e);
+        return { kind: 'blocked', reason: /disruption budget/i.test(message) ? 'pdb' : 'throttled', retryAfterMs: Number.isFinite(ra) && ra > 0 ? ra * 1000 : undefined, message };
+      }
+      throw clusterError(e, `evict pod ${namespace}/${name}`, this.info.server);
+    }
+  }
+
+  async deletePod(namespace: string, name: string, gracePeriodSeconds: number | undefined): Promise<boolean> {
+    try {
+      await this.core.deleteNamespacedPod({ name, namespace, ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }) });
+      return true;
+    } catch (e) {
+      if (httpCode(e) === 404) return false;
+      throw clusterError(e, `delete pod ${namespace}/${name}`, this.info.server);
+    }
+  }
+
+  async watchList<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions, onEvent: (type: WatchEventType, obj: T) => void, signal: AbortSignal): Promise<void> {
+    const ref = { apiVersion, kind, name: '', ...(opts.namespace ? { namespace: opts.namespace } : {}) };
+    const path = await this.call(`watch ${kind}`, () => this.objects.listPath(ref));
+    const known = new Map<string, T>();
+    const key = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+    const watcher = new Watch(this.kc);
+    let rv: string | undefined;
+    while (!signal.aborted) {
+      if (rv === undefined) {
+        const { items, resourceVersion } = await this.listWithVersion<T>(apiVersion, kind, opts);
+        rv = resourceVersion;
+        const seen = new Set(items.map(key));
+        for (const [k, o] of known) if (!seen.has(k)) { known.delete(k); onEvent('DELETED', o); }
+        for (const o of items) { known.set(key(o), o); onEvent('ADDED', o); }
+      }
+      const expired = await new Promise<boolean>((resolve) => {
+        let ctl: AbortController | undefined;
+        let done = false;
+        const finish = (exp: boolean): void => { if (done) return; done = true; signal.removeEventListener('abort', onAbort); ctl?.abort(); resolve(exp); };
+        const onAbort = (): void => finish(false);
+        signal.addEventListener('abort', onAbort);
+        watcher.watch(path, { fieldSelector: opts.fieldSelector, labelSelector: opts.labelSelector, resourceVersion: rv, allowWatchBookmarks: true }, (type, raw: KubeObject & { code?: number }) => {
+          if (type === 'ERROR') { finish(raw.code === 410); return; }
+          if (raw?.metadata?.resourceVersion) rv = raw.metadata.resourceVersion;
+          if (type === 'BOOKMARK') return;
+          const o = plain<T>(raw);
+          if (type === 'DELETED') known.delete(key(o)); else known.set(key(o), o);
+          onEvent(type as WatchEventType, o);
+        }, () => finish(false)).then((c) => { ctl = c; if (done) c.abort(); }, () => finish(false));
+      });
+      if (expired) rv = undefined;
+    }
   }
 
   private async call<T>(action: string, fn: () => Promise<T>): Promise<T> {
@@ -81,15 +149,22 @@ export class KubeCluster implements ClusterPort {
   }
 
   async list<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<T[]> {
+    return (await this.listWithVersion<T>(apiVersion, kind, opts)).items;
+  }
+
+  /** All pages of one consistent snapshot, and its resourceVersion (to watch from). */
+  private async listWithVersion<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions): Promise<{ items: T[]; resourceVersion: string | undefined }> {
     const items: T[] = [];
     let cont: string | undefined;
+    let resourceVersion: string | undefined;
     do {
       const page = await this.call(`list ${kind}${opts.namespace ? ' in ' + opts.namespace : ''}`, () =>
         this.objects.list(apiVersion, kind, opts.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector, 500, cont));
+      resourceVersion ??= page.metadata?.resourceVersion;
       for (const i of page.items) items.push(plain<T>({ apiVersion, kind, ...i }));
       cont = page.metadata?._continue || undefined;
     } while (cont);
-    return items;
+    return { items, resourceVersion };
   }
 
   create<T extends KubeObject>(obj: T, opts: { dryRun?: boolean } = {}): Promise<T> {
@@ -182,6 +257,24 @@ export class KubeCluster implements ClusterPort {
       }
     }
   }
+}
+
+function statusMessage(e: unknown): string {
+  const body = (e as { body?: unknown }).body;
+  if (typeof body === 'string') { try { return (JSON.parse(body) as { message?: string }).message ?? body; } catch { return body; } }
+  if (body && typeof body === 'object') return String((body as { message?: unknown }).message ?? '');
+  return '';
+}
+
+/**
+ * client-node 1.x creates a new agent — so a new TLS connection — for every request. One keep-alive agent per
+ * kubeconfig instead: a drain of thousands of pods is then bound by the server, not by handshakes.
+ */
+function poolConnections(kc: KubeConfig): void {
+  const target = kc as unknown as { createAgent: (cluster: unknown, opts: Record<string, unknown>) => unknown };
+  const original = target.createAgent.bind(kc);
+  let agent: unknown;
+  target.createAgent = (cluster, opts) => (agent ??= original(cluster, { ...opts, keepAlive: true }));
 }
 
 export function parseVersion(gitVersion: string, major?: string, minor?: string): ServerVersion {

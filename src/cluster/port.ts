@@ -69,6 +69,14 @@ export interface ClusterInfo {
 
 export type PatchStrategy = 'merge' | 'strategic' | 'json';
 
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export type EvictionOutcome =
+  | { kind: 'evicted' }
+  | { kind: 'gone' }
+  /** 429: a PodDisruptionBudget forbids it now (pdb) or the server sheds load (throttled). */
+  | { kind: 'blocked'; reason: 'pdb' | 'throttled'; retryAfterMs: number | undefined; message: string };
+
 export interface ClusterPort {
   readonly info: ClusterInfo;
   version(): Promise<ServerVersion>;
@@ -84,6 +92,15 @@ export interface ClusterPort {
   waitFor<T extends KubeObject>(ref: ObjectRef, done: (obj: T | undefined) => boolean, opts: { timeoutMs: number; signal: AbortSignal }): Promise<T | undefined>;
   /** SelfSubjectAccessReview for the connected identity. */
   canI(check: AccessCheck): Promise<boolean>;
+  /**
+   * Streams a collection: every current object as ADDED, then changes, until the signal fires. A broken watch
+   * is resumed; an expired one re-lists (objects gone meanwhile come as DELETED).
+   */
+  watchList<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions, onEvent: (type: WatchEventType, obj: T) => void, signal: AbortSignal): Promise<void>;
+  /** POST pods/<name>/eviction with the given policy group version. */
+  evictPod(namespace: string, name: string, policyVersion: string, gracePeriodSeconds: number | undefined): Promise<EvictionOutcome>;
+  /** DELETE the pod (no PodDisruptionBudget check); false when it was already gone. */
+  deletePod(namespace: string, name: string, gracePeriodSeconds: number | undefined): Promise<boolean>;
 }
 
 export function refOf(obj: KubeObject): ObjectRef {

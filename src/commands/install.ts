@@ -9,7 +9,7 @@ import { parseDuration } from '../util/duration.js';
 import type { CommandModule } from './registry.js';
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
-const VNODE_TAGS = 2;
+const VNODE_TAGS = 3;
 
 export function parseTaint(s: string): Taint {
   const m = /^([A-Za-z0-9][-A-Za-z0-9_./]*)(?:=([-A-Za-z0-9_.]*))?:(NoSchedule|NoExecute|PreferNoSchedule)$/.exec(s);

@@ -39,6 +39,16 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./install.js')).default,
   },
   {
+    path: ['uninstall'],
+    summary: 'remove virtual node(s) without losing pods or leaving ECI instances behind',
+    load: async () => (await import('./uninstall.js')).default,
+  },
+  {
+    path: ['drain'],
+    summary: 'cordon node(s) and evict their pods (PodDisruptionBudgets honoured), faster than kubectl drain',
+    load: async () => (await import('./drain.js')).default,
+  },
+  {
     path: ['status'],
     aliases: ['list'],
     summary: 'show the virtual nodes: ECI status, node readiness, pods, warnings',

@@ -11,6 +11,8 @@ import { serverWarnings } from './kubeconfig-file.js';
 
 export const TAG_CLUSTER = 'vnode-cluster';
 export const TAG_NAME = 'vnode-name';
+/** "sa:<identity>", "bootstrap:<identity>" or "external" (--kubeconfig-file): which credentials uninstall may remove. */
+export const TAG_IDENTITY = 'vnode-identity';
 export const NAME_LABEL = 'vnode.dev/name';
 export const MIN_MINOR = 16;
 export const MAX_TESTED_MINOR = 30;
@@ -201,7 +203,8 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
       tlsBootstrapEnabled: opts.bootstrap, zoneId, ...(opts.resourceGroup ? { resourceGroupId: opts.resourceGroup } : {}),
       ...(opts.customResources ? { customResources: opts.customResources } : {}), ...(opts.clusterDns ? { clusterDns: opts.clusterDns } : {}),
       ...(opts.clusterDomain ? { clusterDomain: opts.clusterDomain } : {}),
-      tags: [...opts.tags, { key: TAG_CLUSTER, value: pre.clusterId }, { key: TAG_NAME, value: name }], taints: opts.taints,
+      tags: [...opts.tags, { key: TAG_CLUSTER, value: pre.clusterId }, { key: TAG_NAME, value: name },
+        { key: TAG_IDENTITY, value: opts.kubeconfigFile ? 'external' : `${opts.bootstrap ? 'bootstrap' : 'sa'}:${identity}` }], taints: opts.taints,
       clientToken: clientToken(pre.clusterId, cloud.regionId, name),
     });
   });

@@ -12,7 +12,7 @@ export class Status {
   constructor(
     private readonly out: Output,
     private readonly stream: OutStream,
-    private readonly mode: 'spinner' | 'plain' | 'silent',
+    readonly mode: 'spinner' | 'plain' | 'silent',
     private readonly loadOra: () => Promise<typeof import('ora').default> = async () => (await import('ora')).default,
   ) {}
 

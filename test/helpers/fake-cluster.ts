@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { operationError, interrupted } from '../../src/errors.js';
-import type { AccessCheck, ClusterInfo, ClusterPort, KubeObject, ListOptions, ObjectRef, PatchStrategy, ServerVersion } from '../../src/cluster/port.js';
+import type { AccessCheck, ClusterInfo, ClusterPort, EvictionOutcome, KubeObject, ListOptions, ObjectRef, PatchStrategy, ServerVersion, WatchEventType } from '../../src/cluster/port.js';
 
 function key(r: { apiVersion: string; kind: string; namespace?: string | undefined; name: string }): string {
   return `${r.apiVersion}|${r.kind}|${r.namespace ?? ''}|${r.name}`;
@@ -110,7 +110,7 @@ export class FakeCluster implements ClusterPort {
   async delete(ref: ObjectRef): Promise<boolean> {
     const k = key(ref);
     const had = this.objects.delete(k);
-    if (had) { this.writes++; this.events.emit('change', { ...ref, deleted: true }); }
+    if (had) { this.writes++; this.events.emit('change', { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace }, deleted: true }); }
     return had;
   }
 
@@ -128,6 +128,32 @@ export class FakeCluster implements ClusterPort {
       this.events.on('change', onChange);
       opts.signal.addEventListener('abort', onAbort);
     });
+  }
+
+  async watchList<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions, onEvent: (type: WatchEventType, obj: T) => void, signal: AbortSignal): Promise<void> {
+    for (const o of await this.list<T>(apiVersion, kind, opts)) onEvent('ADDED', o);
+    const onChange = (o: KubeObject & { deleted?: boolean }): void => {
+      if (o.apiVersion !== apiVersion || o.kind !== kind) return;
+      onEvent(o.deleted ? 'DELETED' : 'MODIFIED', structuredClone(o) as T);
+    };
+    this.events.on('change', onChange);
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    this.events.off('change', onChange);
+  }
+
+  /** PodDisruptionBudgets are not modelled: every eviction succeeds and the pod goes at once. */
+  async evictPod(namespace: string, name: string): Promise<EvictionOutcome> {
+    return (await this.deletePod(namespace, name)) ? { kind: 'evicted' } : { kind: 'gone' };
+  }
+
+  async deletePod(namespace: string, name: string): Promise<boolean> {
+    const ref = { apiVersion: 'v1', kind: 'Pod', namespace, name };
+    const o = this.objects.get(key(ref));
+    if (!o) return false;
+    this.objects.delete(key(ref));
+    this.writes++;
+    this.events.emit('change', { ...o, deleted: true });
+    return true;
   }
 
   async canI(check: AccessCheck): Promise<boolean> {

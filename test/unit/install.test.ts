@@ -54,7 +54,7 @@ describe('install flags', () => {
     assert.throws(() => parseOptions({ ...raw, vswitch: ['vsw-a,vsw-a'] }, '/'), /lists a vSwitch twice/);
     assert.throws(() => parseOptions({ ...raw, vswitch: ['subnet-1'] }, '/'), /invalid --vswitch "subnet-1"/);
     assert.throws(() => parseOptions({ ...raw, count: '0' }, '/'), /invalid --count "0"/);
-    assert.throws(() => parseOptions({ ...raw, tag: Array.from({ length: 19 }, (_, i) => `k${i}=v`) }, '/'), /at most 18/);
+    assert.throws(() => parseOptions({ ...raw, tag: Array.from({ length: 18 }, (_, i) => `k${i}=v`) }, '/'), /at most 17/);
     assert.throws(() => parseOptions({ ...raw, name: 'Bad_Name' }, '/'), /invalid --name "Bad_Name"/);
     assert.throws(() => parseOptions({ ...raw, kubeconfigFile: 'x', server: 'https://1.2.3.4:6443' }, '/'), /--kubeconfig-file uses an existing kubeconfig/);
   });

@@ -1,0 +1,225 @@
+import type { ClusterPort, KubeObject } from '../cluster/port.js';
+import type { Context } from '../context.js';
+import { operationError, VnodeError } from '../errors.js';
+
+export interface DrainOptions {
+  disableEviction: boolean;
+  /** 0 = no limit. */
+  timeoutMs: number;
+  parallel: number;
+  force: boolean;
+  deleteEmptydirData: boolean;
+  /** undefined: each pod's own grace period. */
+  gracePeriodSeconds: number | undefined;
+  podSelector: string | undefined;
+}
+
+export interface PodRef { namespace: string; name: string }
+
+export interface DrainResult {
+  node: string;
+  evicted: number;
+  deleted: number;
+  skipped: { daemonSet: number; mirror: number };
+  remaining: PodRef[];
+  blockingPdbs: string[];
+  durationMs: number;
+  dryRun: boolean;
+  wouldEvict?: PodRef[];
+}
+
+interface Pod extends KubeObject {
+  spec?: { volumes?: { emptyDir?: unknown }[]; nodeName?: string };
+  status?: { phase?: string };
+}
+
+type Verdict = 'evict' | 'daemonset' | 'mirror' | { refuse: 'no controller' | 'emptyDir' };
+
+/** kubectl drain's rules: DaemonSet and mirror pods are left alone; bare pods need --force, emptyDir needs --delete-emptydir-data. */
+export function classify(pod: Pod, opts: Pick<DrainOptions, 'force' | 'deleteEmptydirData'>): Verdict {
+  if (pod.metadata.annotations?.['kubernetes.io/config.mirror']) return 'mirror';
+  const owners = (pod.metadata.ownerReferences as { kind: string; controller?: boolean }[] | undefined) ?? [];
+  const controller = owners.find((o) => o.controller);
+  if (controller?.kind === 'DaemonSet') return 'daemonset';
+  const finished = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+  if (finished) return 'evict';
+  if (!controller && !opts.force) return { refuse: 'no controller' };
+  if ((pod.spec?.volumes ?? []).some((v) => v.emptyDir !== undefined) && !opts.deleteEmptydirData) return { refuse: 'emptyDir' };
+  return 'evict';
+}
+
+/** policy/v1 Eviction from 1.22, policy/v1beta1 before: as the server's discovery says. */
+export async function evictionVersion(cluster: ClusterPort): Promise<string> {
+  const gvs = await cluster.groupVersions();
+  if (gvs.includes('policy/v1')) return 'policy/v1';
+  if (gvs.includes('policy/v1beta1')) return 'policy/v1beta1';
+  throw operationError('NoEvictionApi', 'the server offers no policy API for evictions', { hint: 'use --disable-eviction to delete pods instead' });
+}
+
+function refOf(p: KubeObject): PodRef {
+  return { namespace: p.metadata.namespace!, name: p.metadata.name! };
+}
+
+const show = (r: PodRef): string => `${r.namespace}/${r.name}`;
+
+interface LabelSelector { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] }
+
+export function selectorMatches(sel: LabelSelector | undefined, labels: Record<string, string>): boolean {
+  if (!sel) return false;
+  const ml = Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const me = (sel.matchExpressions ?? []).every((e) => {
+    const v = labels[e.key];
+    switch (e.operator) {
+      case 'In': return v !== undefined && (e.values ?? []).includes(v);
+      case 'NotIn': return v === undefined || !(e.values ?? []).includes(v);
+      case 'Exists': return v !== undefined;
+      case 'DoesNotExist': return v === undefined;
+      default: return false;
+    }
+  });
+  return ml && me && (Object.keys(sel.matchLabels ?? {}).length > 0 || (sel.matchExpressions ?? []).length > 0);
+}
+
+/** The PodDisruptionBudgets that select any of these pods. */
+async function pdbsHolding(cluster: ClusterPort, pods: Pod[]): Promise<string[]> {
+  if (pods.length === 0) return [];
+  const gvs = await cluster.groupVersions();
+  const version = gvs.includes('policy/v1') ? 'policy/v1' : 'policy/v1beta1';
+  const out = new Set<string>();
+  for (const ns of new Set(pods.map((p) => p.metadata.namespace!))) {
+    const pdbs = await cluster.list<KubeObject>(version, 'PodDisruptionBudget', { namespace: ns });
+    for (const pdb of pdbs) {
+      const sel = (pdb.spec as { selector?: LabelSelector } | undefined)?.selector;
+      if (pods.some((p) => p.metadata.namespace === ns && selectorMatches(sel, p.metadata.labels ?? {}))) out.add(`${ns}/${pdb.metadata.name}`);
+    }
+  }
+  return [...out];
+}
+
+export async function cordon(cluster: ClusterPort, node: string): Promise<void> {
+  await cluster.patch({ apiVersion: 'v1', kind: 'Node', name: node }, { spec: { unschedulable: true } }, 'merge');
+}
+
+/**
+ * Cordon, evict (or delete) every pod kubectl's rules allow, with bounded concurrency, retrying what a
+ * PodDisruptionBudget blocks; wait for the pods to be gone with one watch. On timeout or interrupt the node stays
+ * cordoned and what remains is reported.
+ */
+export async function drainNode(ctx: Context, cluster: ClusterPort, node: string, opts: DrainOptions): Promise<DrainResult> {
+  const started = Date.now();
+  const { status, out } = ctx;
+  const nodeObj = await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: node });
+  if (!nodeObj) throw operationError('NodeNotFound', `node ${node} not found`);
+  const fieldSelector = `spec.nodeName=${node}`;
+  const pods = await cluster.list<Pod>('v1', 'Pod', { fieldSelector, ...(opts.podSelector ? { labelSelector: opts.podSelector } : {}) });
+  const targets: Pod[] = [];
+  const refused: string[] = [];
+  const skipped = { daemonSet: 0, mirror: 0 };
+  for (const p of pods) {
+    const v = classify(p, opts);
+    if (v === 'daemonset') skipped.daemonSet++;
+    else if (v === 'mirror') skipped.mirror++;
+    else if (v === 'evict') targets.push(p);
+    else refused.push(`${show(refOf(p))} (${v.refuse === 'emptyDir' ? 'uses emptyDir: --delete-emptydir-data' : 'has no controller: --force'})`);
+  }
+  if (refused.length > 0) {
+    throw operationError('DrainRefused', `cannot drain ${node}: ${refused.length} pod(s) need a flag: ${refused.join(', ')}`, {
+      hint: 'pods without a controller are not recreated elsewhere (--force deletes them anyway); emptyDir data is lost (--delete-emptydir-data)',
+    });
+  }
+  if (ctx.flags.dryRun) {
+    return { node, evicted: 0, deleted: 0, skipped, remaining: [], blockingPdbs: [], durationMs: 0, dryRun: true, wouldEvict: targets.map(refOf) };
+  }
+  if (!(nodeObj.spec as { unschedulable?: boolean } | undefined)?.unschedulable) await cordon(cluster, node);
+  if (opts.disableEviction && targets.length > 0) out.warn('--disable-eviction deletes pods directly: PodDisruptionBudgets are not honoured');
+  const version = opts.disableEviction ? '' : await evictionVersion(cluster);
+
+  // watch first, so no deletion is missed
+  const pending = new Map(targets.map((p) => [p.metadata.uid!, p]));
+  const watchStop = new AbortController();
+  let watchError: unknown;
+  let resolveAllGone: () => void = () => {};
+  const allGone = new Promise<void>((r) => { resolveAllGone = r; });
+  const check = (): void => { if (pending.size === 0) resolveAllGone(); };
+  const watching = cluster.watchList<Pod>('v1', 'Pod', { fieldSelector }, (type, p) => {
+    const uid = p.metadata.uid!;
+    if (type === 'DELETED' && pending.delete(uid)) check();
+  }, watchStop.signal).catch((e: unknown) => { watchError = e; resolveAllGone(); });
+  check();
+
+  let evicted = 0;
+  let deleted = 0;
+  const blocked = new Set<string>();
+  const deadline = opts.timeoutMs > 0 ? started + opts.timeoutMs : Infinity;
+  const progress = (): void => status.update(`Draining ${node}: ${evicted + deleted} evicted, ${pending.size} remaining, ${blocked.size} blocked by PodDisruptionBudgets`);
+  const queue = [...targets];
+  let failure: unknown;
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+  const worker = async (): Promise<void> => {
+    while (queue.length > 0 && failure === undefined && !ctx.signal.aborted && Date.now() < deadline) {
+      const p = queue.shift()!;
+      const uid = p.metadata.uid!;
+      let backoff = 1000;
+      for (;;) {
+        if (ctx.signal.aborted || Date.now() >= deadline || failure !== undefined) return;
+        try {
+          if (opts.disableEviction) {
+            if (await cluster.deletePod(p.metadata.namespace!, p.metadata.name!, opts.gracePeriodSeconds)) deleted++;
+            break;
+          }
+          const r = await cluster.evictPod(p.metadata.namespace!, p.metadata.name!, version, opts.gracePeriodSeconds);
+          if (r.kind === 'evicted') { evicted++; blocked.delete(uid); break; }
+          if (r.kind === 'gone') { blocked.delete(uid); pending.delete(uid); check(); break; }
+          if (r.reason === 'pdb') blocked.add(uid);
+          progress();
+          // a PDB may allow it later; a throttled server asks us to slow down
+          await sleep(Math.min(r.retryAfterMs ?? backoff, Math.max(0, deadline - Date.now())));
+          backoff = Math.min(backoff * 2, 5000);
+        } catch (e) {
+          failure = e;
+          return;
+        } finally {
+          progress();
+        }
+      }
+    }
+  };
+
+  await status.start(`Draining ${node}: ${targets.length} pod(s) to evict`);
+  const ticker = setInterval(() => {
+    if (status.mode === 'plain') out.info(`   ${node}: ${evicted + deleted} evicted, ${pending.size} remaining, ${blocked.size} blocked by PodDisruptionBudgets`);
+  }, 5000);
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel, targets.length || 1)) }, worker));
+    if (failure === undefined && pending.size > 0) {
+      await Promise.race([
+        allGone,
+        new Promise<void>((r) => { const t = setTimeout(r, Math.max(0, deadline - Date.now())); if (deadline === Infinity) clearTimeout(t); }),
+        new Promise<void>((r) => ctx.signal.addEventListener('abort', () => r(), { once: true })),
+      ]);
+    }
+  } finally {
+    clearInterval(ticker);
+    watchStop.abort();
+    await watching;
+  }
+  if (failure !== undefined) { status.end(false); throw failure instanceof VnodeError ? failure : operationError('DrainFailed', String(failure)); }
+  if (watchError !== undefined) { status.end(false); throw watchError; }
+  const remainingPods = [...pending.values()];
+  const result: DrainResult = { node, evicted, deleted, skipped, remaining: remainingPods.map(refOf), blockingPdbs: [], durationMs: Date.now() - started, dryRun: false };
+  if (remainingPods.length === 0) {
+    status.end(true, `${evicted + deleted} pod(s) evicted in ${(result.durationMs / 1000).toFixed(1)}s`);
+    return result;
+  }
+  status.end(false);
+  result.blockingPdbs = await pdbsHolding(cluster, remainingPods);
+  const list = remainingPods.slice(0, 20).map((p) => show(refOf(p))).join(', ') + (remainingPods.length > 20 ? `, … (${remainingPods.length - 20} more)` : '');
+  const why = result.blockingPdbs.length ? `; held by PodDisruptionBudget ${result.blockingPdbs.join(', ')}` : '';
+  if (ctx.signal.aborted) {
+    throw new VnodeError('interrupted', 'Interrupted', `drain of ${node} interrupted: ${remainingPods.length} pod(s) remain (${list})${why}; the node stays cordoned`, { hint: 'run the same command again to continue', details: { result } });
+  }
+  throw operationError('DrainTimeout', `drain of ${node} timed out after ${Math.round((Date.now() - started) / 1000)}s: ${remainingPods.length} pod(s) remain (${list})${why}; the node stays cordoned`, {
+    hint: 'run the same command again to continue, raise --timeout, or relax the PodDisruptionBudget', details: { result },
+  });
+}

@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import type { CloudPorts, ContainerGroupInfo } from '../cloud/port.js';
+import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject, type ObjectRef } from '../cluster/port.js';
+import type { Context } from '../context.js';
+import { operationError } from '../errors.js';
+import { AFFINITY_ANNOTATION, revertedTerms, terms } from './daemonset-affinity.js';
+import { classify, drainNode, type DrainOptions, type DrainResult } from './drain.js';
+import { BOOTSTRAP_TOKEN_TYPE, EXTRA_ENDPOINTS_ROLE, EXTRA_ROLE, NAMESPACE } from './identity.js';
+import { TAG_CLUSTER, TAG_IDENTITY } from './install.js';
+import { clusterIdOf } from './status.js';
+import { findTargets, select, type Target } from './targets.js';
+
+export interface UninstallOptions {
+  names: string[];
+  all: boolean;
+  drain: boolean;
+  drainOptions: DrainOptions;
+  force: boolean;
+  cleanupOrphans: boolean;
+  keepRbac: boolean;
+  revertDaemonsetAffinity: boolean;
+}
+
+export interface UninstalledNode {
+  name: string;
+  virtualNodeId: string | null;
+  nodeName: string | null;
+  drain: DrainResult | null;
+  orphansDeleted: string[];
+  virtualNodeDeleted: boolean;
+  nodeDeleted: boolean;
+}
+
+export interface UninstallResult {
+  nodes: UninstalledNode[];
+  alreadyGone: string[];
+  credentialsDeleted: string[];
+  sharedDeleted: string[];
+  daemonSetsReverted: string[];
+  dryRun: boolean;
+  wouldDelete?: string[];
+}
+
+const RBAC = 'rbac.authorization.k8s.io/v1';
+
+function deletionToken(kind: string, id: string): string {
+  return `vnode-del-${createHash('sha256').update(`${kind}/${id}`).digest('hex').slice(0, 40)}`;
+}
+
+const describe = (r: ObjectRef): string => `${r.kind} ${r.namespace ? r.namespace + '/' : ''}${r.name}`;
+
+/** Objects of one identity, found by their labels. */
+async function identityObjects(cluster: ClusterPort, identity: string): Promise<ObjectRef[]> {
+  const [mode, name] = identity.split(':') as [string, string | undefined];
+  if (!name || (mode !== 'sa' && mode !== 'bootstrap')) return [];
+  const sel = { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY},${INSTANCE_LABEL}=${name}` };
+  const refs: ObjectRef[] = [];
+  if (mode === 'sa') {
+    for (const b of await cluster.list<KubeObject>(RBAC, 'ClusterRoleBinding', sel)) refs.push({ apiVersion: RBAC, kind: 'ClusterRoleBinding', name: b.metadata.name! });
+    for (const s of await cluster.list<KubeObject>('v1', 'Secret', { ...sel, namespace: NAMESPACE })) refs.push({ apiVersion: 'v1', kind: 'Secret', namespace: NAMESPACE, name: s.metadata.name! });
+    for (const a of await cluster.list<KubeObject>('v1', 'ServiceAccount', { ...sel, namespace: NAMESPACE })) refs.push({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: NAMESPACE, name: a.metadata.name! });
+  } else {
+    for (const s of await cluster.list<KubeObject>('v1', 'Secret', { ...sel, namespace: NAMESPACE, fieldSelector: `type=${BOOTSTRAP_TOKEN_TYPE}` })) {
+      refs.push({ apiVersion: 'v1', kind: 'Secret', namespace: NAMESPACE, name: s.metadata.name! });
+    }
+  }
+  return refs;
+}
+
+/** What every virtual node of the cluster shares: the extra roles, the group bindings, vnode-approver. */
+async function sharedObjects(cluster: ClusterPort): Promise<ObjectRef[]> {
+  const sel = { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` };
+  const refs: ObjectRef[] = [];
+  for (const b of await cluster.list<KubeObject>(RBAC, 'ClusterRoleBinding', sel)) {
+    const n = b.metadata.name!;
+    if (n.startsWith('vnode:bootstrappers:') || n.startsWith('vnode:vnodes:') || n === 'system:vnode-approver') refs.push({ apiVersion: RBAC, kind: 'ClusterRoleBinding', name: n });
+  }
+  for (const r of await cluster.list<KubeObject>(RBAC, 'ClusterRole', sel)) {
+    const n = r.metadata.name!;
+    if (n === EXTRA_ROLE || n === EXTRA_ENDPOINTS_ROLE || n === 'system:vnode-approver') refs.push({ apiVersion: RBAC, kind: 'ClusterRole', name: n });
+  }
+  const approver = [
+    { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NAMESPACE, name: 'vnode-approver-deployment' },
+    { apiVersion: 'v1', kind: 'ConfigMap', namespace: NAMESPACE, name: 'vnode-approver' },
+    { apiVersion: 'v1', kind: 'ServiceAccount', namespace: NAMESPACE, name: 'vnode-approver' },
+  ];
+  for (const a of approver) {
+    const o = await cluster.get<KubeObject>(a);
+    if (o?.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) refs.push(a);
+  }
+  return refs;
+}
+
+/** Pods that would become orphaned ECI instances if the node went now. */
+async function runningPods(cluster: ClusterPort, node: string): Promise<string[]> {
+  const pods = await cluster.list<KubeObject>('v1', 'Pod', { fieldSelector: `spec.nodeName=${node}` });
+  return pods.filter((p) => {
+    const v = classify(p, { force: true, deleteEmptydirData: true });
+    const phase = (p.status as { phase?: string } | undefined)?.phase;
+    return v === 'evict' && phase !== 'Succeeded' && phase !== 'Failed';
+  }).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
+}
+
+async function containerGroupsOf(cloud: CloudPorts, t: Target): Promise<ContainerGroupInfo[]> {
+  if (!t.nodeName) return [];
+  return cloud.eci.describeContainerGroups({ tags: [{ key: 'NodeName', value: t.nodeName }] });
+}
+
+/**
+ * Removes virtual nodes without losing pods or leaving ECI instances behind: drain, leftovers, DeleteVirtualNode,
+ * the Node, then the credentials no remaining virtual node uses. Every step tolerates "already gone", so a re-run
+ * after an interruption finishes the job.
+ */
+export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<UninstallResult> {
+  const { status, flags } = ctx;
+  const cluster = await ctx.cluster();
+  const cloud = await ctx.cloud();
+  const clusterId = await clusterIdOf(cluster);
+  const eciBefore = await cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: clusterId }] });
+  const all = await findTargets(cluster, eciBefore, cloud.regionId);
+  const { chosen, missing } = select(all, opts.names, opts.all);
+  const result: UninstallResult = { nodes: [], alreadyGone: missing, credentialsDeleted: [], sharedDeleted: [], daemonSetsReverted: [], dryRun: flags.dryRun };
+  const identities = new Set(chosen.map((t) => t.eci?.tags.find((x) => x.key === TAG_IDENTITY)?.value).filter((x): x is string => Boolean(x)));
+
+  // refusals first, for every node at once: nothing is deleted when any node would lose pods
+  if (!opts.drain && !opts.force) {
+    const busy: string[] = [];
+    for (const t of chosen) if (t.node && t.nodeName) for (const p of await runningPods(cluster, t.nodeName)) busy.push(`${p} on ${t.name}`);
+    if (busy.length > 0) {
+      throw operationError('PodsRunning', `${busy.length} pod(s) still run on the virtual node(s): ${busy.slice(0, 20).join(', ')}${busy.length > 20 ? ', …' : ''}; deleting now would leave their ECI instances running and billed`, {
+        hint: 'pass --drain to evict them first (or --force to delete anyway)',
+      });
+    }
+  }
+
+  if (flags.dryRun) {
+    const would: string[] = [];
+    for (const t of chosen) {
+      if (opts.drain && t.node && t.nodeName) {
+        const d = await drainNode(ctx, cluster, t.nodeName, opts.drainOptions);
+        for (const p of d.wouldEvict ?? []) would.push(`evict pod ${p.namespace}/${p.name}`);
+      }
+      for (const cg of await containerGroupsOf(cloud, t)) would.push(`${opts.cleanupOrphans ? 'delete' : 'stop at'} ECI container group ${cg.id}`);
+      if (t.virtualNodeId && t.eci) would.push(`DeleteVirtualNode ${t.virtualNodeId}`);
+      if (t.node) would.push(`delete Node ${t.nodeName}`);
+    }
+    const remaining = eciBefore.filter((v) => !chosen.some((t) => t.virtualNodeId === v.id));
+    for (const id of identities) if (!remaining.some((v) => v.tags.some((x) => x.key === TAG_IDENTITY && x.value === id))) for (const r of await identityObjects(cluster, id)) would.push(`delete ${describe(r)}`);
+    if (remaining.length === 0 && !opts.keepRbac) for (const r of await sharedObjects(cluster)) would.push(`delete ${describe(r)}`);
+    return { ...result, wouldDelete: would };
+  }
+
+  for (const t of chosen) {
+    const u: UninstalledNode = { name: t.name, virtualNodeId: t.virtualNodeId, nodeName: t.nodeName, drain: null, orphansDeleted: [], virtualNodeDeleted: false, nodeDeleted: false };
+    if (opts.drain && t.node && t.nodeName) u.drain = await drainNode(ctx, cluster, t.nodeName, opts.drainOptions);
+    const leftovers = await status.step(`Checking ${t.name} for ECI instances left behind`, () => containerGroupsOf(cloud, t), (l) => (l.length ? `${l.length} found` : 'none'));
+    if (leftovers.length > 0) {
+      if (!opts.cleanupOrphans) {
+        throw operationError('OrphanedInstances', `${leftovers.length} ECI container group(s) of ${t.name} still exist and are billed: ${leftovers.map((c) => `${c.id} (${c.tags.find((x) => x.key === 'NameSpace')?.value ?? '?'}/${c.tags.find((x) => x.key === 'PodName')?.value ?? '?'})`).join(', ')}`, {
+          hint: 'pass --cleanup-orphans to delete them (DeleteContainerGroup), or remove their pods first',
+        });
+      }
+      for (const cg of leftovers) {
+        await status.step(`Deleting ECI container group ${cg.id}`, () => cloud.eci.deleteContainerGroup(cg.id, deletionToken('cg', cg.id)));
+        u.orphansDeleted.push(cg.id);
+      }
+    }
+    if (t.virtualNodeId && t.eci) {
+      u.virtualNodeDeleted = await status.step(`Deleting virtual node ${t.virtualNodeId}`, () => cloud.eci.deleteVirtualNode(t.virtualNodeId!, deletionToken('vnd', t.virtualNodeId!)));
+    }
+    if (t.nodeName) u.nodeDeleted = await status.step(`Deleting node ${t.nodeName}`, () => cluster.delete({ apiVersion: 'v1', kind: 'Node', name: t.nodeName! }));
+    result.nodes.push(u);
+  }
+
+  const remaining = await cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: clusterId }] });
+  for (const id of identities) {
+    if (remaining.some((v) => v.tags.some((x) => x.key === TAG_IDENTITY && x.value === id))) continue;
+    for (const r of await identityObjects(cluster, id)) if (await cluster.delete(r)) result.credentialsDeleted.push(describe(r));
+  }
+  if (remaining.length === 0) {
+    if (!opts.keepRbac) for (const r of await sharedObjects(cluster)) if (await cluster.delete(r)) result.sharedDeleted.push(describe(r));
+    if (opts.revertDaemonsetAffinity) result.daemonSetsReverted = await revertAffinity(cluster);
+  } else if (opts.revertDaemonsetAffinity) {
+    ctx.out.warn(`DaemonSet affinity kept: ${remaining.length} virtual node(s) remain`);
+  }
+  return result;
+}
+
+/** Removes exactly the expression vnode added to each DaemonSet it annotated. */
+async function revertAffinity(cluster: ClusterPort): Promise<string[]> {
+  const out: string[] = [];
+  for (const ds of await cluster.list<KubeObject>('apps/v1', 'DaemonSet')) {
+    if (!ds.metadata.annotations?.[AFFINITY_ANNOTATION]) continue;
+    const next = revertedTerms(terms(ds));
+    const ref = { apiVersion: 'apps/v1', kind: 'DaemonSet', namespace: ds.metadata.namespace!, name: ds.metadata.name! };
+    await cluster.patch(ref, {
+      metadata: { resourceVersion: ds.metadata.resourceVersion, annotations: { [AFFINITY_ANNOTATION]: null } },
+      spec: { template: { spec: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: next ? { nodeSelectorTerms: next } : null } } } } },
+    }, 'merge');
+    out.push(`${ref.namespace}/${ref.name}`);
+  }
+  return out;
+}
