@@ -82,7 +82,8 @@ export class KubeCluster implements ClusterPort {
     }
   }
 
-  async watchList<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions, onEvent: (type: WatchEventType, obj: T) => void, signal: AbortSignal): Promise<void> {
+  async watchList<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions, onEvent: (type: WatchEventType, obj: T) => void, signal: AbortSignal,
+    onSynced?: (present: T[]) => void): Promise<void> {
     const ref = { apiVersion, kind, name: '', ...(opts.namespace ? { namespace: opts.namespace } : {}) };
     const path = await this.call(`watch ${kind}`, () => this.objects.listPath(ref));
     const known = new Map<string, T>();
@@ -96,12 +97,15 @@ export class KubeCluster implements ClusterPort {
         const seen = new Set(items.map(key));
         for (const [k, o] of known) if (!seen.has(k)) { known.delete(k); onEvent('DELETED', o); }
         for (const o of items) { known.set(key(o), o); onEvent('ADDED', o); }
+        onSynced?.([...known.values()]);
       }
       const expired = await new Promise<boolean>((resolve) => {
         let ctl: AbortController | undefined;
         let done = false;
         const finish = (exp: boolean): void => { if (done) return; done = true; signal.removeEventListener('abort', onAbort); ctl?.abort(); resolve(exp); };
         const onAbort = (): void => finish(false);
+        // aborted while listing: an abort listener added now would never fire
+        if (signal.aborted) { finish(false); return; }
         signal.addEventListener('abort', onAbort);
         watcher.watch(path, { fieldSelector: opts.fieldSelector, labelSelector: opts.labelSelector, resourceVersion: rv, allowWatchBookmarks: true }, (type, raw: KubeObject & { code?: number }) => {
           if (type === 'ERROR') { finish(raw.code === 410); return; }
@@ -239,6 +243,7 @@ export class KubeCluster implements ClusterPort {
             resolve(r);
           };
           const onAbort = (): void => finish({ matched: false });
+          if (opts.signal.aborted) { resolve({ matched: false }); return; }
           opts.signal.addEventListener('abort', onAbort);
           const timer = setTimeout(() => finish({ matched: false }), Math.min(Math.max(deadline - Date.now(), 0), 2_147_000_000));
           watcher.watch(path, { fieldSelector, resourceVersion: rv, allowWatchBookmarks: true }, (phase, obj: KubeObject & { code?: number }) => {

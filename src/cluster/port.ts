@@ -96,7 +96,8 @@ export interface ClusterPort {
    * Streams a collection: every current object as ADDED, then changes, until the signal fires. A broken watch
    * is resumed; an expired one re-lists (objects gone meanwhile come as DELETED).
    */
-  watchList<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions, onEvent: (type: WatchEventType, obj: T) => void, signal: AbortSignal): Promise<void>;
+  watchList<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions, onEvent: (type: WatchEventType, obj: T) => void, signal: AbortSignal,
+    onSynced?: (present: T[]) => void): Promise<void>;
   /** POST pods/<name>/eviction with the given policy group version. */
   evictPod(namespace: string, name: string, policyVersion: string, gracePeriodSeconds: number | undefined): Promise<EvictionOutcome>;
   /** DELETE the pod (no PodDisruptionBudget check); false when it was already gone. */

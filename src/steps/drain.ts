@@ -144,7 +144,12 @@ export async function drainNode(ctx: Context, cluster: ClusterPort, node: string
   const watching = cluster.watchList<Pod>('v1', 'Pod', { fieldSelector }, (type, p) => {
     const uid = p.metadata.uid!;
     if (type === 'DELETED' && pending.delete(uid)) check();
-  }, watchStop.signal).catch((e: unknown) => { watchError = e; resolveAllGone(); });
+  }, watchStop.signal, (present) => {
+    // pods that went between our list and the watch's own
+    const live = new Set(present.map((p) => p.metadata.uid));
+    for (const uid of [...pending.keys()]) if (!live.has(uid)) pending.delete(uid);
+    check();
+  }).catch((e: unknown) => { watchError = e; resolveAllGone(); });
   check();
 
   let evicted = 0;

@@ -130,8 +130,11 @@ export class FakeCluster implements ClusterPort {
     });
   }
 
-  async watchList<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions, onEvent: (type: WatchEventType, obj: T) => void, signal: AbortSignal): Promise<void> {
-    for (const o of await this.list<T>(apiVersion, kind, opts)) onEvent('ADDED', o);
+  async watchList<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions, onEvent: (type: WatchEventType, obj: T) => void, signal: AbortSignal,
+    onSynced?: (present: T[]) => void): Promise<void> {
+    const initial = await this.list<T>(apiVersion, kind, opts);
+    for (const o of initial) onEvent('ADDED', o);
+    onSynced?.(initial);
     const onChange = (o: KubeObject & { deleted?: boolean }): void => {
       if (o.apiVersion !== apiVersion || o.kind !== kind) return;
       onEvent(o.deleted ? 'DELETED' : 'MODIFIED', structuredClone(o) as T);
