@@ -275,7 +275,7 @@ function statusMessage(e: unknown): string {
  * client-node 1.x creates a new agent — so a new TLS connection — for every request. One keep-alive agent per
  * kubeconfig instead: a drain of thousands of pods is then bound by the server, not by handshakes.
  */
-function poolConnections(kc: KubeConfig): void {
+export function poolConnections(kc: KubeConfig): void {
   const target = kc as unknown as { createAgent: (cluster: unknown, opts: Record<string, unknown>) => unknown };
   const original = target.createAgent.bind(kc);
   let agent: unknown;

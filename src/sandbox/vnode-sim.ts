@@ -8,6 +8,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
+import { poolConnections } from '../cluster/kube.js';
 import { approveVnodeCsr } from './approver.js';
 import type { EciHooks } from './cloud/eci.js';
 import { iso, randomId, type CloudState, type EventRec, type VirtualNodeRec } from './cloud/state.js';
@@ -146,6 +147,7 @@ export class VirtualNodeSimulator {
       const text = Buffer.from(v.kubeConfig, 'base64').toString('utf8');
       kc = new KubeConfig();
       kc.loadFromString(text);
+      poolConnections(kc);
       server = kc.getCurrentCluster()?.server ?? '';
       if (!server) throw new Error('no server in the kubeconfig');
     } catch (e) {
@@ -228,6 +230,7 @@ export class VirtualNodeSimulator {
       for (const u of cfg.users) u.user = { 'client-certificate-data': certB64, 'client-key-data': keyPem.toString('base64') };
       const next = new KubeConfig();
       next.loadFromString(stringify(cfg));
+      poolConnections(next);
       return next;
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -329,16 +332,39 @@ export class VirtualNodeSimulator {
   private async runPods(kc: KubeConfig, id: string, nodeName: string, signal: AbortSignal): Promise<void> {
     const core = kc.makeApiClient(CoreV1Api);
     const fieldSelector = `spec.nodeName=${nodeName}`;
-    const inFlight = new Set<string>();
+    // the newest state of each pod that needs work, worked off by a bounded number of workers
+    const latest = new Map<string, V1Pod>();
+    const queue: string[] = [];
+    const busy = new Set<string>();
+    let workers = 0;
+    const MAX_WORKERS = 32;
+    const needsWork = (pod: V1Pod): boolean => Boolean(pod.metadata?.deletionTimestamp)
+      || !pod.metadata?.annotations?.['k8s.aliyun.com/eci-instance-id'] || pod.status?.phase !== 'Running';
+    const pump = (): void => {
+      while (workers < MAX_WORKERS && queue.length > 0) {
+        const uid = queue.shift()!;
+        const pod = latest.get(uid);
+        latest.delete(uid);
+        if (!pod || busy.has(uid)) continue;
+        busy.add(uid);
+        workers++;
+        const work = pod.metadata?.deletionTimestamp ? this.finishDeletion(core, id, pod) : this.startPod(core, id, nodeName, pod);
+        void work.catch((e: unknown) => this.event(id, 'Warning', 'PodSyncFailed', `pod ${pod.metadata?.namespace}/${pod.metadata?.name}: ${messageOf(e)}`))
+          .finally(() => {
+            busy.delete(uid);
+            workers--;
+            // a change that arrived meanwhile is handled next
+            if (latest.has(uid)) queue.push(uid);
+            pump();
+          });
+      }
+    };
     const handle = (pod: V1Pod): void => {
       const uid = pod.metadata?.uid ?? '';
-      if (inFlight.has(uid)) return;
-      const work = pod.metadata?.deletionTimestamp ? this.finishDeletion(core, id, pod)
-        : !pod.metadata?.annotations?.['k8s.aliyun.com/eci-instance-id'] || pod.status?.phase !== 'Running' ? this.startPod(core, id, nodeName, pod) : undefined;
-      if (!work) return;
-      inFlight.add(uid);
-      void work.catch((e: unknown) => this.event(id, 'Warning', 'PodSyncFailed', `pod ${pod.metadata?.namespace}/${pod.metadata?.name}: ${messageOf(e)}`))
-        .finally(() => inFlight.delete(uid));
+      if (!needsWork(pod)) return;
+      if (!latest.has(uid) && !busy.has(uid)) queue.push(uid);
+      latest.set(uid, pod);
+      pump();
     };
     while (!signal.aborted) {
       let rv: string | undefined;
