@@ -2,11 +2,15 @@
  * Benchmarks, printed with the reference measured on the same machine in the same run.
  * 1. startup: median wall time of `vnode --help` vs `node -e 0` (target ratio <= 1.3).
  * 2. install: wall time of `vnode install` minus the emulator's ready delay (target <= 1.5 s), and its API requests.
+ * 3. drain: one virtual node with 3000 running pods drained by `vnode drain` and, on an identical node, by
+ *    `kubectl drain --ignore-daemonsets --delete-emptydir-data --force` (target: >= 5x faster, peak RSS <= 150 MB, no pod lost).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { connectCluster } from '../src/cluster/kube.js';
+import type { KubeObject } from '../src/cluster/port.js';
 import { startSandboxCloud } from '../src/sandbox/cloud-sandbox.js';
 import { startControlPlane } from '../src/sandbox/controlplane.js';
 
@@ -43,14 +47,97 @@ function startup(): { vnodeMs: number; nodeMs: number; ratio: number } {
   return { vnodeMs, nodeMs, ratio: vnodeMs / nodeMs };
 }
 
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; ms: number; stderr: string }> {
+/** Runs a command; wall time, and peak RSS from /proc (VmHWM, read until it exits). */
+function runTimed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; ms: number; stderr: string; peakRssMb: number }> {
   return new Promise((resolve) => {
     const t = process.hrtime.bigint();
-    const child = spawn(process.execPath, [path.join(root, 'bin/vnode.js'), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code: code ?? 1, ms: Number(process.hrtime.bigint() - t) / 1e6, stderr }));
+    let peak = 0;
+    const sample = (): void => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+      } catch { /* exited */ }
+    };
+    const timer = setInterval(sample, 50);
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); sample(); });
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      resolve({ code: code ?? 1, ms: Number(process.hrtime.bigint() - t) / 1e6, stderr, peakRssMb: peak });
+    });
   });
+}
+
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; ms: number; stderr: string; peakRssMb: number }> {
+  return runTimed(process.execPath, [path.join(root, 'bin/vnode.js'), ...args], env);
+}
+
+function newestKubectl(): { path: string; version: string } | undefined {
+  for (const candidate of ['kubectl', '/usr/bin/kubectl', '/usr/local/bin/kubectl']) {
+    const r = spawnSync(candidate, ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
+    if (r.status === 0) {
+      const v = (JSON.parse(r.stdout) as { clientVersion?: { gitVersion?: string } }).clientVersion?.gitVersion ?? '?';
+      return { path: candidate, version: v };
+    }
+  }
+  return undefined;
+}
+
+async function drainBench(): Promise<void> {
+  const PODS = Number(process.env.BENCH_DRAIN_PODS ?? 3000);
+  const kubectl = process.env.BENCH_SKIP_KUBECTL ? undefined : newestKubectl();
+  const work = mkdtempSync(path.join(tmpdir(), 'vnode-bench-drain-'));
+  const cp = await startControlPlane({ dir: path.join(work, 'cp') });
+  const cloud = await startSandboxCloud({ readyDelayMs: 200, adminKubeconfig: cp.kubeconfig });
+  try {
+    const env = { ...process.env, ...cloud.env(), KUBECONFIG: cp.kubeconfig, ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true' };
+    const admin = await connectCluster({ kubeconfig: cp.kubeconfig, context: undefined }, { env: {}, cwd: work });
+    const names = kubectl ? ['bench-vnode', 'bench-kubectl'] : ['bench-vnode'];
+    for (const name of names) {
+      const r = await runCli(['install', '--vswitch', 'vsw-bp1sandboxzoneh00001', '--security-group', 'sg-bp1sandboxkubelet0001', '--name', name], env);
+      if (r.code !== 0) throw new Error(`install failed: ${r.stderr}`);
+      await admin.create({
+        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'default' },
+        spec: {
+          replicas: PODS, selector: { matchLabels: { app: name } },
+          template: {
+            metadata: { labels: { app: name } },
+            spec: { containers: [{ name: 'c', image: 'nginx' }], nodeSelector: { 'vnode.dev/name': name }, tolerations: [{ key: 'k8s.aliyun.com/vnode', operator: 'Exists' }] },
+          },
+        },
+      });
+    }
+    const setup = Date.now();
+    for (const name of names) {
+      await admin.waitFor<KubeObject>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name },
+        (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === PODS, { timeoutMs: 20 * 60_000, signal: new AbortController().signal });
+    }
+    const nodeOf = async (name: string): Promise<string> =>
+      (await admin.list<KubeObject>('v1', 'Node', { labelSelector: `vnode.dev/name=${name}` }))[0]!.metadata.name!;
+    const alive = async (name: string): Promise<number> =>
+      (await admin.list<KubeObject>('v1', 'Pod', { namespace: 'default', labelSelector: `app=${name}` })).filter((p) => !p.metadata.deletionTimestamp).length;
+    console.log(`drain (${PODS} running pods per virtual node; ${names.length * PODS} pods set up in ${((Date.now() - setup) / 1000).toFixed(0)} s)`);
+
+    const v = await runCli(['drain', await nodeOf('bench-vnode'), '--timeout', '0', '-o', 'json', ...(process.env.BENCH_PARALLEL ? ['--parallel', process.env.BENCH_PARALLEL] : [])], { ...env, ...(process.env.BENCH_VNODE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_VNODE_NODE_OPTIONS } : {}) });
+    if (v.code !== 0) throw new Error(`vnode drain failed: ${v.stderr}`);
+    const vLost = PODS - (await alive('bench-vnode'));
+    console.log(`  vnode drain    ${(v.ms / 1000).toFixed(1)} s, peak RSS ${v.peakRssMb.toFixed(0)} MB (target <= 150: ${v.peakRssMb <= 150 ? 'met' : 'NOT met'}), pods lost ${vLost}`);
+    if (!kubectl) {
+      console.log('  kubectl drain  not run: no kubectl on this machine (install Debian\'s kubernetes-client to compare)');
+      return;
+    }
+    const k = await runTimed(kubectl.path, ['--kubeconfig', cp.kubeconfig, 'drain', await nodeOf('bench-kubectl'), '--ignore-daemonsets', '--delete-emptydir-data', '--force'], env);
+    if (k.code !== 0) throw new Error(`kubectl drain failed: ${k.stderr.slice(-500)}`);
+    const kLost = PODS - (await alive('bench-kubectl'));
+    console.log(`  kubectl drain  ${(k.ms / 1000).toFixed(1)} s (kubectl ${kubectl.version}), peak RSS ${k.peakRssMb.toFixed(0)} MB, pods lost ${kLost}`);
+    const ratio = k.ms / v.ms;
+    console.log(`  ratio          vnode ${ratio.toFixed(1)}x faster (target >= 5x: ${ratio >= 5 ? 'met' : 'NOT met'})`);
+  } finally {
+    await cloud.stop();
+    await cp.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 async function installBench(): Promise<void> {
@@ -87,4 +174,5 @@ console.log(`startup (${RUNS} runs each, median wall time)`);
 console.log(`  vnode --help   ${s.vnodeMs.toFixed(1)} ms`);
 console.log(`  node -e 0      ${s.nodeMs.toFixed(1)} ms`);
 console.log(`  ratio          ${s.ratio.toFixed(2)}  (target <= 1.30: ${s.ratio <= 1.3 ? 'met' : 'NOT met'})`);
-await installBench();
+if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'install') await installBench();
+if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'drain') await drainBench();

@@ -96,8 +96,8 @@ export class KubeCluster implements ClusterPort {
         rv = resourceVersion;
         const seen = new Set(items.map(key));
         for (const [k, o] of known) if (!seen.has(k)) { known.delete(k); onEvent('DELETED', o); }
-        for (const o of items) { known.set(key(o), o); onEvent('ADDED', o); }
-        onSynced?.([...known.values()]);
+        for (const o of items) { known.set(key(o), tombstone(o)); onEvent('ADDED', o); }
+        onSynced?.(items);
       }
       const expired = await new Promise<boolean>((resolve) => {
         let ctl: AbortController | undefined;
@@ -111,8 +111,8 @@ export class KubeCluster implements ClusterPort {
           if (type === 'ERROR') { finish(raw.code === 410); return; }
           if (raw?.metadata?.resourceVersion) rv = raw.metadata.resourceVersion;
           if (type === 'BOOKMARK') return;
-          const o = plain<T>(raw);
-          if (type === 'DELETED') known.delete(key(o)); else known.set(key(o), o);
+          const o = (opts.project ? opts.project(raw) : raw) as T;
+          if (type === 'DELETED') known.delete(key(o)); else known.set(key(o), tombstone(o));
           onEvent(type as WatchEventType, o);
         }, () => finish(false)).then((c) => { ctl = c; if (done) c.abort(); }, () => finish(false));
       });
@@ -165,7 +165,10 @@ export class KubeCluster implements ClusterPort {
       const page = await this.call(`list ${kind}${opts.namespace ? ' in ' + opts.namespace : ''}`, () =>
         this.objects.list(apiVersion, kind, opts.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector, 500, cont));
       resourceVersion ??= page.metadata?.resourceVersion;
-      for (const i of page.items) items.push(plain<T>({ apiVersion, kind, ...i }));
+      for (const i of page.items) {
+        const o = { apiVersion, kind, ...i } as unknown as KubeObject;
+        items.push(plain<T>(opts.project ? opts.project(o) : o));
+      }
       cont = page.metadata?._continue || undefined;
     } while (cont);
     return { items, resourceVersion };
@@ -262,6 +265,11 @@ export class KubeCluster implements ClusterPort {
       }
     }
   }
+}
+
+/** What a watch remembers of each object, to report it DELETED after a re-list: its identity only. */
+function tombstone<T extends KubeObject>(o: T): T {
+  return { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid } } as T;
 }
 
 function statusMessage(e: unknown): string {

@@ -50,6 +50,8 @@ export interface ListOptions {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /** Keep only what the caller needs of each object, as soon as it arrives (large lists). */
+  project?: (o: KubeObject) => KubeObject;
 }
 
 export interface ClusterTarget {

@@ -56,10 +56,6 @@ export async function evictionVersion(cluster: ClusterPort): Promise<string> {
   throw operationError('NoEvictionApi', 'the server offers no policy API for evictions', { hint: 'use --disable-eviction to delete pods instead' });
 }
 
-function refOf(p: KubeObject): PodRef {
-  return { namespace: p.metadata.namespace!, name: p.metadata.name! };
-}
-
 const show = (r: PodRef): string => `${r.namespace}/${r.name}`;
 
 interface LabelSelector { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] }
@@ -105,126 +101,159 @@ export async function cordon(cluster: ClusterPort, node: string): Promise<void> 
  * PodDisruptionBudget blocks; wait for the pods to be gone with one watch. On timeout or interrupt the node stays
  * cordoned and what remains is reported.
  */
+interface Target { uid: string; namespace: string; name: string }
+
+/** What drain needs of a pod (thousands of them: memory matters). */
+export function slimPod(o: KubeObject): KubeObject {
+  const p = o as Pod;
+  const m = p.metadata;
+  const meta: Record<string, unknown> = { name: m.name, namespace: m.namespace, uid: m.uid, labels: m.labels };
+  const mirror = m.annotations?.['kubernetes.io/config.mirror'];
+  if (mirror) meta.annotations = { 'kubernetes.io/config.mirror': mirror };
+  if (m.ownerReferences) meta.ownerReferences = (m.ownerReferences as { kind: string; controller?: boolean }[]).map((r) => ({ kind: r.kind, controller: r.controller }));
+  if (m.deletionTimestamp) meta.deletionTimestamp = m.deletionTimestamp;
+  const emptyDir = (p.spec?.volumes ?? []).some((v) => v.emptyDir !== undefined && v.emptyDir !== null);
+  return { apiVersion: 'v1', kind: 'Pod', metadata: meta as KubeObject['metadata'], spec: emptyDir ? { volumes: [{ emptyDir: {} }] } : {}, status: { phase: p.status?.phase } };
+}
+
 export async function drainNode(ctx: Context, cluster: ClusterPort, node: string, opts: DrainOptions): Promise<DrainResult> {
   const started = Date.now();
   const { status, out } = ctx;
   const nodeObj = await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: node });
   if (!nodeObj) throw operationError('NodeNotFound', `node ${node} not found`);
   const fieldSelector = `spec.nodeName=${node}`;
-  const pods = await cluster.list<Pod>('v1', 'Pod', { fieldSelector, ...(opts.podSelector ? { labelSelector: opts.podSelector } : {}) });
-  const targets: Pod[] = [];
+  const selector = opts.podSelector ? { labelSelector: opts.podSelector } : {};
+
+  // one list, the watch's own: its snapshot is what gets evicted, and every later deletion is seen
+  const pending = new Map<string, Target>();
+  const gone = new Set<string>();
+  let synced: (pods: Pod[]) => void = () => {};
+  const firstList = new Promise<Pod[]>((r) => { synced = r; });
+  let resolveAllGone: () => void = () => {};
+  const allGone = new Promise<void>((r) => { resolveAllGone = r; });
+  let ready = false;
+  const check = (): void => { if (ready && pending.size === 0) resolveAllGone(); };
+  const watchStop = new AbortController();
+  let watchError: unknown;
+  const watching = cluster.watchList<Pod>('v1', 'Pod', { fieldSelector, ...selector, project: slimPod }, (type, p) => {
+    if (type !== 'DELETED') return;
+    const uid = p.metadata.uid!;
+    gone.add(uid);
+    if (pending.delete(uid)) check();
+  }, watchStop.signal, (present) => {
+    const live = new Set(present.map((p) => p.metadata.uid));
+    for (const uid of [...pending.keys()]) if (!live.has(uid)) pending.delete(uid);
+    synced(present);
+    check();
+  }).catch((e: unknown) => { watchError = e; synced([]); resolveAllGone(); });
+  const stopWatch = async (): Promise<void> => { watchStop.abort(); await watching; };
+
+  let pods: Pod[] | undefined = await firstList;
+  if (watchError !== undefined) { await stopWatch(); throw watchError; }
+  // only labels are needed later (to name the PodDisruptionBudgets holding what remains)
+  const labels = new Map(pods.map((p) => [p.metadata.uid!, p.metadata.labels ?? {}]));
+  const targets: Target[] = [];
   const refused: string[] = [];
   const skipped = { daemonSet: 0, mirror: 0 };
-  for (const p of pods) {
+  for (const p of pods!) {
     const v = classify(p, opts);
     if (v === 'daemonset') skipped.daemonSet++;
     else if (v === 'mirror') skipped.mirror++;
-    else if (v === 'evict') targets.push(p);
-    else refused.push(`${show(refOf(p))} (${v.refuse === 'emptyDir' ? 'uses emptyDir: --delete-emptydir-data' : 'has no controller: --force'})`);
+    else if (v === 'evict') targets.push({ uid: p.metadata.uid!, namespace: p.metadata.namespace!, name: p.metadata.name! });
+    else refused.push(`${p.metadata.namespace}/${p.metadata.name} (${v.refuse === 'emptyDir' ? 'uses emptyDir: --delete-emptydir-data' : 'has no controller: --force'})`);
   }
   if (refused.length > 0) {
+    await stopWatch();
     throw operationError('DrainRefused', `cannot drain ${node}: ${refused.length} pod(s) need a flag: ${refused.join(', ')}`, {
       hint: 'pods without a controller are not recreated elsewhere (--force deletes them anyway); emptyDir data is lost (--delete-emptydir-data)',
     });
   }
   if (ctx.flags.dryRun) {
-    return { node, evicted: 0, deleted: 0, skipped, remaining: [], blockingPdbs: [], durationMs: 0, dryRun: true, wouldEvict: targets.map(refOf) };
+    await stopWatch();
+    return { node, evicted: 0, deleted: 0, skipped, remaining: [], blockingPdbs: [], durationMs: 0, dryRun: true, wouldEvict: targets.map(({ namespace, name }) => ({ namespace, name })) };
   }
-  if (!(nodeObj.spec as { unschedulable?: boolean } | undefined)?.unschedulable) await cordon(cluster, node);
-  if (opts.disableEviction && targets.length > 0) out.warn('--disable-eviction deletes pods directly: PodDisruptionBudgets are not honoured');
-  const version = opts.disableEviction ? '' : await evictionVersion(cluster);
-
-  // watch first, so no deletion is missed
-  const pending = new Map(targets.map((p) => [p.metadata.uid!, p]));
-  const watchStop = new AbortController();
-  let watchError: unknown;
-  let resolveAllGone: () => void = () => {};
-  const allGone = new Promise<void>((r) => { resolveAllGone = r; });
-  const check = (): void => { if (pending.size === 0) resolveAllGone(); };
-  const watching = cluster.watchList<Pod>('v1', 'Pod', { fieldSelector }, (type, p) => {
-    const uid = p.metadata.uid!;
-    if (type === 'DELETED' && pending.delete(uid)) check();
-  }, watchStop.signal, (present) => {
-    // pods that went between our list and the watch's own
-    const live = new Set(present.map((p) => p.metadata.uid));
-    for (const uid of [...pending.keys()]) if (!live.has(uid)) pending.delete(uid);
-    check();
-  }).catch((e: unknown) => { watchError = e; resolveAllGone(); });
+  pods = undefined;
+  for (const t of targets) if (!gone.has(t.uid)) pending.set(t.uid, t);
+  ready = true;
   check();
 
   let evicted = 0;
   let deleted = 0;
-  const blocked = new Set<string>();
-  const deadline = opts.timeoutMs > 0 ? started + opts.timeoutMs : Infinity;
-  const progress = (): void => status.update(`Draining ${node}: ${evicted + deleted} evicted, ${pending.size} remaining, ${blocked.size} blocked by PodDisruptionBudgets`);
-  const queue = [...targets];
   let failure: unknown;
-  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const blocked = new Set<string>();
+  try {
+    if (!(nodeObj.spec as { unschedulable?: boolean } | undefined)?.unschedulable) await cordon(cluster, node);
+    if (opts.disableEviction && targets.length > 0) out.warn('--disable-eviction deletes pods directly: PodDisruptionBudgets are not honoured');
+    const version = opts.disableEviction ? '' : await evictionVersion(cluster);
+    const deadline = opts.timeoutMs > 0 ? started + opts.timeoutMs : Infinity;
+    const progress = (): void => status.update(`Draining ${node}: ${evicted + deleted} evicted, ${pending.size} remaining, ${blocked.size} blocked by PodDisruptionBudgets`);
+    const queue = [...pending.values()];
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-  const worker = async (): Promise<void> => {
-    while (queue.length > 0 && failure === undefined && !ctx.signal.aborted && Date.now() < deadline) {
-      const p = queue.shift()!;
-      const uid = p.metadata.uid!;
-      let backoff = 1000;
-      for (;;) {
-        if (ctx.signal.aborted || Date.now() >= deadline || failure !== undefined) return;
-        try {
-          if (opts.disableEviction) {
-            if (await cluster.deletePod(p.metadata.namespace!, p.metadata.name!, opts.gracePeriodSeconds)) deleted++;
+    const worker = async (): Promise<void> => {
+      while (queue.length > 0 && failure === undefined && !ctx.signal.aborted && Date.now() < deadline) {
+        const p = queue.shift()!;
+        let backoff = 1000;
+        for (;;) {
+          if (ctx.signal.aborted || Date.now() >= deadline || failure !== undefined || !pending.has(p.uid)) break;
+          try {
+            if (opts.disableEviction) {
+              if (await cluster.deletePod(p.namespace, p.name, opts.gracePeriodSeconds)) deleted++;
+              break;
+            }
+            const r = await cluster.evictPod(p.namespace, p.name, version, opts.gracePeriodSeconds);
+            if (r.kind === 'evicted') { evicted++; blocked.delete(p.uid); break; }
+            if (r.kind === 'gone') { blocked.delete(p.uid); pending.delete(p.uid); check(); break; }
+            if (r.reason === 'pdb') blocked.add(p.uid);
+            // a PDB may allow it later; a throttled server asks us to slow down
+            await sleep(Math.min(r.retryAfterMs ?? backoff, Math.max(0, deadline - Date.now())));
+            backoff = Math.min(backoff * 2, 5000);
+          } catch (e) {
+            failure = e;
             break;
+          } finally {
+            progress();
           }
-          const r = await cluster.evictPod(p.metadata.namespace!, p.metadata.name!, version, opts.gracePeriodSeconds);
-          if (r.kind === 'evicted') { evicted++; blocked.delete(uid); break; }
-          if (r.kind === 'gone') { blocked.delete(uid); pending.delete(uid); check(); break; }
-          if (r.reason === 'pdb') blocked.add(uid);
-          progress();
-          // a PDB may allow it later; a throttled server asks us to slow down
-          await sleep(Math.min(r.retryAfterMs ?? backoff, Math.max(0, deadline - Date.now())));
-          backoff = Math.min(backoff * 2, 5000);
-        } catch (e) {
-          failure = e;
-          return;
-        } finally {
-          progress();
         }
       }
-    }
-  };
+    };
 
-  await status.start(`Draining ${node}: ${targets.length} pod(s) to evict`);
-  const ticker = setInterval(() => {
-    if (status.mode === 'plain') out.info(`   ${node}: ${evicted + deleted} evicted, ${pending.size} remaining, ${blocked.size} blocked by PodDisruptionBudgets`);
-  }, 5000);
-  try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel, targets.length || 1)) }, worker));
-    if (failure === undefined && pending.size > 0) {
-      await Promise.race([
-        allGone,
-        new Promise<void>((r) => { const t = setTimeout(r, Math.max(0, deadline - Date.now())); if (deadline === Infinity) clearTimeout(t); }),
-        new Promise<void>((r) => ctx.signal.addEventListener('abort', () => r(), { once: true })),
-      ]);
+    await status.start(`Draining ${node}: ${targets.length} pod(s) to evict`);
+    const ticker = setInterval(() => {
+      if (status.mode === 'plain') out.info(`   ${node}: ${evicted + deleted} evicted, ${pending.size} remaining, ${blocked.size} blocked by PodDisruptionBudgets`);
+    }, 5000);
+    try {
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel, queue.length || 1)) }, worker));
+      if (failure === undefined && pending.size > 0) {
+        await Promise.race([
+          allGone,
+          new Promise<void>((r) => { if (deadline !== Infinity) setTimeout(r, Math.max(0, deadline - Date.now())); }),
+          new Promise<void>((r) => { if (ctx.signal.aborted) r(); else ctx.signal.addEventListener('abort', () => r(), { once: true }); }),
+        ]);
+      }
+    } finally {
+      clearInterval(ticker);
     }
   } finally {
-    clearInterval(ticker);
-    watchStop.abort();
-    await watching;
+    await stopWatch();
   }
   if (failure !== undefined) { status.end(false); throw failure instanceof VnodeError ? failure : operationError('DrainFailed', String(failure)); }
   if (watchError !== undefined) { status.end(false); throw watchError; }
-  const remainingPods = [...pending.values()];
-  const result: DrainResult = { node, evicted, deleted, skipped, remaining: remainingPods.map(refOf), blockingPdbs: [], durationMs: Date.now() - started, dryRun: false };
-  if (remainingPods.length === 0) {
+  const remaining = [...pending.values()].map(({ namespace, name }) => ({ namespace, name }));
+  const result: DrainResult = { node, evicted, deleted, skipped, remaining, blockingPdbs: [], durationMs: Date.now() - started, dryRun: false };
+  if (remaining.length === 0) {
     status.end(true, `${evicted + deleted} pod(s) evicted in ${(result.durationMs / 1000).toFixed(1)}s`);
     return result;
   }
   status.end(false);
+  const remainingPods: Pod[] = [...pending.values()].map((t) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { uid: t.uid, namespace: t.namespace, name: t.name, labels: labels.get(t.uid) ?? {} } }));
   result.blockingPdbs = await pdbsHolding(cluster, remainingPods);
-  const list = remainingPods.slice(0, 20).map((p) => show(refOf(p))).join(', ') + (remainingPods.length > 20 ? `, … (${remainingPods.length - 20} more)` : '');
+  const list = remaining.slice(0, 20).map(show).join(', ') + (remaining.length > 20 ? `, … (${remaining.length - 20} more)` : '');
   const why = result.blockingPdbs.length ? `; held by PodDisruptionBudget ${result.blockingPdbs.join(', ')}` : '';
   if (ctx.signal.aborted) {
-    throw new VnodeError('interrupted', 'Interrupted', `drain of ${node} interrupted: ${remainingPods.length} pod(s) remain (${list})${why}; the node stays cordoned`, { hint: 'run the same command again to continue', details: { result } });
+    throw new VnodeError('interrupted', 'Interrupted', `drain of ${node} interrupted: ${remaining.length} pod(s) remain (${list})${why}; the node stays cordoned`, { hint: 'run the same command again to continue', details: { result } });
   }
-  throw operationError('DrainTimeout', `drain of ${node} timed out after ${Math.round((Date.now() - started) / 1000)}s: ${remainingPods.length} pod(s) remain (${list})${why}; the node stays cordoned`, {
+  throw operationError('DrainTimeout', `drain of ${node} timed out after ${Math.round((Date.now() - started) / 1000)}s: ${remaining.length} pod(s) remain (${list})${why}; the node stays cordoned`, {
     hint: 'run the same command again to continue, raise --timeout, or relax the PodDisruptionBudget', details: { result },
   });
 }
