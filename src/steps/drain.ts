@@ -225,11 +225,16 @@ export async function drainNode(ctx: Context, cluster: ClusterPort, node: string
     try {
       await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel, queue.length || 1)) }, worker));
       if (failure === undefined && pending.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        let onAbort: (() => void) | undefined;
         await Promise.race([
           allGone,
-          new Promise<void>((r) => { if (deadline !== Infinity) setTimeout(r, Math.max(0, deadline - Date.now())); }),
-          new Promise<void>((r) => { if (ctx.signal.aborted) r(); else ctx.signal.addEventListener('abort', () => r(), { once: true }); }),
+          new Promise<void>((r) => { if (deadline !== Infinity) timer = setTimeout(r, Math.max(0, deadline - Date.now())); }),
+          new Promise<void>((r) => { onAbort = () => r(); if (ctx.signal.aborted) r(); else ctx.signal.addEventListener('abort', onAbort, { once: true }); }),
         ]);
+        // a pending deadline timer would keep the process alive until it fires
+        clearTimeout(timer);
+        if (onAbort) ctx.signal.removeEventListener('abort', onAbort);
       }
     } finally {
       clearInterval(ticker);
