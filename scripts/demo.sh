@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole mission against the local sandbox, printing what happens:
 # sandbox up -> ram grant -> install (ServiceAccount) -> install --bootstrap -> a Deployment runs on the
-# virtual nodes -> status -> sandbox down.
+# virtual nodes -> status -> uninstall --all --drain -> sandbox down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ALIBABA_CLOUD_ECS_METADATA_DISABLED=true
@@ -36,6 +36,10 @@ say "A Deployment that tolerates the virtual-node taint runs on ECI"
 node --import tsx scripts/demo-workload.ts
 
 say "Status: ECI's view joined with the cluster's"
+vnode status
+
+say "Uninstall: drain (pods evicted, Deployment pods recreated), no ECI instance left, VNodes, Nodes and credentials removed"
+vnode uninstall --all --drain
 vnode status
 
 say "Stop the sandbox"

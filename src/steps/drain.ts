@@ -247,6 +247,7 @@ export async function drainNode(ctx: Context, cluster: ClusterPort, node: string
   const remaining = [...pending.values()].map(({ namespace, name }) => ({ namespace, name }));
   const result: DrainResult = { node, evicted, deleted, skipped, remaining, blockingPdbs: [], durationMs: Date.now() - started, dryRun: false };
   if (remaining.length === 0) {
+    status.update(`Draining ${node}`);
     status.end(true, `${evicted + deleted} pod(s) evicted in ${(result.durationMs / 1000).toFixed(1)}s`);
     return result;
   }
