@@ -6,9 +6,9 @@ import { usageError } from '../errors.js';
 import { install, type InstallOptions, type InstallResult } from '../steps/install.js';
 import { parseServer } from '../steps/kubeconfig-file.js';
 import { parseDuration } from '../util/duration.js';
+import { collect } from './flags.js';
 import type { CommandModule } from './registry.js';
 
-const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 const VNODE_TAGS = 3;
 
 export function parseTaint(s: string): Taint {

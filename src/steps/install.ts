@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { CloudPorts, CreateVirtualNodeInput, Tag, Taint, VirtualNodeInfo } from '../cloud/port.js';
+import { clusterUid } from '../cluster/cluster-id.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../cluster/port.js';
 import type { Context } from '../context.js';
 import { VnodeError, operationError, throwIfAborted, usageError } from '../errors.js';
@@ -80,12 +81,6 @@ export function nodeNames(name: string, count: number): string[] {
   return count === 1 ? [name] : Array.from({ length: count }, (_, i) => `${name}-${i + 1}`);
 }
 
-async function clusterId(cluster: ClusterPort): Promise<string> {
-  const ns = await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Namespace', name: 'kube-system' });
-  if (!ns?.metadata.uid) throw operationError('NoKubeSystem', 'cannot read the kube-system namespace');
-  return ns.metadata.uid;
-}
-
 function opensKubeletPorts(perms: { protocol: string; portRange: string; direction: string; policy: string }[]): boolean {
   const covers = (port: number): boolean => perms.some((p) => {
     if (p.direction !== 'ingress' || p.policy === 'Drop' || !['TCP', 'ALL'].includes(p.protocol.toUpperCase())) return false;
@@ -125,7 +120,7 @@ async function preflight(cluster: ClusterPort, cloud: CloudPorts, opts: InstallO
   const perms = await cloud.ecs.describeSecurityGroupPermissions(sg.id);
   if (perms && !opensKubeletPorts(perms)) warnings.push(`security group ${sg.id} has no inbound rule for TCP 10250 and 10255 (kubelet API and metrics): kubectl logs/exec and metrics on virtual-node pods will not work`);
   // the caller's permission, with a harmless Describe; it also finds earlier installs
-  const id = await clusterId(cluster);
+  const id = await clusterUid(cluster);
   const existing = new Map<string, VirtualNodeInfo>();
   const mine = await cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: id }] });
   for (const n of mine) {

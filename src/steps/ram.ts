@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RamPolicyRef, RamPort } from '../cloud/port.js';
+import { clusterUid } from '../cluster/cluster-id.js';
 import type { ClusterPort, KubeObject } from '../cluster/port.js';
 import type { Context } from '../context.js';
 import { operationError, usageError } from '../errors.js';
@@ -31,9 +32,7 @@ export function validatePolicyName(name: string): string {
 
 /** vnode-addon-<8 hex of the kube-system UID>: the same cluster always finds the same user. */
 export async function defaultUserName(cluster: ClusterPort): Promise<string> {
-  const ns = await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Namespace', name: 'kube-system' });
-  const uid = ns?.metadata.uid;
-  if (!uid) throw operationError('NoKubeSystem', 'cannot read the kube-system namespace to derive the RAM user name', { hint: 'pass --user <name>' });
+  const uid = await clusterUid(cluster, 'pass --user <name>');
   return `vnode-addon-${createHash('sha256').update(uid).digest('hex').slice(0, 8)}`;
 }
 

@@ -1,5 +1,6 @@
 import type { VirtualNodeInfo } from '../cloud/port.js';
-import type { ClusterPort, KubeObject } from '../cluster/port.js';
+import { clusterUid } from '../cluster/cluster-id.js';
+import type { KubeObject } from '../cluster/port.js';
 import type { Context } from '../context.js';
 import { usageError } from '../errors.js';
 import { NAME_LABEL, TAG_CLUSTER, TAG_NAME } from './install.js';
@@ -28,11 +29,6 @@ function isVirtualNode(n: KubeObject): boolean {
   return l['k8s.aliyun.com/vnode'] === 'true' || l.type === 'virtual-kubelet';
 }
 
-export async function clusterIdOf(cluster: ClusterPort): Promise<string> {
-  const ns = await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Namespace', name: 'kube-system' });
-  return ns?.metadata.uid ?? '';
-}
-
 export function age(iso: string | null, now = Date.now()): string {
   if (!iso) return '-';
   const s = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
@@ -46,7 +42,7 @@ export function age(iso: string | null, now = Date.now()): string {
 export async function collectStatus(ctx: Context, detail: boolean): Promise<{ region: string; nodes: VirtualNodeStatus[] }> {
   const cluster = await ctx.cluster();
   const cloud = await ctx.cloud();
-  const id = await clusterIdOf(cluster);
+  const id = await clusterUid(cluster);
   const [eci, nodes] = await Promise.all([
     cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: id }] }),
     cluster.list<KubeObject>('v1', 'Node'),

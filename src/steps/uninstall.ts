@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CloudPorts, ContainerGroupInfo } from '../cloud/port.js';
+import { clusterUid } from '../cluster/cluster-id.js';
 import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject, type ObjectRef } from '../cluster/port.js';
 import type { Context } from '../context.js';
 import { operationError } from '../errors.js';
@@ -7,7 +8,6 @@ import { AFFINITY_ANNOTATION, revertedTerms, terms } from './daemonset-affinity.
 import { classify, drainNode, type DrainOptions, type DrainResult } from './drain.js';
 import { BOOTSTRAP_TOKEN_TYPE, EXTRA_ENDPOINTS_ROLE, EXTRA_ROLE, NAMESPACE } from './identity.js';
 import { TAG_CLUSTER, TAG_IDENTITY } from './install.js';
-import { clusterIdOf } from './status.js';
 import { findTargets, select, type Target } from './targets.js';
 
 export interface UninstallOptions {
@@ -115,7 +115,7 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
   const { status, flags } = ctx;
   const cluster = await ctx.cluster();
   const cloud = await ctx.cloud();
-  const clusterId = await clusterIdOf(cluster);
+  const clusterId = await clusterUid(cluster);
   const eciBefore = await cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: clusterId }] });
   const all = await findTargets(cluster, eciBefore, cloud.regionId);
   const { chosen, missing } = select(all, opts.names, opts.all);

@@ -1,10 +1,7 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_POLICY, grant, validatePolicyName, validateUserName, type GrantResult } from '../../steps/ram.js';
+import { collect } from '../flags.js';
 import type { CommandModule } from '../registry.js';
-
-function collect(v: string, prev: string[] | undefined): string[] {
-  return [...(prev ?? []), v];
-}
 
 function render(r: GrantResult): string {
   const lines: string[] = [];

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { revoke, validatePolicyName, validateUserName, type RevokeResult } from '../../steps/ram.js';
+import { collect } from '../flags.js';
 import type { CommandModule } from '../registry.js';
 
 function render(r: RevokeResult): string {
@@ -21,7 +22,7 @@ const command: CommandModule = {
       .description('Detach the policies vnode attached to the addon\'s RAM user, delete the AccessKey recorded in kube-system/alibaba-addon-secret, ' +
         'and delete that Secret. Revoking what is already gone succeeds.')
       .addOption(new Option('--user <name>', 'RAM user (default: the one recorded in the Secret, else the derived name)'))
-      .addOption(new Option('--policy <name>', 'detach this policy instead of the recorded ones, repeatable').argParser((v: string, p: string[] | undefined) => [...(p ?? []), v]))
+      .addOption(new Option('--policy <name>', 'detach this policy instead of the recorded ones, repeatable').argParser(collect))
       .addOption(new Option('--delete-user', 'also delete the RAM user when vnode created it and nothing else hangs on it'));
   },
   async run(ctx, _args, raw) {
