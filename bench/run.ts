@@ -124,7 +124,9 @@ async function drainBench(): Promise<void> {
     const vLost = PODS - (await alive('bench-vnode'));
     console.log(`  vnode drain    ${(v.ms / 1000).toFixed(1)} s, peak RSS ${v.peakRssMb.toFixed(0)} MB (target <= 150: ${v.peakRssMb <= 150 ? 'met' : 'NOT met'}), pods lost ${vLost}`);
     if (!kubectl) {
-      console.log('  kubectl drain  not run: no kubectl on this machine (install Debian\'s kubernetes-client to compare)');
+      console.log(process.env.BENCH_SKIP_KUBECTL
+        ? '  kubectl drain  not run: BENCH_SKIP_KUBECTL is set'
+        : '  kubectl drain  not run: no kubectl on this machine (install Debian\'s kubernetes-client to compare)');
       return;
     }
     const k = await runTimed(kubectl.path, ['--kubeconfig', cp.kubeconfig, 'drain', await nodeOf('bench-kubectl'), '--ignore-daemonsets', '--delete-emptydir-data', '--force'], env);

@@ -41,12 +41,18 @@ export const commands: CommandEntry[] = [
   {
     path: ['uninstall'],
     summary: 'remove virtual node(s) without losing pods or leaving ECI instances behind',
-    load: async () => (await import('./uninstall.js')).default,
+    load: async () => {
+      (await import('../util/gc.js')).keepYoungGenerationSmall();
+      return (await import('./uninstall.js')).default;
+    },
   },
   {
     path: ['drain'],
     summary: 'cordon node(s) and evict their pods (PodDisruptionBudgets honoured), faster than kubectl drain',
-    load: async () => (await import('./drain.js')).default,
+    load: async () => {
+      (await import('../util/gc.js')).keepYoungGenerationSmall();
+      return (await import('./drain.js')).default;
+    },
   },
   {
     path: ['status'],
