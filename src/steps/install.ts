@@ -14,7 +14,14 @@ export const TAG_CLUSTER = 'vnode-cluster';
 export const TAG_NAME = 'vnode-name';
 /** "sa:<identity>", "bootstrap:<identity>" or "external" (--kubeconfig-file): which credentials uninstall may remove. */
 export const TAG_IDENTITY = 'vnode-identity';
+
+/** The name of the credentials install creates for a virtual node of this name. */
+export function identityName(name: string): string {
+  return name.replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'vnode';
+}
 export const NAME_LABEL = 'vnode.dev/name';
+/** The TAG_IDENTITY value, kept on the Node too: an uninstall interrupted after DeleteVirtualNode still knows it. */
+export const IDENTITY_ANNOTATION = 'vnode.dev/identity';
 export const MIN_MINOR = 16;
 export const MAX_TESTED_MINOR = 30;
 export const VNODE_TAINT: NodeTaint = { key: 'k8s.aliyun.com/vnode', value: 'true', effect: 'NoSchedule' };
@@ -163,7 +170,8 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
   const warnings = [...pre.warnings];
   const names = nodeNames(opts.name, opts.count);
   const missing = names.filter((n) => !pre.existing.has(n));
-  const identity = opts.name.replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'vnode';
+  const identity = identityName(opts.name);
+  const identityTag = opts.kubeconfigFile ? 'external' : `${opts.bootstrap ? 'bootstrap' : 'sa'}:${identity}`;
 
   let content: string | undefined;
   let server = opts.server;
@@ -199,7 +207,7 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
       ...(opts.customResources ? { customResources: opts.customResources } : {}), ...(opts.clusterDns ? { clusterDns: opts.clusterDns } : {}),
       ...(opts.clusterDomain ? { clusterDomain: opts.clusterDomain } : {}),
       tags: [...opts.tags, { key: TAG_CLUSTER, value: pre.clusterId }, { key: TAG_NAME, value: name },
-        { key: TAG_IDENTITY, value: opts.kubeconfigFile ? 'external' : `${opts.bootstrap ? 'bootstrap' : 'sa'}:${identity}` }], taints: opts.taints,
+        { key: TAG_IDENTITY, value: identityTag }], taints: opts.taints,
       clientToken: clientToken(pre.clusterId, cloud.regionId, name),
     });
   });
@@ -253,7 +261,9 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
         { timeoutMs: Math.max(1, deadline - Date.now()), signal: ctx.signal },
       ));
       // the Node is the virtual node's own object; the labels let uninstall find it without cloud calls
-      await cluster.patch({ apiVersion: 'v1', kind: 'Node', name: n.nodeName! }, { metadata: { labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [NAME_LABEL]: n.name } } }, 'merge');
+      await cluster.patch({ apiVersion: 'v1', kind: 'Node', name: n.nodeName! }, {
+        metadata: { labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [NAME_LABEL]: n.name }, annotations: { [IDENTITY_ANNOTATION]: identityTag } },
+      }, 'merge');
     }
   }
   return { region: cloud.regionId, nodes, daemonSets, warnings, dryRun: false };

@@ -7,7 +7,7 @@ import { operationError } from '../errors.js';
 import { AFFINITY_ANNOTATION, revertedTerms, terms } from './daemonset-affinity.js';
 import { classify, drainNode, type DrainOptions, type DrainResult } from './drain.js';
 import { BOOTSTRAP_TOKEN_TYPE, EXTRA_ENDPOINTS_ROLE, EXTRA_ROLE, NAMESPACE } from './identity.js';
-import { TAG_CLUSTER, TAG_IDENTITY } from './install.js';
+import { IDENTITY_ANNOTATION, identityName, TAG_CLUSTER, TAG_IDENTITY } from './install.js';
 import { findTargets, select, type Target } from './targets.js';
 
 export interface UninstallOptions {
@@ -120,7 +120,10 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
   const all = await findTargets(cluster, eciBefore, cloud.regionId);
   const { chosen, missing } = select(all, opts.names, opts.all);
   const result: UninstallResult = { nodes: [], alreadyGone: missing, credentialsDeleted: [], sharedDeleted: [], daemonSetsReverted: [], dryRun: flags.dryRun };
-  const identities = new Set(chosen.map((t) => t.eci?.tags.find((x) => x.key === TAG_IDENTITY)?.value).filter((x): x is string => Boolean(x)));
+  const identities = new Set(chosen.map((t) => t.eci?.tags.find((x) => x.key === TAG_IDENTITY)?.value ?? t.node?.metadata.annotations?.[IDENTITY_ANNOTATION])
+    .filter((x): x is string => Boolean(x)));
+  // a name with neither VNode nor Node may still have credentials: an earlier uninstall stopped before removing them
+  for (const key of missing) for (const mode of ['sa', 'bootstrap']) identities.add(`${mode}:${identityName(key)}`);
 
   // refusals first, for every node at once: nothing is deleted when any node would lose pods
   if (!opts.drain && !opts.force) {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { connectCloud } from '../../src/cloud/index.js';
 import { connectCluster } from '../../src/cluster/kube.js';
 import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
 import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
@@ -115,6 +116,29 @@ describe('vnode drain and uninstall against the real control plane and the sandb
     await admin.delete({ apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', namespace: 'default', name: 'guarded-pdb' });
   });
 
+  it('an interrupted drain (SIGINT) exits 130, leaves the node cordoned naming what remains; running it again continues', async () => {
+    await admin.create({ apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', metadata: { name: 'guarded-pdb', namespace: 'default' }, spec: { minAvailable: 2, selector: { matchLabels: { app: 'guarded' } } } });
+    await admin.waitFor<KubeObject>({ apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', namespace: 'default', name: 'guarded-pdb' },
+      (p) => (p?.status as { currentHealthy?: number } | undefined)?.currentHealthy === 2, { timeoutMs: 30_000, signal: never });
+    const child = spawn(process.execPath, [path.resolve(import.meta.dirname, '../../bin/vnode.js'), '--kubeconfig', cp.kubeconfig, 'drain', 'vn-b', '--timeout', '0'],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...emu.env() } });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    await new Promise<void>((resolve) => child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); if (/Draining/.test(stderr)) resolve(); }));
+    // the evictions are being refused by the budget by now
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /drain of cn-hangzhou\.vnd-\w+ interrupted: 2 pod\(s\) remain \(default\/guarded-.*held by PodDisruptionBudget default\/guarded-pdb; the node stays cordoned/);
+    assert.match(stderr, /run the same command again to continue/);
+    assert.equal(((await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: nodeOf('vn-b') }))!.spec as { unschedulable?: boolean }).unschedulable, true);
+    await admin.delete({ apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', namespace: 'default', name: 'guarded-pdb' });
+    const again = await vk(['drain', 'vn-b']);
+    assert.equal(again.code, 0, again.stderr);
+    const left = await admin.list<KubeObject>('v1', 'Pod', { fieldSelector: `spec.nodeName=${nodeOf('vn-b')}` });
+    assert.deepEqual(left.map((p) => p.metadata.name), []);
+  });
+
   it('drain refuses pods without a controller unless --force, listing every one', async () => {
     for (const n of ['bare-1', 'bare-2']) {
       await admin.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: n, namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'x' }], nodeName: nodeOf('vn-a') } });
@@ -183,5 +207,38 @@ describe('vnode drain and uninstall against the real control plane and the sandb
     } finally { emu.faults.clear(); }
     assert.equal(emu.state.data.virtualNodes.length, 0);
     assert.equal(emu.state.data.containerGroups.length, 0);
+  });
+
+  it('an uninstall interrupted after DeleteVirtualNode, or after deleting the Node, is finished by a re-run', async () => {
+    for (const name of ['vn-r', 'vn-s']) {
+      const i = await vk(['install', '--vswitch', VSW, '--security-group', SG, '--name', name]);
+      assert.equal(i.code, 0, i.stderr);
+    }
+    const nodeR = nodeOf('vn-r');
+    const nodeS = nodeOf('vn-s');
+    // what an uninstall stopped right after DeleteVirtualNode leaves (vn-r), and one stopped after the Node went too (vn-s)
+    const cloud = connectCloud({ profile: undefined, region: undefined }, { env: { ...emu.env(), ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true' }, signal: never, log: () => {} });
+    for (const name of ['vn-r', 'vn-s']) await cloud.eci.deleteVirtualNode(vnd(name)!.id, `test-${name}`);
+    await admin.delete({ apiVersion: 'v1', kind: 'Node', name: nodeS });
+    const sa = (name: string) => admin.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'kube-system', name });
+    assert.ok(await sa('vn-r'));
+    assert.ok(await sa('vn-s'));
+
+    const r = await vk(['uninstall', 'vn-r', 'vn-s', '-o', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout) as { nodes: { name: string; nodeDeleted: boolean }[]; alreadyGone: string[]; credentialsDeleted: string[] };
+    assert.deepEqual(res.nodes.map((n) => [n.name, n.nodeDeleted]), [['vn-r', true]]);
+    assert.deepEqual(res.alreadyGone, ['vn-s']);
+    assert.ok(res.credentialsDeleted.includes('ServiceAccount kube-system/vn-r'), res.credentialsDeleted.join(', '));
+    assert.ok(res.credentialsDeleted.includes('ServiceAccount kube-system/vn-s'), res.credentialsDeleted.join(', '));
+    assert.equal(await admin.get({ apiVersion: 'v1', kind: 'Node', name: nodeR }), undefined);
+    assert.equal(await sa('vn-r'), undefined);
+    assert.equal(await sa('vn-s'), undefined);
+    const sel = { labelSelector: 'app.kubernetes.io/managed-by=vnode' };
+    const left = (await Promise.all([
+      admin.list('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', sel), admin.list('rbac.authorization.k8s.io/v1', 'ClusterRole', sel),
+      admin.list('v1', 'Secret', { ...sel, namespace: 'kube-system' }), admin.list('v1', 'Node', sel),
+    ])).flat().map((o) => `${o.kind}/${o.metadata.name}`);
+    assert.deepEqual(left, [], 'no vnode-labelled object left');
   });
 });
