@@ -4,6 +4,7 @@ import {
 } from '@kubernetes/client-node';
 import { interrupted, operationError } from '../errors.js';
 import { collectGarbage } from '../util/gc.js';
+import { pause } from '../util/sleep.js';
 import { clusterError, httpCode } from './errors.js';
 import { resolveKubeconfig } from './kubeconfig.js';
 import {
@@ -100,24 +101,31 @@ export class KubeCluster implements ClusterPort {
         for (const o of items) { known.set(key(o), tombstone(o)); onEvent('ADDED', o); }
         onSynced?.(items);
       }
-      const expired = await new Promise<boolean>((resolve) => {
+      // closed: the server ended it, resume from rv; expired (410): list again; failed: list again, which reports a server that is gone
+      const ended = await new Promise<'closed' | 'expired' | 'failed'>((resolve) => {
         let ctl: AbortController | undefined;
         let done = false;
-        const finish = (exp: boolean): void => { if (done) return; done = true; signal.removeEventListener('abort', onAbort); ctl?.abort(); resolve(exp); };
-        const onAbort = (): void => finish(false);
+        const finish = (how: 'closed' | 'expired' | 'failed'): void => { if (done) return; done = true; signal.removeEventListener('abort', onAbort); ctl?.abort(); resolve(how); };
+        const onAbort = (): void => finish('closed');
         // aborted while listing: an abort listener added now would never fire
-        if (signal.aborted) { finish(false); return; }
+        if (signal.aborted) { finish('closed'); return; }
         signal.addEventListener('abort', onAbort);
         watcher.watch(path, { fieldSelector: opts.fieldSelector, labelSelector: opts.labelSelector, resourceVersion: rv, allowWatchBookmarks: true }, (type, raw: KubeObject & { code?: number }) => {
-          if (type === 'ERROR') { finish(raw.code === 410); return; }
+          if (type === 'ERROR') { finish(raw.code === 410 ? 'expired' : 'failed'); return; }
           if (raw?.metadata?.resourceVersion) rv = raw.metadata.resourceVersion;
           if (type === 'BOOKMARK') return;
           const o = (opts.project ? opts.project(raw) : raw) as T;
           if (type === 'DELETED') known.delete(key(o)); else known.set(key(o), tombstone(o));
           onEvent(type as WatchEventType, o);
-        }, () => finish(false)).then((c) => { ctl = c; if (done) c.abort(); }, () => finish(false));
+        }, (err) => finish(err ? 'failed' : 'closed')).then((c) => { ctl = c; if (done) c.abort(); }, () => finish('failed'));
       });
-      if (expired) rv = undefined;
+      if (ended === 'closed') continue;
+      rv = undefined;
+      if (ended === 'failed' && !signal.aborted) {
+        this.log(`k8s: watch ${kind} failed; listing again`);
+        // a watch refused again and again must not become a busy loop
+        await pause(500, signal);
+      }
     }
   }
 
@@ -160,21 +168,26 @@ export class KubeCluster implements ClusterPort {
   /** All pages of one consistent snapshot, and its resourceVersion (to watch from). */
   private async listWithVersion<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions): Promise<{ items: T[]; resourceVersion: string | undefined }> {
     const items: T[] = [];
-    let cont: string | undefined;
+    let page: { cont: string | undefined; resourceVersion: string | undefined } = { cont: undefined, resourceVersion: undefined };
     let resourceVersion: string | undefined;
     do {
-      const page = await this.call(`list ${kind}${opts.namespace ? ' in ' + opts.namespace : ''}`, () =>
-        this.objects.list(apiVersion, kind, opts.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector, 500, cont));
-      resourceVersion ??= page.metadata?.resourceVersion;
-      for (const i of page.items) {
-        const o = { apiVersion, kind, ...i } as unknown as KubeObject;
-        items.push(plain<T>(opts.project ? opts.project(o) : o));
-      }
-      cont = page.metadata?._continue || undefined;
-      // a projected list is a big one: its pages' garbage is promoted by V8 and would pile up until the last page
-      if (opts.project && cont) collectGarbage();
-    } while (cont);
+      page = await this.listPage(apiVersion, kind, opts, page.cont, items);
+      resourceVersion ??= page.resourceVersion;
+      // a projected list is a big one: each page's garbage outlives the young generation and would pile up in the old
+      if (opts.project) collectGarbage();
+    } while (page.cont);
     return { items, resourceVersion };
+  }
+
+  /** One page, appended to items; the raw page is garbage once this returns. */
+  private async listPage<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions, cont: string | undefined, items: T[]): Promise<{ cont: string | undefined; resourceVersion: string | undefined }> {
+    const page = await this.call(`list ${kind}${opts.namespace ? ' in ' + opts.namespace : ''}`, () =>
+      this.objects.list(apiVersion, kind, opts.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector, 500, cont));
+    for (const i of page.items) {
+      const o = { apiVersion, kind, ...i } as unknown as KubeObject;
+      items.push(plain<T>(opts.project ? opts.project(o) : o));
+    }
+    return { cont: page.metadata?._continue || undefined, resourceVersion: page.metadata?.resourceVersion };
   }
 
   create<T extends KubeObject>(obj: T, opts: { dryRun?: boolean } = {}): Promise<T> {
@@ -218,55 +231,25 @@ export class KubeCluster implements ClusterPort {
     return Boolean(r.status?.allowed);
   }
 
-  /**
-   * List, then watch from that resourceVersion: no polling and no missed change. A watch that ends
-   * (server timeout) is re-established; an expired resourceVersion (410) starts over with a fresh list.
-   */
+  /** Watches one object (list, then watch: no polling, no missed change) until done() holds for it; undefined = absent. */
   async waitFor<T extends KubeObject>(ref: ObjectRef, done: (obj: T | undefined) => boolean, opts: { timeoutMs: number; signal: AbortSignal }): Promise<T | undefined> {
-    const what = `wait for ${describeRef(ref)}`;
-    const path = await this.call(what, () => this.objects.listPath(ref));
-    const fieldSelector = `metadata.name=${ref.name}`;
-    const deadline = opts.timeoutMs > 0 ? Date.now() + opts.timeoutMs : Infinity;
-    const watcher = new Watch(this.kc);
-    while (true) {
-      if (opts.signal.aborted) throw interrupted();
-      if (Date.now() >= deadline) throw operationError('Timeout', `timed out waiting for ${describeRef(ref)}`);
-      const listed = await this.call(what, () => this.objects.list(ref.apiVersion, ref.kind, ref.namespace, undefined, undefined, undefined, fieldSelector));
-      const first = listed.items[0] ? plain<T>({ apiVersion: ref.apiVersion, kind: ref.kind, ...listed.items[0] }) : undefined;
-      if (done(first)) return first;
-      let rv = listed.metadata?.resourceVersion;
-      let restartList = false;
-      while (!restartList) {
-        const outcome = await new Promise<{ obj?: T | undefined; matched: boolean; expired?: boolean; err?: unknown }>((resolve) => {
-          let settled = false;
-          let abort: AbortController | undefined;
-          const finish = (r: { obj?: T | undefined; matched: boolean; expired?: boolean; err?: unknown }): void => {
-            if (settled) return;
-            settled = true;
-            clearTimeout(timer);
-            opts.signal.removeEventListener('abort', onAbort);
-            abort?.abort();
-            resolve(r);
-          };
-          const onAbort = (): void => finish({ matched: false });
-          if (opts.signal.aborted) { resolve({ matched: false }); return; }
-          opts.signal.addEventListener('abort', onAbort);
-          const timer = setTimeout(() => finish({ matched: false }), Math.min(Math.max(deadline - Date.now(), 0), 2_147_000_000));
-          watcher.watch(path, { fieldSelector, resourceVersion: rv, allowWatchBookmarks: true }, (phase, obj: KubeObject & { code?: number }) => {
-            if (phase === 'ERROR') { finish({ matched: false, expired: obj.code === 410 }); return; }
-            if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
-            if (phase === 'BOOKMARK') return;
-            const cur = phase === 'DELETED' ? undefined : plain<T>(obj);
-            if (done(cur)) finish({ obj: cur, matched: true });
-          }, (err) => finish({ matched: false, err })).then((c) => { abort = c; if (settled) c.abort(); }, (err) => finish({ matched: false, err }));
-        });
-        if (outcome.matched) return outcome.obj;
-        if (opts.signal.aborted) throw interrupted();
-        if (Date.now() >= deadline) throw operationError('Timeout', `timed out waiting for ${describeRef(ref)}`);
-        if (outcome.expired || outcome.err) restartList = true;
-        if (outcome.err) this.log(`k8s: watch ended (${(outcome.err as Error).message ?? outcome.err}); listing again`);
-      }
+    if (opts.signal.aborted) throw interrupted();
+    const stop = new AbortController();
+    let match: { obj: T | undefined } | undefined;
+    const check = (obj: T | undefined): void => { if (!match && done(obj)) { match = { obj }; stop.abort(); } };
+    const onAbort = (): void => stop.abort();
+    opts.signal.addEventListener('abort', onAbort, { once: true });
+    const timer = opts.timeoutMs > 0 ? setTimeout(() => stop.abort(), Math.min(opts.timeoutMs, 2_147_000_000)) : undefined;
+    try {
+      await this.watchList<T>(ref.apiVersion, ref.kind, { namespace: ref.namespace, fieldSelector: `metadata.name=${ref.name}` },
+        (type, obj) => check(type === 'DELETED' ? undefined : obj), stop.signal, (present) => check(present[0]));
+    } finally {
+      clearTimeout(timer);
+      opts.signal.removeEventListener('abort', onAbort);
     }
+    if (match) return match.obj;
+    if (opts.signal.aborted) throw interrupted();
+    throw operationError('Timeout', `timed out waiting for ${describeRef(ref)}`);
   }
 }
 

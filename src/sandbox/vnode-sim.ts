@@ -9,6 +9,7 @@ import {
 } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { poolConnections } from '../cluster/kube.js';
+import { pause as sleep } from '../util/sleep.js';
 import { approveVnodeCsr } from './approver.js';
 import type { EciHooks } from './cloud/eci.js';
 import { iso, randomId, type CloudState, type EventRec, type VirtualNodeRec } from './cloud/state.js';
@@ -25,15 +26,6 @@ export interface SimulatorOptions {
   /** Admin kubeconfig of the sandbox cluster, used only to read vnode-approver's ServiceAccount token and act as it. */
   adminKubeconfig?: string;
   log?: (m: string) => void;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) { resolve(); return; }
-    const t = setTimeout(() => { signal.removeEventListener('abort', done); resolve(); }, ms);
-    const done = (): void => { clearTimeout(t); resolve(); };
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 function codeOf(e: unknown): string | undefined {

@@ -2,6 +2,7 @@ import type { ClusterPort, KubeObject } from '../cluster/port.js';
 import type { Context } from '../context.js';
 import { operationError, VnodeError } from '../errors.js';
 import { collectGarbage } from '../util/gc.js';
+import { pause } from '../util/sleep.js';
 
 export interface DrainOptions {
   disableEviction: boolean;
@@ -49,11 +50,15 @@ export function classify(pod: Pod, opts: Pick<DrainOptions, 'force' | 'deleteEmp
   return 'evict';
 }
 
+/** The newest policy group version the server offers (Eviction and PodDisruptionBudget live there). */
+function policyVersion(groupVersions: string[]): string | undefined {
+  return ['policy/v1', 'policy/v1beta1'].find((v) => groupVersions.includes(v));
+}
+
 /** policy/v1 Eviction from 1.22, policy/v1beta1 before: as the server's discovery says. */
 export async function evictionVersion(cluster: ClusterPort): Promise<string> {
-  const gvs = await cluster.groupVersions();
-  if (gvs.includes('policy/v1')) return 'policy/v1';
-  if (gvs.includes('policy/v1beta1')) return 'policy/v1beta1';
+  const version = policyVersion(await cluster.groupVersions());
+  if (version) return version;
   throw operationError('NoEvictionApi', 'the server offers no policy API for evictions', { hint: 'use --disable-eviction to delete pods instead' });
 }
 
@@ -80,8 +85,7 @@ export function selectorMatches(sel: LabelSelector | undefined, labels: Record<s
 /** The PodDisruptionBudgets that select any of these pods. */
 async function pdbsHolding(cluster: ClusterPort, pods: Pod[]): Promise<string[]> {
   if (pods.length === 0) return [];
-  const gvs = await cluster.groupVersions();
-  const version = gvs.includes('policy/v1') ? 'policy/v1' : 'policy/v1beta1';
+  const version = policyVersion(await cluster.groupVersions()) ?? 'policy/v1beta1';
   const out = new Set<string>();
   for (const ns of new Set(pods.map((p) => p.metadata.namespace!))) {
     const pdbs = await cluster.list<KubeObject>(version, 'PodDisruptionBudget', { namespace: ns });
@@ -97,11 +101,6 @@ export async function cordon(cluster: ClusterPort, node: string): Promise<void> 
   await cluster.patch({ apiVersion: 'v1', kind: 'Node', name: node }, { spec: { unschedulable: true } }, 'merge');
 }
 
-/**
- * Cordon, evict (or delete) every pod kubectl's rules allow, with bounded concurrency, retrying what a
- * PodDisruptionBudget blocks; wait for the pods to be gone with one watch. On timeout or interrupt the node stays
- * cordoned and what remains is reported.
- */
 interface Target { uid: string; namespace: string; name: string }
 
 /** What drain needs of a pod (thousands of them: memory matters). */
@@ -117,6 +116,11 @@ export function slimPod(o: KubeObject): KubeObject {
   return { apiVersion: 'v1', kind: 'Pod', metadata: meta as KubeObject['metadata'], spec: emptyDir ? { volumes: [{ emptyDir: {} }] } : {}, status: { phase: p.status?.phase } };
 }
 
+/**
+ * Cordon, evict (or delete) every pod kubectl's rules allow, with bounded concurrency, retrying what a
+ * PodDisruptionBudget blocks; wait for the pods to be gone with one watch. On timeout or interrupt the node stays
+ * cordoned and what remains is reported.
+ */
 export async function drainNode(ctx: Context, cluster: ClusterPort, node: string, opts: DrainOptions): Promise<DrainResult> {
   const started = Date.now();
   const { status, out } = ctx;
@@ -150,8 +154,6 @@ export async function drainNode(ctx: Context, cluster: ClusterPort, node: string
   const stopWatch = async (): Promise<void> => { watchStop.abort(); await watching; };
 
   let pods: Pod[] | undefined = await firstList;
-  // the list's deserialization garbage is the biggest single heap of the run
-  collectGarbage();
   if (watchError !== undefined) { await stopWatch(); throw watchError; }
   // only labels are needed later (to name the PodDisruptionBudgets holding what remains)
   const labels = new Map(pods.map((p) => [p.metadata.uid!, p.metadata.labels ?? {}]));
@@ -191,7 +193,6 @@ export async function drainNode(ctx: Context, cluster: ClusterPort, node: string
     const deadline = opts.timeoutMs > 0 ? started + opts.timeoutMs : Infinity;
     const progress = (): void => status.update(`Draining ${node}: ${evicted + deleted} evicted, ${pending.size} remaining, ${blocked.size} blocked by PodDisruptionBudgets`);
     const queue = [...pending.values()];
-    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
     const worker = async (): Promise<void> => {
       while (queue.length > 0 && failure === undefined && !ctx.signal.aborted && Date.now() < deadline) {
@@ -209,7 +210,7 @@ export async function drainNode(ctx: Context, cluster: ClusterPort, node: string
             if (r.kind === 'gone') { blocked.delete(p.uid); pending.delete(p.uid); check(); break; }
             if (r.reason === 'pdb') blocked.add(p.uid);
             // a PDB may allow it later; a throttled server asks us to slow down
-            await sleep(Math.min(r.retryAfterMs ?? backoff, Math.max(0, deadline - Date.now())));
+            await pause(Math.min(r.retryAfterMs ?? backoff, Math.max(0, deadline - Date.now())), ctx.signal);
             backoff = Math.min(backoff * 2, 5000);
           } catch (e) {
             failure = e;

@@ -15,10 +15,6 @@ export const TAG_NAME = 'vnode-name';
 /** "sa:<identity>", "bootstrap:<identity>" or "external" (--kubeconfig-file): which credentials uninstall may remove. */
 export const TAG_IDENTITY = 'vnode-identity';
 
-/** The name of the credentials install creates for a virtual node of this name. */
-export function identityName(name: string): string {
-  return name.replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'vnode';
-}
 export const NAME_LABEL = 'vnode.dev/name';
 /** The TAG_IDENTITY value, kept on the Node too: an uninstall interrupted after DeleteVirtualNode still knows it. */
 export const IDENTITY_ANNOTATION = 'vnode.dev/identity';
@@ -78,6 +74,11 @@ function asInput(e: unknown): never {
   }
   if (e instanceof VnodeError && code === 'NoCredentials') throw new VnodeError('usage', code, e.message, e.hint ? { hint: e.hint } : {});
   throw e;
+}
+
+/** The name of the credentials install creates for a virtual node of this name. */
+export function identityName(name: string): string {
+  return name.replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'vnode';
 }
 
 export function clientToken(clusterId: string, region: string, name: string): string {
