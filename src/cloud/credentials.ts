@@ -17,21 +17,14 @@ export type CredentialClient = InstanceType<typeof credentials.default>;
 export function credentialFor(profile: AliyunProfile | undefined, explicitProfile: boolean, env: NodeJS.ProcessEnv): { credential: CredentialClient; source: string } {
   if (explicitProfile && profile) {
     const mode = profile.mode ?? 'AK';
-    if (mode === 'AK') {
-      return { credential: new Credential(new Config({ type: 'access_key', accessKeyId: profile.access_key_id ?? '', accessKeySecret: profile.access_key_secret ?? '' })), source: `profile ${profile.name}` };
-    }
-    if (mode === 'StsToken') {
-      return { credential: new Credential(new Config({ type: 'sts', accessKeyId: profile.access_key_id ?? '', accessKeySecret: profile.access_key_secret ?? '', securityToken: profile.sts_token ?? '' })), source: `profile ${profile.name}` };
-    }
-    if (mode === 'RamRoleArn') {
-      return {
-        credential: new Credential(new Config({
-          type: 'ram_role_arn', accessKeyId: profile.access_key_id ?? '', accessKeySecret: profile.access_key_secret ?? '',
-          roleArn: profile.ram_role_arn ?? '', roleSessionName: profile.ram_session_name || 'vnode',
-        })),
-        source: `profile ${profile.name}`,
-      };
-    }
+    const key = { accessKeyId: profile.access_key_id ?? '', accessKeySecret: profile.access_key_secret ?? '' };
+    const byMode: Record<string, () => InstanceType<typeof Config>> = {
+      AK: () => new Config({ type: 'access_key', ...key }),
+      StsToken: () => new Config({ type: 'sts', ...key, securityToken: profile.sts_token ?? '' }),
+      RamRoleArn: () => new Config({ type: 'ram_role_arn', ...key, roleArn: profile.ram_role_arn ?? '', roleSessionName: profile.ram_session_name || 'vnode' }),
+    };
+    const config = Object.hasOwn(byMode, mode) ? byMode[mode] : undefined;
+    if (config) return { credential: new Credential(config()), source: `profile ${profile.name}` };
     throw usageError('ProfileModeUnsupported', `profile "${profile.name}" uses mode ${mode}, which vnode cannot use directly`, 'use an AK, StsToken or RamRoleArn profile, or set ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET');
   }
   const id = env.ALIBABA_CLOUD_ACCESS_KEY_ID;

@@ -234,7 +234,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
         '--kube-api-qps=200', '--kube-api-burst=400',
       ]);
     }
-    // the controller manager is working once the default ServiceAccount has its token
+    // the controller manager is working once it has created the default ServiceAccount
     await waitHealthy(procs[2]!, async () => {
       const status = await httpsGet(`${server}/api/v1/namespaces/default/serviceaccounts/default`, tls);
       return status === 200;

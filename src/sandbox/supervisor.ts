@@ -3,6 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import path from 'node:path';
 import { operationError } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
+import { untilAborted } from '../util/sleep.js';
 import { startSandboxCloud } from './cloud-sandbox.js';
 import { findBinaries, freePort, startControlPlane } from './controlplane.js';
 
@@ -50,10 +51,7 @@ export async function serveSandbox(dir: string, opts: { readyDelayMs: number; si
     writeFileSync(f.env, Object.entries(env).map(([k, v]) => `export ${k}=${v}\n`).join(''), { mode: 0o600 });
     writeFileSync(f.ready, String(process.pid));
     opts.log(`sandbox ready: API server ${cp.server}, cloud ${cloud.endpoint}`);
-    await new Promise<void>((resolve) => {
-      if (opts.signal.aborted) resolve();
-      opts.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await untilAborted(opts.signal);
   } finally {
     rmSync(f.ready, { force: true });
     await cloud?.stop();

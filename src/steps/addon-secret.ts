@@ -1,6 +1,5 @@
-import { ensureObject } from '../cluster/ensure.js';
-import { managed } from '../cluster/ensure.js';
-import type { ClusterPort, KubeObject } from '../cluster/port.js';
+import { ensureObject, managed } from '../cluster/ensure.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../cluster/port.js';
 
 export const ADDON_SECRET = { namespace: 'kube-system', name: 'alibaba-addon-secret' };
 export const ANNOTATION_USER = 'vnode.dev/ram-user';
@@ -25,7 +24,7 @@ export async function readAddonSecret(cluster: ClusterPort): Promise<AddonSecret
     accessKeyId: data['access-key-id'] ? Buffer.from(data['access-key-id'], 'base64').toString('utf8') : undefined,
     ramUser: ann[ANNOTATION_USER],
     attachedPolicies: (ann[ANNOTATION_POLICIES] ?? '').split(',').filter(Boolean),
-    managedByVnode: s.metadata.labels?.['app.kubernetes.io/managed-by'] === 'vnode',
+    managedByVnode: s.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY,
   };
 }
 

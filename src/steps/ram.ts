@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RamPolicyRef, RamPort } from '../cloud/port.js';
 import { clusterUid } from '../cluster/cluster-id.js';
-import type { ClusterPort, KubeObject } from '../cluster/port.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../cluster/port.js';
 import type { Context } from '../context.js';
 import { operationError, usageError } from '../errors.js';
 import { readTemplate } from '../util/templates.js';
@@ -184,9 +184,9 @@ async function writeAddonSecretAnnotations(ctx: Context, cluster: ClusterPort, u
   const live = await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Secret', ...ADDON_SECRET });
   if (!live) return 'unchanged';
   const cur = live.metadata.annotations ?? {};
-  if (Object.entries(annotations).every(([k, v]) => cur[k] === v) && live.metadata.labels?.['app.kubernetes.io/managed-by'] === 'vnode') return 'unchanged';
+  if (Object.entries(annotations).every(([k, v]) => cur[k] === v) && live.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) return 'unchanged';
   ctx.out.debug(`recording ${user}'s policies on the Secret`);
-  await cluster.patch({ apiVersion: 'v1', kind: 'Secret', ...ADDON_SECRET }, { metadata: { annotations, labels: { 'app.kubernetes.io/managed-by': 'vnode' } } }, 'merge');
+  await cluster.patch({ apiVersion: 'v1', kind: 'Secret', ...ADDON_SECRET }, { metadata: { annotations, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } } }, 'merge');
   return 'updated';
 }
 

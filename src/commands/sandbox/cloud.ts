@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { usageError } from '../../errors.js';
 import { parseDuration } from '../../util/duration.js';
+import { untilAborted } from '../../util/sleep.js';
 import type { CommandModule } from '../registry.js';
 
 const command: CommandModule = {
@@ -29,10 +30,7 @@ const command: CommandModule = {
     });
     for (const [k, v] of Object.entries(emu.env())) ctx.out.print(`export ${k}=${v}`);
     ctx.out.info(`cloud emulator listening on ${emu.endpoint}${stateFile ? ` (state in ${stateFile})` : ''}; Ctrl-C to stop`);
-    await new Promise<void>((resolve) => {
-      if (ctx.signal.aborted) resolve();
-      ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await untilAborted(ctx.signal);
     await emu.stop();
     ctx.out.info('cloud emulator stopped');
   },
