@@ -27,7 +27,8 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: true,
-  external: ['@kubernetes/client-node', '@alicloud/*', '@peculiar/*', 'inquirer', 'ora', 'chalk', 'yaml'],
+  // @darabonba/typescript too: the external @alicloud SDKs load it themselves, so bundling it would load it twice
+  external: ['@kubernetes/client-node', '@alicloud/*', '@darabonba/*', '@peculiar/*', 'inquirer', 'ora', 'chalk', 'yaml'],
   // CommonJS dependencies inside an ESM bundle need a require
   banner: { js: "import { createRequire as __vnodeCreateRequire } from 'node:module'; const require = __vnodeCreateRequire(import.meta.url);" },
   plugins: [lazyChildProcess],
