@@ -25,6 +25,8 @@ export interface Deps {
   env: NodeJS.ProcessEnv;
   cwd: string;
   signal: AbortSignal;
+  /** Fires when the run ends (or is interrupted): background work such as cloud retries stops. */
+  lifetime?: AbortSignal;
   connectCluster?: (target: ClusterTarget, ctx: Context) => Promise<ClusterPort>;
   connectCloud?: (target: CloudTarget, ctx: Context) => Promise<CloudPorts>;
   prompt?: Prompt;
@@ -48,6 +50,8 @@ export interface Context {
   cloudWith(key: { id: string; secret: string }): Promise<CloudPorts>;
   /** A secret typed at a hidden prompt on a terminal, else all of stdin (trailing newline removed). */
   readSecret(label: string): Promise<string>;
+  /** All of stdin when it is not a terminal (trailing newline removed); undefined on a terminal. */
+  readStdin(): Promise<string | undefined>;
 }
 
 export function createContext(flags: GlobalFlags, deps: Deps): Context {
@@ -56,7 +60,7 @@ export function createContext(flags: GlobalFlags, deps: Deps): Context {
   const color = flags.color && env.NO_COLOR === undefined && Boolean(streams.stderr.isTTY);
   const out = new Output(flags.output, streams.stdout, streams.stderr, redactor, { color, verbose: flags.verbose });
   const statusMode = out.structured ? 'silent' : streams.stderr.isTTY ? 'spinner' : 'plain';
-  const status = new Status(out, streams.stderr, statusMode);
+  const status = new Status(out, streams.stderr, statusMode, deps.signal);
   const interactive = Boolean(streams.stdin.isTTY && streams.stderr.isTTY) && env.CI !== 'true';
   const prompt = deps.prompt ?? new InquirerPrompt(streams.stdin, streams.stderr, flags.yes, interactive);
   let cluster: Promise<ClusterPort> | undefined;
@@ -64,7 +68,7 @@ export function createContext(flags: GlobalFlags, deps: Deps): Context {
   const connect = async (target: CloudTarget): Promise<CloudPorts> => {
     if (deps.connectCloud) return deps.connectCloud(target, ctx);
     const { connectCloud } = await import('./cloud/index.js');
-    return connectCloud(target, { env, signal: deps.signal, log: (m) => out.debug(m) });
+    return connectCloud(target, { env, signal: deps.lifetime ?? deps.signal, log: (m) => out.debug(m) });
   };
   const ctx: Context = {
     flags, out, status, prompt, redactor, env, cwd: deps.cwd, signal: deps.signal,
@@ -91,6 +95,10 @@ export function createContext(flags: GlobalFlags, deps: Deps): Context {
         const { v } = await ask<{ v: string }>([{ type: 'password', name: 'v', message: label, mask: '*' }]);
         return v.trim();
       }
+      return (await ctx.readStdin()) ?? '';
+    },
+    async readStdin() {
+      if (streams.stdin.isTTY) return undefined;
       const chunks: Buffer[] = [];
       for await (const c of streams.stdin) chunks.push(Buffer.from(c as Buffer));
       return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '').trim();

@@ -6,14 +6,18 @@ import type { OutputFormat } from './ui/formats.js';
 
 /** Runs one invocation and returns its exit code; never exits the process (tests call this in-process). */
 export async function cli(argv: string[], deps: Deps): Promise<number> {
+  // ends with the run: a cloud call still retrying in the background (its sibling failed) stops and stays quiet
+  const finished = new AbortController();
+  const outcome: { code?: number } = {};
   try {
-    const program = await buildProgram(argv, deps);
+    const program = await buildProgram(argv, { ...deps, lifetime: AbortSignal.any([deps.signal, finished.signal]) }, outcome);
     if (argv.length === 0) {
       program.outputHelp();
       return ExitCode.ok;
     }
     await program.parseAsync(argv, { from: 'user' });
-    return deps.signal.aborted ? ExitCode.interrupted : ExitCode.ok;
+    // the command completed: a Ctrl-C that came after its last change does not undo that
+    return outcome.code ?? ExitCode.ok;
   } catch (e) {
     if (isHelpOrVersion(e)) return ExitCode.ok;
     // commander has already printed its message (unknown option, missing argument ...)
@@ -36,6 +40,8 @@ export async function cli(argv: string[], deps: Deps): Promise<number> {
     out.error(err.message || String(e));
     out.debug(err.stack ?? '');
     return ExitCode.failed;
+  } finally {
+    finished.abort();
   }
 }
 

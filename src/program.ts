@@ -41,9 +41,9 @@ function globalFlags(cmd: Command): GlobalFlags {
 
 /**
  * Builds the commander tree. Every command is listed (for help), but only the one argv names is
- * imported and given its flags, so `vnode --help` loads no SDK.
+ * imported and given its flags, so `vnode --help` loads no SDK. The command's exit code lands in `outcome`.
  */
-export async function buildProgram(argv: string[], deps: Deps): Promise<Command> {
+export async function buildProgram(argv: string[], deps: Deps, outcome: { code?: number } = {}): Promise<Command> {
   const program = new Command('vnode')
     .description('Connect a self-managed Kubernetes cluster to Alibaba Cloud ECI through virtual nodes.')
     .version(VERSION, '--version')
@@ -79,7 +79,8 @@ export async function buildProgram(argv: string[], deps: Deps): Promise<Command>
       const ctx = createContext(globalFlags(self), deps);
       const n = self.registeredArguments.length;
       const args = params.slice(0, n).flatMap((p) => (Array.isArray(p) ? p : p === undefined ? [] : [p]));
-      await mod.run(ctx, args.map(String), self.opts());
+      const code = await mod.run(ctx, args.map(String), self.opts());
+      outcome.code = typeof code === 'number' ? code : 0;
     });
   }
   return program;

@@ -44,6 +44,15 @@ export function policyFor(action: string): string {
   }
 }
 
+/**
+ * The HTTP client appends "<METHOD> <url> failed." to a socket error with no separator
+ * ("connect ECONNREFUSED 127.0.0.1:1POST http://..."); the query (signed parameters) is dropped.
+ */
+export function tidyMessage(m: string): string {
+  const x = /^(.*?)[.\s]*(GET|POST|PUT|DELETE|PATCH|HEAD) (https?:\/\/[^\s?]+)\S* failed\.?$/.exec(m);
+  return x ? `${x[1]} (${x[2]} ${x[3]})` : m;
+}
+
 /** A typed error carrying Code, HTTP status, RequestId and Recommend; never any credential. */
 export function cloudError(e: unknown, action: string): VnodeError {
   if (e instanceof VnodeError) return e;
@@ -52,7 +61,7 @@ export function cloudError(e: unknown, action: string): VnodeError {
   const status = f.statusCode;
   const requestId = f.requestId ?? f.data?.RequestId;
   const recommend = f.data?.Recommend;
-  const apiMessage = (f.data?.Message ?? f.message ?? String(e)).split('\n')[0]!.replace(/^[^:]*code: \d+, /, '');
+  const apiMessage = tidyMessage((f.data?.Message ?? f.message ?? String(e)).split('\n')[0]!.replace(/^[^:]*code: \d+, /, ''));
   const details = { code, status, requestId, recommend, action };
   if (status === 403 || code === 'NoPermission' || code.startsWith('Forbidden')) {
     const denied = f.accessDeniedDetail?.AuthAction ?? f.data?.AccessDeniedDetail?.AuthAction ?? action;

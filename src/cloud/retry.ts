@@ -33,7 +33,8 @@ export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions = DE
     try {
       return await fn();
     } catch (e) {
-      if (attempt >= opts.attempts || !isRetryable(e)) throw e;
+      // once the run is over or interrupted, the last failure is the answer: no further attempt, no "retrying" line
+      if (attempt >= opts.attempts || !isRetryable(e) || opts.signal?.aborted) throw e;
       const backoff = Math.min(opts.capMs, opts.baseMs * 2 ** (attempt - 1));
       const retryAfter = sdkFields(e).retryAfter;
       const delay = Math.max(Math.round(random() * backoff), typeof retryAfter === 'number' && retryAfter > 0 ? retryAfter : 0);

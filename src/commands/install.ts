@@ -1,9 +1,10 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Tag, Taint } from '../cloud/port.js';
 import type { Context } from '../context.js';
 import { usageError } from '../errors.js';
-import { install, type InstallOptions, type InstallResult } from '../steps/install.js';
+import { install, MAX_NAME, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, type InstallOptions, type InstallResult } from '../steps/install.js';
 import { parseServer } from '../steps/kubeconfig-file.js';
 import { parseDuration } from '../util/duration.js';
 import { collect } from './flags.js';
@@ -24,11 +25,62 @@ export function parseTag(s: string): Tag {
   if (!key || key.length > 128 || /^(aliyun|acs:)/i.test(key) || value.length > 128) {
     throw usageError('InvalidTag', `invalid --tag "${s}": expected key=value, key 1-128 characters not starting with aliyun or acs:, value at most 128`);
   }
+  if (RESERVED_TAGS.includes(key)) throw usageError('ReservedTag', `invalid --tag "${s}": ${key} is one of vnode's own tags (${RESERVED_TAGS.join(', ')}); choose another key`);
   return { key, value };
 }
 
+const RESERVED_TAGS = [TAG_CLUSTER, TAG_NAME, TAG_IDENTITY];
+
+/** Tags with distinct keys: ECI keeps one value per key, so a repeated key is a mistake. */
+export function parseTags(values: string[]): Tag[] {
+  const tags = values.map(parseTag);
+  const seen = new Map<string, string>();
+  for (const [i, t] of tags.entries()) {
+    const prev = seen.get(t.key);
+    if (prev !== undefined) throw usageError('DuplicateTag', `--tag ${t.key} is given twice ("${prev}" and "${values[i]}"): a key takes one value`);
+    seen.set(t.key, values[i]!);
+  }
+  return tags;
+}
+
+// an extended resource: [DNS-subdomain prefix/]name, as Kubernetes qualifies resource names
+const RESOURCE_NAME = /^(?:[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/** ECI's CustomResources: name=count pairs, comma-separated (example.com/gpu=100,example.com/fpga=10). */
+export function parseCustomResources(s: string): string {
+  const pairs = s.split(',');
+  const seen = new Set<string>();
+  for (const p of pairs) {
+    const m = /^([^=]+)=(\d{1,9})$/.exec(p.trim());
+    const bad = !m ? `"${p}" is not name=count` : !RESOURCE_NAME.test(m[1]!) ? `"${m[1]}" is not a resource name` : seen.has(m[1]!) ? `"${m[1]}" is given twice` : undefined;
+    if (bad) throw usageError('InvalidCustomResources', `invalid --custom-resources "${s}": ${bad}; expected name=count pairs separated by commas, e.g. example.com/gpu=100,example.com/fpga=10`);
+    seen.add(m![1]!);
+  }
+  return pairs.map((p) => p.trim()).join(',');
+}
+
+export function parseClusterDns(s: string): string {
+  const ips = s.split(',').map((x) => x.trim());
+  const bad = ips.find((ip) => isIP(ip) === 0);
+  if (bad !== undefined) throw usageError('InvalidClusterDns', `invalid --cluster-dns "${s}": "${bad}" is not an IP address; expected the cluster DNS Service's IP, e.g. 10.96.0.10`);
+  return ips.join(',');
+}
+
+const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export function parseClusterDomain(s: string): string {
+  if (s.length > 253 || !s.split('.').every((l) => DNS_LABEL.test(l))) {
+    throw usageError('InvalidClusterDomain', `invalid --cluster-domain "${s}": expected a DNS domain of lowercase labels separated by dots, e.g. cluster.local`);
+  }
+  return s;
+}
+
 export function parseOptions(raw: Record<string, unknown>, cwd: string): Omit<InstallOptions, 'vswitches' | 'securityGroup'> & { vswitches: string[] | undefined; securityGroup: string | undefined } {
-  const vswitches = (raw.vswitch as string[] | undefined)?.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const given = raw.vswitch as string[] | undefined;
+  for (const v of given ?? []) {
+    if (v.split(',').some((x) => x.trim() === '')) throw usageError('InvalidVSwitch', `invalid --vswitch "${v}": an empty entry; expected vSwitch ids separated by commas, such as vsw-bp1a,vsw-bp1b`);
+  }
+  const vswitches = given?.flatMap((v) => v.split(',')).map((v) => v.trim());
   if (vswitches) {
     for (const v of vswitches) if (!/^vsw-[a-z0-9]+$/.test(v)) throw usageError('InvalidVSwitch', `invalid --vswitch "${v}": expected a vSwitch id such as vsw-bp1...`);
     if (vswitches.length < 1 || vswitches.length > 10) throw usageError('TooManyVSwitches', `${vswitches.length} vSwitches given: a virtual node takes 1 to 10 vSwitches (of one VPC)`);
@@ -36,16 +88,18 @@ export function parseOptions(raw: Record<string, unknown>, cwd: string): Omit<In
   }
   const securityGroup = raw.securityGroup === undefined ? undefined : String(raw.securityGroup);
   if (securityGroup !== undefined && !/^sg-[a-z0-9]+$/.test(securityGroup)) throw usageError('InvalidSecurityGroup', `invalid --security-group "${securityGroup}": expected an id such as sg-bp1...`);
+  const count = Number(raw.count);
+  if (!Number.isInteger(count) || count < 1 || count > 100) throw usageError('InvalidCount', `invalid --count "${String(raw.count)}": expected a whole number from 1 to 100 (one virtual node per 3000 pods)`);
   const name = String(raw.name);
-  if (!/^[a-z0-9][a-z0-9.-]{0,116}[a-z0-9]$/.test(name)) {
-    throw usageError('InvalidName', `invalid --name "${name}": 2-118 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit`);
+  // the name is a Node label value (at most 63); with --count the longest is <name>-<count>
+  const maxName = count === 1 ? MAX_NAME : MAX_NAME - 1 - String(count).length;
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name) || name.length > maxName) {
+    throw usageError('InvalidName', `invalid --name "${name.length > 80 ? name.slice(0, 77) + '...' : name}" (${name.length} characters): 2-${maxName} lowercase letters, digits, '.' or '-', starting and ending with a letter or digit${count > 1 ? ` (with --count ${count}, "-${count}" is appended)` : ''}`);
   }
-  const tags = ((raw.tag as string[] | undefined) ?? []).map(parseTag);
+  const tags = parseTags((raw.tag as string[] | undefined) ?? []);
   if (tags.length > 20 - VNODE_TAGS) throw usageError('TooManyTags', `${tags.length} --tag given: at most ${20 - VNODE_TAGS} (ECI allows 20 and vnode adds ${VNODE_TAGS} of its own)`);
   const taints = ((raw.taint as string[] | undefined) ?? []).map(parseTaint);
   if (taints.length > 20) throw usageError('TooManyTaints', `${taints.length} --taint given: at most 20`);
-  const count = Number(raw.count);
-  if (!Number.isInteger(count) || count < 1 || count > 100) throw usageError('InvalidCount', `invalid --count "${String(raw.count)}": expected a whole number from 1 to 100 (one virtual node per 3000 pods)`);
   const bootstrap = Boolean(raw.bootstrap);
   if (raw.kubeconfigFile !== undefined && (raw.server !== undefined || raw.extraPrivilege)) {
     throw usageError('ConflictingFlags', '--kubeconfig-file uses an existing kubeconfig: --server and --extra-privilege apply only when vnode creates it');
@@ -54,17 +108,22 @@ export function parseOptions(raw: Record<string, unknown>, cwd: string): Omit<In
     vswitches, securityGroup, name, bootstrap, tags, taints, count,
     kubeconfigFile: raw.kubeconfigFile === undefined ? undefined : path.resolve(cwd, String(raw.kubeconfigFile)),
     server: raw.server === undefined ? undefined : parseServer(String(raw.server)),
-    resourceGroup: raw.resourceGroup as string | undefined,
-    zone: raw.zone as string | undefined,
-    customResources: raw.customResources as string | undefined,
-    clusterDns: raw.clusterDns as string | undefined,
-    clusterDomain: raw.clusterDomain as string | undefined,
+    resourceGroup: raw.resourceGroup === undefined ? undefined : checked('--resource-group', String(raw.resourceGroup), /^rg-[a-z0-9]+$/, 'a resource group id such as rg-acfm...'),
+    zone: raw.zone === undefined ? undefined : checked('--zone', String(raw.zone), /^[a-z]{2}-[a-z0-9]+(-[a-z0-9]+)*$/, 'a zone id such as cn-hangzhou-h'),
+    customResources: raw.customResources === undefined ? undefined : parseCustomResources(String(raw.customResources)),
+    clusterDns: raw.clusterDns === undefined ? undefined : parseClusterDns(String(raw.clusterDns)),
+    clusterDomain: raw.clusterDomain === undefined ? undefined : parseClusterDomain(String(raw.clusterDomain)),
     daemonsetAffinity: raw.daemonsetAffinity !== false,
     timeoutMs: parseDuration('--timeout', String(raw.timeout)),
     wait: raw.wait !== false,
     ttlMs: parseDuration('--ttl', String(raw.ttl)),
     extraPrivilege: Boolean(raw.extraPrivilege),
   };
+}
+
+function checked(flag: string, value: string, re: RegExp, valid: string): string {
+  if (!re.test(value)) throw usageError('InvalidFlag', `invalid ${flag} "${value}": expected ${valid}`);
+  return value;
 }
 
 /** A missing required value: chosen from the cloud's list on a terminal, else exit 2 naming the flag. */

@@ -70,9 +70,8 @@ const command: CommandModule = {
   async run(ctx, _args, raw) {
     const opts = parseOptions(raw, ctx.cwd);
     const result = await provisionKubeconfig(ctx, opts);
-    const file = opts.file!;
-    const display = path.relative(ctx.cwd, file) || file;
-    ctx.out.result({ ...result, ttl: opts.mode === 'bootstrap' ? formatDuration(opts.ttlMs) : null }, () => renderText(result, display.startsWith('..') ? file : display));
+    // the absolute path: unambiguous whatever the working directory
+    ctx.out.result({ ...result, ttl: opts.mode === 'bootstrap' ? formatDuration(opts.ttlMs) : null }, () => renderText(result, opts.file!));
   },
 };
 

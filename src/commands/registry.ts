@@ -4,7 +4,8 @@ import type { Context } from '../context.js';
 /** A leaf command: its flags and arguments, and the handler. Imported only when it is the one being run. */
 export interface CommandModule {
   configure(cmd: Command): void;
-  run(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<void>;
+  /** Completing is success (exit 0) even when Ctrl-C came after the last change; a number is the exit code. */
+  run(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<void | number>;
 }
 
 export interface CommandEntry {

@@ -12,6 +12,7 @@ export interface SandboxCloudOptions {
   adminKubeconfig?: string;
   log?: (m: string) => void;
   onRequest?: EmulatorOptions['onRequest'];
+  idempotencyWindowMs?: number;
 }
 
 export const DEFAULT_READY_DELAY_MS = 2000;
@@ -26,6 +27,7 @@ export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise
     ...(opts.faults ? { faults: opts.faults } : {}),
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
+    ...(opts.idempotencyWindowMs !== undefined ? { idempotencyWindowMs: opts.idempotencyWindowMs } : {}),
   });
   const simulator = new VirtualNodeSimulator({
     state: emu.state, readyDelayMs: opts.readyDelayMs ?? DEFAULT_READY_DELAY_MS,

@@ -4,12 +4,16 @@ import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from 
 export const ADDON_SECRET = { namespace: 'kube-system', name: 'alibaba-addon-secret' };
 export const ANNOTATION_USER = 'vnode.dev/ram-user';
 export const ANNOTATION_POLICIES = 'vnode.dev/attached-policies';
+/** The AccessKey ids vnode created for the RAM user: the only keys revoke (or a rotation) may delete. */
+export const ANNOTATION_KEYS = 'vnode.dev/created-access-keys';
 
 export interface AddonSecret {
   accessKeyId: string | undefined;
   ramUser: string | undefined;
   /** "Type:Name" of the policies vnode attached. */
   attachedPolicies: string[];
+  /** AccessKeys vnode created for ramUser (recorded when created). */
+  createdKeys: string[];
   managedByVnode: boolean;
 }
 
@@ -24,6 +28,7 @@ export async function readAddonSecret(cluster: ClusterPort): Promise<AddonSecret
     accessKeyId: data['access-key-id'] ? Buffer.from(data['access-key-id'], 'base64').toString('utf8') : undefined,
     ramUser: ann[ANNOTATION_USER],
     attachedPolicies: (ann[ANNOTATION_POLICIES] ?? '').split(',').filter(Boolean),
+    createdKeys: (ann[ANNOTATION_KEYS] ?? '').split(',').filter(Boolean),
     managedByVnode: s.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY,
   };
 }

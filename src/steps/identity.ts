@@ -24,6 +24,8 @@ export interface IdentitySpec {
   mode: IdentityMode;
   extraPrivilege: boolean;
   approverImage: string;
+  /** Extra labels on the identity's own objects (not on what all virtual nodes share). */
+  labels?: Record<string, string>;
 }
 
 type Subject = { kind: 'Group'; name: string; apiGroup: string } | { kind: 'ServiceAccount'; name: string; namespace: string };
@@ -66,7 +68,7 @@ export function identityObjects(spec: IdentitySpec): KubeObject[] {
   if (spec.extraPrivilege) objs.push(clusterRole(EXTRA_ENDPOINTS_ROLE, [{ apiGroups: [''], resources: ['endpoints'], verbs: ['create', 'update'] }]));
 
   if (spec.mode === 'serviceaccount') {
-    const inst = { [INSTANCE_LABEL]: spec.name };
+    const inst = { ...spec.labels, [INSTANCE_LABEL]: spec.name };
     const sa: Subject = { kind: 'ServiceAccount', name: spec.name, namespace: NAMESPACE };
     objs.push(managed({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: spec.name, namespace: NAMESPACE } }, inst));
     for (const { suffix, role } of [...nodeRoles(spec.extraPrivilege), { suffix: 'nodeclient', role: NODECLIENT }]) {
@@ -89,12 +91,12 @@ export function approverObjects(image: string): KubeObject[] {
 }
 
 /** The long-lived token Secret of the ServiceAccount (not a TokenRequest token: those expire). */
-export function serviceAccountTokenSecret(name: string): KubeObject {
+export function serviceAccountTokenSecret(name: string, labels: Record<string, string> = {}): KubeObject {
   return managed({
     apiVersion: 'v1', kind: 'Secret',
     metadata: { name: `${name}-token`, namespace: NAMESPACE, annotations: { 'kubernetes.io/service-account.name': name } },
     type: SA_TOKEN_TYPE,
-  }, { [INSTANCE_LABEL]: name });
+  }, { ...labels, [INSTANCE_LABEL]: name });
 }
 
 const TOKEN_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -115,7 +117,7 @@ export function newBootstrapToken(ttlMs: number, now: Date): BootstrapToken {
   return { id: randomString(6), secret: randomString(16), expiresAt: ttlMs > 0 ? new Date(now.getTime() + ttlMs) : undefined };
 }
 
-export function bootstrapTokenSecret(name: string, token: BootstrapToken): KubeObject {
+export function bootstrapTokenSecret(name: string, token: BootstrapToken, labels: Record<string, string> = {}): KubeObject {
   const data: Record<string, string> = {
     'token-id': token.id,
     'token-secret': token.secret,
@@ -126,7 +128,7 @@ export function bootstrapTokenSecret(name: string, token: BootstrapToken): KubeO
   if (token.expiresAt) data.expiration = token.expiresAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
   return {
     apiVersion: 'v1', kind: 'Secret',
-    metadata: { name: `bootstrap-token-${token.id}`, namespace: NAMESPACE, labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [INSTANCE_LABEL]: name } },
+    metadata: { name: `bootstrap-token-${token.id}`, namespace: NAMESPACE, labels: { ...labels, [MANAGED_BY_LABEL]: MANAGED_BY, [INSTANCE_LABEL]: name } },
     type: BOOTSTRAP_TOKEN_TYPE,
     stringData: data,
   };

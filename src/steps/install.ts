@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { CloudPorts, CreateVirtualNodeInput, Tag, Taint, VirtualNodeInfo } from '../cloud/port.js';
 import { clusterUid } from '../cluster/cluster-id.js';
@@ -7,6 +6,7 @@ import type { Context } from '../context.js';
 import { VnodeError, operationError, throwIfAborted, usageError } from '../errors.js';
 import { keepDaemonSetsOff, type AffinityChange, type NodeTaint } from './daemonset-affinity.js';
 import { DEFAULT_APPROVER_IMAGE } from './identity.js';
+import { clientToken, ensureInstallRecord, findInstallRecord } from './install-record.js';
 import { provisionIdentity } from './kubeconfig.js';
 import { serverWarnings } from './kubeconfig-file.js';
 
@@ -18,6 +18,8 @@ export const TAG_IDENTITY = 'vnode-identity';
 export const NAME_LABEL = 'vnode.dev/name';
 /** The TAG_IDENTITY value, kept on the Node too: an uninstall interrupted after DeleteVirtualNode still knows it. */
 export const IDENTITY_ANNOTATION = 'vnode.dev/identity';
+/** Node label values are at most 63 characters, and the name is one (vnode.dev/name). */
+export const MAX_NAME = 63;
 export const MIN_MINOR = 16;
 export const MAX_TESTED_MINOR = 30;
 export const VNODE_TAINT: NodeTaint = { key: 'k8s.aliyun.com/vnode', value: 'true', effect: 'NoSchedule' };
@@ -79,10 +81,6 @@ function asInput(e: unknown): never {
 /** The name of the credentials install creates for a virtual node of this name. */
 export function identityName(name: string): string {
   return name.replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'vnode';
-}
-
-export function clientToken(clusterId: string, region: string, name: string): string {
-  return `vnode-${createHash('sha256').update(`${clusterId}/${region}/${name}`).digest('hex').slice(0, 40)}`;
 }
 
 export function nodeNames(name: string, count: number): string[] {
@@ -189,6 +187,8 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
       const r = await provisionIdentity(ctx, {
         file: undefined, name: identity, mode: opts.bootstrap ? 'bootstrap' : 'serviceaccount', ttlMs: opts.ttlMs, server: opts.server,
         extraPrivilege: opts.extraPrivilege, force: true, approverImage: DEFAULT_APPROVER_IMAGE,
+        // marks these credentials as this install's: uninstall --all finds them even after the nodes are gone
+        labels: { [NAME_LABEL]: opts.name },
       });
       content = r.content;
       server = r.result.server;
@@ -198,6 +198,9 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
   }
   for (const w of pre.warnings) out.warn(w);
 
+  // the ClientTokens of this install derive from its record (see install-record.ts)
+  const record = missing.length === 0 ? undefined
+    : flags.dryRun ? await findInstallRecord(cluster, opts.name) : await ensureInstallRecord(cluster, opts.name, names);
   const inputs = new Map<string, CreateVirtualNodeInput>();
   missing.forEach((name) => {
     const i = names.indexOf(name);
@@ -209,7 +212,7 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
       ...(opts.clusterDomain ? { clusterDomain: opts.clusterDomain } : {}),
       tags: [...opts.tags, { key: TAG_CLUSTER, value: pre.clusterId }, { key: TAG_NAME, value: name },
         { key: TAG_IDENTITY, value: identityTag }], taints: opts.taints,
-      clientToken: clientToken(pre.clusterId, cloud.regionId, name),
+      clientToken: record ? clientToken(pre.clusterId, cloud.regionId, name, record.uid) : '<derived from the install record created on apply>',
     });
   });
   const nodeTaints: NodeTaint[] = [VNODE_TAINT, ...opts.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect }))];

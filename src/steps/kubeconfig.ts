@@ -21,6 +21,8 @@ export interface KubeconfigOptions {
   approverImage: string;
   /** How long to wait for the ServiceAccount token controller. */
   tokenTimeoutMs?: number;
+  /** Extra labels on this identity's own objects (install marks its credentials with the virtual node's name). */
+  labels?: Record<string, string>;
 }
 
 export interface ObjectSummary {
@@ -160,14 +162,15 @@ export async function provisionIdentity(ctx: Context, opts: KubeconfigOptions): 
   }
 
   const identity = opts.mode === 'serviceaccount' ? `system:serviceaccount:${NAMESPACE}:${opts.name}` : `system:vnode:<node name> (group ${VNODES_GROUP})`;
-  const objects = identityObjects({ name: opts.name, mode: opts.mode, extraPrivilege: opts.extraPrivilege, approverImage: opts.approverImage });
+  const labels = opts.labels ?? {};
+  const objects = identityObjects({ name: opts.name, mode: opts.mode, extraPrivilege: opts.extraPrivilege, approverImage: opts.approverImage, labels });
   const base = { file: opts.file ?? null, fileMode: '0600', mode: opts.mode, server, identity, user: VNODE_USER, warnings, dryRun: flags.dryRun };
   for (const w of warnings) out.warn(w);
 
   if (flags.dryRun) {
     const tokenObj = opts.mode === 'serviceaccount'
-      ? serviceAccountTokenSecret(opts.name)
-      : bootstrapTokenSecret(opts.name, { id: '<generated>', secret: '<generated>', expiresAt: opts.ttlMs > 0 ? new Date(now.getTime() + opts.ttlMs) : undefined });
+      ? serviceAccountTokenSecret(opts.name, labels)
+      : bootstrapTokenSecret(opts.name, { id: '<generated>', secret: '<generated>', expiresAt: opts.ttlMs > 0 ? new Date(now.getTime() + opts.ttlMs) : undefined }, labels);
     const planned: ObjectSummary[] = [];
     for (const o of objects) {
       const live = await cluster.get({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name!, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) });
@@ -201,7 +204,7 @@ export async function provisionIdentity(ctx: Context, opts: KubeconfigOptions): 
   let tokenInfo: KubeconfigResult['token'];
   let expiresAt: Date | undefined;
   if (opts.mode === 'serviceaccount') {
-    const secretObj = serviceAccountTokenSecret(opts.name);
+    const secretObj = serviceAccountTokenSecret(opts.name, labels);
     const r = await ensureObject(cluster, secretObj);
     results.push(summary(secretObj, r.action));
     const filled = existing ?? await status.step('Waiting for the ServiceAccount token', async () => {
@@ -229,7 +232,7 @@ export async function provisionIdentity(ctx: Context, opts: KubeconfigOptions): 
     const t = newBootstrapToken(opts.ttlMs, now);
     ctx.redactor.add(t.secret);
     ctx.redactor.add(`${t.id}.${t.secret}`);
-    const secretObj = bootstrapTokenSecret(opts.name, t);
+    const secretObj = bootstrapTokenSecret(opts.name, t, labels);
     await status.step('Creating the bootstrap token', () => cluster.create(secretObj));
     results.push(summary(secretObj, 'created'));
     token = `${t.id}.${t.secret}`;

@@ -5,7 +5,7 @@ import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from 
 import type { Context } from '../context.js';
 import { operationError, usageError } from '../errors.js';
 import { readTemplate } from '../util/templates.js';
-import { ANNOTATION_POLICIES, ANNOTATION_USER, ADDON_SECRET, deleteAddonSecret, readAddonSecret, writeAddonSecret } from './addon-secret.js';
+import { ANNOTATION_KEYS, ANNOTATION_POLICIES, ANNOTATION_USER, ADDON_SECRET, deleteAddonSecret, readAddonSecret, writeAddonSecret } from './addon-secret.js';
 
 export const DEFAULT_POLICY = 'vnode-ack-virtual-node';
 export const MAX_KEYS = 2;
@@ -99,15 +99,26 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
 
   const secretKey = plan.secret?.accessKeyId;
   const liveInSecret = secretKey !== undefined && plan.keys.some((k) => k.id === secretKey && k.status === 'Active');
+  // only keys vnode created (recorded on the Secret) are ever deleted; ids no longer on the user are dropped
+  const recorded = (plan.secret?.ramUser === user ? plan.secret.createdKeys : []).filter((id) => plan.keys.some((k) => k.id === id));
   let keyAction: GrantResult['accessKey']['action'] = 'none';
+  let freeSlot: string | undefined;
   if (!opts.noSecret) {
-    if (liveInSecret && !opts.rotateKey) keyAction = 'kept';
-    else if (opts.rotateKey && liveInSecret) keyAction = 'rotated';
-    else if (plan.keys.length >= MAX_KEYS && !opts.rotateKey) {
-      throw operationError('AccessKeyLimit', `RAM user ${user} already has ${plan.keys.length} AccessKeys (the limit) and the cluster's Secret holds neither of them`, {
-        hint: `pass --rotate-key: vnode deletes the older unused key, creates a new one and stores it in ${ADDON_SECRET.namespace}/${ADDON_SECRET.name}`,
-      });
-    } else keyAction = 'created';
+    keyAction = !liveInSecret ? 'created' : opts.rotateKey ? 'rotated' : 'kept';
+    if (keyAction !== 'kept' && plan.keys.length >= MAX_KEYS) {
+      freeSlot = plan.keys.filter((k) => k.id !== secretKey && recorded.includes(k.id)).sort((a, b) => a.createDate.localeCompare(b.createDate))[0]?.id;
+      const ids = plan.keys.map((k) => k.id).join(', ');
+      if (!freeSlot) {
+        throw operationError('AccessKeyLimit', `RAM user ${user} already has ${plan.keys.length} AccessKeys (the limit): ${ids}; vnode created none that is unused, so it deletes none of them`, {
+          hint: `delete one you no longer use (aliyun ram DeleteAccessKey --UserName ${user} --UserAccessKeyId <id>), then run again`,
+        });
+      }
+      if (!opts.rotateKey) {
+        throw operationError('AccessKeyLimit', `RAM user ${user} already has ${plan.keys.length} AccessKeys (the limit): ${ids}; the cluster's Secret holds neither of them`, {
+          hint: `pass --rotate-key: vnode deletes ${freeSlot}, which it created and nothing uses, creates a new key and stores it in ${ADDON_SECRET.namespace}/${ADDON_SECRET.name}`,
+        });
+      }
+    }
   }
   if (plan.secret && !plan.secret.managedByVnode && keyAction !== 'kept' && !flags.dryRun) {
     const ok = await ctx.prompt.confirm(`Secret ${ADDON_SECRET.namespace}/${ADDON_SECRET.name} was not written by vnode; replace its AccessKey?`);
@@ -118,9 +129,10 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
     if (!ok) throw usageError('Declined', 'nothing was changed');
   }
 
-  const annotations = (): Record<string, string> => ({
+  const annotations = (createdKeys: string[]): Record<string, string> => ({
     [ANNOTATION_USER]: user,
     [ANNOTATION_POLICIES]: [...new Set([...(plan.secret?.ramUser === user ? plan.secret.attachedPolicies : []), ...toAttach.map((p) => refKey(p.ref))])].join(','),
+    [ANNOTATION_KEYS]: [...new Set(createdKeys)].join(','),
   });
 
   if (flags.dryRun) {
@@ -151,24 +163,31 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
   let keyId: string | null = keyAction === 'kept' ? secretKey! : null;
   let secretAction = 'unchanged';
   if (keyAction === 'kept') {
-    secretAction = await writeAddonSecretAnnotations(ctx, cluster!, user, annotations());
+    secretAction = await writeAddonSecretAnnotations(ctx, cluster!, user, annotations(recorded));
   } else if (keyAction === 'created' || keyAction === 'rotated') {
-    // rotation order: a free slot (deleting a key nothing uses), the new key, the Secret, then the old key
-    const keys = await ram.listAccessKeys(user);
-    if (keys.length >= MAX_KEYS) {
-      const unused = keys.filter((k) => k.id !== secretKey).sort((a, b) => a.createDate.localeCompare(b.createDate))[0];
-      if (unused) {
-        await status.step(`Deleting unused AccessKey ${unused.id}`, () => ram.deleteAccessKey(user, unused.id));
-        deletedKeys.push(unused.id);
-      }
+    // rotation order: a free slot (a key vnode created that nothing uses), the new key, the Secret, then the old key
+    if (freeSlot) {
+      await status.step(`Deleting unused AccessKey ${freeSlot}`, () => ram.deleteAccessKey(user, freeSlot!));
+      deletedKeys.push(freeSlot);
     }
     const key = await status.step(`Creating an AccessKey for ${user}`, () => ram.createAccessKey(user));
     ctx.redactor.add(key.secret);
     keyId = key.id;
-    secretAction = await status.step(`Writing Secret ${ADDON_SECRET.namespace}/${ADDON_SECRET.name}`, () => writeAddonSecret(cluster!, key, annotations()));
+    const record = [...recorded.filter((id) => id !== freeSlot), key.id];
+    try {
+      secretAction = await status.step(`Writing Secret ${ADDON_SECRET.namespace}/${ADDON_SECRET.name}`, () => writeAddonSecret(cluster!, key, annotations(record)));
+    } catch (e) {
+      // unrecorded, the new key would be nobody's to delete
+      await ram.deleteAccessKey(user, key.id).catch(() => false);
+      throw e;
+    }
     if (keyAction === 'rotated' && secretKey && secretKey !== key.id) {
-      await status.step(`Deleting the previous AccessKey ${secretKey}`, () => ram.deleteAccessKey(user, secretKey));
-      deletedKeys.push(secretKey);
+      if (recorded.includes(secretKey)) {
+        await status.step(`Deleting the previous AccessKey ${secretKey}`, () => ram.deleteAccessKey(user, secretKey));
+        deletedKeys.push(secretKey);
+      } else {
+        ctx.out.warn(`the previous AccessKey ${secretKey} was not created by vnode: it is left as it is`);
+      }
     }
   }
   return {
@@ -200,6 +219,8 @@ export interface RevokeResult {
   user: string;
   detached: string[];
   deletedKeys: string[];
+  /** AccessKeys revoke saw and left, and why. */
+  keptKeys: { id: string; reason: string }[];
   secretDeleted: boolean;
   userDeleted: boolean;
   userKeptBecause: string | null;
@@ -219,27 +240,35 @@ export async function revoke(ctx: Context, opts: RevokeOptions): Promise<RevokeR
     ?? (ours?.attachedPolicies.length ? ours.attachedPolicies : [`Custom:${DEFAULT_POLICY}`]);
   const attached = existing ? new Set((await ram.listPoliciesForUser(user)).map(refKey)) : new Set<string>();
   const toDetach = recorded.filter((p) => attached.has(p));
-  const keyId = ours?.accessKeyId;
-  const result: RevokeResult = { user, detached: [], deletedKeys: [], secretDeleted: false, userDeleted: false, userKeptBecause: null, dryRun: flags.dryRun };
+  // the user's keys that vnode recorded creating: never another key of the user, another user's or the account's
+  const userKeys = existing ? await ram.listAccessKeys(user) : [];
+  const created = new Set(ours?.createdKeys ?? []);
+  const toDelete = userKeys.filter((k) => created.has(k.id)).map((k) => k.id);
+  const keptKeys = userKeys.filter((k) => !created.has(k.id)).map((k) => ({ id: k.id, reason: `a key of RAM user ${user} that vnode did not create` }));
+  if (secret?.accessKeyId && !userKeys.some((k) => k.id === secret.accessKeyId)) {
+    keptKeys.push({ id: secret.accessKeyId, reason: `the key in the Secret, not a key of RAM user ${user}` });
+  }
+  const result: RevokeResult = { user, detached: [], deletedKeys: [], keptKeys, secretDeleted: false, userDeleted: false, userKeptBecause: null, dryRun: flags.dryRun };
+  const deletesSecret = Boolean(secret && (ours || !secret.ramUser) && secret.managedByVnode);
   if (flags.dryRun) {
-    return { ...result, detached: toDetach, deletedKeys: keyId && existing ? [keyId] : [], secretDeleted: Boolean(secret && (ours || !secret.ramUser)), userDeleted: opts.deleteUser && Boolean(existing) };
+    return { ...result, detached: toDetach, deletedKeys: toDelete, secretDeleted: deletesSecret, userDeleted: opts.deleteUser && Boolean(existing) && keptKeys.length === 0 };
   }
   for (const p of toDetach) {
     const [type, name] = p.split(':') as ['System' | 'Custom', string];
     if (await status.step(`Detaching ${name} from ${user}`, () => ram.detachPolicyFromUser(user, { type, name }))) result.detached.push(name);
   }
-  if (keyId && existing) {
-    if (await status.step(`Deleting AccessKey ${keyId}`, () => ram.deleteAccessKey(user, keyId))) result.deletedKeys.push(keyId);
+  for (const id of toDelete) {
+    if (await status.step(`Deleting AccessKey ${id}`, () => ram.deleteAccessKey(user, id))) result.deletedKeys.push(id);
   }
-  if (secret && (ours || !secret.ramUser) && secret.managedByVnode) {
+  if (deletesSecret) {
     result.secretDeleted = await status.step(`Deleting Secret ${ADDON_SECRET.namespace}/${ADDON_SECRET.name}`, () => deleteAddonSecret(cluster));
   }
   if (opts.deleteUser && existing) {
     const remainingKeys = await ram.listAccessKeys(user);
     const remainingPolicies = await ram.listPoliciesForUser(user);
     if (!existing.comments.startsWith(USER_COMMENT_PREFIX)) result.userKeptBecause = 'vnode did not create it';
-    else if (remainingKeys.length > 0) result.userKeptBecause = `it still has ${remainingKeys.length} AccessKey(s) vnode did not create`;
-    else if (remainingPolicies.length > 0) result.userKeptBecause = `it still has ${remainingPolicies.length} polic${remainingPolicies.length === 1 ? 'y' : 'ies'} vnode did not attach`;
+    else if (remainingKeys.length > 0) result.userKeptBecause = `it still has AccessKey(s) vnode did not create: ${remainingKeys.map((k) => k.id).join(', ')}`;
+    else if (remainingPolicies.length > 0) result.userKeptBecause = `it still has ${remainingPolicies.length === 1 ? 'a policy' : 'policies'} vnode did not attach: ${remainingPolicies.map((p) => p.name).join(', ')}`;
     else result.userDeleted = await status.step(`Deleting RAM user ${user}`, () => ram.deleteUser(user));
   }
   return result;

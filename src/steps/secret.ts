@@ -2,14 +2,31 @@ import type { Context } from '../context.js';
 import { operationError, usageError } from '../errors.js';
 import { ADDON_SECRET, writeAddonSecret } from './addon-secret.js';
 
-/** The AccessKey secret: ALIBABA_CLOUD_ACCESS_KEY_SECRET, else stdin (a hidden prompt on a terminal). */
-export async function readSecretInput(ctx: Context): Promise<string> {
-  const fromEnv = ctx.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
-  if (fromEnv) { ctx.redactor.add(fromEnv); return fromEnv; }
-  const secret = await ctx.readSecret('AccessKey secret');
+/**
+ * The AccessKey secret of key `id`: piped stdin wins; else ALIBABA_CLOUD_ACCESS_KEY_SECRET (when it belongs to this key);
+ * else a hidden prompt on a terminal. Never a flag: it would stay in the shell history.
+ */
+export async function readSecretInput(ctx: Context, id: string): Promise<string> {
+  const fromEnv = ctx.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET || undefined;
+  const envId = ctx.env.ALIBABA_CLOUD_ACCESS_KEY_ID || undefined;
+  if (fromEnv) ctx.redactor.add(fromEnv);
+  const piped = await ctx.readStdin();
+  let secret: string;
+  if (piped) {
+    if (fromEnv) ctx.out.info('Reading the AccessKey secret from standard input (ALIBABA_CLOUD_ACCESS_KEY_SECRET is set too and is ignored).');
+    secret = piped;
+  } else if (fromEnv) {
+    if (envId && envId !== id) {
+      throw usageError('SecretOfOtherKey', `ALIBABA_CLOUD_ACCESS_KEY_SECRET belongs to ALIBABA_CLOUD_ACCESS_KEY_ID ${envId}, not to --access-key-id ${id}`,
+        'pipe the secret of the key on standard input');
+    }
+    secret = fromEnv;
+  } else {
+    secret = piped === undefined ? await ctx.readSecret('AccessKey secret') : '';
+  }
   if (!secret) throw usageError('SecretMissing', 'no AccessKey secret given', 'pipe it on stdin (e.g. from a secret manager) or set ALIBABA_CLOUD_ACCESS_KEY_SECRET');
-  if (!/^[A-Za-z0-9+/=]{16,128}$/.test(secret)) throw usageError('InvalidSecret', 'the AccessKey secret read from stdin is not a valid AccessKey secret (16-128 letters and digits)');
   ctx.redactor.add(secret);
+  if (!/^[A-Za-z0-9+/=]{16,128}$/.test(secret)) throw usageError('InvalidSecret', `the AccessKey secret read from ${piped ? 'standard input' : fromEnv ? 'ALIBABA_CLOUD_ACCESS_KEY_SECRET' : 'the prompt'} is not a valid AccessKey secret (16-128 letters and digits)`);
   return secret;
 }
 

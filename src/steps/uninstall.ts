@@ -3,11 +3,12 @@ import type { CloudPorts, ContainerGroupInfo } from '../cloud/port.js';
 import { clusterUid } from '../cluster/cluster-id.js';
 import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject, type ObjectRef } from '../cluster/port.js';
 import type { Context } from '../context.js';
-import { operationError } from '../errors.js';
+import { operationError, VnodeError } from '../errors.js';
 import { AFFINITY_ANNOTATION, revertedTerms, terms } from './daemonset-affinity.js';
 import { classify, drainNode, type DrainOptions, type DrainResult } from './drain.js';
 import { BOOTSTRAP_TOKEN_TYPE, EXTRA_ENDPOINTS_ROLE, EXTRA_ROLE, NAMESPACE } from './identity.js';
-import { IDENTITY_ANNOTATION, identityName, TAG_CLUSTER, TAG_IDENTITY } from './install.js';
+import { IDENTITY_ANNOTATION, identityName, NAME_LABEL, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME } from './install.js';
+import { deleteInstallRecord, listInstallRecords } from './install-record.js';
 import { findTargets, select, type Target } from './targets.js';
 
 export interface UninstallOptions {
@@ -67,6 +68,18 @@ async function identityObjects(cluster: ClusterPort, identity: string): Promise<
   return refs;
 }
 
+/** Identities of credentials that install made (labelled with the virtual node's name), whatever became of the nodes. */
+async function installedIdentities(cluster: ClusterPort): Promise<string[]> {
+  const sel = { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY},${NAME_LABEL},${INSTANCE_LABEL}` };
+  const ids = new Set<string>();
+  for (const a of await cluster.list<KubeObject>('v1', 'ServiceAccount', { ...sel, namespace: NAMESPACE })) ids.add(`sa:${a.metadata.labels![INSTANCE_LABEL]}`);
+  for (const b of await cluster.list<KubeObject>(RBAC, 'ClusterRoleBinding', sel)) ids.add(`sa:${b.metadata.labels![INSTANCE_LABEL]}`);
+  for (const s of await cluster.list<KubeObject>('v1', 'Secret', { ...sel, namespace: NAMESPACE })) {
+    ids.add(`${s.type === BOOTSTRAP_TOKEN_TYPE ? 'bootstrap' : 'sa'}:${s.metadata.labels![INSTANCE_LABEL]}`);
+  }
+  return [...ids];
+}
+
 /** What every virtual node of the cluster shares: the extra roles, the group bindings, vnode-approver. */
 async function sharedObjects(cluster: ClusterPort): Promise<ObjectRef[]> {
   const sel = { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` };
@@ -124,6 +137,10 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
     .filter((x): x is string => Boolean(x)));
   // a name with neither VNode nor Node may still have credentials: an earlier uninstall stopped before removing them
   for (const key of missing) for (const mode of ['sa', 'bootstrap']) identities.add(`${mode}:${identityName(key)}`);
+  // --all: also the credentials of installs whose nodes an earlier, interrupted run already removed
+  if (opts.all) for (const id of await installedIdentities(cluster)) identities.add(id);
+  const records = (await listInstallRecords(cluster)).filter((r) => opts.all || chosen.some((t) => r.name === t.name || r.nodes.includes(t.name))
+    || missing.some((k) => r.name === k || r.nodes.includes(k)));
 
   // refusals first, for every node at once: nothing is deleted when any node would lose pods
   if (!opts.drain && !opts.force) {
@@ -153,9 +170,29 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
     return { ...result, wouldDelete: would };
   }
 
+  // an interrupt is honoured between steps, naming what is left for the re-run
+  let current: { t: Target; u: UninstalledNode } | undefined;
+  const checkpoint = (): void => {
+    if (!ctx.signal.aborted) return;
+    const left: string[] = [];
+    const done = new Set(result.nodes.map((u) => u.name));
+    for (const t of chosen) {
+      if (done.has(t.name)) continue;
+      const u = current?.t === t ? current.u : undefined;
+      const steps = [t.virtualNodeId && t.eci && !u?.virtualNodeDeleted ? `virtual node ${t.virtualNodeId} still in ECI` : null,
+        t.node && !u?.nodeDeleted ? `Node ${t.nodeName} still in the cluster${u?.drain ? ' (drained)' : ''}` : null].filter(Boolean);
+      if (steps.length) left.push(`${t.name}: ${steps.join(', ')}`);
+    }
+    left.push('the credentials no remaining virtual node uses');
+    throw new VnodeError('interrupted', 'Interrupted', `uninstall interrupted; left to do: ${left.join('; ')}`, { hint: 'run the same command again to finish' });
+  };
+
   for (const t of chosen) {
     const u: UninstalledNode = { name: t.name, virtualNodeId: t.virtualNodeId, nodeName: t.nodeName, drain: null, orphansDeleted: [], virtualNodeDeleted: false, nodeDeleted: false };
+    current = { t, u };
+    checkpoint();
     if (opts.drain && t.node && t.nodeName) u.drain = await drainNode(ctx, cluster, t.nodeName, opts.drainOptions);
+    checkpoint();
     const leftovers = await status.step(`Checking ${t.name} for ECI instances left behind`, () => containerGroupsOf(cloud, t), (l) => (l.length ? `${l.length} found` : 'none'));
     if (leftovers.length > 0) {
       if (!opts.cleanupOrphans) {
@@ -164,18 +201,27 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
         });
       }
       for (const cg of leftovers) {
+        checkpoint();
         await status.step(`Deleting ECI container group ${cg.id}`, () => cloud.eci.deleteContainerGroup(cg.id, deletionToken('cg', cg.id)));
         u.orphansDeleted.push(cg.id);
       }
     }
+    checkpoint();
+    // before DeleteVirtualNode: installing this name again must be a new install with new ClientTokens
+    for (const r of records.filter((x) => x.name === t.name || x.nodes.includes(t.name))) await deleteInstallRecord(cluster, r.name);
     if (t.virtualNodeId && t.eci) {
       u.virtualNodeDeleted = await status.step(`Deleting virtual node ${t.virtualNodeId}`, () => cloud.eci.deleteVirtualNode(t.virtualNodeId!, deletionToken('vnd', t.virtualNodeId!)));
     }
+    checkpoint();
     if (t.nodeName) u.nodeDeleted = await status.step(`Deleting node ${t.nodeName}`, () => cluster.delete({ apiVersion: 'v1', kind: 'Node', name: t.nodeName! }));
     result.nodes.push(u);
   }
+  current = undefined;
+  checkpoint();
 
   const remaining = await cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: clusterId }] });
+  // records of names with no virtual node left (an install interrupted before it created any)
+  for (const r of records) if (!remaining.some((v) => r.nodes.includes(v.tags.find((x) => x.key === TAG_NAME)?.value ?? ''))) await deleteInstallRecord(cluster, r.name);
   for (const id of identities) {
     if (remaining.some((v) => v.tags.some((x) => x.key === TAG_IDENTITY && x.value === id))) continue;
     for (const r of await identityObjects(cluster, id)) if (await cluster.delete(r)) result.credentialsDeleted.push(describe(r));

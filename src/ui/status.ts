@@ -1,4 +1,5 @@
 import type { Ora } from 'ora';
+import { throwIfAborted } from '../errors.js';
 import type { Output } from './output.js';
 import type { OutStream } from './streams.js';
 
@@ -13,6 +14,8 @@ export class Status {
     private readonly out: Output,
     private readonly stream: OutStream,
     readonly mode: 'spinner' | 'plain' | 'silent',
+    /** An interrupt stops the run between steps: no new step starts once it fired. */
+    private readonly signal: AbortSignal = new AbortController().signal,
     private readonly loadOra: () => Promise<typeof import('ora').default> = async () => (await import('ora')).default,
   ) {}
 
@@ -49,6 +52,7 @@ export class Status {
 
   /** Runs fn as one step: marked done on success, failed on error. */
   async step<T>(text: string, fn: () => Promise<T>, done?: (r: T) => string | undefined): Promise<T> {
+    throwIfAborted(this.signal);
     await this.start(text);
     try {
       const r = await fn();

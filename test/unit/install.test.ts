@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import type { KubeObject } from '../../src/cluster/port.js';
 import { parseOptions, parseTag, parseTaint } from '../../src/commands/install.js';
 import { EXCLUDE, excludedTerms, isExcluded, revertedTerms, wouldSchedule } from '../../src/steps/daemonset-affinity.js';
-import { clientToken, nodeNames, VNODE_LABELS, VNODE_TAINT } from '../../src/steps/install.js';
+import { nodeNames, VNODE_LABELS, VNODE_TAINT } from '../../src/steps/install.js';
+import { clientToken } from '../../src/steps/install-record.js';
 
 function ds(spec: Record<string, unknown>): KubeObject {
   return { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'd', namespace: 'n' }, spec: { template: { spec } } };
@@ -59,11 +60,12 @@ describe('install flags', () => {
     assert.throws(() => parseOptions({ ...raw, kubeconfigFile: 'x', server: 'https://1.2.3.4:6443' }, '/'), /--kubeconfig-file uses an existing kubeconfig/);
   });
 
-  it('names and ClientTokens are stable per cluster and name', () => {
+  it('names are stable; ClientTokens are stable per install record and new for a new one', () => {
     assert.deepEqual(nodeNames('vn', 3), ['vn-1', 'vn-2', 'vn-3']);
     assert.deepEqual(nodeNames('vn', 1), ['vn']);
-    assert.equal(clientToken('uid', 'cn-hangzhou', 'vn'), clientToken('uid', 'cn-hangzhou', 'vn'));
-    assert.notEqual(clientToken('uid', 'cn-hangzhou', 'vn'), clientToken('uid2', 'cn-hangzhou', 'vn'));
-    assert.ok(clientToken('u', 'r', 'n').length <= 64);
+    assert.equal(clientToken('uid', 'cn-hangzhou', 'vn', 'rec1'), clientToken('uid', 'cn-hangzhou', 'vn', 'rec1'));
+    assert.notEqual(clientToken('uid', 'cn-hangzhou', 'vn', 'rec1'), clientToken('uid2', 'cn-hangzhou', 'vn', 'rec1'));
+    assert.notEqual(clientToken('uid', 'cn-hangzhou', 'vn', 'rec1'), clientToken('uid', 'cn-hangzhou', 'vn', 'rec2'), 'a new install of the name');
+    assert.ok(clientToken('u', 'r', 'n', 'x').length <= 64);
   });
 });

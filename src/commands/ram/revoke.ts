@@ -7,19 +7,20 @@ function render(r: RevokeResult): string {
   const pre = r.dryRun ? '(dry run) would have ' : '';
   const lines = [
     ...r.detached.map((p) => `${pre}RAM policy ${p} ${r.dryRun ? 'detached' : 'revoked from'} RAM user ${r.user}.`),
-    ...r.deletedKeys.map((k) => `${pre}AccessKey ${k} deleted.`),
+    ...r.deletedKeys.map((k) => `${pre}AccessKey ${k} deleted (vnode created it).`),
+    ...r.keptKeys.map((k) => `AccessKey ${k.id} kept: ${k.reason}.`),
   ];
   if (r.secretDeleted) lines.push(`${pre}Secret kube-system/alibaba-addon-secret deleted.`);
   if (r.userDeleted) lines.push(`${pre}RAM user ${r.user} deleted.`);
   if (r.userKeptBecause) lines.push(`RAM user ${r.user} kept: ${r.userKeptBecause}.`);
-  if (lines.length === 0) lines.push(`Nothing to revoke for RAM user ${r.user}: already revoked.`);
+  if (lines.length === r.keptKeys.length) lines.unshift(`Nothing to revoke for RAM user ${r.user}: already revoked.`);
   return lines.join('\n');
 }
 
 const command: CommandModule = {
   configure(cmd: Command) {
     cmd
-      .description('Detach the policies vnode attached to the addon\'s RAM user, delete the AccessKey recorded in kube-system/alibaba-addon-secret, ' +
+      .description('Detach the policies vnode attached to the addon\'s RAM user, delete the AccessKeys vnode created for it (recorded in kube-system/alibaba-addon-secret; never another key), ' +
         'and delete that Secret. Revoking what is already gone succeeds.')
       .addOption(new Option('--user <name>', 'RAM user (default: the one recorded in the Secret, else the derived name)'))
       .addOption(new Option('--policy <name>', 'detach this policy instead of the recorded ones, repeatable').argParser(collect))

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { usageError } from '../../errors.js';
+import { ExitCode, usageError } from '../../errors.js';
 import { parseDuration } from '../../util/duration.js';
 import { untilAborted } from '../../util/sleep.js';
 import type { CommandModule } from '../registry.js';
@@ -33,6 +33,8 @@ const command: CommandModule = {
     await untilAborted(ctx.signal);
     await emu.stop();
     ctx.out.info('cloud emulator stopped');
+    // a foreground server ends only by a signal, and says so as its exit status
+    return ExitCode.interrupted;
   },
 };
 

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Context } from '../../context.js';
-import { usageError } from '../../errors.js';
+import { ExitCode, usageError } from '../../errors.js';
 import { parseDuration } from '../../util/duration.js';
 import type { CommandModule } from '../registry.js';
 
@@ -70,5 +70,7 @@ export const serve: CommandModule = {
   async run(ctx, _args, raw) {
     const { serveSandbox } = await import('../../sandbox/supervisor.js');
     await serveSandbox(dirOf(ctx, raw), { readyDelayMs: parseDuration('--ready-delay', String(raw.readyDelay)), signal: ctx.signal, log: (m) => ctx.out.info(m), env: ctx.env });
+    // a foreground server ends only by a signal, and says so as its exit status
+    return ExitCode.interrupted;
   },
 };

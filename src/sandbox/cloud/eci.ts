@@ -54,11 +54,20 @@ function matchTags(have: Tag[], want: Tag[]): boolean {
   return want.every((w) => have.some((h) => h.Key === w.Key && (w.Value === '' || h.Value === w.Value)));
 }
 
-/** Same ClientToken, same answer; same token with other parameters is a mismatch. */
-function idempotent(ctx: CallContext, action: string, run: () => Record<string, unknown>): Record<string, unknown> {
+/**
+ * How long a ClientToken is remembered. Alibaba Cloud documents no window (only that a token is for retrying one
+ * request); services that do document one keep tokens between 8 and 36 hours, so the emulator keeps them 24 hours
+ * and then forgets them: a client must not rely on an old token either way.
+ */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 3600_000;
+
+/** Same ClientToken within the window, same answer; same token with other parameters is a mismatch. */
+function idempotent(ctx: CallContext, action: string, windowMs: number, run: () => Record<string, unknown>): Record<string, unknown> {
   const token = str(ctx, 'ClientToken');
   if (!token) return run();
   if (token.length > 64 || !/^[\x20-\x7e]+$/.test(token)) throw invalid('ClientToken', 'at most 64 ASCII characters');
+  const t = ctx.now.getTime();
+  ctx.state.data.idempotency = ctx.state.data.idempotency.filter((r) => r.at !== undefined && t - r.at < windowMs);
   const relevant = [...ctx.params.entries()].filter(([k]) => k !== 'ClientToken').sort(([a], [b]) => (a < b ? -1 : 1));
   const paramsHash = createHash('sha256').update(JSON.stringify(relevant)).digest('hex');
   const caller = ctx.caller.user ?? '(root)';
@@ -68,7 +77,7 @@ function idempotent(ctx: CallContext, action: string, run: () => Record<string, 
     return prior.response;
   }
   const response = run();
-  ctx.state.data.idempotency.push({ action, caller, token, paramsHash, response });
+  ctx.state.data.idempotency.push({ action, caller, token, paramsHash, response, at: t });
   return response;
 }
 
@@ -93,7 +102,7 @@ export interface EciHooks {
   virtualNodeDeleted?(v: VirtualNodeRec): void;
 }
 
-export function eciService(hooks: EciHooks = {}): Service {
+export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTENCY_WINDOW_MS): Service {
   return {
     code: 'eci',
     host: 'eci.aliyuncs.com',
@@ -102,7 +111,7 @@ export function eciService(hooks: EciHooks = {}): Service {
     handlers: {
       CreateVirtualNode(ctx) {
         const regionId = region(ctx);
-        return idempotent(ctx, 'CreateVirtualNode', () => {
+        return idempotent(ctx, 'CreateVirtualNode', idempotencyWindowMs, () => {
           const sgId = str(ctx, 'SecurityGroupId');
           if (!sgId) throw missing('SecurityGroupId');
           const vswRaw = str(ctx, 'VSwitchId');
@@ -162,7 +171,7 @@ export function eciService(hooks: EciHooks = {}): Service {
         region(ctx);
         const id = str(ctx, 'VirtualNodeId');
         if (!id) throw missing('VirtualNodeId');
-        return idempotent(ctx, 'DeleteVirtualNode', () => {
+        return idempotent(ctx, 'DeleteVirtualNode', idempotencyWindowMs, () => {
           const v = ctx.state.data.virtualNodes.find((x) => x.id === id);
           if (!v) throw new ApiError(400, 'InvalidVirtualNodeId.NotFound', `The specified virtual node ${id} does not exist.`);
           ctx.state.data.virtualNodes = ctx.state.data.virtualNodes.filter((x) => x !== v);
@@ -174,7 +183,7 @@ export function eciService(hooks: EciHooks = {}): Service {
         region(ctx);
         const id = str(ctx, 'VirtualNodeId');
         if (!id) throw missing('VirtualNodeId');
-        return idempotent(ctx, 'UpdateVirtualNode', () => {
+        return idempotent(ctx, 'UpdateVirtualNode', idempotencyWindowMs, () => {
           const v = ctx.state.data.virtualNodes.find((x) => x.id === id);
           if (!v) throw new ApiError(400, 'InvalidVirtualNodeId.NotFound', `The specified virtual node ${id} does not exist.`);
           const name = str(ctx, 'VirtualNodeName');
@@ -205,7 +214,7 @@ export function eciService(hooks: EciHooks = {}): Service {
         region(ctx);
         const id = str(ctx, 'ContainerGroupId');
         if (!id) throw missing('ContainerGroupId');
-        return idempotent(ctx, 'DeleteContainerGroup', () => {
+        return idempotent(ctx, 'DeleteContainerGroup', idempotencyWindowMs, () => {
           const c = ctx.state.data.containerGroups.find((x) => x.id === id);
           if (!c) throw new ApiError(400, 'InvalidContainerGroupId.NotFound', `The specified container group ${id} does not exist.`);
           ctx.state.data.containerGroups = ctx.state.data.containerGroups.filter((x) => x !== c);

@@ -18,6 +18,8 @@ export interface EmulatorOptions {
   hooks?: EciHooks;
   /** For tests of the time window. */
   now?: () => number;
+  /** How long a ClientToken is remembered (default IDEMPOTENCY_WINDOW_MS). */
+  idempotencyWindowMs?: number;
   log?: (line: string) => void;
   /** Called after every answered request (tests watch invariants with it). */
   onRequest?: (action: string, code: string, state: CloudState) => void;
@@ -49,7 +51,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 /** An HTTP server that the unmodified Alibaba Cloud SDKs talk to, answering like RAM, ECI, VPC and ECS. */
 export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<CloudEmulator> {
   const state = CloudState.open(opts.stateFile);
-  const services: Service[] = [ramService, eciService(opts.hooks), vpcService, ecsService];
+  const services: Service[] = [ramService, eciService(opts.hooks, opts.idempotencyWindowMs), vpcService, ecsService];
   const byVersion = new Map(services.map((s) => [s.version, s]));
   const nonces = new Map<string, number>();
   const now = opts.now ?? Date.now;

@@ -21,7 +21,8 @@ export interface ContainerGroupRec {
   id: string; name: string; status: string; regionId: string; zoneId: string; vSwitchId: string; securityGroupId: string;
   tags: Tag[]; creationTime: string; intranetIp: string; cpu: number; memory: number;
 }
-export interface IdempotencyRec { action: string; caller: string; token: string; paramsHash: string; response: Record<string, unknown> }
+/** at: when the token was first used (ms); records of older state files have none and are forgotten. */
+export interface IdempotencyRec { action: string; caller: string; token: string; paramsHash: string; response: Record<string, unknown>; at?: number }
 
 export interface CloudStateData {
   version: 1;
