@@ -49,8 +49,8 @@ export function policyFor(action: string): string {
  * ("connect ECONNREFUSED 127.0.0.1:1POST http://..."); the query (signed parameters) is dropped.
  */
 export function tidyMessage(m: string): string {
-  const x = /^(.*?)[.\s]*(GET|POST|PUT|DELETE|PATCH|HEAD) (https?:\/\/[^\s?]+)\S* failed\.?$/.exec(m);
-  return x ? `${x[1]} (${x[2]} ${x[3]})` : m;
+  const x = /(GET|POST|PUT|DELETE|PATCH|HEAD) (https?:\/\/[^\s?]+)(?:\?\S*)? failed\.?$/.exec(m);
+  return x ? `${m.slice(0, x.index).replace(/[.\s]+$/, '')} (${x[1]} ${x[2]})` : m;
 }
 
 /** A typed error carrying Code, HTTP status, RequestId and Recommend; never any credential. */

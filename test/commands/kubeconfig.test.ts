@@ -37,8 +37,18 @@ describe('vnode kubeconfig (in-memory cluster)', () => {
     assert.equal(cfg.users[0].name, 'vnode');
     assert.match(cfg.users[0].user.token, /^jwt-for-vnode-token/);
     assert.equal(statSync(path.join(cwd, 'vnode-config')).mode & 0o777, 0o600);
-    assert.match(r.stdout, /Kubeconfig vnode-config written \(ServiceAccount token, server https:\/\/10\.0\.0\.10:6443, mode 0600\)/);
+    assert.ok(r.stdout.startsWith(`Kubeconfig ${path.join(cwd, 'vnode-config')} written (ServiceAccount token, server https://10.0.0.10:6443, mode 0600)`), r.stdout);
     assert.ok(!r.stdout.includes(cfg.users[0].user.token) && !r.stderr.includes(cfg.users[0].user.token));
+  });
+
+  it('names the file by its absolute path, whatever the working directory (here /)', async () => {
+    const cluster = new FakeCluster();
+    const dir = mkdtempSync(path.join(tmpdir(), 'vnode-cmd-'));
+    const rel = path.relative('/', path.join(dir, 'x'));
+    const r = await runVnode(['kubeconfig', '--file', rel], { cwd: '/', deps: { connectCluster: async () => cluster } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(existsSync(path.join(dir, 'x')));
+    assert.ok(r.stdout.startsWith(`Kubeconfig ${path.join(dir, 'x')} written`), r.stdout);
   });
 
   it('--extra-privilege adds endpoints create/update through its own role', async () => {

@@ -119,7 +119,7 @@ describe('cloud emulator contract (official SDKs over HTTP)', () => {
   });
 
   it('the cloud port maps errors to typed errors and retries throttling with the same ClientToken', async () => {
-    const flaky = await startCloudEmulator({ faults: new Map([['*', { throttle: 0.3, http500: 0.1, http503: 0.1, reset: 0.1, latencyMs: 0 }]]) });
+    const flaky = await startCloudEmulator({ faults: new Map([['*', { throttle: 0.3, http500: 0.1, http503: 0.1, reset: 0.1, lost: 0, latencyMs: 0 }]]) });
     try {
       const logs: string[] = [];
       const cloud = connectCloud({ profile: undefined, region: undefined }, { env: flaky.env(), signal, log: (m) => logs.push(m) });
@@ -144,5 +144,55 @@ describe('cloud emulator contract (official SDKs over HTTP)', () => {
         tags: [], taints: [], clientToken: 'contract-token-2',
       }), /InvalidParameter\.VSwitchId.*one VPC/);
     } finally { await flaky.stop(); }
+  });
+
+  it('ClientTokens are remembered for the idempotency window, then forgotten; a lost answer is recovered with the same token', async () => {
+    const emu2 = await startCloudEmulator({ idempotencyWindowMs: 3600_000 });
+    // the records age (the clock itself must stay true: signatures are checked against it)
+    const age = (ms: number): void => { for (const r of emu2.state.data.idempotency) r.at! -= ms; };
+    try {
+      const cloud = connectCloud({ profile: undefined, region: undefined }, { env: emu2.env(), signal, log: () => {} });
+      const input = { name: 'window-vn', vSwitchIds: ['vsw-bp1sandboxzoneh00001'], securityGroupId: 'sg-bp1sandboxkubelet0001', kubeConfig: '', tlsBootstrapEnabled: false, tags: [], taints: [], clientToken: 'window-token' };
+      const first = await cloud.eci.createVirtualNode(input);
+      age(3598_000);
+      assert.equal(await cloud.eci.createVirtualNode(input), first, 'within the window: the same answer');
+      age(3000);
+      const later = await cloud.eci.createVirtualNode(input);
+      assert.notEqual(later, first, 'after the window: a new request');
+      assert.equal(emu2.state.data.virtualNodes.length, 2);
+      // the answer is lost after the node was created: the retry (same token) gets the same id, no second node
+      emu2.faults.set('CreateVirtualNode', { throttle: 0, http500: 0, http503: 0, reset: 0, lost: 1, latencyMs: 0 });
+      const lostOnce = new Promise<void>((resolve) => {
+        const poll = setInterval(() => { if (emu2.stats.get('CreateVirtualNode lost')) { emu2.faults.clear(); clearInterval(poll); resolve(); } }, 1);
+      });
+      const id = await cloud.eci.createVirtualNode({ ...input, clientToken: 'lost-token' });
+      await lostOnce;
+      assert.equal(emu2.state.data.virtualNodes.length, 3);
+      assert.equal(emu2.state.data.virtualNodes.at(-1)!.id, id);
+    } finally { await emu2.stop(); }
+  });
+
+  it('a network failure reads cleanly (no run-together "1POST") and names no signed query', async () => {
+    const cloud = connectCloud({ profile: undefined, region: undefined }, {
+      env: { ...emu.env(), VNODE_ENDPOINT_ECI: '127.0.0.1:1' }, signal, log: () => {},
+    });
+    const err = await cloud.eci.describeVirtualNodes({}).then(() => undefined, (e: unknown) => e as Error);
+    assert.ok(err);
+    assert.match(err.message, /connect ECONNREFUSED 127\.0\.0\.1:1 \((GET|POST) http:\/\/127\.0\.0\.1:1\/\)/);
+    assert.doesNotMatch(err.message, /Signature|AccessKeyId/);
+  });
+
+  it('once the run is over, a call whose attempt is still in flight fails without another "retrying" line', async () => {
+    const slow = await startCloudEmulator({ faults: new Map([['DescribeVirtualNodes', { throttle: 0, http500: 0, http503: 1, reset: 0, lost: 0, latencyMs: 400 }]]) });
+    try {
+      const run = new AbortController();
+      const logs: string[] = [];
+      const cloud = connectCloud({ profile: undefined, region: undefined }, { env: slow.env(), signal: run.signal, log: (m) => logs.push(m) });
+      const pending = cloud.eci.describeVirtualNodes({}).then(() => 'ok', (e: { code?: string }) => e.code);
+      setTimeout(() => run.abort(), 100);
+      assert.equal(await pending, 'ServiceUnavailable', 'the last failure is the answer');
+      assert.deepEqual(logs.filter((l) => /retrying in/.test(l)), []);
+      assert.equal(slow.stats.get('DescribeVirtualNodes ServiceUnavailable'), 1, 'no further attempt');
+    } finally { await slow.stop(); }
   });
 });

@@ -77,6 +77,18 @@ describe('vnode install against the real control plane and the sandbox cloud', (
       [['install', '--vswitch', VSW_H, '--security-group', SG], { ALIBABA_CLOUD_ACCESS_KEY_ID: '', ALIBABA_CLOUD_ACCESS_KEY_SECRET: '' }, /no Alibaba Cloud credentials/],
       [['install', '--security-group', SG], {}, /--vswitch is required/],
       [['install', '--vswitch', VSW_H, '--security-group', 'sg-bp1othervpc0000000001'], {}, /security group sg-bp1othervpc0000000001 is in vpc-bp1sandbox0000000002/],
+      // the name becomes a Node label value (at most 63 characters)
+      [['install', '--vswitch', VSW_H, '--security-group', SG, '--name', 'a'.repeat(64)], {}, /invalid --name "a{64}" \(64 characters\): 2-63 lowercase/],
+      [['install', '--vswitch', VSW_H, '--security-group', SG, '--name', 'a'.repeat(118)], {}, /invalid --name .*\(118 characters\): 2-63/],
+      [['install', '--vswitch', VSW_H, '--security-group', SG, '--name', 'a'.repeat(61), '--count', '3'], {}, /2-61 lowercase .*with --count 3, "-3" is appended/],
+      [['install', '--vswitch', VSW_H, '--security-group', SG, '--custom-resources', 'nogood'], {}, /invalid --custom-resources "nogood": "nogood" is not name=count; expected name=count pairs/],
+      [['install', '--vswitch', VSW_H, '--security-group', SG, '--custom-resources', 'x.com/a=abc'], {}, /invalid --custom-resources "x\.com\/a=abc": "x\.com\/a=abc" is not name=count/],
+      [['install', '--vswitch', VSW_H, '--security-group', SG, '--cluster-dns', '999.1.1.1'], {}, /invalid --cluster-dns "999\.1\.1\.1": "999\.1\.1\.1" is not an IP address/],
+      [['install', '--vswitch', VSW_H, '--security-group', SG, '--cluster-domain', 'bad..domain'], {}, /invalid --cluster-domain "bad\.\.domain": expected a DNS domain/],
+      [['install', '--vswitch', `${VSW_H},,`, '--security-group', SG], {}, /invalid --vswitch "vsw-bp1sandboxzoneh00001,,": an empty entry/],
+      [['install', '--vswitch', VSW_H, '--security-group', SG, '--tag', 'k=1', '--tag', 'k=2'], {}, /--tag k is given twice \("k=1" and "k=2"\)/],
+      [['install', '--vswitch', VSW_H, '--security-group', SG, '--tag', 'vnode-cluster=x'], {}, /invalid --tag "vnode-cluster=x": vnode-cluster is one of vnode's own tags/],
+      [['install', '--vswitch', VSW_H, '--security-group', SG, '--tag', 'vnode-identity=x'], {}, /vnode-identity is one of vnode's own tags/],
     ];
     for (const [args, env, re] of cases) {
       const r = await vk(args, env);

@@ -112,31 +112,47 @@ describe('vnode ram grant / revoke and secret create (SDKs against the emulator,
     assert.ok(maxKeys <= 2, `at most 2 keys during rotation, saw ${maxKeys}`);
   });
 
-  it('at the 2-key limit with neither key in the Secret: a clear error naming --rotate-key', async () => {
-    // a second key made elsewhere, and a Secret that no longer names a live key
+  it('at the 2-key limit with neither key in the Secret: only a key vnode created is deleted to make room, with --rotate-key', async () => {
+    // a second key made elsewhere (older), and a Secret that no longer names a live key
     emu.state.data.accessKeys.push({ id: 'LTAI5tElsewhere0000001', secret: 'x'.repeat(30), user: expectedUser, status: 'Active', createDate: '2020-01-01T00:00:00Z' });
-    await admin.patch({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'alibaba-addon-secret' },
-      { data: { 'access-key-id': Buffer.from('LTAI5tGoneGoneGone0001').toString('base64') } }, 'merge');
+    const ref = { apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'alibaba-addon-secret' };
+    await admin.patch(ref, { data: { 'access-key-id': Buffer.from('LTAI5tGoneGoneGone0001').toString('base64') } }, 'merge');
+    const ours = emu.state.data.accessKeys.find((k) => k.user === expectedUser && k.id !== 'LTAI5tElsewhere0000001')!.id;
     const r = await vk(['ram', 'grant', '--yes']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /already has 2 AccessKeys \(the limit\).*\n.*--rotate-key/);
+    assert.match(r.stderr, /already has 2 AccessKeys \(the limit\): /);
+    assert.match(r.stderr, new RegExp(`pass --rotate-key: vnode deletes ${ours}, which it created and nothing uses`));
+    // were the record gone (a Secret written by someone else), vnode would delete neither key
+    const record = (await admin.get<KubeObject>(ref))!.metadata.annotations!['vnode.dev/created-access-keys']!;
+    assert.ok(record.split(',').includes(ours), record);
+    await admin.patch(ref, { metadata: { annotations: { 'vnode.dev/created-access-keys': '' } } }, 'merge');
+    const none = await vk(['ram', 'grant', '--yes', '--rotate-key']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /vnode created none that is unused, so it deletes none of them/);
+    assert.equal(emu.state.data.accessKeys.filter((k) => k.user === expectedUser).length, 2, 'nothing deleted');
+    await admin.patch(ref, { metadata: { annotations: { 'vnode.dev/created-access-keys': record } } }, 'merge');
+
     const fixed = await vk(['ram', 'grant', '--yes', '--rotate-key']);
     assert.equal(fixed.code, 0, fixed.stderr);
     const keys = emu.state.data.accessKeys.filter((k) => k.user === expectedUser);
-    assert.equal(keys.length, 2, 'the older unused key made room for the new one');
-    assert.ok(!keys.some((k) => k.id === 'LTAI5tElsewhere0000001'));
+    assert.equal(keys.length, 2);
+    assert.ok(keys.some((k) => k.id === 'LTAI5tElsewhere0000001'), 'the key vnode did not create stays');
+    assert.ok(!keys.some((k) => k.id === ours), 'the unused key vnode created made room');
     assert.ok(keys.some((k) => k.id === (fixed.stdout.match(/AccessKey (LTAI\w+) created and stored/)?.[1] ?? '')));
   });
 
-  it('revoke leaves no key of vnode, no attachment, no Secret; --delete-user then removes the user', async () => {
+  it('revoke deletes only the keys vnode created and says which it left; --delete-user keeps a user with other keys', async () => {
+    const mine = (await addonSecret())!.id;
     const r = await vk(['ram', 'revoke']);
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`AccessKey ${mine} deleted \\(vnode created it\\)`));
+    assert.match(r.stdout, /AccessKey LTAI5tElsewhere0000001 kept: a key of RAM user vnode-addon-\w+ that vnode did not create/);
     assert.equal(emu.state.data.attachments.length, 0);
     assert.equal(await addonSecret(), undefined);
-    // the one key vnode did not record stays, so the user stays
+    assert.deepEqual(emu.state.data.accessKeys.filter((k) => k.user === expectedUser).map((k) => k.id), ['LTAI5tElsewhere0000001']);
     const keep = await vk(['ram', 'revoke', '--user', expectedUser, '--delete-user']);
     assert.equal(keep.code, 0, keep.stderr);
-    assert.match(keep.stdout, /kept: it still has 1 AccessKey/);
+    assert.match(keep.stdout, /RAM user vnode-addon-\w+ kept: it still has AccessKey\(s\) vnode did not create: LTAI5tElsewhere0000001/);
     emu.state.data.accessKeys = emu.state.data.accessKeys.filter((k) => k.user !== expectedUser);
     const del = await vk(['ram', 'revoke', '--user', expectedUser, '--delete-user']);
     assert.equal(del.code, 0, del.stderr);
@@ -182,6 +198,38 @@ describe('vnode ram grant / revoke and secret create (SDKs against the emulator,
     assert.equal(none.code, 2);
     assert.match(none.stderr, /no AccessKey secret given/);
     await admin.delete({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'alibaba-addon-secret' });
+  });
+
+  it('after secret create with a key vnode did not create, revoke --delete-user deletes vnode\'s key, never that one, and says so', async () => {
+    const g = await vk(['ram', 'grant', '--yes']);
+    assert.equal(g.code, 0, g.stderr);
+    const vnodeKey = (await addonSecret())!.id;
+    const op = emu.state.operatorKey;
+    const sc = await vk(['secret', 'create', '--access-key-id', op.id], { stdin: `${op.secret}\n` });
+    assert.equal(sc.code, 0, sc.stderr);
+    assert.equal((await addonSecret())!.id, op.id);
+    const r = await vk(['ram', 'revoke', '--delete-user']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`AccessKey ${vnodeKey} deleted \\(vnode created it\\)`));
+    assert.match(r.stdout, new RegExp(`AccessKey ${op.id} kept: the key in the Secret, not a key of RAM user ${expectedUser}`));
+    assert.match(r.stdout, new RegExp(`RAM user ${expectedUser} deleted`));
+    assert.ok(emu.state.data.accessKeys.some((k) => k.id === op.id && k.user === null), 'the account\'s key is untouched');
+    assert.equal(emu.state.data.users.length, 0);
+    assert.equal(emu.state.data.accessKeys.filter((k) => k.user !== null).length, 0);
+  });
+
+  it('secret create: piped stdin wins over ALIBABA_CLOUD_ACCESS_KEY_SECRET; the variable of another key is refused', async () => {
+    const op = emu.state.operatorKey;
+    // the operator's own credentials are in the environment (as here); the addon's secret is piped
+    const piped = await vk(['secret', 'create', '--access-key-id', op.id], { stdin: `${op.secret}\n`, env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'NotTheSecretOfThisKey000' } });
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.match(piped.stderr, /from standard input \(ALIBABA_CLOUD_ACCESS_KEY_SECRET is set too and is ignored\)/);
+    assert.deepEqual(await addonSecret(), { id: op.id, secret: op.secret });
+    await admin.delete({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'alibaba-addon-secret' });
+    const other = await vk(['secret', 'create', '--access-key-id', 'LTAI5tSomeOtherKey00001']);
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, new RegExp(`ALIBABA_CLOUD_ACCESS_KEY_SECRET belongs to ALIBABA_CLOUD_ACCESS_KEY_ID ${op.id}, not to --access-key-id LTAI5tSomeOtherKey00001`));
+    assert.equal(await addonSecret(), undefined);
   });
 
   it('no output stream of any run contains an AccessKey secret', () => {

@@ -102,6 +102,7 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
       for (const k of ['Signature', 'SignatureMethod', 'SignatureVersion', 'SignatureNonce', 'Timestamp', 'AccessKeyId', 'Action', 'Version', 'Format']) if (!v3) params.delete(k);
 
       const rates = faultsFor(faults, action);
+      const lose = rates !== undefined && rates.lost > 0 && Math.random() < rates.lost;
       if (rates) {
         if (rates.latencyMs > 0) await new Promise((r) => setTimeout(r, rates.latencyMs));
         const roll = Math.random();
@@ -128,6 +129,7 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
       const before = JSON.stringify(state.data);
       const result = service.handlers[action]!({ params, caller, state, now: new Date(t) });
       if (JSON.stringify(state.data) !== before) state.save();
+      if (lose) { count(action, 'lost'); req.socket.destroy(); return; }
       count(action, 'OK');
       opts.log?.(`${action} -> 200`);
       send(res, 200, { RequestId: requestId, ...result });

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connectCluster } from '../../src/cluster/kube.js';
+import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
+import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
+import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
+import { startTestControlPlane } from '../helpers/controlplane.js';
+import { runVnode, type RunResult } from '../helpers/run.js';
+
+type CP = Awaited<ReturnType<typeof startTestControlPlane>>;
+const VSW = 'vsw-bp1sandboxzoneh00001';
+const SG = 'sg-bp1sandboxkubelet0001';
+const RBAC = 'rbac.authorization.k8s.io/v1';
+
+describe('installing a name again, and uninstall runs that were interrupted (real control plane, sandbox cloud)', () => {
+  let cp: CP;
+  let emu: CloudEmulator;
+  let admin: ClusterPort;
+  /** Called on every answered cloud request (after the emulator changed its state, before the client has the answer). */
+  let onRequest: (action: string, code: string) => void = () => {};
+  const vk = (args: string[], signal?: AbortSignal): Promise<RunResult> =>
+    runVnode(['--kubeconfig', cp.kubeconfig, ...args], { cwd: cp.workDir, env: emu.env(), ...(signal ? { signal } : {}) });
+  const install = async (name: string, ...extra: string[]): Promise<{ id: string; node: string }> => {
+    const r = await vk(['install', '--vswitch', VSW, '--security-group', SG, '--name', name, '-o', 'json', ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    const n = (JSON.parse(r.stdout) as { nodes: { virtualNodeId: string; nodeName: string; status: string }[] }).nodes[0]!;
+    assert.equal(n.status, 'Ready');
+    return { id: n.virtualNodeId, node: n.nodeName };
+  };
+  const createTokens = (): string[] => emu.state.data.idempotency.filter((r) => r.action === 'CreateVirtualNode').map((r) => r.token);
+  const credentialsOf = async (name: string): Promise<string[]> => {
+    const sel = { labelSelector: `app.kubernetes.io/managed-by=vnode,app.kubernetes.io/instance=${name}` };
+    return (await Promise.all([
+      admin.list(RBAC, 'ClusterRoleBinding', sel), admin.list('v1', 'ServiceAccount', { ...sel, namespace: 'kube-system' }),
+      admin.list('v1', 'Secret', { ...sel, namespace: 'kube-system' }),
+    ])).flat().map((o) => `${o.kind}/${o.metadata.name}`).sort();
+  };
+
+  before(async () => {
+    cp = await startTestControlPlane();
+    emu = await startSandboxCloud({ readyDelayMs: 200, adminKubeconfig: cp.kubeconfig, onRequest: (a, c) => onRequest(a, c) });
+    admin = await connectCluster({ kubeconfig: cp.kubeconfig, context: undefined }, { env: {}, cwd: cp.workDir });
+  });
+  after(async () => {
+    await emu?.stop();
+    await cp?.stop();
+  });
+
+  it('a name can be installed again after it was uninstalled: a new install gets new ClientTokens', async () => {
+    const first = await install('again');
+    assert.equal((await vk(['uninstall', 'again'])).code, 0);
+    assert.equal(await admin.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: 'vnode-install-again' }), undefined, 'the install record went with it');
+    const second = await install('again');
+    assert.notEqual(second.id, first.id);
+    assert.equal(emu.state.data.virtualNodes.filter((v) => v.name === 'again').length, 1);
+    assert.equal(new Set(createTokens()).size, createTokens().length, 'one token per install');
+    assert.equal((await vk(['uninstall', 'again'])).code, 0);
+  });
+
+  it('with --kubeconfig-file too: the second install does not reuse the deleted VirtualNodeId', async () => {
+    const kc = await vk(['kubeconfig', '--name', 'shared-file', '--file', 'shared-config']);
+    assert.equal(kc.code, 0, kc.stderr);
+    const file = path.join(cp.workDir, 'shared-config');
+    const first = await install('from-file', '--kubeconfig-file', file);
+    assert.equal((await vk(['uninstall', 'from-file'])).code, 0);
+    const second = await install('from-file', '--kubeconfig-file', file);
+    assert.notEqual(second.id, first.id);
+    assert.equal((await vk(['uninstall', 'from-file'])).code, 0);
+  });
+
+  it('one install keeps its ClientToken: a CreateVirtualNode whose answer was lost is retried and gives one node', async () => {
+    const before = createTokens().length;
+    emu.faults.set('CreateVirtualNode', { throttle: 0, http500: 0, http503: 0, reset: 0, lost: 1, latencyMs: 0 });
+    onRequest = (action, code) => { if (action === 'CreateVirtualNode' && code === 'lost') emu.faults.clear(); };
+    try {
+      const n = await install('lost-answer');
+      assert.equal(emu.stats.get('CreateVirtualNode lost'), 1, 'the first answer was lost');
+      assert.deepEqual(emu.state.data.virtualNodes.filter((v) => v.name === 'lost-answer').map((v) => v.id), [n.id]);
+      assert.equal(createTokens().length, before + 1, 'the retry used the same token');
+    } finally { emu.faults.clear(); onRequest = () => {}; }
+    const record = await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: 'vnode-install-lost-answer' });
+    assert.equal(record?.metadata.labels?.['app.kubernetes.io/managed-by'], 'vnode');
+    // a re-run finds the same record: the same install, the same tokens
+    const again = await vk(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'lost-answer']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: 'vnode-install-lost-answer' }))?.metadata.uid, record!.metadata.uid);
+    assert.equal((await vk(['uninstall', 'lost-answer'])).code, 0);
+  });
+
+  it('uninstall --all --drain interrupted at the second node exits 130 naming what is left; a re-run removes every install credential, not stand-alone ones', async () => {
+    const standalone = await vk(['kubeconfig', '--name', 'keep-me', '--file', 'keep-me-config']);
+    assert.equal(standalone.code, 0, standalone.stderr);
+    const a = await install('first');
+    const b = await install('second');
+    assert.ok((await credentialsOf('first')).includes('ServiceAccount/first'));
+    const labelled = await admin.list<KubeObject>('v1', 'ServiceAccount', { namespace: 'kube-system', labelSelector: 'vnode.dev/name=first' });
+    assert.deepEqual(labelled.map((s) => s.metadata.name), ['first'], 'install marks its credentials with the virtual node\'s name');
+
+    // Ctrl-C when the second node's leftovers are being checked (its drain is done)
+    const ctl = new AbortController();
+    let checks = 0;
+    onRequest = (action) => { if (action === 'DescribeContainerGroups' && ++checks === 2) ctl.abort(); };
+    let r: RunResult;
+    try { r = await vk(['uninstall', '--all', '--drain'], ctl.signal); } finally { onRequest = () => {}; }
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, new RegExp(`uninstall interrupted; left to do: second: virtual node ${b.id} still in ECI, Node ${b.node.replace(/\./g, '\\.')} still in the cluster \\(drained\\); the credentials no remaining virtual node uses`));
+    assert.match(r.stderr, /run the same command again to finish/);
+    assert.equal(emu.state.data.virtualNodes.some((v) => v.id === a.id), false, 'the first node was removed');
+    assert.ok(emu.state.data.virtualNodes.some((v) => v.id === b.id), 'the second was not');
+    assert.ok((await credentialsOf('first')).length > 0, 'the first node\'s credentials are still there');
+
+    const again = await vk(['uninstall', '--all', '--drain', '-o', 'json']);
+    assert.equal(again.code, 0, again.stderr);
+    const res = JSON.parse(again.stdout) as { credentialsDeleted: string[] };
+    assert.ok(res.credentialsDeleted.includes('ServiceAccount kube-system/first'), res.credentialsDeleted.join(', '));
+    assert.ok(res.credentialsDeleted.includes('ServiceAccount kube-system/second'), res.credentialsDeleted.join(', '));
+    assert.deepEqual(await credentialsOf('first'), []);
+    assert.deepEqual(await credentialsOf('second'), []);
+    assert.deepEqual(emu.state.data.virtualNodes, []);
+    const crbs = await admin.list<KubeObject>(RBAC, 'ClusterRoleBinding', { labelSelector: 'app.kubernetes.io/managed-by=vnode' });
+    assert.deepEqual(crbs.filter((c) => c.metadata.name!.startsWith('vnode:first:')), [], 'no binding of system:node is left behind');
+    assert.ok((await credentialsOf('keep-me')).includes('ServiceAccount/keep-me'), 'a stand-alone vnode kubeconfig stays');
+    const records = await admin.list<KubeObject>('v1', 'ConfigMap', { namespace: 'kube-system', labelSelector: 'vnode.dev/install' });
+    assert.deepEqual(records.map((c) => c.metadata.name), []);
+  });
+});
