@@ -80,7 +80,7 @@ export function cloudError(e: unknown, action: string): VnodeError {
   if (code === 'SignatureDoesNotMatch') {
     return operationError(code, `${action}: the AccessKey secret does not match its ID (SignatureDoesNotMatch)`, { hint: 'check ALIBABA_CLOUD_ACCESS_KEY_SECRET or the profile\'s secret', cause: e, details });
   }
-  if (code === 'NetworkError') {
+  if (code === 'NetworkError' || isNetworkError(e)) {
     return operationError(code, `${action}: cannot reach the Alibaba Cloud endpoint: ${apiMessage}`, { hint: 'check the network, or VNODE_ENDPOINT_* if set', cause: e, details });
   }
   return operationError(code, `${action}: ${code}${status ? ` (HTTP ${status})` : ''}: ${apiMessage}${requestId ? ` [RequestId ${requestId}]` : ''}`, {

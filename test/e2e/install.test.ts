@@ -80,7 +80,7 @@ describe('vnode install against the real control plane and the sandbox cloud', (
       // the name becomes a Node label value (at most 63 characters)
       [['install', '--vswitch', VSW_H, '--security-group', SG, '--name', 'a'.repeat(64)], {}, /invalid --name "a{64}" \(64 characters\): 2-63 lowercase/],
       [['install', '--vswitch', VSW_H, '--security-group', SG, '--name', 'a'.repeat(118)], {}, /invalid --name .*\(118 characters\): 2-63/],
-      [['install', '--vswitch', VSW_H, '--security-group', SG, '--name', 'a'.repeat(61), '--count', '3'], {}, /2-61 lowercase .*with --count 3, "-3" is appended/],
+      [['install', '--vswitch', VSW_H, '--security-group', SG, '--name', 'a'.repeat(62), '--count', '3'], {}, /2-61 lowercase .*with --count 3, "-3" is appended/],
       [['install', '--vswitch', VSW_H, '--security-group', SG, '--custom-resources', 'nogood'], {}, /invalid --custom-resources "nogood": "nogood" is not name=count; expected name=count pairs/],
       [['install', '--vswitch', VSW_H, '--security-group', SG, '--custom-resources', 'x.com/a=abc'], {}, /invalid --custom-resources "x\.com\/a=abc": "x\.com\/a=abc" is not name=count/],
       [['install', '--vswitch', VSW_H, '--security-group', SG, '--cluster-dns', '999.1.1.1'], {}, /invalid --cluster-dns "999\.1\.1\.1": "999\.1\.1\.1" is not an IP address/],

@@ -20,7 +20,8 @@ function matchesLabels(obj: KubeObject, selector: string | undefined): boolean {
   if (!selector) return true;
   return selector.split(',').every((term) => {
     const [k, v] = term.split('=');
-    return obj.metadata.labels?.[k!] === v;
+    // a bare key selects objects that have the label, whatever its value
+    return v === undefined ? obj.metadata.labels?.[k!] !== undefined : obj.metadata.labels?.[k!] === v;
   });
 }
 

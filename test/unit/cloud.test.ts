@@ -68,6 +68,21 @@ describe('retry policy', () => {
     assert.equal(calls, 5);
   });
 
+  it('an attempt that fails after the run ended (or was interrupted) is the last: no retry, no "retrying" line', async () => {
+    const run = new AbortController();
+    const retried: number[] = [];
+    let calls = 0;
+    await assert.rejects(withRetry(async () => { calls++; run.abort(); throw { code: 'ServiceUnavailable', statusCode: 503 }; },
+      { ...noSleep, signal: run.signal, onRetry: (a) => retried.push(a) }), (e: { code: string }) => e.code === 'ServiceUnavailable');
+    assert.equal(calls, 1);
+    assert.deepEqual(retried, []);
+  });
+
+  it('a network failure message gets its separator back and loses the signed query', () => {
+    const e = cloudError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:1POST http://127.0.0.1:1/?AccessKeyId=LTAI5tX&Signature=abc failed.' }, 'eci:DescribeVirtualNodes');
+    assert.equal(e.message, 'eci:DescribeVirtualNodes: cannot reach the Alibaba Cloud endpoint: connect ECONNREFUSED 127.0.0.1:1 (POST http://127.0.0.1:1/)');
+  });
+
   it('typed errors name the denied action and the policy that grants it, and never the secret', () => {
     const e = cloudError({ code: 'Forbidden.RAM', statusCode: 403, data: { RequestId: 'R1', AccessDeniedDetail: { AuthAction: 'eci:CreateVirtualNode' } } }, 'eci:CreateVirtualNode');
     assert.match(e.message, /permission denied for eci:CreateVirtualNode \(Forbidden\.RAM, RequestId R1\)/);

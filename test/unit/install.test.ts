@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeObject } from '../../src/cluster/port.js';
-import { parseOptions, parseTag, parseTaint } from '../../src/commands/install.js';
+import { parseClusterDns, parseClusterDomain, parseCustomResources, parseOptions, parseTag, parseTags, parseTaint } from '../../src/commands/install.js';
 import { EXCLUDE, excludedTerms, isExcluded, revertedTerms, wouldSchedule } from '../../src/steps/daemonset-affinity.js';
 import { nodeNames, VNODE_LABELS, VNODE_TAINT } from '../../src/steps/install.js';
 import { clientToken } from '../../src/steps/install-record.js';
@@ -58,6 +58,30 @@ describe('install flags', () => {
     assert.throws(() => parseOptions({ ...raw, tag: Array.from({ length: 18 }, (_, i) => `k${i}=v`) }, '/'), /at most 17/);
     assert.throws(() => parseOptions({ ...raw, name: 'Bad_Name' }, '/'), /invalid --name "Bad_Name"/);
     assert.throws(() => parseOptions({ ...raw, kubeconfigFile: 'x', server: 'https://1.2.3.4:6443' }, '/'), /--kubeconfig-file uses an existing kubeconfig/);
+  });
+
+  it('refuses, naming the value, what the cloud or the Node would refuse later', () => {
+    assert.equal(parseOptions({ ...raw, name: 'a'.repeat(63) }, '/').name.length, 63);
+    assert.throws(() => parseOptions({ ...raw, name: 'a'.repeat(64) }, '/'), /\(64 characters\): 2-63 lowercase/);
+    assert.throws(() => parseOptions({ ...raw, name: 'a'.repeat(62), count: '2' }, '/'), /2-61 lowercase.*"-2" is appended/);
+    assert.equal(parseOptions({ ...raw, name: 'a'.repeat(59), count: '100' }, '/').count, 100);
+    assert.equal(parseCustomResources('example.com/gpu=100, example.com/fpga=10'), 'example.com/gpu=100,example.com/fpga=10');
+    assert.equal(parseCustomResources('example1.com=100'), 'example1.com=100');
+    for (const bad of ['nogood', 'x.com/a=abc', 'x.com/a=1,x.com/a=2', '=5', 'x.com/a=', 'Bad_Prefix.com/a=1', 'x.com/a=1,,']) {
+      assert.throws(() => parseCustomResources(bad), new RegExp(`invalid --custom-resources "${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}"`), bad);
+    }
+    assert.equal(parseClusterDns('10.96.0.10'), '10.96.0.10');
+    assert.equal(parseClusterDns('10.96.0.10,fd00::a'), '10.96.0.10,fd00::a');
+    assert.throws(() => parseClusterDns('999.1.1.1'), /"999\.1\.1\.1" is not an IP address/);
+    assert.equal(parseClusterDomain('cluster.local'), 'cluster.local');
+    for (const bad of ['bad..domain', '.local', 'local.', 'UPPER.local', '-x.local', `${'a'.repeat(64)}.local`]) assert.throws(() => parseClusterDomain(bad), /invalid --cluster-domain/, bad);
+    assert.throws(() => parseOptions({ ...raw, vswitch: ['vsw-a,,'] }, '/'), /invalid --vswitch "vsw-a,,": an empty entry/);
+    assert.throws(() => parseOptions({ ...raw, vswitch: [','] }, '/'), /an empty entry/);
+    assert.throws(() => parseTags(['k=1', 'k=2']), /--tag k is given twice \("k=1" and "k=2"\)/);
+    assert.deepEqual(parseTags(['a=1', 'b=1']), [{ key: 'a', value: '1' }, { key: 'b', value: '1' }]);
+    for (const own of ['vnode-cluster', 'vnode-name', 'vnode-identity']) assert.throws(() => parseTag(`${own}=x`), new RegExp(`${own} is one of vnode's own tags`));
+    assert.throws(() => parseOptions({ ...raw, zone: 'Zone H' }, '/'), /invalid --zone "Zone H": expected a zone id/);
+    assert.throws(() => parseOptions({ ...raw, resourceGroup: 'default' }, '/'), /invalid --resource-group "default"/);
   });
 
   it('names are stable; ClientTokens are stable per install record and new for a new one', () => {
