@@ -19,8 +19,12 @@ export interface InstallRecord {
   nodes: string[];
 }
 
+export function installRecordName(name: string): string {
+  return `${PREFIX}${name}`;
+}
+
 function ref(name: string): ObjectRef {
-  return { apiVersion: 'v1', kind: 'ConfigMap', namespace: NAMESPACE, name: `${PREFIX}${name}` };
+  return { apiVersion: 'v1', kind: 'ConfigMap', namespace: NAMESPACE, name: installRecordName(name) };
 }
 
 function toRecord(o: KubeObject): InstallRecord {
@@ -38,7 +42,7 @@ export async function ensureInstallRecord(cluster: ClusterPort, name: string, no
   const live = await findInstallRecord(cluster, name);
   const all = [...new Set([...(live?.nodes ?? []), ...nodes])];
   const r = await ensureObject(cluster, managed({
-    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${PREFIX}${name}`, namespace: NAMESPACE },
+    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: installRecordName(name), namespace: NAMESPACE },
     data: { nodes: all.join(',') },
   } as KubeObject, { [RECORD_NAME_LABEL]: name }));
   return toRecord(r.object);

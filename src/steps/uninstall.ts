@@ -8,7 +8,7 @@ import { AFFINITY_ANNOTATION, revertedTerms, terms } from './daemonset-affinity.
 import { classify, drainNode, type DrainOptions, type DrainResult } from './drain.js';
 import { BOOTSTRAP_TOKEN_TYPE, EXTRA_ENDPOINTS_ROLE, EXTRA_ROLE, NAMESPACE } from './identity.js';
 import { IDENTITY_ANNOTATION, identityName, NAME_LABEL, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME } from './install.js';
-import { deleteInstallRecord, listInstallRecords } from './install-record.js';
+import { deleteInstallRecord, installRecordName, listInstallRecords } from './install-record.js';
 import { findTargets, select, type Target } from './targets.js';
 
 export interface UninstallOptions {
@@ -167,6 +167,7 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
     const remaining = eciBefore.filter((v) => !chosen.some((t) => t.virtualNodeId === v.id));
     for (const id of identities) if (!remaining.some((v) => v.tags.some((x) => x.key === TAG_IDENTITY && x.value === id))) for (const r of await identityObjects(cluster, id)) would.push(`delete ${describe(r)}`);
     if (remaining.length === 0 && !opts.keepRbac) for (const r of await sharedObjects(cluster)) would.push(`delete ${describe(r)}`);
+    for (const r of records) would.push(`delete ConfigMap ${NAMESPACE}/${installRecordName(r.name)} (install record)`);
     return { ...result, wouldDelete: would };
   }
 

@@ -72,6 +72,7 @@ describe('vnode drain and uninstall against the real control plane and the sandb
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /would evict pod default\/web-/);
     assert.match(dry.stdout, /would DeleteVirtualNode vnd-/);
+    assert.match(dry.stdout, /would delete ConfigMap kube-system\/vnode-install-vn-a \(install record\)/);
     assert.equal((await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: nodeOf('vn-a') }))?.spec?.['unschedulable' as never], undefined);
   });
 
