@@ -2,7 +2,8 @@
 # Provides kube-apiserver, kube-controller-manager, kube-scheduler (v1.20.2, built from Debian's
 # `kubernetes` source package) and etcd (Debian's etcd-server) in one directory, and prints its path.
 # Only the first run builds (~4 min); the result is cached outside the repository.
-# Already-present binaries win: $VNODE_KUBE_BIN_DIR, then $KUBEBUILDER_ASSETS.
+# Already-present binaries of any version win: $VNODE_KUBE_BIN_DIR, then $KUBEBUILDER_ASSETS (the three
+# kube binaries; etcd from there, else from PATH, else Debian's etcd-server is installed).
 set -euo pipefail
 
 K8S_VERSION=1.20.2
@@ -17,8 +18,20 @@ has_all() {
   for b in "${BINS[@]}"; do [ -x "$d/$b" ] || return 1; done
 }
 
+has_kube() {
+  local d=$1 b
+  for b in kube-apiserver kube-controller-manager kube-scheduler; do [ -x "$d/$b" ] || return 1; done
+}
+
 for d in "${VNODE_KUBE_BIN_DIR:-}" "${KUBEBUILDER_ASSETS:-}"; do
-  if [ -n "$d" ] && has_all "$d"; then echo "$d"; exit 0; fi
+  if [ -n "$d" ] && has_kube "$d"; then
+    if [ ! -x "$d/etcd" ] && ! command -v etcd >/dev/null; then
+      log "no etcd in $d or on PATH: installing Debian's etcd-server"
+      if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
+      $SUDO apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq etcd-server >&2
+    fi
+    echo "$d"; exit 0
+  fi
 done
 if has_all "$OUT"; then echo "$OUT"; exit 0; fi
 

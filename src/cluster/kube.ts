@@ -45,6 +45,7 @@ function plain<T>(o: unknown): T {
 export class KubeCluster implements ClusterPort {
   private readonly objects: ObjectApi;
   private groupVersionCache: Promise<string[]> | undefined;
+  private versionCache: Promise<ServerVersion> | undefined;
 
   private readonly core: CoreV1Api;
 
@@ -138,9 +139,12 @@ export class KubeCluster implements ClusterPort {
     }
   }
 
-  async version(): Promise<ServerVersion> {
-    const v = await this.call('get server version', () => this.kc.makeApiClient(VersionApi).getCode());
-    return parseVersion(v.gitVersion, v.major, v.minor);
+  version(): Promise<ServerVersion> {
+    this.versionCache ??= this.call('get server version', async () => {
+      const v = await this.kc.makeApiClient(VersionApi).getCode();
+      return parseVersion(v.gitVersion, v.major, v.minor);
+    });
+    return this.versionCache;
   }
 
   groupVersions(): Promise<string[]> {

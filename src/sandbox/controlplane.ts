@@ -6,10 +6,12 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
+import { parseKubeVersion, versionProfile, type KubeVersion, type VersionProfile } from '../cluster/versions.js';
 import { operationError } from '../errors.js';
 
 const run = promisify(execFile);
 
+/** The version scripts/kube-bins.sh builds (CI's); any other directory of binaries works too. */
 export const KUBE_VERSION = '1.20.2';
 const BINARIES = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'] as const;
 type Binary = (typeof BINARIES)[number];
@@ -45,6 +47,22 @@ export function findBinaries(env: NodeJS.ProcessEnv): Record<Binary, string> {
     });
   }
   return found as Record<Binary, string>;
+}
+
+/** The binaries' own version (`kube-apiserver --version`): it decides which flags they have. */
+export async function binaryVersion(apiserver: string): Promise<KubeVersion & { gitVersion: string }> {
+  const { stdout } = await run(apiserver, ['--version']);
+  return parseKubeVersion(stdout);
+}
+
+/** Flags of kube-apiserver that only some versions have (the rest are the same on 1.20-1.36). */
+export function apiserverArgs(p: VersionProfile): string[] {
+  return p.apiserverInsecurePortFlag ? ['--insecure-port=0'] : [];
+}
+
+/** kube-controller-manager's and kube-scheduler's --port (their insecure port) exists before 1.24 only. */
+export function componentPortArgs(p: VersionProfile): string[] {
+  return p.componentPortFlag ? ['--port=0'] : [];
 }
 
 export async function freePort(): Promise<number> {
@@ -108,6 +126,8 @@ export interface ControlPlane {
   kubeconfig: string;
   caFile: string;
   pids: number[];
+  /** The binaries' Kubernetes version, e.g. v1.20.2. */
+  version: string;
   stop(): Promise<void>;
 }
 
@@ -157,13 +177,16 @@ async function waitHealthy(p: Proc, check: () => Promise<boolean>, timeoutMs: nu
 }
 
 /**
- * A real Kubernetes 1.20 control plane on loopback: etcd, kube-apiserver (bootstrap tokens, Node+RBAC),
+ * A real Kubernetes control plane on loopback, of whatever version the binaries are (flags chosen by versions.ts): etcd, kube-apiserver (bootstrap tokens, Node+RBAC),
  * kube-controller-manager (CSR signing, token controllers, bootstrapsigner/tokencleaner) and kube-scheduler.
  */
 export async function startControlPlane(opts: StartOptions): Promise<ControlPlane> {
   const env = opts.env ?? process.env;
   const log = opts.log ?? (() => {});
   const bins = findBinaries(env);
+  const version = await binaryVersion(bins['kube-apiserver']);
+  const profile = versionProfile(version);
+  log(`Kubernetes ${version.gitVersion} from ${path.dirname(bins['kube-apiserver'])}`);
   const dir = path.resolve(opts.dir);
   const pki = path.join(dir, 'pki');
   await ensurePki(pki);
@@ -207,8 +230,8 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       `--client-ca-file=${f('ca.crt')}`, `--service-account-key-file=${f('sa.pub')}`,
       `--service-account-signing-key-file=${f('sa.key')}`, '--service-account-issuer=https://kubernetes.default.svc',
       '--authorization-mode=Node,RBAC', '--enable-bootstrap-token-auth', '--service-cluster-ip-range=10.0.0.0/24',
-      '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true', '--insecure-port=0',
-      '--max-requests-inflight=1000', '--max-mutating-requests-inflight=500', '--v=0',
+      '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true',
+      '--max-requests-inflight=1000', '--max-mutating-requests-inflight=500', '--v=0', ...apiserverArgs(profile),
     ]);
     const tls = { ca: readFileSync(f('ca.crt')), cert: readFileSync(f('admin.crt')), key: readFileSync(f('admin.key')) };
     await waitHealthy(api, async () => (await httpsGet(`${server}/readyz`, tls)) === 200, timeout);
@@ -223,14 +246,14 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
     }), { mode: 0o600 });
 
     start('kube-controller-manager', bins['kube-controller-manager'], [
-      `--kubeconfig=${kubeconfig}`, '--bind-address=127.0.0.1', '--secure-port=0', '--port=0',
+      `--kubeconfig=${kubeconfig}`, '--bind-address=127.0.0.1', '--secure-port=0', ...componentPortArgs(profile),
       `--cluster-signing-cert-file=${f('ca.crt')}`, `--cluster-signing-key-file=${f('ca.key')}`, `--root-ca-file=${f('ca.crt')}`,
       `--service-account-private-key-file=${f('sa.key')}`, '--use-service-account-credentials=true',
       '--controllers=*,bootstrapsigner,tokencleaner', '--leader-elect=false', '--kube-api-qps=200', '--kube-api-burst=400',
     ]);
     if (opts.scheduler !== false) {
       start('kube-scheduler', bins['kube-scheduler'], [
-        `--kubeconfig=${kubeconfig}`, '--bind-address=127.0.0.1', '--secure-port=0', '--port=0', '--leader-elect=false',
+        `--kubeconfig=${kubeconfig}`, '--bind-address=127.0.0.1', '--secure-port=0', ...componentPortArgs(profile), '--leader-elect=false',
         '--kube-api-qps=200', '--kube-api-burst=400',
       ]);
     }
@@ -243,7 +266,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       if (p.child.exitCode !== null) throw operationError('ControlPlaneFailed', `${p.name} exited with code ${p.child.exitCode}:\n${tail(p.logFile)}`);
     }
     writeFileSync(path.join(dir, 'pids.json'), JSON.stringify(Object.fromEntries(procs.map((p) => [p.name, p.child.pid]))));
-    return { dir, server, kubeconfig, caFile: f('ca.crt'), pids: procs.map((p) => p.child.pid!), stop: stopAll };
+    return { dir, server, kubeconfig, caFile: f('ca.crt'), pids: procs.map((p) => p.child.pid!), version: version.gitVersion, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

@@ -23,7 +23,7 @@ export interface SimulatorOptions {
   state: CloudState;
   /** How long a VNode stays Pending before it connects (the real service takes tens of seconds). */
   readyDelayMs: number;
-  /** Admin kubeconfig of the sandbox cluster, used only to read vnode-approver's ServiceAccount token and act as it. */
+  /** Admin kubeconfig of the sandbox cluster, used only to get a token of vnode-approver's ServiceAccount (TokenRequest) and act as it. */
   adminKubeconfig?: string;
   log?: (m: string) => void;
 }
@@ -135,6 +135,7 @@ export class VirtualNodeSimulator {
     const nodeName = `${v.regionId}.${v.id}`;
     let kc: KubeConfig;
     let server = '';
+    let serverVersion = '';
     try {
       const text = Buffer.from(v.kubeConfig, 'base64').toString('utf8');
       kc = new KubeConfig();
@@ -147,7 +148,7 @@ export class VirtualNodeSimulator {
       return;
     }
     try {
-      await kc.makeApiClient(VersionApi).getCode();
+      serverVersion = (await kc.makeApiClient(VersionApi).getCode()).gitVersion;
     } catch (e) {
       this.fail(id, 'VirtualNodeFailed', versionFailure(server, e));
       return;
@@ -159,7 +160,7 @@ export class VirtualNodeSimulator {
     }
     const core = kc.makeApiClient(CoreV1Api);
     try {
-      await this.register(core, v, nodeName);
+      await this.register(core, v, nodeName, serverVersion);
     } catch (e) {
       this.fail(id, 'NodeRegistrationFailed', `failed to register node ${nodeName}: ${messageOf(e)}`);
       return;
@@ -240,17 +241,19 @@ export class VirtualNodeSimulator {
     });
   }
 
-  /** vnode-approver's part: its pod cannot run here, so the sandbox uses its ServiceAccount token and its rule. */
+  /** vnode-approver's part: its pod cannot run here, so the sandbox acts with its ServiceAccount's token and its rule. */
   private async actAsApprover(id: string, csrName: string): Promise<void> {
     try {
       const admin = new KubeConfig();
       admin.loadFromFile(this.opts.adminKubeconfig!);
       const core = admin.makeApiClient(CoreV1Api);
-      const sa = await core.readNamespacedServiceAccount({ name: 'vnode-approver', namespace: 'kube-system' });
-      const secretName = sa.secrets?.[0]?.name;
-      if (!secretName) return;
-      const secret = await core.readNamespacedSecret({ name: secretName, namespace: 'kube-system' });
-      const token = Buffer.from(secret.data?.token ?? '', 'base64').toString('utf8');
+      // what the pod's projected token would be: TokenRequest (served from 1.20 on; no token Secrets from 1.24)
+      const tr = await core.createNamespacedServiceAccountToken({
+        name: 'vnode-approver', namespace: 'kube-system',
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [], expirationSeconds: 600 } },
+      });
+      const token = tr.status?.token;
+      if (!token) throw new Error('TokenRequest for kube-system/vnode-approver returned no token');
       const cluster = admin.getCurrentCluster()!;
       const approver = new KubeConfig();
       approver.loadFromOptions({
@@ -264,7 +267,7 @@ export class VirtualNodeSimulator {
     }
   }
 
-  private async register(core: CoreV1Api, v: VirtualNodeRec, nodeName: string): Promise<void> {
+  private async register(core: CoreV1Api, v: VirtualNodeRec, nodeName: string, serverVersion: string): Promise<void> {
     const now = new Date();
     const zone = v.zoneId;
     const labels: Record<string, string> = {
@@ -287,7 +290,8 @@ export class VirtualNodeSimulator {
       daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
       nodeInfo: {
         machineID: v.id, systemUUID: v.id, bootID: v.id, kernelVersion: '', osImage: 'Alibaba Cloud ECI', containerRuntimeVersion: 'eci://1.0',
-        kubeletVersion: 'v1.20.2-vnode', kubeProxyVersion: 'v1.20.2-vnode', operatingSystem: 'linux', architecture: 'amd64',
+        // the virtual kubelet reports the cluster's version, whatever it is
+        kubeletVersion: `${serverVersion}-vnode`, kubeProxyVersion: `${serverVersion}-vnode`, operatingSystem: 'linux', architecture: 'amd64',
       },
     };
     try {

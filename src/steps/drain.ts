@@ -1,4 +1,5 @@
 import type { ClusterPort, KubeObject } from '../cluster/port.js';
+import { profileOf } from '../cluster/versions.js';
 import type { Context } from '../context.js';
 import { operationError, VnodeError } from '../errors.js';
 import { collectGarbage } from '../util/gc.js';
@@ -50,16 +51,13 @@ export function classify(pod: Pod, opts: Pick<DrainOptions, 'force' | 'deleteEmp
   return 'evict';
 }
 
-/** The newest policy group version the server offers (Eviction and PodDisruptionBudget live there). */
-function policyVersion(groupVersions: string[]): string | undefined {
-  return ['policy/v1', 'policy/v1beta1'].find((v) => groupVersions.includes(v));
-}
-
-/** policy/v1 Eviction from 1.22, policy/v1beta1 before: as the server's discovery says. */
+/** The Eviction version the server takes (the version table, refined by discovery). */
 export async function evictionVersion(cluster: ClusterPort): Promise<string> {
-  const version = policyVersion(await cluster.groupVersions());
-  if (version) return version;
-  throw operationError('NoEvictionApi', 'the server offers no policy API for evictions', { hint: 'use --disable-eviction to delete pods instead' });
+  const gvs = await cluster.groupVersions();
+  if (!gvs.includes('policy/v1') && !gvs.includes('policy/v1beta1')) {
+    throw operationError('NoEvictionApi', 'the server offers no policy API for evictions', { hint: 'use --disable-eviction to delete pods instead' });
+  }
+  return (await profileOf(cluster)).eviction;
 }
 
 const show = (r: PodRef): string => `${r.namespace}/${r.name}`;
@@ -85,7 +83,7 @@ export function selectorMatches(sel: LabelSelector | undefined, labels: Record<s
 /** The PodDisruptionBudgets that select any of these pods. */
 async function pdbsHolding(cluster: ClusterPort, pods: Pod[]): Promise<string[]> {
   if (pods.length === 0) return [];
-  const version = policyVersion(await cluster.groupVersions()) ?? 'policy/v1beta1';
+  const version = (await profileOf(cluster)).pdb;
   const out = new Set<string>();
   for (const ns of new Set(pods.map((p) => p.metadata.namespace!))) {
     const pdbs = await cluster.list<KubeObject>(version, 'PodDisruptionBudget', { namespace: ns });

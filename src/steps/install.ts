@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { CloudPorts, CreateVirtualNodeInput, Tag, Taint, VirtualNodeInfo } from '../cloud/port.js';
 import { clusterUid } from '../cluster/cluster-id.js';
+import { SUPPORTED_MIN_MINOR, supportRange, TESTED_MAX_MINOR } from '../cluster/versions.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../cluster/port.js';
 import type { Context } from '../context.js';
 import { VnodeError, operationError, throwIfAborted, usageError } from '../errors.js';
@@ -20,8 +21,6 @@ export const NAME_LABEL = 'vnode.dev/name';
 export const IDENTITY_ANNOTATION = 'vnode.dev/identity';
 /** Node label values are at most 63 characters, and the name is one (vnode.dev/name). */
 export const MAX_NAME = 63;
-export const MIN_MINOR = 16;
-export const MAX_TESTED_MINOR = 30;
 export const VNODE_TAINT: NodeTaint = { key: 'k8s.aliyun.com/vnode', value: 'true', effect: 'NoSchedule' };
 
 /** The labels every virtual node registers with (the ECI documentation's). */
@@ -101,10 +100,11 @@ interface Preflight { vpcId: string; zones: string[]; clusterId: string; existin
 async function preflight(cluster: ClusterPort, cloud: CloudPorts, opts: InstallOptions): Promise<Preflight> {
   const warnings: string[] = [];
   const v = await cluster.version();
-  if (v.major === 1 && v.minor < MIN_MINOR) {
-    throw usageError('UnsupportedVersion', `Kubernetes ${v.gitVersion} is older than the 1.${MIN_MINOR}–1.${MAX_TESTED_MINOR} range virtual nodes support`, 'upgrade the cluster first');
+  const range = supportRange(v);
+  if (range === 'too old') {
+    throw usageError('UnsupportedVersion', `Kubernetes ${v.gitVersion} is older than the 1.${SUPPORTED_MIN_MINOR}–1.${TESTED_MAX_MINOR} range virtual nodes support`, 'upgrade the cluster first');
   }
-  if (v.major === 1 && v.minor > MAX_TESTED_MINOR) warnings.push(`Kubernetes ${v.gitVersion} is newer than the documented range (1.${MIN_MINOR}–1.${MAX_TESTED_MINOR})`);
+  if (range === 'newer than tested') warnings.push(`Kubernetes ${v.gitVersion} is newer than vnode is tested with (1.${SUPPORTED_MIN_MINOR}–1.${TESTED_MAX_MINOR})`);
   const found = await Promise.all(opts.vswitches.map((id) => cloud.vpc.describeVSwitches({ vSwitchId: id }).catch(asInput)));
   const vsws = found.map((list, i) => {
     const vsw = list.find((x) => x.id === opts.vswitches[i]);

@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import { ensureObject, type EnsureAction } from '../cluster/ensure.js';
 import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type AccessCheck, type ClusterPort, type KubeObject } from '../cluster/port.js';
+import { profileOf } from '../cluster/versions.js';
 import type { Context } from '../context.js';
 import { operationError, throwIfAborted, usageError } from '../errors.js';
 import {
@@ -47,7 +48,7 @@ export interface KubeconfigResult {
   dryRun: boolean;
 }
 
-/** Bootstrap mode relies on certificates.k8s.io/v1 (vnode-approver watches it): Kubernetes 1.19+. */
+/** Bootstrap mode relies on certificates.k8s.io/v1 (vnode-approver watches it): Kubernetes 1.19+ (see versions.ts). */
 const BOOTSTRAP_MIN_MINOR = 19;
 
 function summary(obj: KubeObject, action: ObjectSummary['action']): ObjectSummary {
@@ -131,20 +132,21 @@ export async function provisionIdentity(ctx: Context, opts: KubeconfigOptions): 
   const warnings = serverWarnings(server);
   if (!caData) warnings.push(`cluster "${info.clusterName}" has no certificate authority in the kubeconfig: the virtual node will verify ${server} against public CAs only`);
 
-  const version = await status.step('Checking the cluster', async () => {
+  const { version, profile } = await status.step('Checking the cluster', async () => {
     const v = await cluster.version();
-    if (opts.mode === 'bootstrap') {
-      const gvs = await cluster.groupVersions();
-      if (v.minor < BOOTSTRAP_MIN_MINOR && v.major === 1 || !gvs.includes('certificates.k8s.io/v1')) {
-        throw usageError('BootstrapUnsupported',
-          `--bootstrap needs Kubernetes 1.${BOOTSTRAP_MIN_MINOR} or newer (vnode-approver uses certificates.k8s.io/v1); this server is ${v.gitVersion}`,
-          'run without --bootstrap to use a ServiceAccount token instead');
-      }
+    const p = await profileOf(cluster);
+    if (opts.mode === 'bootstrap' && p.csr === undefined) {
+      throw usageError('BootstrapUnsupported',
+        `--bootstrap needs Kubernetes 1.${BOOTSTRAP_MIN_MINOR} or newer (vnode-approver uses certificates.k8s.io/v1); this server is ${v.gitVersion}`,
+        'run without --bootstrap to use a ServiceAccount token instead');
     }
     await checkAccess(cluster, opts.mode);
-    return v;
-  }, (v) => v.gitVersion);
+    return { version: v, profile: p };
+  }, (r) => r.version.gitVersion);
   out.debug(`server version ${version.gitVersion}`);
+  if (opts.mode === 'serviceaccount' && profile.legacyTokenCleanup) {
+    warnings.push(`Kubernetes ${version.gitVersion} removes unused auto-generated ServiceAccount token Secrets; vnode's ${NAMESPACE}/${opts.name}-token is created explicitly, which that cleanup leaves alone, but it is a token that never expires: prefer --bootstrap (rotating certificates) where you can`);
+  }
 
   const now = new Date();
   let existing: ExistingToken | undefined;

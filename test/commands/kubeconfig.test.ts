@@ -51,6 +51,19 @@ describe('vnode kubeconfig (in-memory cluster)', () => {
     assert.ok(r.stdout.startsWith(`Kubeconfig ${path.join(dir, 'x')} written`), r.stdout);
   });
 
+  it('on 1.30+ (legacy token cleanup) ServiceAccount mode says its token Secret is an explicit one, and why that matters', async () => {
+    const modern = setup((c) => { c.serverVersion = { major: 1, minor: 30, gitVersion: 'v1.30.4' }; c.gvs = ['v1', 'certificates.k8s.io/v1', 'policy/v1', 'rbac.authorization.k8s.io/v1', 'apps/v1']; });
+    const r = await modern.run('kubeconfig');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Warning: Kubernetes v1\.30\.4 removes unused auto-generated ServiceAccount token Secrets; vnode's kube-system\/vnode-token is created explicitly/);
+    const token = await modern.cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'vnode-token' });
+    assert.equal(token?.type, 'kubernetes.io/service-account-token');
+    assert.equal(token?.metadata.annotations?.['kubernetes.io/service-account.name'], 'vnode');
+    const old = setup();
+    const r20 = await old.run('kubeconfig');
+    assert.doesNotMatch(r20.stderr, /auto-generated/);
+  });
+
   it('--extra-privilege adds endpoints create/update through its own role', async () => {
     const { cluster, run } = setup();
     assert.equal((await run('kubeconfig', '--extra-privilege')).code, 0);

@@ -8,7 +8,7 @@ import { parse, stringify } from 'yaml';
 import { connectCluster } from '../../src/cluster/kube.js';
 import type { AccessCheck, ClusterPort, KubeObject } from '../../src/cluster/port.js';
 import { approveVnodeCsr } from '../../src/sandbox/approver.js';
-import { startTestControlPlane } from '../helpers/controlplane.js';
+import { serviceAccountToken, startTestControlPlane } from '../helpers/controlplane.js';
 import { runVnode } from '../helpers/run.js';
 
 type CP = Awaited<ReturnType<typeof startTestControlPlane>>;
@@ -73,7 +73,7 @@ async function managedObjects(admin: ClusterPort): Promise<string[]> {
   return lists.flat().map((o) => `${o.kind}/${o.metadata.name}`).sort();
 }
 
-describe('vnode kubeconfig against a real kube-apiserver 1.20', () => {
+describe('vnode kubeconfig against a real kube-apiserver', () => {
   let cp: CP;
   let admin: ClusterPort;
   const vk = (...a: string[]) => runVnode(['--kubeconfig', cp.kubeconfig, ...a], { cwd: cp.workDir, env });
@@ -172,15 +172,11 @@ describe('vnode kubeconfig against a real kube-apiserver 1.20', () => {
     });
 
     // vnode-approver's part, with its own ServiceAccount's credentials from the manifest vnode applied
-    const sa = await admin.waitFor<KubeObject>({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'kube-system', name: 'vnode-approver' },
-      (o) => Boolean((o?.secrets as unknown[] | undefined)?.length), { timeoutMs: 30_000, signal: new AbortController().signal });
-    const saSecretName = (sa!.secrets as { name: string }[])[0]!.name;
-    const saSecret = await admin.waitFor<KubeObject>({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: saSecretName },
-      (o) => Boolean((o?.data as Record<string, string> | undefined)?.token), { timeoutMs: 30_000, signal: new AbortController().signal });
+    const approverToken = await serviceAccountToken(cp.kubeconfig, 'kube-system', 'vnode-approver');
     const approverKc = new KubeConfig();
     approverKc.loadFromOptions({
       clusters: [{ name: 'c', server: cp.server, caFile: cp.caFile }],
-      users: [{ name: 'approver', token: Buffer.from((saSecret!.data as Record<string, string>).token!, 'base64').toString() }],
+      users: [{ name: 'approver', token: approverToken }],
       contexts: [{ name: 'c', cluster: 'c', user: 'approver' }], currentContext: 'c',
     });
     assert.equal(await approveVnodeCsr(approverKc, 'vnode-csr-vk1'), 'approved');

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { connectCloud } from '../../src/cloud/index.js';
 import { connectCluster } from '../../src/cluster/kube.js';
 import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
+import { profileOf } from '../../src/cluster/versions.js';
 import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
 import { parseFaults } from '../../src/sandbox/cloud/faults.js';
 import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
@@ -36,6 +37,8 @@ describe('vnode drain and uninstall against the real control plane and the sandb
   let cp: CP;
   let emu: CloudEmulator;
   let admin: ClusterPort;
+  /** policy/v1beta1 on 1.20, policy/v1 from 1.21: as the server says. */
+  let pdbVersion: string;
   const vk = (args: string[]): Promise<RunResult> => runVnode(['--kubeconfig', cp.kubeconfig, ...args], { cwd: cp.workDir, env: emu.env() });
   const vnd = (name: string) => emu.state.data.virtualNodes.find((v) => v.name === name);
   const nodeOf = (name: string): string => `cn-hangzhou.${vnd(name)!.id}`;
@@ -49,6 +52,7 @@ describe('vnode drain and uninstall against the real control plane and the sandb
     cp = await startTestControlPlane();
     emu = await startSandboxCloud({ readyDelayMs: 200, adminKubeconfig: cp.kubeconfig });
     admin = await connectCluster({ kubeconfig: cp.kubeconfig, context: undefined }, { env: {}, cwd: cp.workDir });
+    pdbVersion = (await profileOf(admin)).pdb;
     for (const args of [['--name', 'vn-a'], ['--name', 'vn-b', '--bootstrap']]) {
       const r = await vk(['install', '--vswitch', VSW, '--security-group', SG, ...args]);
       assert.equal(r.code, 0, r.stderr);
@@ -92,8 +96,8 @@ describe('vnode drain and uninstall against the real control plane and the sandb
   it('a PodDisruptionBudget is honoured: the drain waits, times out, names it, leaves the node cordoned; availability never drops', async () => {
     await admin.create(deployment('guarded', 2, 'vn-b'));
     await running('guarded', 2);
-    await admin.create({ apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', metadata: { name: 'guarded-pdb', namespace: 'default' }, spec: { minAvailable: 2, selector: { matchLabels: { app: 'guarded' } } } });
-    await admin.waitFor<KubeObject>({ apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', namespace: 'default', name: 'guarded-pdb' },
+    await admin.create({ apiVersion: pdbVersion, kind: 'PodDisruptionBudget', metadata: { name: 'guarded-pdb', namespace: 'default' }, spec: { minAvailable: 2, selector: { matchLabels: { app: 'guarded' } } } });
+    await admin.waitFor<KubeObject>({ apiVersion: pdbVersion, kind: 'PodDisruptionBudget', namespace: 'default', name: 'guarded-pdb' },
       (p) => (p?.status as { currentHealthy?: number } | undefined)?.currentHealthy === 2, { timeoutMs: 30_000, signal: never });
     // a watcher counts Ready pods of the guarded app during the whole drain
     const stop = new AbortController();
@@ -114,12 +118,12 @@ describe('vnode drain and uninstall against the real control plane and the sandb
     const node = await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: nodeOf('vn-b') });
     assert.equal((node!.spec as { unschedulable?: boolean }).unschedulable, true);
     assert.equal(minReady, 2, 'never fewer available pods than the budget allowed');
-    await admin.delete({ apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', namespace: 'default', name: 'guarded-pdb' });
+    await admin.delete({ apiVersion: pdbVersion, kind: 'PodDisruptionBudget', namespace: 'default', name: 'guarded-pdb' });
   });
 
   it('an interrupted drain (SIGINT) exits 130, leaves the node cordoned naming what remains; running it again continues', async () => {
-    await admin.create({ apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', metadata: { name: 'guarded-pdb', namespace: 'default' }, spec: { minAvailable: 2, selector: { matchLabels: { app: 'guarded' } } } });
-    await admin.waitFor<KubeObject>({ apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', namespace: 'default', name: 'guarded-pdb' },
+    await admin.create({ apiVersion: pdbVersion, kind: 'PodDisruptionBudget', metadata: { name: 'guarded-pdb', namespace: 'default' }, spec: { minAvailable: 2, selector: { matchLabels: { app: 'guarded' } } } });
+    await admin.waitFor<KubeObject>({ apiVersion: pdbVersion, kind: 'PodDisruptionBudget', namespace: 'default', name: 'guarded-pdb' },
       (p) => (p?.status as { currentHealthy?: number } | undefined)?.currentHealthy === 2, { timeoutMs: 30_000, signal: never });
     const child = spawn(process.execPath, [path.resolve(import.meta.dirname, '../../bin/vnode.js'), '--kubeconfig', cp.kubeconfig, 'drain', 'vn-b', '--timeout', '0'],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...emu.env() } });
@@ -133,7 +137,7 @@ describe('vnode drain and uninstall against the real control plane and the sandb
     assert.match(stderr, /drain of cn-hangzhou\.vnd-\w+ interrupted: 2 pod\(s\) remain \(default\/guarded-.*held by PodDisruptionBudget default\/guarded-pdb; the node stays cordoned/);
     assert.match(stderr, /run the same command again to continue/);
     assert.equal(((await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: nodeOf('vn-b') }))!.spec as { unschedulable?: boolean }).unschedulable, true);
-    await admin.delete({ apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', namespace: 'default', name: 'guarded-pdb' });
+    await admin.delete({ apiVersion: pdbVersion, kind: 'PodDisruptionBudget', namespace: 'default', name: 'guarded-pdb' });
     const again = await vk(['drain', 'vn-b']);
     assert.equal(again.code, 0, again.stderr);
     const left = await admin.list<KubeObject>('v1', 'Pod', { fieldSelector: `spec.nodeName=${nodeOf('vn-b')}` });

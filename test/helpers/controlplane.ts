@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../../src/sandbox/controlplane.js';
 
 /** A real control plane in a fresh directory; stop() also removes the directory. */
@@ -15,4 +16,15 @@ export async function startTestControlPlane(): Promise<ControlPlane & { workDir:
       rmSync(workDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A token of a ServiceAccount as its pod would get it (TokenRequest): no token Secret is read, as none exists from 1.24. */
+export async function serviceAccountToken(adminKubeconfig: string, namespace: string, name: string): Promise<string> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(adminKubeconfig);
+  const tr = await kc.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+    name, namespace, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [], expirationSeconds: 600 } },
+  });
+  if (!tr.status?.token) throw new Error(`no token for ${namespace}/${name}`);
+  return tr.status.token;
 }
