@@ -17,8 +17,8 @@ const delayOption = (): Option => new Option('--ready-delay <duration>', 'how lo
 
 export const up: CommandModule = {
   configure(cmd: Command) {
-    cmd.description('Start the local sandbox in the background: a real Kubernetes 1.20 control plane (etcd, API server, controller manager, ' +
-      'scheduler) and the Alibaba Cloud emulator with its virtual-node simulation. Prints export lines; state survives down/up.')
+    cmd.description('Start the local sandbox in the background: a real Kubernetes control plane (etcd, API server, controller manager, ' +
+      'scheduler; 1.20.2 built once, or the binaries in VNODE_KUBE_BIN_DIR) and the Alibaba Cloud emulator with its virtual-node simulation. Prints export lines; state survives down/up.')
       .addOption(dirOption()).addOption(delayOption());
   },
   async run(ctx, _args, raw) {
