@@ -2,8 +2,8 @@ import { Option, type Command } from 'commander';
 import type { KubeObject } from '../cluster/port.js';
 import type { Context } from '../context.js';
 import { usageError } from '../errors.js';
-import { drainNode, type DrainOptions, type DrainResult } from '../steps/drain.js';
-import { NAME_LABEL } from '../steps/install.js';
+import { drainNode, type DrainOptions, type DrainResult } from '../steps/drain/drain.js';
+import { NAME_LABEL } from '../steps/virtual-node/install.js';
 import { parseDuration } from '../util/duration.js';
 import type { CommandModule } from './registry.js';
 

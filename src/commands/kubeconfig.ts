@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { usageError } from '../errors.js';
-import { DEFAULT_APPROVER_IMAGE } from '../steps/identity.js';
-import { provisionKubeconfig, type KubeconfigOptions, type KubeconfigResult } from '../steps/kubeconfig.js';
-import { parseServer } from '../steps/kubeconfig-file.js';
+import { DEFAULT_APPROVER_IMAGE } from '../steps/identity/identity.js';
+import { provisionKubeconfig, type KubeconfigOptions, type KubeconfigResult } from '../steps/identity/kubeconfig.js';
+import { parseServer } from '../steps/identity/kubeconfig-file.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import type { CommandModule } from './registry.js';
 

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { usageError } from '../errors.js';
-import { uninstall, type UninstallResult } from '../steps/uninstall.js';
+import { uninstall, type UninstallResult } from '../steps/virtual-node/uninstall.js';
 import { addDrainOptions, parseDrainOptions, renderDrain } from './drain.js';
 import type { CommandModule } from './registry.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bootstrapTokenSecret, identityObjects, isReusable, newBootstrapToken, tokenFromSecret } from '../../src/steps/identity.js';
-import { parseServer, serverWarnings } from '../../src/steps/kubeconfig-file.js';
+import { bootstrapTokenSecret, identityObjects, isReusable, newBootstrapToken, tokenFromSecret } from '../../src/steps/identity/identity.js';
+import { parseServer, serverWarnings } from '../../src/steps/identity/kubeconfig-file.js';
 
 describe('identity objects', () => {
   it('bootstrap mode binds the bootstrap group and system:vnodes, never broader than the documented roles', () => {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeObject } from '../../src/cluster/port.js';
 import { parseClusterDns, parseClusterDomain, parseCustomResources, parseOptions, parseTag, parseTags, parseTaint } from '../../src/commands/install.js';
-import { EXCLUDE, excludedTerms, isExcluded, revertedTerms, wouldSchedule } from '../../src/steps/daemonset-affinity.js';
-import { nodeNames, VNODE_LABELS, VNODE_TAINT } from '../../src/steps/install.js';
-import { clientToken } from '../../src/steps/install-record.js';
+import { EXCLUDE, excludedTerms, isExcluded, revertedTerms, wouldSchedule } from '../../src/steps/scheduling/daemonset-affinity.js';
+import { nodeNames, VNODE_LABELS, VNODE_TAINT } from '../../src/steps/virtual-node/install.js';
+import { clientToken } from '../../src/steps/virtual-node/install-record.js';
 
 function ds(spec: Record<string, unknown>): KubeObject {
   return { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'd', namespace: 'n' }, spec: { template: { spec } } };

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { DEFAULT_POLICY, grant, validatePolicyName, validateUserName, type GrantResult } from '../../steps/ram.js';
+import { DEFAULT_POLICY, grant, validatePolicyName, validateUserName, type GrantResult } from '../../steps/ram/ram.js';
 import { collect } from '../flags.js';
 import type { CommandModule } from '../registry.js';
 

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { revoke, validatePolicyName, validateUserName, type RevokeResult } from '../../steps/ram.js';
+import { revoke, validatePolicyName, validateUserName, type RevokeResult } from '../../steps/ram/ram.js';
 import { collect } from '../flags.js';
 import type { CommandModule } from '../registry.js';
 

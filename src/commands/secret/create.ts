@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { usageError } from '../../errors.js';
-import { createAddonSecret, readSecretInput } from '../../steps/secret.js';
+import { createAddonSecret, readSecretInput } from '../../steps/ram/secret.js';
 import type { CommandModule } from '../registry.js';
 
 const command: CommandModule = {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { ensureObject, managed } from '../cluster/ensure.js';
-import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject, type ObjectRef } from '../cluster/port.js';
-import { NAMESPACE } from './identity.js';
+import { ensureObject, managed } from '../../cluster/ensure.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject, type ObjectRef } from '../../cluster/port.js';
+import { NAMESPACE } from '../identity/identity.js';
 
 /** Who this record belongs to: the install name (with --count, the nodes are <name>-1..n). */
 export const RECORD_NAME_LABEL = 'vnode.dev/install';

@@ -1,4 +1,4 @@
-import type { ClusterPort, KubeObject } from '../cluster/port.js';
+import type { ClusterPort, KubeObject } from '../../cluster/port.js';
 
 export const VIRTUAL_KUBELET_LABEL = { key: 'type', value: 'virtual-kubelet' };
 /** Records on a DaemonSet that vnode added the exclusion (so it can be reverted exactly). */

@@ -1,5 +1,5 @@
-import { ensureObject, managed } from '../cluster/ensure.js';
-import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../cluster/port.js';
+import { ensureObject, managed } from '../../cluster/ensure.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
 
 export const ADDON_SECRET = { namespace: 'kube-system', name: 'alibaba-addon-secret' };
 export const ANNOTATION_USER = 'vnode.dev/ram-user';

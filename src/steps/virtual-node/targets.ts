@@ -1,6 +1,6 @@
-import type { VirtualNodeInfo } from '../cloud/port.js';
-import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../cluster/port.js';
-import { usageError } from '../errors.js';
+import type { VirtualNodeInfo } from '../../cloud/port.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
+import { usageError } from '../../errors.js';
 import { NAME_LABEL, TAG_NAME } from './install.js';
 
 export interface Target {

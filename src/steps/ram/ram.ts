@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { RamPolicyRef, RamPort } from '../cloud/port.js';
-import { clusterUid } from '../cluster/cluster-id.js';
-import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../cluster/port.js';
-import type { Context } from '../context.js';
-import { operationError, usageError } from '../errors.js';
-import { readTemplate } from '../util/templates.js';
+import type { RamPolicyRef, RamPort } from '../../cloud/port.js';
+import { clusterUid } from '../../cluster/cluster-id.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
+import type { Context } from '../../context.js';
+import { operationError, usageError } from '../../errors.js';
+import { readTemplate } from '../../util/templates.js';
 import { ANNOTATION_KEYS, ANNOTATION_POLICIES, ANNOTATION_USER, ADDON_SECRET, deleteAddonSecret, readAddonSecret, writeAddonSecret } from './addon-secret.js';
 
 export const DEFAULT_POLICY = 'vnode-ack-virtual-node';

@@ -1,5 +1,5 @@
-import type { Context } from '../context.js';
-import { operationError, usageError } from '../errors.js';
+import type { Context } from '../../context.js';
+import { operationError, usageError } from '../../errors.js';
 import { ADDON_SECRET, writeAddonSecret } from './addon-secret.js';
 
 /**

@@ -2,8 +2,8 @@ import { chmodSync, closeSync, existsSync, openSync, readFileSync, renameSync, u
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import type { ClusterInfo } from '../cluster/port.js';
-import { usageError } from '../errors.js';
+import type { ClusterInfo } from '../../cluster/port.js';
+import { usageError } from '../../errors.js';
 import { NAMESPACE } from './identity.js';
 
 export const VNODE_USER = 'vnode';

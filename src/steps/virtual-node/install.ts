@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
-import type { CloudPorts, CreateVirtualNodeInput, Tag, Taint, VirtualNodeInfo } from '../cloud/port.js';
-import { clusterUid } from '../cluster/cluster-id.js';
-import { SUPPORTED_MIN_MINOR, supportRange, TESTED_MAX_MINOR } from '../cluster/versions.js';
-import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../cluster/port.js';
-import type { Context } from '../context.js';
-import { VnodeError, operationError, throwIfAborted, usageError } from '../errors.js';
-import { keepDaemonSetsOff, type AffinityChange, type NodeTaint } from './daemonset-affinity.js';
-import { DEFAULT_APPROVER_IMAGE } from './identity.js';
+import type { CloudPorts, CreateVirtualNodeInput, Tag, Taint, VirtualNodeInfo } from '../../cloud/port.js';
+import { clusterUid } from '../../cluster/cluster-id.js';
+import { SUPPORTED_MIN_MINOR, supportRange, TESTED_MAX_MINOR } from '../../cluster/versions.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
+import type { Context } from '../../context.js';
+import { VnodeError, operationError, throwIfAborted, usageError } from '../../errors.js';
+import { keepDaemonSetsOff, type AffinityChange, type NodeTaint } from '../scheduling/daemonset-affinity.js';
+import { DEFAULT_APPROVER_IMAGE } from '../identity/identity.js';
 import { clientToken, ensureInstallRecord, findInstallRecord } from './install-record.js';
-import { provisionIdentity } from './kubeconfig.js';
-import { serverWarnings } from './kubeconfig-file.js';
+import { provisionIdentity } from '../identity/kubeconfig.js';
+import { serverWarnings } from '../identity/kubeconfig-file.js';
 
 export const TAG_CLUSTER = 'vnode-cluster';
 export const TAG_NAME = 'vnode-name';

@@ -1,9 +1,9 @@
 import { stringify } from 'yaml';
-import { ensureObject, type EnsureAction } from '../cluster/ensure.js';
-import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type AccessCheck, type ClusterPort, type KubeObject } from '../cluster/port.js';
-import { profileOf } from '../cluster/versions.js';
-import type { Context } from '../context.js';
-import { operationError, throwIfAborted, usageError } from '../errors.js';
+import { ensureObject, type EnsureAction } from '../../cluster/ensure.js';
+import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type AccessCheck, type ClusterPort, type KubeObject } from '../../cluster/port.js';
+import { profileOf } from '../../cluster/versions.js';
+import type { Context } from '../../context.js';
+import { operationError, throwIfAborted, usageError } from '../../errors.js';
 import {
   BOOTSTRAP_TOKEN_TYPE, NAMESPACE, VNODES_GROUP, bootstrapTokenSecret, identityObjects, isReusable, newBootstrapToken,
   serviceAccountTokenSecret, tokenFromSecret, type BootstrapToken, type IdentityMode,

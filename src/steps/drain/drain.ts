@@ -1,9 +1,9 @@
-import type { ClusterPort, KubeObject } from '../cluster/port.js';
-import { profileOf } from '../cluster/versions.js';
-import type { Context } from '../context.js';
-import { operationError, VnodeError } from '../errors.js';
-import { collectGarbage } from '../util/gc.js';
-import { pause } from '../util/sleep.js';
+import type { ClusterPort, KubeObject } from '../../cluster/port.js';
+import { profileOf } from '../../cluster/versions.js';
+import type { Context } from '../../context.js';
+import { operationError, VnodeError } from '../../errors.js';
+import { collectGarbage } from '../../util/gc.js';
+import { pause } from '../../util/sleep.js';
 
 export interface DrainOptions {
   disableEviction: boolean;

@@ -1,8 +1,8 @@
-import type { VirtualNodeInfo } from '../cloud/port.js';
-import { clusterUid } from '../cluster/cluster-id.js';
-import type { KubeObject } from '../cluster/port.js';
-import type { Context } from '../context.js';
-import { usageError } from '../errors.js';
+import type { VirtualNodeInfo } from '../../cloud/port.js';
+import { clusterUid } from '../../cluster/cluster-id.js';
+import type { KubeObject } from '../../cluster/port.js';
+import type { Context } from '../../context.js';
+import { usageError } from '../../errors.js';
 import { NAME_LABEL, TAG_CLUSTER, TAG_NAME } from './install.js';
 
 export interface Condition { type: string; status: string; reason?: string; message?: string; lastHeartbeatTime?: string }

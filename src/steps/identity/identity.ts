@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
-import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type KubeObject } from '../cluster/port.js';
-import { managed } from '../cluster/ensure.js';
-import { renderTemplate } from '../util/templates.js';
+import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type KubeObject } from '../../cluster/port.js';
+import { managed } from '../../cluster/ensure.js';
+import { renderTemplate } from '../../util/templates.js';
 
 export type IdentityMode = 'serviceaccount' | 'bootstrap';
 
