@@ -7,6 +7,8 @@ import { usageError } from '../errors.js';
 import { install, MAX_NAME, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, type InstallOptions, type InstallResult } from '../steps/virtual-node/install.js';
 import { parseServer } from '../steps/identity/kubeconfig-file.js';
 import { parseDuration } from '../util/duration.js';
+import { installController, type ControllerInstallOptions, type ControllerInstallResult } from '../steps/controller/install.js';
+import { MAX_REPLICAS } from '../steps/controller/manifest.js';
 import { collect } from './flags.js';
 import type { CommandModule } from './registry.js';
 
@@ -174,11 +176,72 @@ function render(r: InstallResult): string {
   return lines.join('\n');
 }
 
+const CONTROLLER_SNIPPET = `To run a pod on a virtual node, add to its spec:
+  nodeSelector:
+    type: virtual-kubelet
+  tolerations:
+  - key: virtual-kubelet.io/provider
+    operator: Exists
+(ECI settings: \`vnode config get\`; more or fewer nodes: \`vnode scale --replicas N\`).`;
+
+function renderController(r: ControllerInstallResult): string {
+  const lines: string[] = [];
+  if (r.dryRun) {
+    for (const o of r.objects) lines.push(`(dry run) ${o.object}: ${o.action}`);
+  } else {
+    const changed = r.objects.filter((o) => o.action !== 'unchanged');
+    lines.push(changed.length ? changed.map((o) => `${o.object} ${o.action}.`).join('\n') : `The controller ${r.statefulSet} is already installed as given; nothing changed.`);
+    if (r.nodes.length) lines.push(`${r.nodes.length} virtual node(s) ${r.nodes.every((n) => n.ready) ? 'Ready' : 'requested'}: ${r.nodes.map((n) => n.name).join(', ')}.`);
+  }
+  for (const d of r.daemonSets) lines.push(`DaemonSet ${d.namespace}/${d.name}: ${d.action === 'patched' ? 'now excludes virtual nodes' : d.action}.`);
+  if (r.dryRun) lines.push('No changes were applied; run again without --dry-run to apply them.');
+  else lines.push('', CONTROLLER_SNIPPET);
+  return lines.join('\n');
+}
+
+/** Flags of one mode given to the other: exit 2 before anything is read. */
+function checkModeFlags(raw: Record<string, unknown>, mode: string): void {
+  const vnodeOnly: [string, boolean][] = [
+    ['--bootstrap', Boolean(raw.bootstrap)], ['--kubeconfig-file', raw.kubeconfigFile !== undefined], ['--server', raw.server !== undefined],
+    ['--extra-privilege', Boolean(raw.extraPrivilege)], ['--tag', raw.tag !== undefined], ['--taint', raw.taint !== undefined], ['--zone', raw.zone !== undefined],
+    ['--custom-resources', raw.customResources !== undefined], ['--cluster-dns', raw.clusterDns !== undefined], ['--cluster-domain', raw.clusterDomain !== undefined],
+    ['--count', String(raw.count) !== '1'], ['--name', String(raw.name) !== 'vnode'], ['--ttl', String(raw.ttl) !== '24h'],
+  ];
+  const controllerOnly: [string, boolean][] = [['--replicas', raw.replicas !== undefined], ['--no-kube-proxy', raw.kubeProxy === false], ['--image', raw.image !== undefined]];
+  const wrong = (mode === 'controller' ? vnodeOnly : controllerOnly).filter(([, given]) => given).map(([f]) => f);
+  if (wrong.length > 0) {
+    throw usageError('ConflictingFlags', `${wrong.join(', ')} ${wrong.length === 1 ? 'does' : 'do'} not apply to --mode ${mode}`,
+      mode === 'controller' ? 'controller mode takes --vswitch, --security-group, --replicas, --no-kube-proxy, --image, --resource-group' : 'add --mode controller for the in-cluster controller');
+  }
+}
+
+export function parseControllerOptions(raw: Record<string, unknown>): Omit<ControllerInstallOptions, 'vswitches' | 'securityGroup'> {
+  let replicas: number | undefined;
+  if (raw.replicas !== undefined) {
+    replicas = Number(raw.replicas);
+    if (!/^\d+$/.test(String(raw.replicas)) || replicas < 1 || replicas > MAX_REPLICAS) {
+      throw usageError('InvalidReplicas', `invalid --replicas "${String(raw.replicas)}": expected a whole number from 1 to ${MAX_REPLICAS} (one virtual node per replica, up to 3000 pods each)`);
+    }
+  }
+  const image = raw.image === undefined ? undefined : String(raw.image);
+  if (image !== undefined && !/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(image)) throw usageError('InvalidImage', `invalid --image "${image}": expected an image reference such as registry.cn-hangzhou.aliyuncs.com/acs/virtual-nodes-eci:<tag>`);
+  return {
+    replicas, image, kubeProxy: raw.kubeProxy !== false, daemonsetAffinity: raw.daemonsetAffinity !== false,
+    resourceGroup: raw.resourceGroup === undefined ? undefined : checked('--resource-group', String(raw.resourceGroup), /^rg-[a-z0-9]+$/, 'a resource group id such as rg-acfm...'),
+    timeoutMs: parseDuration('--timeout', String(raw.timeout)), wait: raw.wait !== false,
+  };
+}
+
 const command: CommandModule = {
   configure(cmd: Command) {
     cmd
-      .description('Create virtual node(s) with ECI CreateVirtualNode for this cluster, wait until they are Ready, and keep DaemonSets off them. ' +
-        'Re-running with the same name changes nothing; an interrupted install is completed by a re-run.')
+      .description('Create virtual node(s) for this cluster and wait until they are Ready, keeping DaemonSets off them: with ECI CreateVirtualNode ' +
+        '(--mode vnode, the default), or as the in-cluster controller StatefulSet virtual-node-eci that uses the AccessKey of `vnode ram grant` ' +
+        '(--mode controller). Re-running changes nothing; an interrupted install is completed by a re-run.')
+      .addOption(new Option('--mode <mode>', 'vnode: ECI-hosted VNode (CreateVirtualNode); controller: in-cluster controller').choices(['vnode', 'controller']).default('vnode'))
+      .addOption(new Option('--replicas <n>', 'controller mode: number of virtual nodes (virtual-node-eci-0..n-1), default 1'))
+      .addOption(new Option('--no-kube-proxy', 'controller mode: ECI pods run without kube-proxy (ECI_KUBE_PROXY=false; for jobs or large scale)'))
+      .addOption(new Option('--image <image>', 'controller mode: the controller image'))
       .addOption(new Option('--vswitch <ids>', 'vSwitch id(s) of one VPC, comma-separated or repeated (1-10)').argParser(collect))
       .addOption(new Option('--security-group <id>', 'security group of that VPC'))
       .addOption(new Option('--name <name>', 'virtual node name (with --count n: <name>-1..n)').default('vnode'))
@@ -200,6 +263,14 @@ const command: CommandModule = {
       .addOption(new Option('--no-wait', 'return once the virtual nodes are requested'));
   },
   async run(ctx, _args, raw) {
+    checkModeFlags(raw, String(raw.mode));
+    if (raw.mode === 'controller') {
+      const c = parseControllerOptions(raw);
+      const { vswitches, securityGroup } = await ask(ctx, parseOptions({ ...raw, name: 'vnode', count: '1' }, ctx.cwd));
+      const r = await installController(ctx, { ...c, vswitches, securityGroup });
+      ctx.out.result(r, () => renderController(r));
+      return;
+    }
     const opts = await ask(ctx, parseOptions(raw, ctx.cwd));
     const r = await install(ctx, opts);
     ctx.out.result(r, () => render(r));

@@ -25,6 +25,7 @@ export interface GroupEntry {
 export const groups: GroupEntry[] = [
   { name: 'ram', summary: 'RAM user, policies and AccessKey for the virtual node addon' },
   { name: 'secret', summary: 'the alibaba-addon-secret that holds the addon\'s AccessKey' },
+  { name: 'config', summary: 'the in-cluster controller\'s ECI settings (vSwitches, security group, kube-proxy)' },
   { name: 'sandbox', summary: 'local stand-ins for Alibaba Cloud and a cluster, for trying vnode out' },
 ];
 
@@ -54,6 +55,21 @@ export const commands: CommandEntry[] = [
       (await import('../util/gc.js')).keepYoungGenerationSmall();
       return (await import('./drain.js')).default;
     },
+  },
+  {
+    path: ['scale'],
+    summary: 'more or fewer virtual nodes of the in-cluster controller (removed ones drained first)',
+    load: async () => (await import('./scale.js')).default,
+  },
+  {
+    path: ['config', 'get'],
+    summary: 'show the in-cluster controller\'s ECI settings',
+    load: async () => (await import('./config/get.js')).default,
+  },
+  {
+    path: ['config', 'set'],
+    summary: 'change the controller\'s vSwitches, security group or kube-proxy (new ECI pods only)',
+    load: async () => (await import('./config/set.js')).default,
   },
   {
     path: ['status'],

@@ -10,15 +10,15 @@ export function table(rows: string[][]): string {
 function render(rows: VirtualNodeStatus[]): string {
   if (rows.length === 0) return 'No virtual nodes installed for this cluster.';
   return table([
-    ['NAME', 'VNODE ID', 'ECI STATUS', 'NODE', 'PODS', 'VSWITCH', 'SECURITY GROUP', 'AGE', 'LAST WARNING'],
-    ...rows.map((r) => [r.name, r.virtualNodeId ?? '-', r.eciStatus, r.nodeReady, r.pods === null ? '-' : String(r.pods), r.vSwitches.join(',') || '-',
+    ['NAME', 'MODE', 'VNODE ID', 'ECI STATUS', 'NODE', 'PODS', 'VSWITCH', 'SECURITY GROUP', 'AGE', 'LAST WARNING'],
+    ...rows.map((r) => [r.name, r.mode, r.virtualNodeId ?? '-', r.eciStatus, r.nodeReady, r.pods === null ? '-' : String(r.pods), r.vSwitches.join(',') || '-',
       r.securityGroup ?? '-', age(r.createdAt), r.lastWarning ? r.lastWarning.slice(0, 80) : '-']),
   ]);
 }
 
 function renderOne(r: VirtualNodeStatus): string {
   const lines = [
-    `Name:            ${r.name}`, `VirtualNodeId:   ${r.virtualNodeId ?? '-'}`, `Node:            ${r.nodeName ?? '(not registered)'}`,
+    `Name:            ${r.name}`, `Mode:            ${r.mode}`, `VirtualNodeId:   ${r.virtualNodeId ?? '-'}`, `Node:            ${r.nodeName ?? '(not registered)'}`,
     `ECI status:      ${r.eciStatus}`, `Node Ready:      ${r.nodeReady}`, `Pods:            ${r.pods ?? '-'}`, `Zone:            ${r.zone ?? '-'}`,
     `vSwitches:       ${r.vSwitches.join(', ') || '-'}`, `Security group:  ${r.securityGroup ?? '-'}`, `Age:             ${age(r.createdAt)}`,
     'Conditions:',

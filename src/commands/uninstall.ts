@@ -1,11 +1,26 @@
 import { Option, type Command } from 'commander';
 import { usageError } from '../errors.js';
 import { uninstall, type UninstallResult } from '../steps/virtual-node/uninstall.js';
+import { uninstallController, type ControllerUninstallResult } from '../steps/controller/uninstall.js';
+import { CONTROLLER } from '../steps/controller/manifest.js';
 import { addDrainOptions, parseDrainOptions, renderDrain } from './drain.js';
 import type { CommandModule } from './registry.js';
 
-function render(r: UninstallResult): string {
-  const lines: string[] = [];
+function renderController(r: ControllerUninstallResult, dryRun: boolean): string[] {
+  if (!r.found) return [];
+  if (dryRun) return r.wouldDelete?.length ? r.wouldDelete.map((w) => `(dry run) would ${w}`) : [];
+  const lines = r.drained.map(renderDrain);
+  if (r.orphansDeleted.length) lines.push(`${r.orphansDeleted.length} orphaned ECI container group(s) deleted: ${r.orphansDeleted.join(', ')}`);
+  lines.push(`In-cluster controller ${CONTROLLER} uninstalled${r.deleted.length ? `: ${r.deleted.join(', ')} deleted` : ''} (alibaba-addon-secret and the RAM user stay; see vnode ram revoke).`);
+  return lines;
+}
+
+function render(r: UninstallResult & { controller?: ControllerUninstallResult }): string {
+  const c = r.controller ? renderController(r.controller, r.dryRun) : [];
+  if (r.controller?.found && r.nodes.length === 0 && r.alreadyGone.length === 0 && !r.wouldDelete?.length) {
+    return [...c, ...(r.dryRun ? ['No changes were applied; run again without --dry-run to apply them.'] : [])].join('\n');
+  }
+  const lines: string[] = [...c];
   if (r.dryRun) {
     lines.push(...(r.wouldDelete?.length ? r.wouldDelete.map((w) => `(dry run) would ${w}`) : ['(dry run) nothing to do']));
     lines.push('No changes were applied; run again without --dry-run to apply them.');
@@ -22,7 +37,7 @@ function render(r: UninstallResult): string {
   if (r.credentialsDeleted.length) lines.push(`Credentials removed: ${r.credentialsDeleted.join(', ')}`);
   if (r.sharedDeleted.length) lines.push(`Shared RBAC and vnode-approver removed (no virtual node left): ${r.sharedDeleted.join(', ')}`);
   if (r.daemonSetsReverted.length) lines.push(`DaemonSet affinity reverted: ${r.daemonSetsReverted.join(', ')}`);
-  if (r.nodes.length === 0 && r.alreadyGone.length === 0) lines.push('No virtual node to uninstall.');
+  if (r.nodes.length === 0 && r.alreadyGone.length === 0 && !r.controller?.found) lines.push('No virtual node to uninstall.');
   return lines.join('\n');
 }
 
@@ -32,7 +47,7 @@ const command: CommandModule = {
       .description('Remove virtual node(s) vnode installed (found by ECI tags and Node labels): optionally drain them, refuse while pods would be ' +
         'orphaned, check ECI for instances left behind, DeleteVirtualNode, delete the Node and the credentials no other virtual node uses. ' +
         'Already gone is success; an interrupted uninstall is finished by a re-run.')
-      .argument('[name...]', 'install name, Node name or VirtualNodeId')
+      .argument('[name...]', `install name, Node name or VirtualNodeId; ${CONTROLLER} for the in-cluster controller`)
       .addOption(new Option('--all', 'every virtual node of this cluster'))
       .addOption(new Option('--drain', 'drain first (evict the pods, PodDisruptionBudgets honoured)'))
       .addOption(new Option('--cleanup-orphans', 'delete ECI container groups left on the node (DeleteContainerGroup)'))
@@ -43,11 +58,18 @@ const command: CommandModule = {
   async run(ctx, args, raw) {
     if (raw.keepDaemonsetAffinity && raw.revertDaemonsetAffinity) throw usageError('ConflictingFlags', '--keep-daemonset-affinity and --revert-daemonset-affinity contradict each other');
     if (raw.all && args.length > 0) throw usageError('ConflictingFlags', `--all and names (${args.join(', ')}) contradict each other`);
-    const r = await uninstall(ctx, {
-      names: args, all: Boolean(raw.all), drain: Boolean(raw.drain), drainOptions: parseDrainOptions(raw), force: Boolean(raw.force),
-      cleanupOrphans: Boolean(raw.cleanupOrphans), keepRbac: Boolean(raw.keepRbac), revertDaemonsetAffinity: Boolean(raw.revertDaemonsetAffinity),
-    });
-    ctx.out.result(r, () => render(r));
+    const drainOptions = parseDrainOptions(raw);
+    const common = { drain: Boolean(raw.drain), drainOptions, force: Boolean(raw.force), cleanupOrphans: Boolean(raw.cleanupOrphans) };
+    // the in-cluster controller is one install, named after its StatefulSet; its nodes go with it
+    const names = args.filter((a) => a !== CONTROLLER);
+    let controller: ControllerUninstallResult | undefined;
+    if (raw.all || names.length < args.length) controller = await uninstallController(ctx, common);
+    const gone = controller && !controller.found && !raw.all ? [CONTROLLER] : [];
+    const r: UninstallResult = names.length === 0 && !raw.all
+      ? { nodes: [], alreadyGone: [], credentialsDeleted: [], sharedDeleted: [], daemonSetsReverted: [], dryRun: ctx.flags.dryRun }
+      : await uninstall(ctx, { ...common, names, all: Boolean(raw.all), keepRbac: Boolean(raw.keepRbac), revertDaemonsetAffinity: Boolean(raw.revertDaemonsetAffinity) });
+    const out = { ...r, alreadyGone: [...gone, ...r.alreadyGone], ...(controller ? { controller } : {}) };
+    ctx.out.result(out, () => render(out));
   },
 };
 

@@ -1,6 +1,7 @@
 import type { EciHooks } from './cloud/eci.js';
 import type { FaultSpec } from './cloud/faults.js';
 import { startCloudEmulator, type CloudEmulator, type EmulatorOptions } from './cloud/server.js';
+import { ControllerSimulator } from './controller-sim.js';
 import { VirtualNodeSimulator } from './vnode-sim.js';
 
 export interface SandboxCloudOptions {
@@ -36,10 +37,16 @@ export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise
   });
   Object.assign(hooks, simulator.hooks());
   simulator.resume();
+  // the in-cluster controller's replicas, when there is a cluster to watch
+  const controller = opts.adminKubeconfig
+    ? new ControllerSimulator({ adminKubeconfig: opts.adminKubeconfig, endpoint: emu.endpoint, state: emu.state, ...(opts.log ? { log: opts.log } : {}) })
+    : undefined;
+  controller?.start();
   return {
     ...emu,
     simulator,
     async stop() {
+      await controller?.stopAll();
       await simulator.stopAll();
       await emu.stop();
     },

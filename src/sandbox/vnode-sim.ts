@@ -3,21 +3,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import {
-  CertificatesV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, PatchStrategy, V1MicroTime, VersionApi, Watch, setHeaderOptions,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import { CertificatesV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, VersionApi, Watch } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { poolConnections } from '../cluster/kube.js';
 import { pause as sleep } from '../util/sleep.js';
 import { approveVnodeCsr } from './approver.js';
+import { messageOf, registerNode, renewLease, serveNode, type KubeletEvents, type NodeSpec, type PodProvider } from './kubelet.js';
 import type { EciHooks } from './cloud/eci.js';
-import { iso, randomId, type CloudState, type EventRec, type VirtualNodeRec } from './cloud/state.js';
+import { allocateIp, iso, randomId, type CloudState, type EventRec, type VirtualNodeRec } from './cloud/state.js';
 
 const run = promisify(execFile);
-const LEASE_SECONDS = 40;
-const RENEW_MS = 10_000;
-const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export interface SimulatorOptions {
   state: CloudState;
@@ -66,7 +61,6 @@ interface Running {
  */
 export class VirtualNodeSimulator {
   private readonly running = new Map<string, Running>();
-  private ipCounter = 0;
 
   constructor(private readonly opts: SimulatorOptions) {}
 
@@ -160,14 +154,14 @@ export class VirtualNodeSimulator {
     }
     const core = kc.makeApiClient(CoreV1Api);
     try {
-      await this.register(core, v, nodeName, serverVersion);
+      await registerNode(core, this.nodeSpec(v, nodeName, serverVersion));
     } catch (e) {
       this.fail(id, 'NodeRegistrationFailed', `failed to register node ${nodeName}: ${messageOf(e)}`);
       return;
     }
     const lease = kc.makeApiClient(CoordinationV1Api);
     try {
-      await this.renewLease(lease, nodeName);
+      await renewLease(lease, nodeName);
     } catch (e) {
       this.fail(id, 'NodeLeaseFailed', `failed to create lease for ${nodeName}: ${messageOf(e)}`);
       return;
@@ -178,7 +172,59 @@ export class VirtualNodeSimulator {
     this.event(id, 'Normal', 'VirtualNodeReady', `virtual node ${nodeName} is ready`);
     this.opts.state.save();
     this.log(`${id} Ready as node ${nodeName}`);
-    await Promise.all([this.heartbeat(lease, id, nodeName, signal), this.runPods(kc, id, nodeName, signal)]);
+    const events: KubeletEvents = {
+      node: (type, reason, message) => this.event(id, type, reason, message),
+      pod: (pod, reason, message) => this.event(id, 'Warning', reason, `pod ${pod.metadata?.namespace}/${pod.metadata?.name}: ${message}`),
+    };
+    await serveNode(kc, nodeName, v.intranetIp, this.provider(id, nodeName), events, signal);
+  }
+
+  private nodeSpec(v: VirtualNodeRec, nodeName: string, serverVersion: string): NodeSpec {
+    const zone = v.zoneId;
+    return {
+      name: nodeName, internalIp: v.intranetIp, machineId: v.id, providerId: `alibabacloud://${v.regionId}.${v.id}`, serverVersion,
+      labels: {
+        type: 'virtual-kubelet', 'k8s.aliyun.com/vnode': 'true', 'kubernetes.io/role': 'agent',
+        'beta.kubernetes.io/os': 'linux', 'kubernetes.io/os': 'linux', 'beta.kubernetes.io/arch': 'amd64', 'kubernetes.io/arch': 'amd64',
+        'kubernetes.io/hostname': nodeName, 'alpha.service-controller.kubernetes.io/exclude-balancer': 'true',
+        'topology.kubernetes.io/region': v.regionId, 'topology.kubernetes.io/zone': zone, 'failure-domain.beta.kubernetes.io/zone': zone,
+      },
+      taints: [{ key: 'k8s.aliyun.com/vnode', value: 'true', effect: 'NoSchedule' }, ...v.taints.map((t) => ({ key: t.Key, value: t.Value, effect: t.Effect }))],
+    };
+  }
+
+  /** The VNode lives inside ECI: its container groups are made there directly. */
+  private provider(id: string, nodeName: string): PodProvider {
+    const state = this.opts.state;
+    return {
+      create: async (pod) => {
+        const v = this.node(id);
+        if (!v) throw new Error('the virtual node is gone');
+        const ns = pod.metadata!.namespace!;
+        const name = pod.metadata!.name!;
+        const uid = pod.metadata!.uid!;
+        let cg = state.data.containerGroups.find((c) => c.tags.some((t) => t.Key === 'UID' && t.Value === uid));
+        if (!cg) {
+          cg = {
+            id: randomId('eci-', 20), name: `${ns}-${name}`.slice(0, 128), status: 'Running', regionId: v.regionId, zoneId: v.zoneId,
+            vSwitchId: v.vSwitchIds[0]!, securityGroupId: v.securityGroupId, creationTime: iso(new Date()), intranetIp: allocateIp(state, v.vSwitchIds.find((s) => state.data.vswitches.some((w) => w.id === s && w.zoneId === v.zoneId)) ?? v.vSwitchIds[0]!), cpu: 2, memory: 4,
+            tags: [
+              { Key: 'ClusterName', Value: v.tags.find((t) => t.Key === 'vnode-cluster')?.Value ?? 'kubernetes' },
+              { Key: 'NodeName', Value: nodeName }, { Key: 'NameSpace', Value: ns }, { Key: 'PodName', Value: name }, { Key: 'UID', Value: uid },
+            ],
+          };
+          state.data.containerGroups.push(cg);
+          state.saveSoon();
+        }
+        return { id: cg.id, ip: cg.intranetIp };
+      },
+      delete: async (pod) => {
+        const uid = pod.metadata!.uid!;
+        const before = state.data.containerGroups.length;
+        state.data.containerGroups = state.data.containerGroups.filter((c) => !c.tags.some((t) => t.Key === 'UID' && t.Value === uid));
+        if (state.data.containerGroups.length !== before) state.saveSoon();
+      },
+    };
   }
 
   /** TLS bootstrap: a CSR for CN=system:vnode:<node>, O=system:vnodes with the bootstrap token, then the signed certificate. */
@@ -267,188 +313,5 @@ export class VirtualNodeSimulator {
     }
   }
 
-  private async register(core: CoreV1Api, v: VirtualNodeRec, nodeName: string, serverVersion: string): Promise<void> {
-    const now = new Date();
-    const zone = v.zoneId;
-    const labels: Record<string, string> = {
-      type: 'virtual-kubelet', 'k8s.aliyun.com/vnode': 'true', 'kubernetes.io/role': 'agent',
-      'beta.kubernetes.io/os': 'linux', 'kubernetes.io/os': 'linux', 'beta.kubernetes.io/arch': 'amd64', 'kubernetes.io/arch': 'amd64',
-      'kubernetes.io/hostname': nodeName, 'alpha.service-controller.kubernetes.io/exclude-balancer': 'true',
-      'topology.kubernetes.io/region': v.regionId, 'topology.kubernetes.io/zone': zone, 'failure-domain.beta.kubernetes.io/zone': zone,
-    };
-    const taints = [{ key: 'k8s.aliyun.com/vnode', value: 'true', effect: 'NoSchedule' }, ...v.taints.map((t) => ({ key: t.Key, value: t.Value, effect: t.Effect }))];
-    const resources = { cpu: '20000', memory: '80000Gi', pods: '3000', 'ephemeral-storage': '100000Gi' };
-    const status = {
-      capacity: resources, allocatable: resources,
-      conditions: [
-        { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'virtual node is ready', lastHeartbeatTime: now, lastTransitionTime: now },
-        { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: '', lastHeartbeatTime: now, lastTransitionTime: now },
-        { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: '', lastHeartbeatTime: now, lastTransitionTime: now },
-        { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: '', lastHeartbeatTime: now, lastTransitionTime: now },
-      ],
-      addresses: [{ type: 'InternalIP', address: v.intranetIp }, { type: 'Hostname', address: nodeName }],
-      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
-      nodeInfo: {
-        machineID: v.id, systemUUID: v.id, bootID: v.id, kernelVersion: '', osImage: 'Alibaba Cloud ECI', containerRuntimeVersion: 'eci://1.0',
-        // the virtual kubelet reports the cluster's version, whatever it is
-        kubeletVersion: `${serverVersion}-vnode`, kubeProxyVersion: `${serverVersion}-vnode`, operatingSystem: 'linux', architecture: 'amd64',
-      },
-    };
-    try {
-      await core.createNode({ body: { apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName, labels }, spec: { taints, providerID: `alibabacloud://${v.regionId}.${v.id}` }, status } });
-    } catch (e) {
-      if ((e as { code?: number }).code !== 409) throw e;
-      // registered before (a restart): report status again
-      await core.patchNodeStatus({ name: nodeName, body: { status } }, MERGE);
-    }
-  }
 
-  private async renewLease(api: CoordinationV1Api, nodeName: string): Promise<void> {
-    // a Lease's times are MicroTime: microsecond precision on the wire
-    const now = new V1MicroTime();
-    try {
-      const lease = await api.readNamespacedLease({ name: nodeName, namespace: 'kube-node-lease' });
-      lease.spec = { ...lease.spec, holderIdentity: nodeName, leaseDurationSeconds: LEASE_SECONDS, renewTime: now };
-      await api.replaceNamespacedLease({ name: nodeName, namespace: 'kube-node-lease', body: lease });
-    } catch (e) {
-      if ((e as { code?: number }).code !== 404) throw e;
-      await api.createNamespacedLease({ namespace: 'kube-node-lease', body: { metadata: { name: nodeName, namespace: 'kube-node-lease' }, spec: { holderIdentity: nodeName, leaseDurationSeconds: LEASE_SECONDS, renewTime: now } } });
-    }
-  }
-
-  private async heartbeat(api: CoordinationV1Api, id: string, nodeName: string, signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      await sleep(RENEW_MS, signal);
-      if (signal.aborted) return;
-      try { await this.renewLease(api, nodeName); } catch (e) { this.event(id, 'Warning', 'NodeLeaseFailed', `failed to renew lease: ${messageOf(e)}`); }
-    }
-  }
-
-  /** The pods bound to this node, by list + watch with the node's identity; each becomes a container group. */
-  private async runPods(kc: KubeConfig, id: string, nodeName: string, signal: AbortSignal): Promise<void> {
-    const core = kc.makeApiClient(CoreV1Api);
-    const fieldSelector = `spec.nodeName=${nodeName}`;
-    // the newest state of each pod that needs work, worked off by a bounded number of workers
-    const latest = new Map<string, V1Pod>();
-    const queue: string[] = [];
-    const busy = new Set<string>();
-    let workers = 0;
-    const MAX_WORKERS = 32;
-    const needsWork = (pod: V1Pod): boolean => Boolean(pod.metadata?.deletionTimestamp)
-      || !pod.metadata?.annotations?.['k8s.aliyun.com/eci-instance-id'] || pod.status?.phase !== 'Running';
-    const pump = (): void => {
-      while (workers < MAX_WORKERS && queue.length > 0) {
-        const uid = queue.shift()!;
-        const pod = latest.get(uid);
-        latest.delete(uid);
-        if (!pod || busy.has(uid)) continue;
-        busy.add(uid);
-        workers++;
-        const work = pod.metadata?.deletionTimestamp ? this.finishDeletion(core, id, pod) : this.startPod(core, id, nodeName, pod);
-        void work.catch((e: unknown) => this.event(id, 'Warning', 'PodSyncFailed', `pod ${pod.metadata?.namespace}/${pod.metadata?.name}: ${messageOf(e)}`))
-          .finally(() => {
-            busy.delete(uid);
-            workers--;
-            // a change that arrived meanwhile is handled next
-            if (latest.has(uid)) queue.push(uid);
-            pump();
-          });
-      }
-    };
-    const handle = (pod: V1Pod): void => {
-      const uid = pod.metadata?.uid ?? '';
-      if (!needsWork(pod)) return;
-      if (!latest.has(uid) && !busy.has(uid)) queue.push(uid);
-      latest.set(uid, pod);
-      pump();
-    };
-    while (!signal.aborted) {
-      let rv: string | undefined;
-      try {
-        const list = await core.listPodForAllNamespaces({ fieldSelector });
-        list.items.forEach(handle);
-        rv = list.metadata?.resourceVersion;
-      } catch (e) {
-        this.event(id, 'Warning', 'PodListFailed', `failed to list pods: ${messageOf(e)}`);
-        await sleep(2000, signal);
-        continue;
-      }
-      await new Promise<void>((resolve) => {
-        let ctl: AbortController | undefined;
-        const finish = (): void => { signal.removeEventListener('abort', finish); ctl?.abort(); resolve(); };
-        signal.addEventListener('abort', finish, { once: true });
-        new Watch(kc).watch('/api/v1/pods', { fieldSelector, resourceVersion: rv, allowWatchBookmarks: true }, (phase, obj: V1Pod) => {
-          if (phase === 'ADDED' || phase === 'MODIFIED') handle(obj);
-        }, () => finish()).then((c) => { ctl = c; if (signal.aborted) c.abort(); }, () => finish());
-      });
-    }
-  }
-
-  private allocateIp(v: VirtualNodeRec): string {
-    const vsw = this.opts.state.data.vswitches.find((s) => v.vSwitchIds.includes(s.id) && s.zoneId === v.zoneId)
-      ?? this.opts.state.data.vswitches.find((s) => v.vSwitchIds.includes(s.id));
-    const [a, b, c] = (vsw?.cidr ?? '192.168.0.0/20').split('/')[0]!.split('.').map(Number) as [number, number, number];
-    const n = 10 + (this.ipCounter++ % 4000);
-    return `${a}.${b}.${c + Math.floor(n / 256)}.${n % 256}`;
-  }
-
-  private async startPod(core: CoreV1Api, id: string, nodeName: string, pod: V1Pod): Promise<void> {
-    const v = this.node(id);
-    if (!v) return;
-    const ns = pod.metadata!.namespace!;
-    const name = pod.metadata!.name!;
-    const uid = pod.metadata!.uid!;
-    let cg = this.opts.state.data.containerGroups.find((c) => c.tags.some((t) => t.Key === 'UID' && t.Value === uid));
-    if (!cg) {
-      cg = {
-        id: randomId('eci-', 20), name: `${ns}-${name}`.slice(0, 128), status: 'Running', regionId: v.regionId, zoneId: v.zoneId,
-        vSwitchId: v.vSwitchIds[0]!, securityGroupId: v.securityGroupId, creationTime: iso(new Date()), intranetIp: this.allocateIp(v), cpu: 2, memory: 4,
-        tags: [
-          { Key: 'ClusterName', Value: v.tags.find((t) => t.Key === 'vnode-cluster')?.Value ?? 'kubernetes' },
-          { Key: 'NodeName', Value: nodeName }, { Key: 'NameSpace', Value: ns }, { Key: 'PodName', Value: name }, { Key: 'UID', Value: uid },
-        ],
-      };
-      this.opts.state.data.containerGroups.push(cg);
-      this.opts.state.saveSoon();
-    }
-    if (pod.metadata?.annotations?.['k8s.aliyun.com/eci-instance-id'] !== cg.id) {
-      await core.patchNamespacedPod({ name, namespace: ns, body: { metadata: { annotations: { 'k8s.aliyun.com/eci-instance-id': cg.id } } } }, MERGE);
-    }
-    const now = new Date();
-    const containers = (pod.spec?.containers ?? []).map((c) => ({
-      name: c.name, image: c.image ?? '', imageID: `${c.image ?? ''}@sha256:${'0'.repeat(64)}`, containerID: `containerd://${cg!.id}-${c.name}`,
-      ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } },
-    }));
-    await core.patchNamespacedPodStatus({
-      name, namespace: ns,
-      body: {
-        status: {
-          phase: 'Running', hostIP: v.intranetIp, podIP: cg.intranetIp, podIPs: [{ ip: cg.intranetIp }], startTime: now,
-          conditions: ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({ type, status: 'True', lastTransitionTime: now })),
-          containerStatuses: containers,
-        },
-      },
-    }, MERGE);
-  }
-
-  private async finishDeletion(core: CoreV1Api, id: string, pod: V1Pod): Promise<void> {
-    const uid = pod.metadata!.uid!;
-    const before = this.opts.state.data.containerGroups.length;
-    this.opts.state.data.containerGroups = this.opts.state.data.containerGroups.filter((c) => !c.tags.some((t) => t.Key === 'UID' && t.Value === uid));
-    if (this.opts.state.data.containerGroups.length !== before) this.opts.state.saveSoon();
-    try {
-      await core.deleteNamespacedPod({ name: pod.metadata!.name!, namespace: pod.metadata!.namespace!, gracePeriodSeconds: 0, body: { gracePeriodSeconds: 0, preconditions: { uid } } });
-    } catch (e) {
-      const code = (e as { code?: number }).code;
-      if (code !== 404 && code !== 409) throw e;
-    }
-    void id;
-  }
-}
-
-function messageOf(e: unknown): string {
-  const body = (e as { body?: unknown }).body;
-  if (typeof body === 'string') { try { return (JSON.parse(body) as { message?: string }).message ?? body; } catch { return body; } }
-  if (body && typeof body === 'object' && 'message' in body) return String((body as { message: unknown }).message);
-  return (e as Error).message?.split('\n')[0] ?? String(e);
 }

@@ -208,7 +208,7 @@ describe('vnode install against the real control plane and the sandbox cloud', (
     assert.equal(one.code, 0, one.stderr);
     assert.match(one.stdout, /ECI status:\s+Failed[\s\S]*Events:\n\s+Warning\s+VirtualNodeFailed/);
     const text = await vk(['status']);
-    assert.match(text.stdout, /^NAME\s+VNODE ID\s+ECI STATUS\s+NODE\s+PODS/);
+    assert.match(text.stdout, /^NAME\s+MODE\s+VNODE ID\s+ECI STATUS\s+NODE\s+PODS/);
 
     // the ECI side vanishes (deleted elsewhere): the Node stays behind, shown as such
     const boot = emu.state.data.virtualNodes.find((v) => v.name === 'vn-boot')!;

@@ -22,6 +22,7 @@ function render(r: GrantResult): string {
     case 'would rotate': lines.push(`${pre}the AccessKey in ${where} would be rotated.`); break;
     case 'none': lines.push('No AccessKey handled (--no-secret).'); break;
   }
+  if (r.restarted?.length) lines.push(`Restarted ${r.restarted.join(', ')} so the in-cluster controller uses the new key.`);
   if (r.dryRun) lines.push('No changes were applied; run again without --dry-run to apply them.');
   return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApiError, invalid, missing } from './errors.js';
 import { indexed, str, type CallContext, type Service } from './service.js';
-import { iso, randomId, type ContainerGroupRec, type Tag, type Taint, type VirtualNodeRec } from './state.js';
+import { allocateIp, iso, randomId, type ContainerGroupRec, type Tag, type Taint, type VirtualNodeRec } from './state.js';
 
 const MAX_PAGE = 20;
 const TAINT_EFFECTS = ['NoSchedule', 'NoExecute', 'PreferNoSchedule'];
@@ -197,6 +197,42 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
           v.clusterDns = str(ctx, 'ClusterDNS') ?? v.clusterDns;
           v.clusterDomain = str(ctx, 'ClusterDomain') ?? v.clusterDomain;
           return {};
+        });
+      },
+      CreateContainerGroup(ctx) {
+        const regionId = region(ctx);
+        return idempotent(ctx, 'CreateContainerGroup', idempotencyWindowMs, () => {
+          const name = str(ctx, 'ContainerGroupName');
+          if (!name) throw missing('ContainerGroupName');
+          if (!/^[a-z0-9]([a-z0-9-]{0,126}[a-z0-9])?$/.test(name)) throw invalid('ContainerGroupName', 'must be 2-128 lowercase letters, digits or "-", starting and ending with a letter or digit');
+          const sgId = str(ctx, 'SecurityGroupId');
+          if (!sgId) throw missing('SecurityGroupId');
+          const vswRaw = str(ctx, 'VSwitchId');
+          if (!vswRaw) throw missing('VSwitchId');
+          const vswIds = vswRaw.split(',').map((x) => x.trim()).filter(Boolean);
+          if (vswIds.length > 10) throw invalid('VSwitchId', 'specify 1 to 10 vSwitches');
+          const vsws = vswIds.map((id) => {
+            const v = ctx.state.data.vswitches.find((x) => x.id === id);
+            if (!v) throw new ApiError(404, 'InvalidVSwitchId.NotFound', `The specified vSwitch ${id} does not exist.`);
+            return v;
+          });
+          const sg = ctx.state.data.securityGroups.find((x) => x.id === sgId);
+          if (!sg) throw new ApiError(404, 'InvalidSecurityGroupId.NotFound', `The specified security group ${sgId} does not exist.`);
+          if (vsws.some((v) => v.vpcId !== sg.vpcId)) throw new ApiError(400, 'InvalidParameter.Mismatch', 'The security group and the vSwitches are not in the same VPC.');
+          const containers = indexed(ctx, 'Container', ['Name', 'Image']);
+          if (containers.length === 0) throw missing('Container');
+          if (containers.some((c) => !c.Name || !c.Image)) throw invalid('Container', 'each container needs Name and Image');
+          // ECI picks a zone with stock among the vSwitches; here the first Available one
+          const home = vsws.find((v) => v.status === 'Available');
+          if (!home) throw new ApiError(400, 'InvalidVSwitchId.NotAvailable', `None of the vSwitches ${vswIds.join(',')} is Available.`);
+          const cg: ContainerGroupRec = {
+            id: randomId('eci-', 20), name, status: 'Running', regionId, zoneId: home.zoneId, vSwitchId: home.id, securityGroupId: sgId,
+            creationTime: iso(ctx.now), intranetIp: allocateIp(ctx.state, home.id), cpu: Number(str(ctx, 'Cpu') ?? 2), memory: Number(str(ctx, 'Memory') ?? 4),
+            tags: tags(ctx), createdBy: { accessKeyId: ctx.caller.accessKeyId, user: ctx.caller.user },
+            containers: containers.map((c) => ({ name: c.Name!, image: c.Image! })),
+          };
+          ctx.state.data.containerGroups.push(cg);
+          return { ContainerGroupId: cg.id };
         });
       },
       DescribeContainerGroups(ctx) {

@@ -20,6 +20,9 @@ export interface VirtualNodeRec {
 export interface ContainerGroupRec {
   id: string; name: string; status: string; regionId: string; zoneId: string; vSwitchId: string; securityGroupId: string;
   tags: Tag[]; creationTime: string; intranetIp: string; cpu: number; memory: number;
+  /** Who created it (the signing AccessKey and its RAM user; null user = the account). Absent: made by a VNode inside ECI. */
+  createdBy?: { accessKeyId: string; user: string | null };
+  containers?: { name: string; image: string }[];
 }
 /** at: when the token was first used (ms); records of older state files have none and are forgotten. */
 export interface IdempotencyRec { action: string; caller: string; token: string; paramsHash: string; response: Record<string, unknown>; at?: number }
@@ -55,6 +58,16 @@ export function newAccessKey(user: string | null, now: Date): AccessKeyRec {
     secret: randomBytes(22).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 30).padEnd(30, 'x'),
     user, status: 'Active', createDate: iso(now),
   };
+}
+
+let ipCounter = 0;
+
+/** An address in a vSwitch's CIDR for a new container group. */
+export function allocateIp(state: CloudState, vSwitchId: string): string {
+  const vsw = state.data.vswitches.find((s) => s.id === vSwitchId);
+  const [a, b, c] = (vsw?.cidr ?? '192.168.0.0/20').split('/')[0]!.split('.').map(Number) as [number, number, number];
+  const n = 10 + (ipCounter++ % 4000);
+  return `${a}.${b}.${c + Math.floor(n / 256)}.${n % 256}`;
 }
 
 export function iso(d: Date): string {

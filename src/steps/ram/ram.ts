@@ -5,6 +5,8 @@ import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from 
 import type { Context } from '../../context.js';
 import { operationError, usageError } from '../../errors.js';
 import { readTemplate } from '../../util/templates.js';
+import { readController, restartStale } from '../controller/controller.js';
+import { CONTROLLER, NAMESPACE } from '../controller/manifest.js';
 import { ANNOTATION_KEYS, ANNOTATION_POLICIES, ANNOTATION_USER, ADDON_SECRET, deleteAddonSecret, readAddonSecret, writeAddonSecret } from './addon-secret.js';
 
 export const DEFAULT_POLICY = 'vnode-ack-virtual-node';
@@ -71,6 +73,8 @@ export interface GrantResult {
   policyDrift: boolean;
   accessKey: { id: string | null; action: 'created' | 'kept' | 'rotated' | 'none' | 'would create' | 'would rotate' };
   deletedKeys: string[];
+  /** Controller replicas restarted to pick up a new key. */
+  restarted?: string[];
   secret: { namespace: string; name: string; action: string } | null;
   dryRun: boolean;
 }
@@ -162,6 +166,7 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
   const deletedKeys: string[] = [];
   let keyId: string | null = keyAction === 'kept' ? secretKey! : null;
   let secretAction = 'unchanged';
+  let restarted: string[] = [];
   if (keyAction === 'kept') {
     secretAction = await writeAddonSecretAnnotations(ctx, cluster!, user, annotations(recorded));
   } else if (keyAction === 'created' || keyAction === 'rotated') {
@@ -181,6 +186,10 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
       await ram.deleteAccessKey(user, key.id).catch(() => false);
       throw e;
     }
+    // the controller's replicas read the key from their env, set when they started
+    if (await readController(cluster!).catch(() => undefined)) {
+      restarted = await status.step(`Restarting ${CONTROLLER} to use the new key`, () => restartStale(ctx, cluster!, { all: true }), (r) => r.join(', ') || 'no replica running');
+    }
     if (keyAction === 'rotated' && secretKey && secretKey !== key.id) {
       if (recorded.includes(secretKey)) {
         await status.step(`Deleting the previous AccessKey ${secretKey}`, () => ram.deleteAccessKey(user, secretKey));
@@ -192,7 +201,7 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
   }
   return {
     user, userAction: userRes.created ? 'created' : 'exists', policies, policyDrift: drift,
-    accessKey: { id: keyId, action: keyAction }, deletedKeys,
+    accessKey: { id: keyId, action: keyAction }, deletedKeys, restarted,
     secret: opts.noSecret ? null : { ...ADDON_SECRET, action: secretAction },
     dryRun: false,
   };
@@ -213,6 +222,10 @@ export interface RevokeOptions {
   user: string | undefined;
   policies: string[] | undefined;
   deleteUser: boolean;
+  /** Detach the policies only: the AccessKeys and the Secret stay (the controller keeps signing, and is denied). */
+  keepKey: boolean;
+  /** Delete the key even while the in-cluster controller uses it. */
+  force: boolean;
 }
 
 export interface RevokeResult {
@@ -248,8 +261,14 @@ export async function revoke(ctx: Context, opts: RevokeOptions): Promise<RevokeR
   if (secret?.accessKeyId && !userKeys.some((k) => k.id === secret.accessKeyId)) {
     keptKeys.push({ id: secret.accessKeyId, reason: `the key in the Secret, not a key of RAM user ${user}` });
   }
+  if (opts.keepKey) {
+    for (const id of toDelete.splice(0)) keptKeys.push({ id, reason: 'kept as asked (--keep-key)' });
+  } else if (secret && !opts.force && (await readController(cluster).catch(() => undefined))) {
+    throw usageError('ControllerUsesKey', `the in-cluster controller ${NAMESPACE}/${CONTROLLER} uses the AccessKey in ${ADDON_SECRET.namespace}/${ADDON_SECRET.name}: without it, it can neither create nor delete ECI instances (pods stuck, instances left billed)`,
+      `uninstall it first (vnode uninstall ${CONTROLLER} --drain), or pass --keep-key to detach the policies only, or --force`);
+  }
   const result: RevokeResult = { user, detached: [], deletedKeys: [], keptKeys, secretDeleted: false, userDeleted: false, userKeptBecause: null, dryRun: flags.dryRun };
-  const deletesSecret = Boolean(secret && (ours || !secret.ramUser) && secret.managedByVnode);
+  const deletesSecret = !opts.keepKey && Boolean(secret && (ours || !secret.ramUser) && secret.managedByVnode);
   if (flags.dryRun) {
     return { ...result, detached: toDetach, deletedKeys: toDelete, secretDeleted: deletesSecret, userDeleted: opts.deleteUser && Boolean(existing) && keptKeys.length === 0 };
   }

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { CloudPorts, CreateVirtualNodeInput, Tag, Taint, VirtualNodeInfo } from '../../cloud/port.js';
 import { clusterUid } from '../../cluster/cluster-id.js';
-import { SUPPORTED_MIN_MINOR, supportRange, TESTED_MAX_MINOR } from '../../cluster/versions.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { VnodeError, operationError, throwIfAborted, usageError } from '../../errors.js';
 import { keepDaemonSetsOff, type AffinityChange, type NodeTaint } from '../scheduling/daemonset-affinity.js';
 import { DEFAULT_APPROVER_IMAGE } from '../identity/identity.js';
 import { clientToken, ensureInstallRecord, findInstallRecord } from './install-record.js';
+import { asInput, checkNetwork, checkVersion, type NetworkCheck } from './preflight.js';
 import { provisionIdentity } from '../identity/kubeconfig.js';
 import { serverWarnings } from '../identity/kubeconfig-file.js';
 
@@ -67,16 +67,6 @@ export interface InstallResult {
   dryRun: boolean;
 }
 
-/** Cloud failures that mean the input was wrong: exit 2, as nothing has changed yet. */
-function asInput(e: unknown): never {
-  const code = (e as VnodeError).code ?? '';
-  if (e instanceof VnodeError && (code === 'InvalidRegionId.NotFound' || code.startsWith('InvalidRegionId'))) {
-    throw usageError('UnknownRegion', `unknown region: ${e.message.replace(/^[^:]+: /, '')}`, 'pass --region with a region id such as cn-hangzhou');
-  }
-  if (e instanceof VnodeError && code === 'NoCredentials') throw new VnodeError('usage', code, e.message, e.hint ? { hint: e.hint } : {});
-  throw e;
-}
-
 /** The name of the credentials install creates for a virtual node of this name. */
 export function identityName(name: string): string {
   return name.replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'vnode';
@@ -86,45 +76,11 @@ export function nodeNames(name: string, count: number): string[] {
   return count === 1 ? [name] : Array.from({ length: count }, (_, i) => `${name}-${i + 1}`);
 }
 
-function opensKubeletPorts(perms: { protocol: string; portRange: string; direction: string; policy: string }[]): boolean {
-  const covers = (port: number): boolean => perms.some((p) => {
-    if (p.direction !== 'ingress' || p.policy === 'Drop' || !['TCP', 'ALL'].includes(p.protocol.toUpperCase())) return false;
-    const [lo, hi] = p.portRange.split('/').map(Number) as [number, number];
-    return (lo === -1 && hi === -1) || (lo <= port && port <= hi);
-  });
-  return covers(10250) && covers(10255);
-}
-
-interface Preflight { vpcId: string; zones: string[]; clusterId: string; existing: Map<string, VirtualNodeInfo>; warnings: string[] }
+interface Preflight extends NetworkCheck { clusterId: string; existing: Map<string, VirtualNodeInfo> }
 
 async function preflight(cluster: ClusterPort, cloud: CloudPorts, opts: InstallOptions): Promise<Preflight> {
-  const warnings: string[] = [];
-  const v = await cluster.version();
-  const range = supportRange(v);
-  if (range === 'too old') {
-    throw usageError('UnsupportedVersion', `Kubernetes ${v.gitVersion} is older than the 1.${SUPPORTED_MIN_MINOR}–1.${TESTED_MAX_MINOR} range virtual nodes support`, 'upgrade the cluster first');
-  }
-  if (range === 'newer than tested') warnings.push(`Kubernetes ${v.gitVersion} is newer than vnode is tested with (1.${SUPPORTED_MIN_MINOR}–1.${TESTED_MAX_MINOR})`);
-  const found = await Promise.all(opts.vswitches.map((id) => cloud.vpc.describeVSwitches({ vSwitchId: id }).catch(asInput)));
-  const vsws = found.map((list, i) => {
-    const vsw = list.find((x) => x.id === opts.vswitches[i]);
-    if (!vsw) throw usageError('UnknownVSwitch', `unknown vSwitch ${opts.vswitches[i]} in region ${cloud.regionId}`, 'list them with `aliyun vpc DescribeVSwitches`, or run on a terminal to choose');
-    if (vsw.status !== 'Available') throw usageError('VSwitchNotAvailable', `vSwitch ${vsw.id} is ${vsw.status}, not Available`);
-    return vsw;
-  });
-  const vpcs = [...new Set(vsws.map((x) => x.vpcId))];
-  if (vpcs.length > 1) {
-    throw usageError('VSwitchesInSeveralVpcs', `the vSwitches belong to different VPCs (${vsws.map((x) => `${x.id} in ${x.vpcId}`).join(', ')}); a virtual node uses vSwitches of one VPC`);
-  }
-  const vpcId = vpcs[0]!;
-  const zones = [...new Set(vsws.map((x) => x.zoneId))];
-  if (opts.zone && !zones.includes(opts.zone)) throw usageError('ZoneMismatch', `--zone ${opts.zone} has none of the given vSwitches (their zones: ${zones.join(', ')})`);
-  const sgs = await cloud.ecs.describeSecurityGroups({ ids: [opts.securityGroup] });
-  const sg = sgs.find((g) => g.id === opts.securityGroup);
-  if (!sg) throw usageError('UnknownSecurityGroup', `unknown security group ${opts.securityGroup} in region ${cloud.regionId}`);
-  if (sg.vpcId !== vpcId) throw usageError('SecurityGroupVpcMismatch', `security group ${sg.id} is in ${sg.vpcId}, the vSwitches in ${vpcId}`);
-  const perms = await cloud.ecs.describeSecurityGroupPermissions(sg.id);
-  if (perms && !opensKubeletPorts(perms)) warnings.push(`security group ${sg.id} has no inbound rule for TCP 10250 and 10255 (kubelet API and metrics): kubectl logs/exec and metrics on virtual-node pods will not work`);
+  const warnings = await checkVersion(cluster);
+  const net = await checkNetwork(cloud, opts);
   // the caller's permission, with a harmless Describe; it also finds earlier installs
   const id = await clusterUid(cluster);
   const existing = new Map<string, VirtualNodeInfo>();
@@ -133,7 +89,7 @@ async function preflight(cluster: ClusterPort, cloud: CloudPorts, opts: InstallO
     const name = n.tags.find((t) => t.key === TAG_NAME)?.value;
     if (name) existing.set(name, n);
   }
-  return { vpcId, zones, clusterId: id, existing, warnings };
+  return { ...net, warnings: [...warnings, ...net.warnings], clusterId: id, existing };
 }
 
 /** Polls ECI (it has no watch) with growing intervals until the virtual node leaves Pending. */

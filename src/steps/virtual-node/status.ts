@@ -3,11 +3,15 @@ import { clusterUid } from '../../cluster/cluster-id.js';
 import type { KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { usageError } from '../../errors.js';
+import { readController } from '../controller/controller.js';
+import { MODE_LABEL, nodeName, ordinalOf } from '../controller/manifest.js';
 import { NAME_LABEL, TAG_CLUSTER, TAG_NAME } from './install.js';
 
 export interface Condition { type: string; status: string; reason?: string; message?: string; lastHeartbeatTime?: string }
 
 export interface VirtualNodeStatus {
+  /** vnode: an ECI-hosted VNode; controller: a replica of the in-cluster controller. */
+  mode: 'vnode' | 'controller';
   name: string;
   virtualNodeId: string | null;
   nodeName: string | null;
@@ -66,7 +70,7 @@ export async function collectStatus(ctx: Context, detail: boolean): Promise<{ re
     const warnings = v.events.filter((e) => e.type === 'Warning');
     const last = warnings[warnings.length - 1];
     rows.push({
-      name: v.tags.find((t) => t.key === TAG_NAME)?.value ?? v.name, virtualNodeId: v.id, nodeName: node ? nodeName : null,
+      mode: 'vnode', name: v.tags.find((t) => t.key === TAG_NAME)?.value ?? v.name, virtualNodeId: v.id, nodeName: node ? nodeName : null,
       eciStatus: v.status, nodeReady: readyOf(node), pods: node ? await podCount(nodeName) : null, vSwitches: v.vSwitchIds,
       securityGroup: v.securityGroupId, zone: v.zoneId, createdAt: v.creationTime || null, lastWarning: last ? `${last.reason}: ${last.message}` : null,
       ...(detail ? {
@@ -75,10 +79,29 @@ export async function collectStatus(ctx: Context, detail: boolean): Promise<{ re
       } : {}),
     });
   }
+  // the in-cluster controller: one row per replica, registered or not yet
+  // a virtual-node-eci that vnode did not write is listed by its nodes only
+  const controller = await readController(cluster).catch(() => undefined);
+  const replicas = controller?.settings.replicas ?? 0;
+  const controllerNames = new Set([...Array.from({ length: replicas }, (_, i) => nodeName(i)),
+    ...vnodes.filter((n) => n.metadata.labels?.[MODE_LABEL] === 'controller' || (controller && ordinalOf(n.metadata.name!) !== undefined)).map((n) => n.metadata.name!)]);
+  for (const name of [...controllerNames].sort((a, b) => (ordinalOf(a) ?? 0) - (ordinalOf(b) ?? 0))) {
+    const n = byName.get(name);
+    seen.add(name);
+    const ordinal = ordinalOf(name) ?? 0;
+    rows.push({
+      mode: 'controller', name, virtualNodeId: null, nodeName: n ? name : null,
+      eciStatus: !controller ? 'controller uninstalled' : ordinal < replicas ? 'in-cluster' : 'scaled away', nodeReady: readyOf(n),
+      pods: n ? await podCount(name) : null, vSwitches: controller?.settings.vswitches ?? [], securityGroup: controller?.settings.securityGroup ?? null,
+      zone: n?.metadata.labels?.['topology.kubernetes.io/zone'] ?? null,
+      createdAt: n && typeof n.metadata.creationTimestamp === 'string' ? n.metadata.creationTimestamp : null, lastWarning: null,
+      ...(detail ? { events: [], conditions: conditionsOf(n) } : {}),
+    });
+  }
   for (const n of vnodes) {
     if (seen.has(n.metadata.name!)) continue;
     rows.push({
-      name: n.metadata.labels?.[NAME_LABEL] ?? n.metadata.name!, virtualNodeId: null, nodeName: n.metadata.name!, eciStatus: 'gone from ECI',
+      mode: 'vnode', name: n.metadata.labels?.[NAME_LABEL] ?? n.metadata.name!, virtualNodeId: null, nodeName: n.metadata.name!, eciStatus: 'gone from ECI',
       nodeReady: readyOf(n), pods: await podCount(n.metadata.name!), vSwitches: [], securityGroup: null, zone: n.metadata.labels?.['topology.kubernetes.io/zone'] ?? null,
       createdAt: typeof n.metadata.creationTimestamp === 'string' ? n.metadata.creationTimestamp : null, lastWarning: null,
       ...(detail ? { events: [], conditions: conditionsOf(n) } : {}),

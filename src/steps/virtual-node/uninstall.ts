@@ -10,6 +10,7 @@ import { BOOTSTRAP_TOKEN_TYPE, EXTRA_ENDPOINTS_ROLE, EXTRA_ROLE, NAMESPACE } fro
 import { IDENTITY_ANNOTATION, identityName, NAME_LABEL, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME } from './install.js';
 import { deleteInstallRecord, installRecordName, listInstallRecords } from './install-record.js';
 import { findTargets, select, type Target } from './targets.js';
+import { controllerPresent } from '../controller/uninstall.js';
 
 export interface UninstallOptions {
   names: string[];
@@ -229,7 +230,8 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
   }
   if (remaining.length === 0) {
     if (!opts.keepRbac) for (const r of await sharedObjects(cluster)) if (await cluster.delete(r)) result.sharedDeleted.push(describe(r));
-    if (opts.revertDaemonsetAffinity) result.daemonSetsReverted = await revertAffinity(cluster);
+    if (opts.revertDaemonsetAffinity && await controllerPresent(cluster)) ctx.out.warn('DaemonSet affinity kept: the in-cluster controller\'s virtual nodes remain');
+    else if (opts.revertDaemonsetAffinity) result.daemonSetsReverted = await revertAffinity(cluster);
   } else if (opts.revertDaemonsetAffinity) {
     ctx.out.warn(`DaemonSet affinity kept: ${remaining.length} virtual node(s) remain`);
   }
