@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole mission against the local sandbox, printing what happens:
 # sandbox up -> ram grant -> install (ServiceAccount) -> install --bootstrap -> a Deployment runs on the
-# virtual nodes -> status -> uninstall --all --drain -> sandbox down.
+# virtual nodes -> status -> uninstall --all --drain -> the in-cluster controller mode (install --mode controller,
+# a Deployment, config set, scale, uninstall) -> sandbox down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ALIBABA_CLOUD_ECS_METADATA_DISABLED=true
@@ -40,6 +41,21 @@ vnode status
 
 say "Uninstall: drain (pods evicted, Deployment pods recreated), no ECI instance left, VNodes, Nodes and credentials removed"
 vnode uninstall --all --drain
+vnode status
+
+say "In-cluster controller mode: StatefulSet virtual-node-eci, 2 replicas = 2 virtual nodes, ECI calls signed with the addon's AccessKey"
+vnode install --mode controller --replicas 2 --vswitch vsw-bp1sandboxzoneh00001,vsw-bp1sandboxzonei00001 --security-group sg-bp1sandboxkubelet0001
+node --import tsx scripts/demo-workload.ts controller
+vnode config get
+
+say "Change its ECI settings (new pods only), then remove one virtual node (drained first)"
+vnode config set kube-proxy=false --dry-run
+vnode config set kube-proxy=false
+vnode scale --replicas 1
+vnode status
+
+say "Uninstall the controller: drain, no ECI instance left, StatefulSet, Nodes, RBAC and eci-profile removed"
+vnode uninstall virtual-node-eci --drain
 vnode status
 
 say "Stop the sandbox"

@@ -245,6 +245,16 @@ describe('in-cluster controller mode (real control plane; the sandbox plays the 
   });
 
   it('uninstall --drain interrupted is finished by a re-run: no StatefulSet, Node, container group, RBAC or eci-profile left; the Secret stays', async () => {
+    const before = await snapshot();
+    const plan = await ok(['uninstall', 'virtual-node-eci', '--drain', '--dry-run']);
+    assert.match(plan.stdout, /\(dry run\) would evict pod default\/web-/);
+    assert.match(plan.stdout, /\(dry run\) would delete StatefulSet kube-system\/virtual-node-eci\n.*would delete Node virtual-node-eci-0/);
+    assert.match(plan.stdout, /would delete ConfigMap kube-system\/eci-profile/);
+    assert.equal(await snapshot(), before, 'a dry run changes nothing');
+    const busy = await vk(['uninstall', 'virtual-node-eci']);
+    assert.equal(busy.code, 1);
+    assert.match(busy.stderr, /6 pod\(s\) still run on the controller's virtual node\(s\)/);
+
     const ctl = new AbortController();
     onRequest = (action) => { if (action === 'DescribeContainerGroups') ctl.abort(); };
     let r: RunResult;
