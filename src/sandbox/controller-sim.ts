@@ -1,12 +1,12 @@
 import eciSdk from '@alicloud/eci20180808';
 import openapiClient from '@alicloud/openapi-client';
-import { CoordinationV1Api, CoreV1Api, KubeConfig, VersionApi, Watch, type V1EnvVar, type V1Pod } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, KubeConfig, VersionApi, type V1EnvVar, type V1Pod } from '@kubernetes/client-node';
 import { cloudError } from '../cloud/errors.js';
 import { poolConnections } from '../cluster/kube.js';
 import { pause as sleep } from '../util/sleep.js';
 import type { CloudState } from './cloud/state.js';
 import { allocateIp } from './cloud/state.js';
-import { INSTANCE_ANNOTATION, messageOf, podEvent, registerNode, renewLease, serveNode, type PodProvider } from './kubelet.js';
+import { INSTANCE_ANNOTATION, messageOf, podEvent, registerNode, renewLease, serveNode, watchPods, type PodProvider } from './kubelet.js';
 
 type EciClient = InstanceType<typeof eciSdk.default>;
 
@@ -74,13 +74,7 @@ export class ControllerSimulator {
         await sleep(1000, signal);
         continue;
       }
-      await new Promise<void>((resolve) => {
-        let ctl: AbortController | undefined;
-        const finish = (): void => { signal.removeEventListener('abort', finish); ctl?.abort(); resolve(); };
-        signal.addEventListener('abort', finish, { once: true });
-        new Watch(this.admin).watch('/api/v1/pods', { labelSelector: CONTROLLER_SELECTOR, resourceVersion: rv, allowWatchBookmarks: true },
-          (type, obj: V1Pod) => onPod(type, obj), () => finish()).then((c) => { ctl = c; if (signal.aborted) c.abort(); }, () => finish());
-      });
+      await watchPods(this.admin, { labelSelector: CONTROLLER_SELECTOR, resourceVersion: rv }, onPod, signal);
     }
   }
 

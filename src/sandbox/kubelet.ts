@@ -93,6 +93,17 @@ async function heartbeat(api: CoordinationV1Api, nodeName: string, events: Kubel
   }
 }
 
+/** One watch of pods from a list's resourceVersion; resolves when it ends (the caller lists again) or the signal fires. */
+export function watchPods(kc: KubeConfig, query: Record<string, string | undefined>, onEvent: (type: string, pod: V1Pod) => void, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let ctl: AbortController | undefined;
+    const finish = (): void => { signal.removeEventListener('abort', finish); ctl?.abort(); resolve(); };
+    signal.addEventListener('abort', finish, { once: true });
+    new Watch(kc).watch('/api/v1/pods', { ...query, allowWatchBookmarks: true }, (type, obj: V1Pod) => onEvent(type, obj), () => finish())
+      .then((c) => { ctl = c; if (signal.aborted) c.abort(); }, () => finish());
+  });
+}
+
 /** Keeps the node alive and runs its pods until the signal fires. */
 export async function serveNode(kc: KubeConfig, nodeName: string, internalIp: string, provider: PodProvider, events: KubeletEvents, signal: AbortSignal): Promise<void> {
   const lease = kc.makeApiClient(CoordinationV1Api);
@@ -159,14 +170,7 @@ async function runPods(kc: KubeConfig, nodeName: string, hostIp: string, provide
       await sleep(2000, signal);
       continue;
     }
-    await new Promise<void>((resolve) => {
-      let ctl: AbortController | undefined;
-      const finish = (): void => { signal.removeEventListener('abort', finish); ctl?.abort(); resolve(); };
-      signal.addEventListener('abort', finish, { once: true });
-      new Watch(kc).watch('/api/v1/pods', { fieldSelector, resourceVersion: rv, allowWatchBookmarks: true }, (phase, obj: V1Pod) => {
-        if (phase === 'ADDED' || phase === 'MODIFIED') handle(obj);
-      }, () => finish()).then((c) => { ctl = c; if (signal.aborted) c.abort(); }, () => finish());
-    });
+    await watchPods(kc, { fieldSelector, resourceVersion: rv }, (phase, obj) => { if (phase === 'ADDED' || phase === 'MODIFIED') handle(obj); }, signal);
   }
 }
 
