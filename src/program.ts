@@ -39,6 +39,21 @@ function globalFlags(cmd: Command): GlobalFlags {
   };
 }
 
+/** Flags every command takes. */
+export function globalOptions(): Option[] {
+  return [
+    new Option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'),
+    new Option('--context <name>', 'kubeconfig context to use (default: the current context)'),
+    new Option('--profile <name>', 'aliyun CLI profile from ~/.aliyun/config.json (default: $ALIBABA_CLOUD_PROFILE, then current)'),
+    new Option('--region <id>', 'Alibaba Cloud region (default: $ALIBABA_CLOUD_REGION_ID, then the profile\'s)'),
+    new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('text'),
+    new Option('--dry-run', 'show what would be done; change nothing'),
+    new Option('-y, --yes', 'answer yes to confirmation prompts'),
+    new Option('-v, --verbose', 'log API calls and details to stderr'),
+    new Option('--no-color', 'disable colors (also NO_COLOR)'),
+  ];
+}
+
 /**
  * Builds the commander tree. Every command is listed (for help), but only the one argv names is
  * imported and given its flags, so `vnode --help` loads no SDK. The command's exit code lands in `outcome`.
@@ -50,26 +65,35 @@ export async function buildProgram(argv: string[], deps: Deps, outcome: { code?:
     .exitOverride()
     .configureOutput({ writeOut: (s) => deps.streams.stdout.write(s), writeErr: (s) => deps.streams.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ showGlobalOptions: true })
-    .addOption(new Option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'))
-    .addOption(new Option('--context <name>', 'kubeconfig context to use (default: the current context)'))
-    .addOption(new Option('--profile <name>', 'aliyun CLI profile from ~/.aliyun/config.json (default: $ALIBABA_CLOUD_PROFILE, then current)'))
-    .addOption(new Option('--region <id>', 'Alibaba Cloud region (default: $ALIBABA_CLOUD_REGION_ID, then the profile\'s)'))
-    .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('text'))
-    .addOption(new Option('--dry-run', 'show what would be done; change nothing'))
-    .addOption(new Option('-y, --yes', 'answer yes to confirmation prompts'))
-    .addOption(new Option('-v, --verbose', 'log API calls and details to stderr'))
-    .addOption(new Option('--no-color', 'disable colors (also NO_COLOR)'));
+    .configureHelp({ showGlobalOptions: true });
+  for (const o of globalOptions()) program.addOption(o);
 
+  program.addHelpText('after', `
+Workflow:
+  vnode ram grant --yes                                          # RAM user, policy, AccessKey in the cluster
+  vnode install --vswitch vsw-a,vsw-b --security-group sg-x      # a virtual node, Ready
+  vnode status
+  vnode uninstall --all --drain                                  # nothing left running or billed
+Try it locally first: eval "$(vnode sandbox up)"`);
+
+  // groups take the place of their first command, so help reads in the order of the workflow
   const parents = new Map<string, Command>();
-  for (const g of groups) {
-    parents.set(g.name, program.command(g.name).description(g.summary));
-  }
   const target = targetEntry(argv);
   for (const entry of commands) {
-    const parent = entry.path.length > 1 ? parents.get(entry.path[0]!)! : program;
+    let parent = program;
+    if (entry.path.length > 1) {
+      const name = entry.path[0]!;
+      if (!parents.has(name)) {
+        const group = program.command(name).description(groups.find((g) => g.name === name)?.summary ?? '');
+        const examples = commands.filter((c) => c.path[0] === name && !c.hidden).map((c) => c.examples[0]).filter((e): e is string => Boolean(e)).slice(0, 4);
+        group.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}`);
+        parents.set(name, group);
+      }
+      parent = parents.get(name)!;
+    }
     const cmd = parent.command(entry.path[entry.path.length - 1]!, entry.hidden ? { hidden: true } : {}).description(entry.summary);
     for (const a of entry.aliases ?? []) cmd.alias(a);
+    if (entry.examples.length) cmd.addHelpText('after', `\nExamples:\n${entry.examples.map((e) => `  ${e}`).join('\n')}`);
     if (entry !== target) continue;
     const mod = await entry.load();
     mod.configure(cmd);

@@ -14,6 +14,8 @@ export interface CommandEntry {
   summary: string;
   aliases?: string[];
   hidden?: boolean;
+  /** Real invocations, shown at the end of the command's help. */
+  examples: string[];
   load(): Promise<CommandModule>;
 }
 
@@ -22,6 +24,7 @@ export interface GroupEntry {
   summary: string;
 }
 
+/** Groups appear in help where their first command stands in `commands`. */
 export const groups: GroupEntry[] = [
   { name: 'ram', summary: 'RAM user, policies and AccessKey for the virtual node addon' },
   { name: 'secret', summary: 'the alibaba-addon-secret that holds the addon\'s AccessKey' },
@@ -29,93 +32,123 @@ export const groups: GroupEntry[] = [
   { name: 'sandbox', summary: 'local stand-ins for Alibaba Cloud and a cluster, for trying vnode out' },
 ];
 
+/** In the order of the workflow, which is also the order of `vnode --help`. */
 export const commands: CommandEntry[] = [
+  {
+    path: ['ram', 'grant'],
+    summary: 'create the addon\'s RAM user, grant it ECI permissions, put its AccessKey in the cluster',
+    examples: ['vnode ram grant --yes', 'vnode ram grant --rotate-key', 'vnode ram grant --policy AliyunECIFullAccess --dry-run'],
+    load: async () => (await import('./ram/grant.js')).default,
+  },
+  {
+    path: ['ram', 'revoke'],
+    summary: 'detach what ram grant attached, delete its AccessKey and the Secret',
+    examples: ['vnode ram revoke', 'vnode ram revoke --keep-key', 'vnode ram revoke --delete-user'],
+    load: async () => (await import('./ram/revoke.js')).default,
+  },
+  {
+    path: ['secret', 'create'],
+    summary: 'write alibaba-addon-secret from an existing AccessKey (secret read from stdin)',
+    examples: ['printf %s "$KEY_SECRET" | vnode secret create --access-key-id LTAI5tExampleKeyId', 'vnode secret create --access-key-id LTAI5tExampleKeyId < secret.txt'],
+    load: async () => (await import('./secret/create.js')).default,
+  },
   {
     path: ['kubeconfig'],
     summary: 'create the identity and kubeconfig a virtual node uses (ServiceAccount, or --bootstrap TLS bootstrap)',
+    examples: ['vnode kubeconfig', 'vnode kubeconfig --bootstrap --ttl 24h --server https://10.0.0.10:6443', 'vnode kubeconfig --dry-run'],
     load: async () => (await import('./kubeconfig.js')).default,
   },
   {
     path: ['install'],
     summary: 'create virtual node(s) for this cluster in ECI, wait until Ready, keep DaemonSets off them',
+    examples: ['vnode install --vswitch vsw-a,vsw-b --security-group sg-x', 'vnode install --bootstrap --count 2 --vswitch vsw-a --security-group sg-x --name burst', 'vnode install --mode controller --replicas 2 --vswitch vsw-a,vsw-b --security-group sg-x'],
     load: async () => (await import('./install.js')).default,
   },
   {
-    path: ['uninstall'],
-    summary: 'remove virtual node(s) without losing pods or leaving ECI instances behind',
-    load: async () => {
-      (await import('../util/gc.js')).keepYoungGenerationSmall();
-      return (await import('./uninstall.js')).default;
-    },
+    path: ['status'],
+    aliases: ['list'],
+    summary: 'show the virtual nodes: ECI status, node readiness, pods, warnings',
+    examples: ['vnode status', 'vnode status vnode -o yaml', 'vnode status virtual-node-eci-0'],
+    load: async () => (await import('./status.js')).default,
+  },
+  {
+    path: ['scale'],
+    summary: 'more or fewer virtual nodes of the in-cluster controller (removed ones drained first)',
+    examples: ['vnode scale --replicas 3', 'vnode scale --replicas 1 --timeout 10m', 'vnode scale --replicas 1 --dry-run'],
+    load: async () => (await import('./scale.js')).default,
+  },
+  {
+    path: ['config', 'get'],
+    summary: 'show the in-cluster controller\'s ECI settings',
+    examples: ['vnode config get', 'vnode config get -o json'],
+    load: async () => (await import('./config/get.js')).default,
+  },
+  {
+    path: ['config', 'set'],
+    summary: 'change the controller\'s vSwitches, security group or kube-proxy (new ECI pods only)',
+    examples: ['vnode config set kube-proxy=false --dry-run', 'vnode config set vswitch=vsw-a,vsw-b security-group=sg-x'],
+    load: async () => (await import('./config/set.js')).default,
   },
   {
     path: ['drain'],
     summary: 'cordon node(s) and evict their pods (PodDisruptionBudgets honoured), faster than kubectl drain',
+    examples: ['vnode drain vnode', 'vnode drain vnode-1 vnode-2 --timeout 10m --delete-emptydir-data', 'vnode drain virtual-node-eci-0 --dry-run'],
     load: async () => {
       (await import('../util/gc.js')).keepYoungGenerationSmall();
       return (await import('./drain.js')).default;
     },
   },
   {
-    path: ['scale'],
-    summary: 'more or fewer virtual nodes of the in-cluster controller (removed ones drained first)',
-    load: async () => (await import('./scale.js')).default,
+    path: ['uninstall'],
+    summary: 'remove virtual node(s) without losing pods or leaving ECI instances behind',
+    examples: ['vnode uninstall vnode --drain', 'vnode uninstall --all --drain --cleanup-orphans', 'vnode uninstall virtual-node-eci --drain --dry-run'],
+    load: async () => {
+      (await import('../util/gc.js')).keepYoungGenerationSmall();
+      return (await import('./uninstall.js')).default;
+    },
   },
   {
-    path: ['config', 'get'],
-    summary: 'show the in-cluster controller\'s ECI settings',
-    load: async () => (await import('./config/get.js')).default,
+    path: ['completion'],
+    summary: 'print a shell completion script (bash, zsh or fish)',
+    examples: ['source <(vnode completion bash)', 'vnode completion zsh > "${fpath[1]}/_vnode"', 'vnode completion fish | source'],
+    load: async () => (await import('./completion.js')).completion,
   },
   {
-    path: ['config', 'set'],
-    summary: 'change the controller\'s vSwitches, security group or kube-proxy (new ECI pods only)',
-    load: async () => (await import('./config/set.js')).default,
-  },
-  {
-    path: ['status'],
-    aliases: ['list'],
-    summary: 'show the virtual nodes: ECI status, node readiness, pods, warnings',
-    load: async () => (await import('./status.js')).default,
-  },
-  {
-    path: ['ram', 'grant'],
-    summary: 'create the addon\'s RAM user, grant it ECI permissions, put its AccessKey in the cluster',
-    load: async () => (await import('./ram/grant.js')).default,
-  },
-  {
-    path: ['ram', 'revoke'],
-    summary: 'detach what ram grant attached, delete its AccessKey and the Secret',
-    load: async () => (await import('./ram/revoke.js')).default,
-  },
-  {
-    path: ['secret', 'create'],
-    summary: 'write alibaba-addon-secret from an existing AccessKey (secret read from stdin)',
-    load: async () => (await import('./secret/create.js')).default,
+    path: ['__nodes'],
+    summary: 'virtual node names, for shell completion',
+    hidden: true,
+    examples: [],
+    load: async () => (await import('./completion.js')).nodes,
   },
   {
     path: ['sandbox', 'up'],
     summary: 'start the local sandbox (real control plane + cloud emulator) in the background',
+    examples: ['eval "$(vnode sandbox up)"', 'vnode sandbox up --dir /tmp/vnode-sandbox --ready-delay 5s'],
     load: async () => (await import('./sandbox/lifecycle.js')).up,
   },
   {
     path: ['sandbox', 'down'],
     summary: 'stop the local sandbox (its state stays)',
+    examples: ['vnode sandbox down', 'vnode sandbox down --dir /tmp/vnode-sandbox'],
     load: async () => (await import('./sandbox/lifecycle.js')).down,
   },
   {
     path: ['sandbox', 'env'],
     summary: 'print the export lines of the running sandbox',
+    examples: ['eval "$(vnode sandbox env)"'],
     load: async () => (await import('./sandbox/lifecycle.js')).env,
   },
   {
     path: ['sandbox', 'serve'],
     summary: 'run the sandbox in the foreground',
+    examples: ['vnode sandbox serve --dir /tmp/vnode-sandbox'],
     hidden: true,
     load: async () => (await import('./sandbox/lifecycle.js')).serve,
   },
   {
     path: ['sandbox', 'cloud'],
     summary: 'run the local Alibaba Cloud emulator (RAM, ECI, VPC, ECS) in the foreground',
+    examples: ['vnode sandbox cloud --port 18080', 'vnode sandbox cloud --state ./cloud.json --faults "*:throttle=0.2"'],
     load: async () => (await import('./sandbox/cloud.js')).default,
   },
 ];

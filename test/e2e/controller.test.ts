@@ -226,6 +226,8 @@ describe('in-cluster controller mode (real control plane; the sandbox plays the 
     const rows = s.virtualNodes.filter((v) => v.mode === 'controller');
     assert.deepEqual(rows.map((v) => [v.name, v.nodeReady]), [['virtual-node-eci-0', 'Ready'], ['virtual-node-eci-1', 'Ready']]);
     assert.equal(rows.reduce((n, v) => n + v.pods, 0), 6);
+    const names = (await ok(['__nodes'])).stdout.trim().split('\n');
+    assert.deepEqual(names, ['virtual-node-eci', 'virtual-node-eci-0', 'virtual-node-eci-1'], 'what shell completion offers');
   });
 
   it('scale --replicas 1 drains virtual-node-eci-1 first: no pod lost, its Node and container groups gone', async () => {
