@@ -7,7 +7,7 @@ import { usageError } from '../errors.js';
 import { install, MAX_NAME, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, type InstallOptions, type InstallResult } from '../steps/virtual-node/install.js';
 import { parseServer } from '../steps/identity/kubeconfig-file.js';
 import { parseDuration } from '../util/duration.js';
-import { installController, type ControllerInstallOptions, type ControllerInstallResult } from '../steps/controller/install.js';
+import type { ControllerInstallOptions, ControllerInstallResult } from '../steps/controller/install.js';
 import { MAX_REPLICAS } from '../steps/controller/manifest.js';
 import { collect } from './flags.js';
 import type { CommandModule } from './registry.js';
@@ -267,6 +267,8 @@ const command: CommandModule = {
     if (raw.mode === 'controller') {
       const c = parseControllerOptions(raw);
       const { vswitches, securityGroup } = await ask(ctx, parseOptions({ ...raw, name: 'vnode', count: '1' }, ctx.cwd));
+      // loaded only for this mode: the VNode install path stays as small as it was
+      const { installController } = await import('../steps/controller/install.js');
       const r = await installController(ctx, { ...c, vswitches, securityGroup });
       ctx.out.result(r, () => renderController(r));
       return;
