@@ -4,7 +4,7 @@ import type { Context } from '../../context.js';
 import { operationError, throwIfAborted } from '../../errors.js';
 import { drainNode, type DrainOptions, type DrainResult } from '../drain/drain.js';
 import { containerGroupsOf, describeGroups, requireController, STS_REF, waitNodesReady } from './controller.js';
-import { NAMESPACE, nodeName } from './manifest.js';
+import { MODE_LABEL, NAMESPACE, nodeName, ordinalOf } from './manifest.js';
 
 export interface ScaleOptions {
   replicas: number;
@@ -33,8 +33,8 @@ export async function scaleController(ctx: Context, opts: ScaleOptions): Promise
   const from = settings.replicas;
   const to = opts.replicas;
   // an earlier, interrupted scale-down may have left Nodes above the new count
-  const leftover = (await cluster.list<KubeObject>('v1', 'Node', { labelSelector: 'vnode.dev/mode=controller' }))
-    .map((n) => Number(/-(\d+)$/.exec(n.metadata.name!)?.[1] ?? -1)).filter((i) => i >= to);
+  const leftover = (await cluster.list<KubeObject>('v1', 'Node', { labelSelector: `${MODE_LABEL}=controller` }))
+    .map((n) => ordinalOf(n.metadata.name!) ?? -1).filter((i) => i >= to);
   const top = Math.max(from, ...leftover.map((i) => i + 1));
   const removed = Array.from({ length: Math.max(0, top - to) }, (_, k) => nodeName(top - 1 - k));
   const added = Array.from({ length: Math.max(0, to - from) }, (_, k) => nodeName(from + k));

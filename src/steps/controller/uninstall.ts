@@ -3,6 +3,7 @@ import { describeRef, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeO
 import type { Context } from '../../context.js';
 import { operationError, VnodeError } from '../../errors.js';
 import { classify, drainNode, type DrainOptions, type DrainResult } from '../drain/drain.js';
+import { deletionToken } from '../virtual-node/uninstall.js';
 import { containerGroupsOf, controllerNodes, describeGroups, PROFILE_REF, readController, STS_REF } from './controller.js';
 import { CONTROLLER, NAMESPACE, POD_LABELS, RBAC, ROLE } from './manifest.js';
 
@@ -101,7 +102,7 @@ export async function uninstallController(ctx: Context, opts: ControllerUninstal
         });
       }
       for (const cg of left) {
-        await status.step(`Deleting ECI container group ${cg.id}`, () => cloud.eci.deleteContainerGroup(cg.id, `vnode-del-${cg.id}`));
+        await status.step(`Deleting ECI container group ${cg.id}`, () => cloud.eci.deleteContainerGroup(cg.id, deletionToken('cg', cg.id)));
         result.orphansDeleted.push(cg.id);
       }
     }

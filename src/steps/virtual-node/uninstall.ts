@@ -45,7 +45,8 @@ export interface UninstallResult {
 
 const RBAC = 'rbac.authorization.k8s.io/v1';
 
-function deletionToken(kind: string, id: string): string {
+/** The same ClientToken for every retry and re-run deleting one resource. */
+export function deletionToken(kind: string, id: string): string {
   return `vnode-del-${createHash('sha256').update(`${kind}/${id}`).digest('hex').slice(0, 40)}`;
 }
 
