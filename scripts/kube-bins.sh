@@ -7,9 +7,11 @@
 set -euo pipefail
 
 K8S_VERSION=1.20.2
+# r2: vendored reflect2 1.0.2, as 1.0.1 crashes under Go >= 1.18 when the API server encodes a map in sorted-key JSON (webhook calls)
+BUILD_REV=2
 BINS=(kube-apiserver kube-controller-manager kube-scheduler etcd)
 CACHE_ROOT=${VNODE_CACHE_DIR:-$HOME/.cache/vnode}
-OUT=$CACHE_ROOT/kubernetes-v$K8S_VERSION
+OUT=$CACHE_ROOT/kubernetes-v$K8S_VERSION-r$BUILD_REV
 
 log() { printf 'kube-bins: %s\n' "$*" >&2; }
 
@@ -47,6 +49,8 @@ command -v go >/dev/null || need_pkgs+=(golang-go)
 command -v etcd >/dev/null || need_pkgs+=(etcd-server)
 command -v rsync >/dev/null || need_pkgs+=(rsync)
 command -v openssl >/dev/null || need_pkgs+=(openssl)
+REFLECT2=/usr/share/gocode/src/github.com/modern-go/reflect2
+[ -f "$REFLECT2/go_above_118.go" ] || need_pkgs+=(golang-github-modern-go-reflect2-dev)
 if [ ! -f /etc/apt/sources.list.d/debian-src.sources ]; then
   log "adding a deb-src entry for bookworm"
   $SUDO tee /etc/apt/sources.list.d/debian-src.sources >/dev/null <<'X'
@@ -77,6 +81,9 @@ if ! has_all "$OUT.tmp"; then
     tar xzf kubernetes_*.orig.tar.gz
   fi
   cd "kubernetes-$K8S_VERSION"
+  # the fixed reflect2 (same API): Debian's golang-github-modern-go-reflect2-dev
+  rm -rf vendor/github.com/modern-go/reflect2 && cp -r "$REFLECT2" vendor/github.com/modern-go/reflect2
+  rm -f vendor/github.com/modern-go/reflect2/go.mod vendor/github.com/modern-go/reflect2/go.sum
   export GOPATH=$PWD/.go CGO_ENABLED=0 HOME=$WORK/home GOFLAGS=
   mkdir -p .go/src/k8s.io "$HOME" && ln -sfn ../../.. .go/src/k8s.io/kubernetes
   # a failed first run leaves an empty generator binary behind; start clean then

@@ -3,7 +3,7 @@ import type { Deps, GlobalFlags } from './context.js';
 import { commands, groups, type CommandEntry } from './commands/registry.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './ui/formats.js';
 
-const VERSION = '0.1.0';
+import { VERSION } from './version.js';
 
 /** Global options that take a value: needed to find the command word in argv without parsing everything. */
 const VALUE_OPTIONS = new Set(['--kubeconfig', '--context', '-o', '--output', '--profile', '--region']);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { MANAGED_BY, MANAGED_BY_LABEL, describeRef, refOf, type ClusterPort, type KubeObject } from './port.js';
 
 export type EnsureAction = 'created' | 'updated' | 'unchanged' | 'replaced';
@@ -68,4 +69,25 @@ export async function ensureObject<T extends KubeObject>(cluster: ClusterPort, d
 
 export function describeAction(obj: KubeObject, action: EnsureAction | 'deleted' | 'would create' | 'reused'): string {
   return `${describeRef(refOf(obj))} ${action}`;
+}
+
+/** Hash of the spec vnode applied: a re-run compares it instead of fields the server defaults (workloads). */
+export const APPLIED_ANNOTATION = 'vnode.dev/applied';
+
+export function withAppliedHash<T extends KubeObject>(obj: T): T {
+  const body = obj.spec ?? { ...obj, metadata: undefined };
+  const applied = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
+  return { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, [APPLIED_ANNOTATION]: applied } } };
+}
+
+/** Create, or patch when what vnode would apply differs (by the applied hash of withAppliedHash). */
+export async function ensureHashed(cluster: ClusterPort, desired: KubeObject): Promise<EnsureAction> {
+  const live = await cluster.get<KubeObject>(refOf(desired));
+  if (!live) return (await ensureObject(cluster, desired)).action;
+  if (live.metadata.annotations?.[APPLIED_ANNOTATION] === desired.metadata.annotations?.[APPLIED_ANNOTATION]) return 'unchanged';
+  const rest: Record<string, unknown> = { ...desired };
+  delete rest.apiVersion;
+  delete rest.kind;
+  await cluster.patch(refOf(desired), { ...rest, metadata: { labels: desired.metadata.labels, annotations: desired.metadata.annotations } }, 'merge');
+  return 'updated';
 }

@@ -288,7 +288,14 @@ export function parseVersion(gitVersion: string, major?: string, minor?: string)
 }
 
 export async function connectCluster(target: ClusterTarget, opts: { env: NodeJS.ProcessEnv; cwd: string; log?: (m: string) => void }): Promise<ClusterPort> {
-  const resolved = resolveKubeconfig(target, opts.env, opts.cwd);
+  let resolved: ReturnType<typeof resolveKubeconfig>;
+  try {
+    resolved = resolveKubeconfig(target, opts.env, opts.cwd);
+  } catch (e) {
+    // as kubectl does: in a pod with no kubeconfig, the pod's ServiceAccount
+    if ((e as { code?: string }).code === 'KubeconfigNotFound' && !target.kubeconfig && !target.context && opts.env.KUBERNETES_SERVICE_HOST) return inClusterConnection(opts.log);
+    throw e;
+  }
   const kc = new KubeConfig();
   try {
     kc.loadFromString(resolved.yaml);
@@ -297,4 +304,12 @@ export async function connectCluster(target: ClusterTarget, opts: { env: NodeJS.
   }
   opts.log?.(`k8s: using context ${resolved.info.contextName} (${resolved.info.server}) from ${resolved.files.join(', ')}`);
   return new KubeCluster(kc, resolved.info, opts.log);
+}
+
+function inClusterConnection(log?: (m: string) => void): ClusterPort {
+  const kc = new KubeConfig();
+  kc.loadFromCluster();
+  const c = kc.getCurrentCluster()!;
+  log?.(`k8s: using the pod's ServiceAccount (${c.server})`);
+  return new KubeCluster(kc, { contextName: kc.getCurrentContext(), clusterName: c.name, server: c.server, caData: c.caData, caFile: c.caFile, insecureSkipTlsVerify: c.skipTLSVerify }, log);
 }

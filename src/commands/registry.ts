@@ -28,6 +28,7 @@ export interface GroupEntry {
 export const groups: GroupEntry[] = [
   { name: 'ram', summary: 'RAM user, policies and AccessKey for the virtual node addon' },
   { name: 'secret', summary: 'the alibaba-addon-secret that holds the addon\'s AccessKey' },
+  { name: 'scheduling', summary: 'send labelled pods and namespaces to the virtual nodes (admission webhook)' },
   { name: 'config', summary: 'the in-cluster controller\'s ECI settings (vSwitches, security group, kube-proxy)' },
   { name: 'sandbox', summary: 'local stand-ins for Alibaba Cloud and a cluster, for trying vnode out' },
 ];
@@ -70,6 +71,30 @@ export const commands: CommandEntry[] = [
     summary: 'show the virtual nodes: ECI status, node readiness, pods, warnings',
     examples: ['vnode status', 'vnode status vnode -o yaml', 'vnode status virtual-node-eci-0'],
     load: async () => (await import('./status.js')).default,
+  },
+  {
+    path: ['scheduling', 'enable'],
+    summary: 'deploy the webhook that puts pods labelled alibabacloud.com/eci=true on virtual nodes; label namespaces',
+    examples: ['vnode scheduling enable --namespace burst', 'vnode scheduling enable --namespace jobs,batch --mode controller', 'vnode scheduling enable --dry-run'],
+    load: async () => (await import('./scheduling/enable.js')).default,
+  },
+  {
+    path: ['scheduling', 'status'],
+    summary: 'is label-based scheduling on, where do labelled pods go, which namespaces are labelled',
+    examples: ['vnode scheduling status', 'vnode scheduling status -o json'],
+    load: async () => (await import('./scheduling/status.js')).default,
+  },
+  {
+    path: ['scheduling', 'disable'],
+    summary: 'remove the webhook and the namespace labels vnode added (or unlabel some namespaces)',
+    examples: ['vnode scheduling disable', 'vnode scheduling disable --namespace burst', 'vnode scheduling disable --dry-run'],
+    load: async () => (await import('./scheduling/disable.js')).default,
+  },
+  {
+    path: ['scheduling', 'serve'],
+    summary: 'run the webhook server (what the in-cluster Deployment runs)',
+    examples: ['vnode scheduling serve --tls-dir /etc/vnode/tls', 'vnode scheduling serve --tls-dir ./tls --port 9443 --listen 10.0.0.5'],
+    load: async () => (await import('./scheduling/serve.js')).default,
   },
   {
     path: ['scale'],

@@ -2,7 +2,9 @@ import type { EciHooks } from './cloud/eci.js';
 import type { FaultSpec } from './cloud/faults.js';
 import { startCloudEmulator, type CloudEmulator, type EmulatorOptions } from './cloud/server.js';
 import { ControllerSimulator } from './controller-sim.js';
+import { freePort } from './controlplane.js';
 import { VirtualNodeSimulator } from './vnode-sim.js';
+import { WebhookHost } from './webhook-host.js';
 
 export interface SandboxCloudOptions {
   port?: number;
@@ -11,6 +13,8 @@ export interface SandboxCloudOptions {
   /** Pending -> connect delay of each new virtual node. */
   readyDelayMs?: number;
   adminKubeconfig?: string;
+  /** Loopback port of the scheduling webhook host (with adminKubeconfig); default a free one. */
+  webhookPort?: number;
   log?: (m: string) => void;
   onRequest?: EmulatorOptions['onRequest'];
   idempotencyWindowMs?: number;
@@ -19,7 +23,7 @@ export interface SandboxCloudOptions {
 export const DEFAULT_READY_DELAY_MS = 2000;
 
 /** The emulator plus the simulation that brings its virtual nodes to life. */
-export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise<CloudEmulator & { simulator: VirtualNodeSimulator }> {
+export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise<CloudEmulator & { simulator: VirtualNodeSimulator; webhookPort: number | undefined }> {
   const hooks: EciHooks = {};
   const emu = await startCloudEmulator({
     hooks,
@@ -42,10 +46,20 @@ export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise
     ? new ControllerSimulator({ adminKubeconfig: opts.adminKubeconfig, endpoint: emu.endpoint, state: emu.state, ...(opts.log ? { log: opts.log } : {}) })
     : undefined;
   controller?.start();
+  // label-based scheduling's webhook, outside the cluster as the API server can reach no Service here
+  const webhook = opts.adminKubeconfig
+    ? new WebhookHost({ adminKubeconfig: opts.adminKubeconfig, port: opts.webhookPort || await freePort(), ...(opts.log ? { log: opts.log } : {}) })
+    : undefined;
+  webhook?.start();
   return {
     ...emu,
     simulator,
+    webhookPort: webhook ? Number(new URL(webhook.url).port) : undefined,
+    env() {
+      return { ...emu.env(), ...(webhook ? { VNODE_WEBHOOK_URL: webhook.url } : {}) };
+    },
     async stop() {
+      await webhook?.stop();
       await controller?.stopAll();
       await simulator.stopAll();
       await emu.stop();

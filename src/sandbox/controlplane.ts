@@ -13,6 +13,8 @@ const run = promisify(execFile);
 
 /** The version scripts/kube-bins.sh builds (CI's); any other directory of binaries works too. */
 export const KUBE_VERSION = '1.20.2';
+/** scripts/kube-bins.sh's BUILD_REV: the cache directory of the binaries it builds. */
+export const KUBE_BUILD_REV = 2;
 const BINARIES = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'] as const;
 type Binary = (typeof BINARIES)[number];
 
@@ -32,7 +34,7 @@ function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
  * scripts/kube-bins.sh fills. etcd may also come from PATH (Debian's etcd-server).
  */
 export function findBinaries(env: NodeJS.ProcessEnv): Record<Binary, string> {
-  const cache = path.join(env.VNODE_CACHE_DIR || path.join(env.HOME || homedir(), '.cache', 'vnode'), `kubernetes-v${KUBE_VERSION}`);
+  const cache = path.join(env.VNODE_CACHE_DIR || path.join(env.HOME || homedir(), '.cache', 'vnode'), `kubernetes-v${KUBE_VERSION}-r${KUBE_BUILD_REV}`);
   const dirs = [env.VNODE_KUBE_BIN_DIR, env.KUBEBUILDER_ASSETS, cache].filter((d): d is string => Boolean(d));
   const found: Partial<Record<Binary, string>> = {};
   for (const b of BINARIES) {

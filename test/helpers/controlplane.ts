@@ -13,7 +13,7 @@ export async function startTestControlPlane(): Promise<ControlPlane & { workDir:
     workDir,
     async stop() {
       await cp.stop();
-      rmSync(workDir, { recursive: true, force: true });
+      if (!process.env.VNODE_KEEP_TEST_DIRS) rmSync(workDir, { recursive: true, force: true });
     },
   };
 }

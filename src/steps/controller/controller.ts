@@ -1,11 +1,11 @@
 import type { CloudPorts, ContainerGroupInfo } from '../../cloud/port.js';
-import { ensureObject, type EnsureAction } from '../../cluster/ensure.js';
-import { MANAGED_BY, MANAGED_BY_LABEL, refOf, type ClusterPort, type KubeObject } from '../../cluster/port.js';
+import { ensureHashed } from '../../cluster/ensure.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { usageError } from '../../errors.js';
 import { NAME_LABEL } from '../virtual-node/install.js';
 import {
-  APPLIED_ANNOTATION, CONTROLLER, ECI_PROFILE, MODE_LABEL, NAMESPACE, nodeName, ordinalOf, POD_LABELS, settingsOf, type ControllerSettings,
+  CONTROLLER, ECI_PROFILE, MODE_LABEL, NAMESPACE, nodeName, ordinalOf, POD_LABELS, settingsOf, type ControllerSettings,
 } from './manifest.js';
 
 export const STS_REF = { apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: NAMESPACE, name: CONTROLLER };
@@ -32,14 +32,7 @@ export async function requireController(cluster: ClusterPort): Promise<Controlle
   return c;
 }
 
-/** Create, or patch when what vnode would apply differs (compared by the applied hash, not by server-defaulted fields). */
-export async function ensureStatefulSet(cluster: ClusterPort, desired: KubeObject): Promise<EnsureAction> {
-  const live = await cluster.get<KubeObject>(STS_REF);
-  if (!live) return (await ensureObject(cluster, desired)).action;
-  if (live.metadata.annotations?.[APPLIED_ANNOTATION] === desired.metadata.annotations?.[APPLIED_ANNOTATION]) return 'unchanged';
-  await cluster.patch(refOf(desired), { metadata: { labels: desired.metadata.labels, annotations: desired.metadata.annotations }, spec: desired.spec }, 'merge');
-  return 'updated';
-}
+export { ensureHashed as ensureStatefulSet };
 
 function ready(o: KubeObject | undefined): boolean {
   return ((o?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { managed } from '../../cluster/ensure.js';
+import { APPLIED_ANNOTATION, managed, withAppliedHash } from '../../cluster/ensure.js';
 import type { KubeObject } from '../../cluster/port.js';
 import { ADDON_SECRET } from '../ram/addon-secret.js';
 
@@ -8,8 +7,7 @@ export const CONTROLLER = 'virtual-node-eci';
 export const ROLE = 'vnode:virtual-node-eci';
 export const ECI_PROFILE = 'eci-profile';
 export const MODE_LABEL = 'vnode.dev/mode';
-/** Hash of the spec vnode applied: a re-run compares it instead of fields the server defaults. */
-export const APPLIED_ANNOTATION = 'vnode.dev/applied';
+export { APPLIED_ANNOTATION };
 export const TAINT = { key: 'virtual-kubelet.io/provider', value: 'alibabacloud', effect: 'NoSchedule' };
 /** The labels every controller-mode node registers with (the documents'). */
 export const NODE_LABELS: Record<string, string> = { type: 'virtual-kubelet', 'kubernetes.io/role': 'agent', 'beta.kubernetes.io/os': 'linux' };
@@ -124,8 +122,7 @@ export function statefulSet(s: ControllerSettings): KubeObject {
       },
     },
   };
-  const applied = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
-  return managed({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: CONTROLLER, namespace: NAMESPACE, annotations: { [APPLIED_ANNOTATION]: applied } }, spec }, labels);
+  return withAppliedHash(managed({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: CONTROLLER, namespace: NAMESPACE }, spec }, labels));
 }
 
 /** The settings a live StatefulSet carries (vnode's own, or one it wrote). */

@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import type { DisableResult } from '../../steps/scheduling/scheduling.js';
+import { collect, parseNamespaces } from '../flags.js';
+import type { CommandModule } from '../registry.js';
+
+function render(r: DisableResult, partial: boolean): string {
+  const pre = r.dryRun ? '(dry run) ' : '';
+  const lines = r.objects.map((o) => `${pre}${o.object} ${o.action}`);
+  for (const n of r.namespaces) {
+    lines.push(n.action === 'labelled by someone else'
+      ? `Namespace ${n.name} keeps alibabacloud.com/eci=true (vnode did not put it there; without the webhook it has no effect)`
+      : `${pre}Namespace ${n.name} ${n.action}`);
+  }
+  if (!partial && r.objects.length === 0) lines.push('Label-based scheduling is not enabled; nothing to remove.');
+  if (r.dryRun) lines.push('No changes were applied; run again without --dry-run to apply them.');
+  return lines.join('\n');
+}
+
+const command: CommandModule = {
+  configure(cmd: Command) {
+    cmd.description('Remove label-based scheduling: the webhook first (pods are then created as if unlabelled), its server, certificate and RBAC, ' +
+      'and the namespace labels vnode added. With --namespace, only take the label off those namespaces. Pods already on virtual nodes stay there.')
+      .option('--namespace <name>', 'only unlabel this namespace (repeatable, or comma-separated)', collect);
+  },
+  async run(ctx, _args, raw) {
+    const namespaces = parseNamespaces(raw.namespace);
+    const { disableScheduling } = await import('../../steps/scheduling/scheduling.js');
+    const r = await disableScheduling(ctx, { namespaces });
+    ctx.out.result(r, () => render(r, namespaces.length > 0));
+  },
+};
+
+export default command;

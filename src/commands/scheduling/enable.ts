@@ -1,0 +1,62 @@
+import { Option, type Command } from 'commander';
+import { usageError } from '../../errors.js';
+import type { EnableResult } from '../../steps/scheduling/scheduling.js';
+import { DEFAULT_REPLICAS, defaultImage, type Endpoint } from '../../steps/scheduling/webhook.js';
+import { parseDuration } from '../../util/duration.js';
+import { VERSION } from '../../version.js';
+import { collect, parseNamespaces } from '../flags.js';
+import type { CommandModule } from '../registry.js';
+
+export function parseEndpoint(raw: unknown): Endpoint {
+  if (raw === undefined || raw === '') return { kind: 'service' };
+  const s = String(raw);
+  let u: URL;
+  try { u = new URL(s); } catch {
+    throw usageError('InvalidWebhookUrl', `invalid --webhook-url "${s}": expected an https:// URL such as https://10.0.0.5:8443`);
+  }
+  if (u.protocol !== 'https:' || u.username || u.password || u.search || u.hash) {
+    throw usageError('InvalidWebhookUrl', `invalid --webhook-url "${s}": expected an https:// URL without user, query or fragment (the API server calls webhooks over TLS only)`);
+  }
+  return { kind: 'url', url: `${u.origin}${u.pathname.replace(/\/+$/, '')}` };
+}
+
+function render(r: EnableResult): string {
+  const pre = r.dryRun ? '(dry run) ' : '';
+  const lines = r.objects.map((o) => `${pre}${o.object} ${o.action}`);
+  for (const n of r.namespaces) lines.push(`${pre}Namespace ${n.name} ${n.action} alibabacloud.com/eci=true`);
+  lines.push(`${r.dryRun ? 'Would send' : 'Sending'} pods labelled alibabacloud.com/eci=true (or in a labelled namespace) to ${r.mode === 'vnode' ? 'VNode' : 'controller'} virtual nodes; webhook at ${r.endpoint}, certificate valid until ${r.certificateExpires.slice(0, 10)}.`);
+  if (r.dryRun) lines.push('No changes were applied; run again without --dry-run to apply them.');
+  else lines.push('Try it: kubectl run eci-test --image=nginx --labels=alibabacloud.com/eci=true, then kubectl get pod eci-test -o wide');
+  return lines.join('\n');
+}
+
+const command: CommandModule = {
+  configure(cmd: Command) {
+    cmd.description('Deploy the admission webhook that puts pods labelled alibabacloud.com/eci=true (or eci=true), and every pod of a namespace ' +
+      'labelled alibabacloud.com/eci=true (or virtual-node-affinity-injection=enabled), on this cluster\'s virtual nodes; label the given namespaces. ' +
+      'A pod that already selects other nodes is left alone, with a Warning event saying why. Re-running renews the certificate when it is close to expiry.')
+      .option('--namespace <name>', 'label this namespace so all its pods go to virtual nodes (repeatable, or comma-separated)', collect)
+      .addOption(new Option('--mode <mode>', 'which virtual nodes labelled pods go to (default: the installed mode)').choices(['vnode', 'controller']))
+      .option('--image <ref>', `webhook server image (default: ${defaultImage(VERSION)})`)
+      .option('--replicas <n>', 'webhook server replicas', String(DEFAULT_REPLICAS))
+      .option('--webhook-url <url>', 'call a webhook outside the cluster at this https URL instead of the in-cluster Service (run `vnode scheduling serve` there); ' +
+        'default $VNODE_WEBHOOK_URL, which the sandbox sets')
+      .option('--no-wait', 'do not wait for the webhook server to be available')
+      .option('--timeout <duration>', 'how long to wait for the webhook server', '3m');
+  },
+  async run(ctx, _args, raw) {
+    const namespaces = parseNamespaces(raw.namespace);
+    const replicas = Number(raw.replicas);
+    if (!/^\d+$/.test(String(raw.replicas)) || replicas < 1 || replicas > 10) throw usageError('InvalidReplicas', `invalid --replicas "${String(raw.replicas)}": expected a whole number from 1 to 10`);
+    const endpoint = parseEndpoint(raw.webhookUrl ?? ctx.env.VNODE_WEBHOOK_URL);
+    if (endpoint.kind === 'url' && raw.image !== undefined) throw usageError('ConflictingFlags', '--image does not apply with --webhook-url: no webhook server is deployed in the cluster');
+    const timeoutMs = parseDuration('--timeout', String(raw.timeout));
+    const { enableScheduling } = await import('../../steps/scheduling/scheduling.js');
+    const r = await enableScheduling(ctx, {
+      namespaces, mode: raw.mode as 'vnode' | 'controller' | undefined, image: String(raw.image ?? defaultImage(VERSION)), replicas, endpoint, wait: raw.wait !== false, timeoutMs,
+    });
+    ctx.out.result(r, () => render(r));
+  },
+};
+
+export default command;

@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import type { SchedulingStatus } from '../../steps/scheduling/scheduling.js';
+import type { CommandModule } from '../registry.js';
+import { table } from '../status.js';
+
+function render(s: SchedulingStatus): string {
+  const lines = [
+    `Webhook:      ${s.enabled ? 'enabled' : 'not enabled'}`,
+    ...(s.enabled ? [`Mode:         labelled pods go to ${s.mode === 'vnode' ? 'VNode' : s.mode === 'controller' ? 'controller' : 'unknown'} virtual nodes`, `Endpoint:     ${s.endpoint}`] : []),
+    ...(s.replicas ? [`Replicas:     ${s.replicas.ready}/${s.replicas.desired} ready`] : []),
+    ...(s.certificateExpires ? [`Certificate:  valid until ${s.certificateExpires}`] : []),
+    '',
+    s.namespaces.length === 0 ? 'No namespace is labelled.' : table([['NAMESPACE', 'LABEL', 'LABELLED BY'], ...s.namespaces.map((n) => [n.name, n.label, n.labelledBy])]),
+  ];
+  return lines.join('\n');
+}
+
+const command: CommandModule = {
+  configure(cmd: Command) {
+    cmd.description('Show whether label-based scheduling is enabled, where labelled pods go, and which namespaces are labelled.');
+  },
+  async run(ctx) {
+    const { schedulingStatus } = await import('../../steps/scheduling/scheduling.js');
+    const s = await schedulingStatus(ctx);
+    for (const w of s.warnings) ctx.out.warn(w);
+    ctx.out.result(s, () => render(s));
+  },
+};
+
+export default command;

@@ -1,0 +1,100 @@
+import { requiredTerms, selectsNode, toleratesTaint, type NodeFacts, type PodSchedulingSpec, type Toleration } from '../../cluster/node-match.js';
+import { NODE_LABELS as CONTROLLER_LABELS, TAINT as CONTROLLER_TAINT } from '../controller/manifest.js';
+import { VNODE_LABELS, VNODE_TAINT } from '../virtual-node/install.js';
+
+export type SchedulingMode = 'vnode' | 'controller';
+export const SCHEDULING_MODES: SchedulingMode[] = ['vnode', 'controller'];
+
+/** Labels users put on a pod or namespace to ask for ECI: the documents' current and older spellings. */
+export const POD_LABEL = { key: 'alibabacloud.com/eci', value: 'true' };
+export const LEGACY_POD_LABEL = { key: 'eci', value: 'true' };
+export const NAMESPACE_LABEL = POD_LABEL;
+export const LEGACY_NAMESPACE_LABEL = { key: 'virtual-node-affinity-injection', value: 'enabled' };
+/** On a pod: which virtual nodes the webhook sent it to. */
+export const INJECTED_ANNOTATION = 'vnode.dev/scheduling';
+
+export interface ModeTarget {
+  nodeSelector: Record<string, string>;
+  toleration: Toleration;
+  /** The mode's nodes, as a label selector. */
+  nodeLabelSelector: string;
+  /** What a node of the mode looks like when none is registered yet. */
+  canonical: NodeFacts;
+}
+
+export const TARGETS: Record<SchedulingMode, ModeTarget> = {
+  vnode: {
+    nodeSelector: { 'k8s.aliyun.com/vnode': 'true' },
+    toleration: { key: VNODE_TAINT.key, operator: 'Exists', effect: VNODE_TAINT.effect },
+    nodeLabelSelector: 'k8s.aliyun.com/vnode=true',
+    canonical: { name: '', labels: VNODE_LABELS, taints: [VNODE_TAINT] },
+  },
+  controller: {
+    nodeSelector: { type: 'virtual-kubelet' },
+    toleration: { key: CONTROLLER_TAINT.key, operator: 'Exists', effect: CONTROLLER_TAINT.effect },
+    // VNode-mode nodes carry type=virtual-kubelet too; their own taint keeps controller-mode pods off them
+    nodeLabelSelector: 'type=virtual-kubelet,!k8s.aliyun.com/vnode',
+    // virtual-kubelet registers the GA os label too
+    canonical: { name: '', labels: { ...CONTROLLER_LABELS, 'kubernetes.io/os': 'linux' }, taints: [CONTROLLER_TAINT] },
+  },
+};
+
+export interface PatchOp { op: 'add' | 'replace'; path: string; value: unknown }
+
+export interface Decision {
+  /** Empty: nothing to change. */
+  patch: PatchOp[];
+  /** Why the pod was left alone although it asked for a virtual node. */
+  skipped?: string;
+}
+
+interface PodLike { metadata?: { annotations?: Record<string, string> }; spec?: PodSchedulingSpec }
+
+function pointer(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function describeSelector(sel: Record<string, string>): string {
+  return Object.entries(sel).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+/**
+ * What the webhook does to a pod that asked for a virtual node: add the mode's nodeSelector and toleration, unless
+ * the pod already chose other nodes (then it is left alone, with the reason). `nodes` are the mode's registered nodes.
+ */
+export function decide(pod: PodLike, mode: SchedulingMode, nodes: NodeFacts[]): Decision {
+  const target = TARGETS[mode];
+  const spec = pod.spec ?? {};
+  const candidates = nodes.length > 0 ? nodes : [target.canonical];
+  if (spec.nodeName) {
+    return candidates.some((n) => n.name === spec.nodeName) ? { patch: [] } : { patch: [], skipped: `spec.nodeName is ${spec.nodeName}, not a virtual node` };
+  }
+  const selector = spec.nodeSelector ?? {};
+  const conflicting = Object.entries(target.nodeSelector).filter(([k, v]) => selector[k] !== undefined && selector[k] !== v);
+  if (conflicting.length > 0) return { patch: [], skipped: `its nodeSelector ${describeSelector(Object.fromEntries(conflicting.map(([k]) => [k, selector[k]!])))} excludes virtual nodes` };
+
+  const missingSelector = Object.entries(target.nodeSelector).filter(([k]) => selector[k] === undefined);
+  const tolerated = target.canonical.taints.every((t) => toleratesTaint(spec.tolerations ?? [], t));
+  const mutated: PodSchedulingSpec = {
+    ...spec,
+    nodeSelector: { ...selector, ...target.nodeSelector },
+    tolerations: tolerated ? spec.tolerations ?? [] : [...(spec.tolerations ?? []), target.toleration],
+  };
+  if (!candidates.some((n) => selectsNode(mutated, n))) {
+    const own = Object.entries(selector).filter(([k, v]) => !candidates.some((n) => n.labels[k] === v));
+    const why = own.length > 0 ? `its nodeSelector ${describeSelector(Object.fromEntries(own))}` : requiredTerms(spec) ? 'its required node affinity' : 'its node selection';
+    return { patch: [], skipped: `${why} matches no ${mode === 'vnode' ? 'VNode' : 'controller'} virtual node` };
+  }
+  if (missingSelector.length === 0 && tolerated) return { patch: [] };
+
+  const patch: PatchOp[] = [];
+  if (!spec.nodeSelector) patch.push({ op: 'add', path: '/spec/nodeSelector', value: Object.fromEntries(missingSelector) });
+  else for (const [k, v] of missingSelector) patch.push({ op: 'add', path: `/spec/nodeSelector/${pointer(k)}`, value: v });
+  if (!tolerated) {
+    if (!spec.tolerations) patch.push({ op: 'add', path: '/spec/tolerations', value: [target.toleration] });
+    else patch.push({ op: 'add', path: '/spec/tolerations/-', value: target.toleration });
+  }
+  if (!pod.metadata?.annotations) patch.push({ op: 'add', path: '/metadata/annotations', value: { [INJECTED_ANNOTATION]: mode } });
+  else patch.push({ op: 'add', path: `/metadata/annotations/${pointer(INJECTED_ANNOTATION)}`, value: mode });
+  return { patch };
+}

@@ -1,0 +1,239 @@
+import { APPLIED_ANNOTATION, ensureHashed, ensureObject } from '../../cluster/ensure.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, describeRef, refOf, type ClusterPort, type KubeObject, type ObjectRef } from '../../cluster/port.js';
+import type { Context } from '../../context.js';
+import { usageError } from '../../errors.js';
+import { readController } from '../controller/controller.js';
+import { certFacts, generateWebhookCerts, RENEW_BEFORE_MS } from './certs.js';
+import { LEGACY_NAMESPACE_LABEL, NAMESPACE_LABEL, TARGETS, type SchedulingMode } from './mutation.js';
+import {
+  ADMISSION, clusterRole, clusterRoleBinding, DEPLOYMENT_REF, deployment, describeConfiguration, LABELLED_ANNOTATION, MWC_REF, SECRET_REF, service, SERVICE_REF,
+  serviceAccount, servingHosts, tlsSecret, webhookConfiguration, type Endpoint,
+} from './webhook.js';
+
+export interface EnableOptions {
+  namespaces: string[];
+  mode: SchedulingMode | undefined;
+  image: string;
+  replicas: number;
+  endpoint: Endpoint;
+  wait: boolean;
+  timeoutMs: number;
+}
+
+export interface NamespaceChange { name: string; action: 'labelled' | 'already labelled' | 'would label' | 'unlabelled' | 'would unlabel' | 'not labelled' | 'labelled by someone else' }
+
+export interface EnableResult {
+  mode: SchedulingMode;
+  endpoint: string;
+  certificateExpires: string;
+  objects: { object: string; action: string }[];
+  namespaces: NamespaceChange[];
+  dryRun: boolean;
+}
+
+export function describeEndpoint(e: Endpoint): string {
+  return e.kind === 'url' ? e.url : `Service ${DEPLOYMENT_REF.namespace}/${DEPLOYMENT_REF.name}`;
+}
+
+async function requireAdmissionV1(cluster: ClusterPort): Promise<void> {
+  if (!(await cluster.groupVersions()).includes(ADMISSION)) {
+    const v = await cluster.version();
+    throw usageError('UnsupportedVersion', `Kubernetes ${v.gitVersion} does not serve ${ADMISSION} (MutatingWebhookConfiguration)`, 'label-based scheduling needs Kubernetes 1.16 or newer');
+  }
+}
+
+async function requireNamespaces(cluster: ClusterPort, names: string[]): Promise<KubeObject[]> {
+  const found = await Promise.all(names.map((name) => cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Namespace', name })));
+  const missing = names.filter((_, i) => !found[i]);
+  if (missing.length > 0) throw usageError('NamespaceNotFound', `namespace${missing.length > 1 ? 's' : ''} not found: ${missing.join(', ')}`, 'create it first, or list them with `kubectl get namespaces`');
+  return found as KubeObject[];
+}
+
+/** The mode whose virtual nodes labelled pods go to: the one installed, or --mode when both (or neither) are. */
+async function resolveMode(cluster: ClusterPort, given: SchedulingMode | undefined): Promise<SchedulingMode> {
+  if (given) return given;
+  const [controller, vnodes] = await Promise.all([readController(cluster), cluster.list<KubeObject>('v1', 'Node', { labelSelector: TARGETS.vnode.nodeLabelSelector })]);
+  if (controller && vnodes.length > 0) throw usageError('ModeAmbiguous', 'both a VNode and the in-cluster controller are installed', 'choose where labelled pods go with --mode vnode or --mode controller');
+  if (controller) return 'controller';
+  if (vnodes.length > 0) return 'vnode';
+  throw usageError('NotInstalled', 'no virtual node is installed in this cluster', 'run `vnode install` first, or pass --mode vnode|controller to prepare scheduling for a later install');
+}
+
+async function checkOwned(cluster: ClusterPort, ref: ObjectRef): Promise<KubeObject | undefined> {
+  const live = await cluster.get<KubeObject>(ref);
+  if (live && live.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) {
+    throw usageError('NotManaged', `${describeRef(ref)} exists but vnode did not create it`, 'vnode changes only what it created; remove it first');
+  }
+  return live;
+}
+
+/** The Secret's certificate, unless it does not name these hosts or is close to expiry (then a new CA and certificate). */
+async function certificates(cluster: ClusterPort, endpoint: Endpoint): Promise<{ caPem: string; certPem: string; keyPem: string; notAfter: Date; renewed: boolean }> {
+  const hosts = servingHosts(endpoint);
+  const live = await cluster.get<KubeObject & { data?: Record<string, string> }>(SECRET_REF);
+  const read = (k: string): string => Buffer.from(live?.data?.[k] ?? '', 'base64').toString('utf8');
+  if (live?.data?.['tls.crt'] && live.data['tls.key'] && live.data['ca.crt']) {
+    try {
+      const facts = await certFacts(read('tls.crt'));
+      if (hosts.every((h) => facts.hosts.includes(h)) && facts.notAfter.getTime() - Date.now() > RENEW_BEFORE_MS) {
+        return { caPem: read('ca.crt'), certPem: read('tls.crt'), keyPem: read('tls.key'), notAfter: facts.notAfter, renewed: false };
+      }
+    } catch { /* unreadable: replaced below */ }
+  }
+  return { ...(await generateWebhookCerts(hosts)), renewed: true };
+}
+
+async function labelNamespaces(cluster: ClusterPort, namespaces: KubeObject[], dryRun: boolean): Promise<NamespaceChange[]> {
+  const out: NamespaceChange[] = [];
+  for (const ns of namespaces) {
+    const name = ns.metadata.name!;
+    const labels = ns.metadata.labels ?? {};
+    if (labels[NAMESPACE_LABEL.key] === NAMESPACE_LABEL.value) { out.push({ name, action: 'already labelled' }); continue; }
+    if (dryRun) { out.push({ name, action: 'would label' }); continue; }
+    await cluster.patch({ apiVersion: 'v1', kind: 'Namespace', name },
+      { metadata: { labels: { [NAMESPACE_LABEL.key]: NAMESPACE_LABEL.value }, annotations: { [LABELLED_ANNOTATION]: 'true' } } }, 'merge');
+    out.push({ name, action: 'labelled' });
+  }
+  return out;
+}
+
+/** `vnode scheduling enable`: the webhook that sends labelled pods to this cluster's virtual nodes, and the namespace labels. */
+export async function enableScheduling(ctx: Context, opts: EnableOptions): Promise<EnableResult> {
+  const cluster = await ctx.cluster();
+  const pre = await ctx.status.step('Preflight checks', async () => {
+    await requireAdmissionV1(cluster);
+    const namespaces = await requireNamespaces(cluster, opts.namespaces);
+    const mode = await resolveMode(cluster, opts.mode);
+    for (const ref of [MWC_REF, SECRET_REF, DEPLOYMENT_REF, SERVICE_REF]) await checkOwned(cluster, ref);
+    return { namespaces, mode };
+  }, (p) => `labelled pods go to ${p.mode === 'vnode' ? 'VNode' : 'controller'} virtual nodes`);
+  const certs = await certificates(cluster, opts.endpoint);
+  const inCluster = opts.endpoint.kind === 'service';
+  const objects: KubeObject[] = [
+    serviceAccount(), clusterRole(), clusterRoleBinding(), tlsSecret(certs.certPem, certs.keyPem, certs.caPem),
+    ...(inCluster ? [deployment(opts.image, opts.replicas), service()] : []),
+    webhookConfiguration(opts.endpoint, pre.mode, certs.caPem),
+  ];
+  // a webhook outside the cluster replaces the in-cluster one
+  const obsolete = inCluster ? [] : (await Promise.all([DEPLOYMENT_REF, SERVICE_REF].map((r) => cluster.get<KubeObject>(r)))).filter((o): o is KubeObject => Boolean(o));
+  const base = { mode: pre.mode, endpoint: describeEndpoint(opts.endpoint), certificateExpires: certs.notAfter.toISOString() };
+  if (ctx.flags.dryRun) {
+    return {
+      ...base, dryRun: true, namespaces: await labelNamespaces(cluster, pre.namespaces, true),
+      objects: [
+        ...await Promise.all(objects.map(async (o) => ({ object: describeRef(refOf(o)), action: (await cluster.get(refOf(o))) ? 'exists' : 'would create' }))),
+        ...obsolete.map((o) => ({ object: describeRef(refOf(o)), action: 'would delete' })),
+      ],
+    };
+  }
+  const applied: { object: string; action: string }[] = [];
+  for (const o of objects) {
+    if (o.kind === 'MutatingWebhookConfiguration' && inCluster && opts.wait) {
+      await ctx.status.step(`Waiting for Deployment ${DEPLOYMENT_REF.namespace}/${DEPLOYMENT_REF.name} to be available`,
+        () => cluster.waitFor<KubeObject>(DEPLOYMENT_REF, available, { timeoutMs: opts.timeoutMs, signal: ctx.signal }));
+    }
+    const action = await ctx.status.step(`Applying ${describeRef(refOf(o))}`, async () => (o.metadata.annotations?.[APPLIED_ANNOTATION] ? ensureHashed(cluster, o) : (await ensureObject(cluster, o)).action), (a) => a);
+    applied.push({ object: describeRef(refOf(o)), action });
+  }
+  for (const o of obsolete) {
+    await cluster.delete(refOf(o));
+    applied.push({ object: describeRef(refOf(o)), action: 'deleted' });
+  }
+  const namespaces = await labelNamespaces(cluster, pre.namespaces, false);
+  return { ...base, objects: applied, namespaces, dryRun: false };
+}
+
+function available(d: KubeObject | undefined): boolean {
+  const conds = (d?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
+  return conds.some((c) => c.type === 'Available' && c.status === 'True');
+}
+
+export interface DisableResult {
+  objects: { object: string; action: string }[];
+  namespaces: NamespaceChange[];
+  dryRun: boolean;
+}
+
+/** Namespaces that ask for virtual nodes, by the current or the older label. */
+async function labelledNamespaces(cluster: ClusterPort): Promise<KubeObject[]> {
+  const [current, legacy] = await Promise.all([
+    cluster.list<KubeObject>('v1', 'Namespace', { labelSelector: `${NAMESPACE_LABEL.key}=${NAMESPACE_LABEL.value}` }),
+    cluster.list<KubeObject>('v1', 'Namespace', { labelSelector: `${LEGACY_NAMESPACE_LABEL.key}=${LEGACY_NAMESPACE_LABEL.value}` }),
+  ]);
+  const seen = new Set<string>();
+  return [...current, ...legacy].filter((n) => !seen.has(n.metadata.name!) && seen.add(n.metadata.name!));
+}
+
+async function unlabel(cluster: ClusterPort, ns: KubeObject, dryRun: boolean, onlyOurs: boolean): Promise<NamespaceChange> {
+  const name = ns.metadata.name!;
+  const ours = ns.metadata.annotations?.[LABELLED_ANNOTATION] === 'true';
+  if (ns.metadata.labels?.[NAMESPACE_LABEL.key] !== NAMESPACE_LABEL.value) return { name, action: 'not labelled' };
+  if (onlyOurs && !ours) return { name, action: 'labelled by someone else' };
+  if (dryRun) return { name, action: 'would unlabel' };
+  await cluster.patch({ apiVersion: 'v1', kind: 'Namespace', name }, { metadata: { labels: { [NAMESPACE_LABEL.key]: null }, annotations: { [LABELLED_ANNOTATION]: null } } }, 'merge');
+  return { name, action: 'unlabelled' };
+}
+
+/**
+ * `vnode scheduling disable`: with namespaces, takes the label off them; without, removes the webhook first (so no pod
+ * is sent anywhere meanwhile), then everything else, and the labels vnode put on namespaces.
+ */
+export async function disableScheduling(ctx: Context, opts: { namespaces: string[] }): Promise<DisableResult> {
+  const cluster = await ctx.cluster();
+  const dryRun = ctx.flags.dryRun;
+  if (opts.namespaces.length > 0) {
+    const nss = await requireNamespaces(cluster, opts.namespaces);
+    const namespaces: NamespaceChange[] = [];
+    for (const ns of nss) namespaces.push(await unlabel(cluster, ns, dryRun, false));
+    return { objects: [], namespaces, dryRun };
+  }
+  const refs: ObjectRef[] = [MWC_REF, DEPLOYMENT_REF, SERVICE_REF, SECRET_REF, refOf(clusterRoleBinding()), refOf(clusterRole()), refOf(serviceAccount())];
+  const objects: { object: string; action: string }[] = [];
+  for (const ref of refs) {
+    const live = await checkOwned(cluster, ref);
+    if (!live) continue;
+    if (!dryRun) await ctx.status.step(`Deleting ${describeRef(ref)}`, () => cluster.delete(ref));
+    objects.push({ object: describeRef(ref), action: dryRun ? 'would delete' : 'deleted' });
+  }
+  const namespaces: NamespaceChange[] = [];
+  for (const ns of await labelledNamespaces(cluster)) namespaces.push(await unlabel(cluster, ns, dryRun, true));
+  return { objects, namespaces, dryRun };
+}
+
+export interface SchedulingStatus {
+  enabled: boolean;
+  mode: SchedulingMode | null;
+  endpoint: string | null;
+  replicas: { ready: number; desired: number } | null;
+  certificateExpires: string | null;
+  namespaces: { name: string; label: string; labelledBy: 'vnode' | 'user' }[];
+  warnings: string[];
+}
+
+export async function schedulingStatus(ctx: Context): Promise<SchedulingStatus> {
+  const cluster = await ctx.cluster();
+  const [mwc, deploy, secret, nss] = await Promise.all([
+    cluster.get<KubeObject>(MWC_REF), cluster.get<KubeObject>(DEPLOYMENT_REF), cluster.get<KubeObject & { data?: Record<string, string> }>(SECRET_REF), labelledNamespaces(cluster),
+  ]);
+  const warnings: string[] = [];
+  const conf = mwc ? describeConfiguration(mwc) : undefined;
+  let certificateExpires: string | null = null;
+  if (secret?.data?.['tls.crt']) {
+    const facts = await certFacts(Buffer.from(secret.data['tls.crt'], 'base64').toString('utf8')).catch(() => undefined);
+    certificateExpires = facts?.notAfter.toISOString() ?? null;
+    if (facts && facts.notAfter.getTime() - Date.now() < RENEW_BEFORE_MS) warnings.push(`the webhook's certificate expires ${facts.notAfter.toISOString()}; run \`vnode scheduling enable\` again to renew it`);
+  }
+  const st = deploy?.status as { readyReplicas?: number } | undefined;
+  const replicas = conf?.endpoint.kind === 'service' && deploy ? { ready: st?.readyReplicas ?? 0, desired: Number((deploy.spec as { replicas?: number }).replicas ?? 1) } : null;
+  if (replicas && replicas.ready === 0) warnings.push(`no replica of Deployment ${DEPLOYMENT_REF.namespace}/${DEPLOYMENT_REF.name} is ready: labelled pods are created without a virtual node (failurePolicy Ignore)`);
+  if (!mwc && nss.length > 0) warnings.push('namespaces are labelled but the webhook is not enabled: their pods go to ordinary nodes; run `vnode scheduling enable`');
+  return {
+    enabled: Boolean(mwc), mode: conf?.mode ?? null, endpoint: conf ? describeEndpoint(conf.endpoint) : null, replicas, certificateExpires,
+    namespaces: nss.map((n) => ({
+      name: n.metadata.name!,
+      label: n.metadata.labels?.[NAMESPACE_LABEL.key] === NAMESPACE_LABEL.value ? `${NAMESPACE_LABEL.key}=${NAMESPACE_LABEL.value}` : `${LEGACY_NAMESPACE_LABEL.key}=${LEGACY_NAMESPACE_LABEL.value}`,
+      labelledBy: n.metadata.annotations?.[LABELLED_ANNOTATION] === 'true' ? 'vnode' as const : 'user' as const,
+    })),
+    warnings,
+  };
+}
