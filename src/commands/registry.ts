@@ -97,6 +97,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./scheduling/serve.js')).default,
   },
   {
+    path: ['doctor'],
+    summary: 'check the virtual nodes and what they depend on; PASS/WARN/FAIL with hints, exit 1 on a failure',
+    examples: ['vnode doctor', 'vnode doctor vnode -o json', 'vnode doctor --fix'],
+    load: async () => (await import('./doctor.js')).default,
+  },
+  {
     path: ['scale'],
     summary: 'more or fewer virtual nodes of the in-cluster controller (removed ones drained first)',
     examples: ['vnode scale --replicas 3', 'vnode scale --replicas 1 --timeout 10m', 'vnode scale --replicas 1 --dry-run'],

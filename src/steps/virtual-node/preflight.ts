@@ -25,7 +25,7 @@ export async function checkVersion(cluster: ClusterPort): Promise<string[]> {
   return range === 'newer than tested' ? [`Kubernetes ${v.gitVersion} is newer than vnode is tested with (1.${SUPPORTED_MIN_MINOR}–1.${TESTED_MAX_MINOR})`] : [];
 }
 
-function opensKubeletPorts(perms: { protocol: string; portRange: string; direction: string; policy: string }[]): boolean {
+export function opensKubeletPorts(perms: { protocol: string; portRange: string; direction: string; policy: string }[]): boolean {
   const covers = (port: number): boolean => perms.some((p) => {
     if (p.direction !== 'ingress' || p.policy === 'Drop' || !['TCP', 'ALL'].includes(p.protocol.toUpperCase())) return false;
     const [lo, hi] = p.portRange.split('/').map(Number) as [number, number];

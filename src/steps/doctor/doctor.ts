@@ -1,0 +1,236 @@
+import type { CloudPorts, ContainerGroupInfo } from '../../cloud/port.js';
+import { clusterUid } from '../../cluster/cluster-id.js';
+import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
+import { SUPPORTED_MIN_MINOR, supportRange, TESTED_MAX_MINOR } from '../../cluster/versions.js';
+import type { Context } from '../../context.js';
+import { readController } from '../controller/controller.js';
+import { CONTROLLER, NAMESPACE as CONTROLLER_NS, NODE_LABELS, TAINT } from '../controller/manifest.js';
+import { BOOTSTRAP_TOKEN_TYPE, NAMESPACE as IDENTITY_NS, tokenFromSecret } from '../identity/identity.js';
+import { serverWarnings } from '../identity/kubeconfig-file.js';
+import { ADDON_SECRET, readAddonSecret } from '../ram/addon-secret.js';
+import { keepDaemonSetsOff } from '../scheduling/daemonset-affinity.js';
+import { certFacts, RENEW_BEFORE_MS } from '../scheduling/certs.js';
+import { MWC_REF, SECRET_REF } from '../scheduling/webhook.js';
+import { TAG_CLUSTER, TAG_IDENTITY, VNODE_LABELS, VNODE_TAINT } from '../virtual-node/install.js';
+import { opensKubeletPorts } from '../virtual-node/preflight.js';
+import { collectStatus, findOne, type VirtualNodeStatus } from '../virtual-node/status.js';
+
+export type CheckStatus = 'PASS' | 'WARN' | 'FAIL';
+
+export interface CheckResult {
+  check: string;
+  /** The virtual node (or object) checked; empty for cluster-wide checks. */
+  target: string;
+  status: CheckStatus;
+  message: string;
+  hint?: string;
+}
+
+/** One virtual node is recommended for up to this many ECI pods. */
+export const PODS_PER_NODE = 3000;
+/** A bootstrap token closer to expiry than this is reported. */
+export const TOKEN_WARN_MS = 7 * 86_400_000;
+
+const pass = (check: string, target: string, message: string): CheckResult => ({ check, target, status: 'PASS', message });
+const warn = (check: string, target: string, message: string, hint?: string): CheckResult => ({ check, target, status: 'WARN', message, ...(hint ? { hint } : {}) });
+const fail = (check: string, target: string, message: string, hint?: string): CheckResult => ({ check, target, status: 'FAIL', message, ...(hint ? { hint } : {}) });
+
+function errorText(e: unknown): string {
+  return (e as Error).message ?? String(e);
+}
+
+export function checkVersionRange(v: { gitVersion: string; major: number; minor: number }): CheckResult {
+  const range = supportRange(v);
+  const span = `1.${SUPPORTED_MIN_MINOR}-1.${TESTED_MAX_MINOR}`;
+  if (range === 'too old') return fail('api-version', '', `Kubernetes ${v.gitVersion} is older than virtual nodes support (${span})`, 'upgrade the cluster');
+  if (range === 'newer than tested') return warn('api-version', '', `Kubernetes ${v.gitVersion} is newer than vnode is tested with (${span})`);
+  return pass('api-version', '', `Kubernetes ${v.gitVersion} (supported ${span})`);
+}
+
+export function checkCapacity(node: string, pods: number, limit = PODS_PER_NODE): CheckResult {
+  if (pods > limit) {
+    return warn('capacity', node, `${pods} pods on one virtual node (recommended at most ${limit})`, 'add virtual nodes: `vnode install --count N` or `vnode scale --replicas N`');
+  }
+  return pass('capacity', node, `${pods} pod(s) (recommended at most ${limit} per virtual node)`);
+}
+
+function nodeHealth(r: VirtualNodeStatus): CheckResult {
+  const where = r.mode === 'vnode' ? `ECI ${r.eciStatus}, ` : '';
+  const warning = r.lastWarning ? `; last warning: ${r.lastWarning}` : '';
+  if (r.mode === 'vnode' && r.eciStatus !== 'Ready') {
+    return fail('node-ready', r.name, `${where}node ${r.nodeReady}${warning}`, r.eciStatus === 'gone from ECI' ? 'the VNode is gone from ECI: `vnode uninstall ' + r.name + '` removes the Node' : '`vnode status ' + r.name + '` shows its events');
+  }
+  if (r.nodeReady !== 'Ready') return fail('node-ready', r.name, `${where}node ${r.nodeReady}${warning}`, `\`vnode status ${r.name}\` shows its conditions and events`);
+  return pass('node-ready', r.name, `${where}node Ready${warning}`);
+}
+
+async function checkDaemonSets(ctx: Context, cluster: ClusterPort, modes: Set<string>, fix: boolean): Promise<CheckResult> {
+  const labels = modes.has('vnode') ? VNODE_LABELS : NODE_LABELS;
+  const taints = [...(modes.has('vnode') ? [VNODE_TAINT] : []), ...(modes.has('controller') ? [TAINT] : [])];
+  const planned = await keepDaemonSetsOff(cluster, labels, taints, true);
+  const open = planned.filter((c) => c.action === 'would patch');
+  if (open.length === 0) return pass('daemonset-exclusion', '', 'no DaemonSet can place pods on virtual nodes');
+  const names = open.map((c) => `${c.namespace}/${c.name}`).join(', ');
+  if (fix && !ctx.flags.dryRun) {
+    await keepDaemonSetsOff(cluster, labels, taints, false);
+    return pass('daemonset-exclusion', '', `re-applied the exclusion to ${names} (their pods restart)`);
+  }
+  return fail('daemonset-exclusion', '', `DaemonSet(s) ${names} would place pods on virtual nodes (kubeadm upgrade re-applies kube-proxy without the exclusion)`,
+    'run `vnode doctor --fix` to re-apply it');
+}
+
+async function checkIdentity(cluster: ClusterPort, r: VirtualNodeStatus, identity: string | undefined): Promise<CheckResult> {
+  if (r.mode === 'controller') {
+    const sa = await cluster.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: CONTROLLER_NS, name: CONTROLLER });
+    return sa ? pass('identity', r.name, `ServiceAccount ${CONTROLLER_NS}/${CONTROLLER}`) : fail('identity', r.name, `ServiceAccount ${CONTROLLER_NS}/${CONTROLLER} is missing`, 're-run `vnode install --mode controller` with its flags');
+  }
+  if (!identity || identity === 'external') return pass('identity', r.name, 'kubeconfig given with --kubeconfig-file (not managed by vnode)');
+  const [mode, name] = identity.split(':') as [string, string];
+  const sel = { namespace: IDENTITY_NS, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY},${INSTANCE_LABEL}=${name}` };
+  if (mode === 'sa') {
+    const secrets = await cluster.list<KubeObject>('v1', 'Secret', { ...sel, fieldSelector: 'type=kubernetes.io/service-account-token' });
+    const token = secrets.find((s) => (s.data as Record<string, string> | undefined)?.token);
+    return token ? pass('identity', r.name, `ServiceAccount token Secret ${IDENTITY_NS}/${token.metadata.name}`)
+      : fail('identity', r.name, `the ServiceAccount token of identity ${name} is gone: the virtual node can no longer authenticate`, `replace the node: \`vnode update ${r.name} --recreate\``);
+  }
+  const tokens = (await cluster.list<KubeObject>('v1', 'Secret', { ...sel, fieldSelector: `type=${BOOTSTRAP_TOKEN_TYPE}` })).map(tokenFromSecret).filter((t) => t !== undefined);
+  const newest = tokens.sort((a, b) => (b.expiresAt?.getTime() ?? Infinity) - (a.expiresAt?.getTime() ?? Infinity))[0];
+  const left = newest?.expiresAt ? newest.expiresAt.getTime() - Date.now() : Infinity;
+  // a Ready node has bootstrapped and uses its client certificate; the token matters again only for a new one
+  const bad = r.nodeReady === 'Ready' ? warn : fail;
+  if (!newest || left <= 0) return bad('identity', r.name, `the bootstrap token of identity ${name} is ${newest ? 'expired' : 'gone'}`, `mint one: \`vnode kubeconfig --bootstrap --name ${name}\``);
+  if (left < TOKEN_WARN_MS) return warn('identity', r.name, `the bootstrap token of identity ${name} expires ${newest.expiresAt!.toISOString()}`, `renew it: \`vnode kubeconfig --bootstrap --name ${name}\``);
+  return pass('identity', r.name, `bootstrap token ${newest.id}${newest.expiresAt ? ` valid until ${newest.expiresAt.toISOString()}` : ' (no expiry)'}`);
+}
+
+async function checkAddonKey(ctx: Context, cluster: ClusterPort, cloud: CloudPorts, clusterId: string): Promise<CheckResult[]> {
+  const secret = await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Secret', ...ADDON_SECRET });
+  const info = await readAddonSecret(cluster);
+  const data = (secret?.data ?? {}) as Record<string, string>;
+  const id = info?.accessKeyId;
+  const keySecret = data['access-key-secret'] ? Buffer.from(data['access-key-secret'], 'base64').toString('utf8') : undefined;
+  ctx.redactor.add(keySecret);
+  const target = `${ADDON_SECRET.namespace}/${ADDON_SECRET.name}`;
+  if (!id || !keySecret) return [fail('addon-key', target, secret ? 'the Secret holds no AccessKey' : 'the Secret is missing: the controller cannot create ECI instances', 'run `vnode ram grant`')];
+  const out: CheckResult[] = [];
+  try {
+    const asAddon = await ctx.cloudWith({ id, secret: keySecret });
+    await asAddon.eci.describeContainerGroups({ tags: [{ key: 'ClusterId', value: clusterId }] });
+    out.push(pass('addon-key', target, `AccessKey ${id} is valid and may call ECI`));
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? '';
+    out.push(fail('addon-key', target, `AccessKey ${id} cannot call ECI: ${errorText(e)}`,
+      /AccessKey|Signature/i.test(code) ? 'the key was deleted or disabled: `vnode ram grant --rotate-key`' : 'attach the ECI policy: `vnode ram grant`'));
+  }
+  if (info.ramUser && info.attachedPolicies.length > 0) {
+    try {
+      const attached = new Set((await cloud.ram.listPoliciesForUser(info.ramUser)).map((p) => `${p.type}:${p.name}`));
+      const missing = info.attachedPolicies.filter((p) => !attached.has(p));
+      out.push(missing.length === 0
+        ? pass('ram-policy', info.ramUser, `attached: ${info.attachedPolicies.join(', ')}`)
+        : fail('ram-policy', info.ramUser, `no longer attached to RAM user ${info.ramUser}: ${missing.join(', ')}`, 'run `vnode ram grant` to attach them again'));
+    } catch (e) {
+      out.push(warn('ram-policy', info.ramUser, `cannot list the policies of RAM user ${info.ramUser}: ${errorText(e)}`));
+    }
+  }
+  return out;
+}
+
+async function checkSecurityGroup(cloud: CloudPorts, sg: string, nodes: string[]): Promise<CheckResult> {
+  const perms = await cloud.ecs.describeSecurityGroupPermissions(sg);
+  if (!perms) return warn('security-group', sg, `cannot read the rules of security group ${sg}`);
+  if (!opensKubeletPorts(perms)) {
+    return warn('security-group', sg, `no inbound rule for TCP 10250 and 10255 (used by ${nodes.join(', ')}): kubectl logs/exec and metrics of their pods fail`,
+      `aliyun ecs AuthorizeSecurityGroup --SecurityGroupId ${sg} --IpProtocol tcp --PortRange 10250/10255 --SourceCidrIp <API server address>/32`);
+  }
+  return pass('security-group', sg, 'inbound TCP 10250 and 10255 allowed');
+}
+
+function checkServer(server: string, allReady: boolean): CheckResult {
+  const problems = serverWarnings(server).filter((w) => w.includes('loopback'));
+  if (problems.length === 0) return pass('server-address', server, 'reachable from a VPC (not loopback or link-local)');
+  // Ready nodes prove something forwards it (a tunnel, or the sandbox)
+  return (allReady ? warn : fail)('server-address', server, problems[0]!, 'install with --server https://<address reachable from the VPC>:6443');
+}
+
+async function checkPods(cluster: ClusterPort, cloud: CloudPorts, r: VirtualNodeStatus, clusterId: string): Promise<CheckResult[]> {
+  if (!r.nodeName) return [];
+  const tags = r.mode === 'vnode' ? [{ key: 'NodeName', value: r.nodeName }] : [{ key: 'NodeName', value: r.nodeName }, { key: 'ClusterId', value: clusterId }];
+  const [groups, pods] = await Promise.all([
+    cloud.eci.describeContainerGroups({ tags }),
+    cluster.list<KubeObject>('v1', 'Pod', { fieldSelector: `spec.nodeName=${r.nodeName}` }),
+  ]);
+  const uids = new Set(pods.map((p) => p.metadata.uid));
+  const tag = (g: ContainerGroupInfo, k: string): string | undefined => g.tags.find((t) => t.key === k)?.value;
+  const orphans = groups.filter((g) => !uids.has(tag(g, 'UID')) && !['Succeeded', 'Failed', 'Expired'].includes(g.status));
+  const live = pods.filter((p) => (p.status as { phase?: string } | undefined)?.phase === 'Running');
+  const groupUids = new Set(groups.map((g) => tag(g, 'UID')));
+  const missing = live.filter((p) => !groupUids.has(p.metadata.uid));
+  const out: CheckResult[] = [];
+  out.push(orphans.length === 0
+    ? pass('orphans', r.name, `${groups.length} container group(s), each with its pod`)
+    : fail('orphans', r.name, `${orphans.length} container group(s) with no pod, still billed: ${orphans.map((g) => `${g.id} (${tag(g, 'NameSpace') ?? '?'}/${tag(g, 'PodName') ?? '?'})`).join(', ')}`,
+      orphans.map((g) => `aliyun eci DeleteContainerGroup --RegionId ${cloud.regionId} --ContainerGroupId ${g.id}`).join('; ')));
+  if (missing.length > 0) {
+    out.push(fail('pods-without-instance', r.name, `${missing.length} Running pod(s) with no container group in ECI: ${missing.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')}`,
+      'delete them so their controllers create them again: kubectl delete pod -n <ns> <name>'));
+  }
+  out.push(checkCapacity(r.name, pods.length));
+  return out;
+}
+
+async function checkScheduling(cluster: ClusterPort): Promise<CheckResult | undefined> {
+  const mwc = await cluster.get(MWC_REF);
+  if (!mwc) return undefined;
+  const secret = await cluster.get<KubeObject>(SECRET_REF);
+  const crt = (secret?.data as Record<string, string> | undefined)?.['tls.crt'];
+  if (!crt) return fail('scheduling-webhook', MWC_REF.name, `the webhook's certificate Secret ${SECRET_REF.namespace}/${SECRET_REF.name} is missing: labelled pods are not sent to virtual nodes`, 'run `vnode scheduling enable`');
+  const facts = await certFacts(Buffer.from(crt, 'base64').toString('utf8'));
+  const left = facts.notAfter.getTime() - Date.now();
+  if (left <= 0) return fail('scheduling-webhook', MWC_REF.name, `the webhook's certificate expired ${facts.notAfter.toISOString()}`, 'run `vnode scheduling enable` to renew it');
+  if (left < RENEW_BEFORE_MS) return warn('scheduling-webhook', MWC_REF.name, `the webhook's certificate expires ${facts.notAfter.toISOString()}`, 'run `vnode scheduling enable` to renew it');
+  return pass('scheduling-webhook', MWC_REF.name, `certificate valid until ${facts.notAfter.toISOString()}`);
+}
+
+export interface DoctorResult { checks: CheckResult[]; summary: Record<CheckStatus, number> }
+
+/** `vnode doctor`: each check PASS, WARN or FAIL, with a hint; a check that cannot run is a FAIL saying why. */
+export async function runDoctor(ctx: Context, opts: { name: string | undefined; fix: boolean }): Promise<DoctorResult> {
+  const cluster = await ctx.cluster();
+  const checks: CheckResult[] = [];
+  const guarded = async (check: string, target: string, f: () => Promise<CheckResult | CheckResult[] | undefined>): Promise<void> => {
+    try {
+      const r = await f();
+      if (r) checks.push(...(Array.isArray(r) ? r : [r]));
+    } catch (e) {
+      checks.push(fail(check, target, `could not check: ${errorText(e)}`));
+    }
+  };
+  await guarded('api-version', '', async () => checkVersionRange(await cluster.version()));
+  const cloud = await ctx.cloud();
+  const clusterId = await clusterUid(cluster);
+  const { nodes: all } = await collectStatus(ctx, true);
+  const rows = opts.name ? [findOne(all, opts.name)] : all;
+  if (rows.length === 0) {
+    checks.push(warn('virtual-nodes', '', 'no virtual node is installed in this cluster', 'run `vnode install`'));
+  }
+  const eci = rows.some((r) => r.mode === 'vnode') ? await cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: clusterId }] }) : [];
+  for (const r of rows) {
+    checks.push(nodeHealth(r));
+    await guarded('identity', r.name, () => checkIdentity(cluster, r, eci.find((v) => v.id === r.virtualNodeId)?.tags.find((t) => t.key === TAG_IDENTITY)?.value));
+    await guarded('orphans', r.name, () => checkPods(cluster, cloud, r, clusterId));
+  }
+  const modes = new Set(rows.map((r) => r.mode));
+  if (modes.size > 0) await guarded('daemonset-exclusion', '', () => checkDaemonSets(ctx, cluster, modes, opts.fix));
+  const groups = new Map<string, string[]>();
+  for (const r of rows) if (r.securityGroup) groups.set(r.securityGroup, [...(groups.get(r.securityGroup) ?? []), r.name]);
+  for (const [sg, names] of groups) await guarded('security-group', sg, () => checkSecurityGroup(cloud, sg, names));
+  if (modes.has('vnode')) checks.push(checkServer(cluster.info.server, rows.every((r) => r.nodeReady === 'Ready')));
+  if (modes.has('controller') && (await readController(cluster).catch(() => undefined))) {
+    await guarded('addon-key', `${ADDON_SECRET.namespace}/${ADDON_SECRET.name}`, () => checkAddonKey(ctx, cluster, cloud, clusterId));
+  }
+  await guarded('scheduling-webhook', MWC_REF.name, () => checkScheduling(cluster));
+  const summary: Record<CheckStatus, number> = { PASS: 0, WARN: 0, FAIL: 0 };
+  for (const c of checks) summary[c.status]++;
+  return { checks, summary };
+}
