@@ -1,6 +1,6 @@
 import eciSdk from '@alicloud/eci20180808';
 import openapiClient from '@alicloud/openapi-client';
-import type { ContainerGroupInfo, CreateVirtualNodeInput, EciPort, Tag, VirtualNodeInfo } from './port.js';
+import type { ContainerGroupInfo, CreateVirtualNodeInput, EciPort, Tag, VirtualNodeInfo, VirtualNodeUpdate } from './port.js';
 import { call, configFields, hasCode, type SdkContext } from './sdk.js';
 
 type EciClient = InstanceType<typeof eciSdk.default>;
@@ -77,6 +77,15 @@ export class SdkEci implements EciPort {
       if (hasCode(e, 'InvalidVirtualNodeId.NotFound')) return false;
       throw e;
     }
+  }
+
+  async updateVirtualNode(id: string, change: VirtualNodeUpdate, clientToken: string): Promise<void> {
+    const req = new eciSdk.UpdateVirtualNodeRequest({
+      regionId: this.region, virtualNodeId: id, clientToken, virtualNodeName: change.name, customResources: change.customResources,
+      clusterDNS: change.clusterDns, clusterDomain: change.clusterDomain,
+      tag: change.tags?.map((t) => new eciSdk.UpdateVirtualNodeRequestTag({ key: t.key, value: t.value })),
+    });
+    await call(this.ctx, 'eci', 'UpdateVirtualNode', () => this.client.updateVirtualNode(req));
   }
 
   async describeContainerGroups(filter: { tags?: Tag[]; ids?: string[] }): Promise<ContainerGroupInfo[]> {

@@ -61,6 +61,8 @@ export interface CreateVirtualNodeInput {
   clientToken: string;
 }
 
+export interface VirtualNodeUpdate { name?: string; tags?: Tag[]; customResources?: string; clusterDns?: string; clusterDomain?: string }
+
 export interface VirtualNodeEvent { count: number; firstTimestamp: string; lastTimestamp: string; message: string; name: string; reason: string; type: string }
 export interface VirtualNodeInfo {
   id: string; name: string; status: string; vpcId: string; vSwitchIds: string[]; securityGroupId: string; zoneId: string;
@@ -74,6 +76,8 @@ export interface EciPort {
   describeVirtualNodes(filter: { ids?: string[]; name?: string; tags?: Tag[] }): Promise<VirtualNodeInfo[]>;
   /** Returns false when it was already gone. */
   deleteVirtualNode(id: string, clientToken: string): Promise<boolean>;
+  /** What UpdateVirtualNode changes in place; tags are merged into the node's. */
+  updateVirtualNode(id: string, change: VirtualNodeUpdate, clientToken: string): Promise<void>;
   /** All pages. */
   describeContainerGroups(filter: { tags?: Tag[]; ids?: string[] }): Promise<ContainerGroupInfo[]>;
   deleteContainerGroup(id: string, clientToken: string): Promise<boolean>;

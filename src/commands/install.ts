@@ -77,7 +77,8 @@ export function parseClusterDomain(s: string): string {
   return s;
 }
 
-export function parseOptions(raw: Record<string, unknown>, cwd: string): Omit<InstallOptions, 'vswitches' | 'securityGroup'> & { vswitches: string[] | undefined; securityGroup: string | undefined } {
+/** --vswitch (repeatable, comma-separated) and --security-group, checked for form. */
+export function parseNetworkFlags(raw: Record<string, unknown>): { vswitches: string[] | undefined; securityGroup: string | undefined } {
   const given = raw.vswitch as string[] | undefined;
   for (const v of given ?? []) {
     if (v.split(',').some((x) => x.trim() === '')) throw usageError('InvalidVSwitch', `invalid --vswitch "${v}": an empty entry; expected vSwitch ids separated by commas, such as vsw-bp1a,vsw-bp1b`);
@@ -90,6 +91,11 @@ export function parseOptions(raw: Record<string, unknown>, cwd: string): Omit<In
   }
   const securityGroup = raw.securityGroup === undefined ? undefined : String(raw.securityGroup);
   if (securityGroup !== undefined && !/^sg-[a-z0-9]+$/.test(securityGroup)) throw usageError('InvalidSecurityGroup', `invalid --security-group "${securityGroup}": expected an id such as sg-bp1...`);
+  return { vswitches, securityGroup };
+}
+
+export function parseOptions(raw: Record<string, unknown>, cwd: string): Omit<InstallOptions, 'vswitches' | 'securityGroup'> & { vswitches: string[] | undefined; securityGroup: string | undefined } {
+  const { vswitches, securityGroup } = parseNetworkFlags(raw);
   const count = Number(raw.count);
   if (!Number.isInteger(count) || count < 1 || count > 100) throw usageError('InvalidCount', `invalid --count "${String(raw.count)}": expected a whole number from 1 to 100 (one virtual node per 3000 pods)`);
   const name = String(raw.name);

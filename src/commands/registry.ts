@@ -103,6 +103,15 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./doctor.js')).default,
   },
   {
+    path: ['update'],
+    summary: 'change an installed virtual node: in place where ECI can, else replaced without losing pods',
+    examples: ['vnode update vnode --tag team=ml --cluster-dns 10.96.0.10', 'vnode update vnode --vswitch vsw-a,vsw-b --dry-run', 'vnode update vnode --bootstrap --timeout 10m'],
+    load: async () => {
+      (await import('../util/gc.js')).keepYoungGenerationSmall();
+      return (await import('./update.js')).default;
+    },
+  },
+  {
     path: ['scale'],
     summary: 'more or fewer virtual nodes of the in-cluster controller (removed ones drained first)',
     examples: ['vnode scale --replicas 3', 'vnode scale --replicas 1 --timeout 10m', 'vnode scale --replicas 1 --dry-run'],

@@ -110,7 +110,7 @@ describe('vnode doctor (each check made to fail against the real control plane a
       spec: { nodeName, tolerations: [{ operator: 'Exists' }], containers: [{ name: 'c', image: 'nginx' }] },
     });
     const end = Date.now() + 30_000;
-    while ((await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'web' }))?.status?.phase !== 'Running') {
+    while ((await admin.get<KubeObject & { status?: { phase?: string } }>({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'web' }))?.status?.phase !== 'Running') {
       assert.ok(Date.now() < end, 'pod web did not run');
       await new Promise((r) => setTimeout(r, 200));
     }

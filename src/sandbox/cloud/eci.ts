@@ -191,8 +191,8 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
             if (!/^[a-z0-9][a-z0-9.-]{0,126}[a-z0-9]$/.test(name)) throw invalid('VirtualNodeName', 'must be 2-128 lowercase letters, digits, "." or "-"');
             v.name = name;
           }
-          const t = tags(ctx);
-          if (t.length) v.tags = t;
+          // tags are merged: a key given replaces that key's value, the others stay
+          for (const t of tags(ctx)) v.tags = [...v.tags.filter((x) => x.Key !== t.Key), t];
           v.customResources = str(ctx, 'CustomResources') ?? v.customResources;
           v.clusterDns = str(ctx, 'ClusterDNS') ?? v.clusterDns;
           v.clusterDomain = str(ctx, 'ClusterDomain') ?? v.clusterDomain;

@@ -93,7 +93,7 @@ async function preflight(cluster: ClusterPort, cloud: CloudPorts, opts: InstallO
 }
 
 /** Polls ECI (it has no watch) with growing intervals until the virtual node leaves Pending. */
-async function waitForEci(ctx: Context, cloud: CloudPorts, id: string, deadline: number): Promise<VirtualNodeInfo> {
+export async function waitForEci(ctx: Context, cloud: CloudPorts, id: string, deadline: number): Promise<VirtualNodeInfo> {
   const start = Date.now();
   for (;;) {
     throwIfAborted(ctx.signal);
@@ -107,7 +107,7 @@ async function waitForEci(ctx: Context, cloud: CloudPorts, id: string, deadline:
   }
 }
 
-function failedError(n: VirtualNodeInfo): VnodeError {
+export function failedError(n: VirtualNodeInfo): VnodeError {
   const events = n.events.filter((e) => e.type === 'Warning').slice(-3).map((e) => `${e.reason}: ${e.message}`);
   const unreachable = events.some((e) => /server version/.test(e));
   return operationError('VirtualNodeFailed', `virtual node ${n.name} (${n.id}) failed${events.length ? ':\n  ' + events.join('\n  ') : ''}`, {

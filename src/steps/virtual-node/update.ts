@@ -1,0 +1,188 @@
+import { createHash } from 'node:crypto';
+import type { CloudPorts, Tag, Taint, VirtualNodeInfo, VirtualNodeUpdate } from '../../cloud/port.js';
+import { clusterUid } from '../../cluster/cluster-id.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
+import type { Context } from '../../context.js';
+import { operationError, usageError } from '../../errors.js';
+import { DEFAULT_APPROVER_IMAGE } from '../identity/identity.js';
+import { provisionIdentity } from '../identity/kubeconfig.js';
+import { drainNode, type DrainOptions, type DrainResult } from '../drain/drain.js';
+import { keepDaemonSetsOff } from '../scheduling/daemonset-affinity.js';
+import { IDENTITY_ANNOTATION, identityName, NAME_LABEL, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, VNODE_LABELS, VNODE_TAINT, failedError, waitForEci } from './install.js';
+import { asInput, checkNetwork } from './preflight.js';
+import { deletionToken } from './uninstall.js';
+
+/** On a replacement: the VirtualNodeId it replaces (a re-run after an interrupt finds it by this). */
+export const TAG_REPLACES = 'vnode-replaces';
+
+export interface UpdateOptions {
+  name: string;
+  rename: string | undefined;
+  tags: Tag[];
+  customResources: string | undefined;
+  clusterDns: string | undefined;
+  clusterDomain: string | undefined;
+  vswitches: string[] | undefined;
+  securityGroup: string | undefined;
+  taints: Taint[] | undefined;
+  bootstrap: boolean | undefined;
+  recreate: boolean;
+  server: string | undefined;
+  drain: DrainOptions;
+  waitTimeoutMs: number;
+}
+
+export interface Change { field: string; from: string; to: string; path: 'in place' | 'replacement' }
+
+export interface UpdateResult {
+  name: string;
+  virtualNodeId: string;
+  changes: Change[];
+  path: 'none' | 'in place' | 'replacement';
+  replacedBy: string | null;
+  drained: DrainResult | null;
+  dryRun: boolean;
+}
+
+const tagOf = (v: VirtualNodeInfo, key: string): string | undefined => v.tags.find((t) => t.key === key)?.value;
+const show = (x: string | undefined): string => (x === undefined || x === '' ? '(none)' : x);
+const taintText = (t: Taint): string => `${t.key}=${t.value}:${t.effect}`;
+
+function nodeTaints(node: KubeObject | undefined): Taint[] {
+  const all = ((node?.spec as { taints?: Taint[] } | undefined)?.taints ?? []);
+  return all.filter((t) => !(t.key === VNODE_TAINT.key && t.effect === VNODE_TAINT.effect) && !t.key.startsWith('node.kubernetes.io/')).map((t) => ({ key: t.key, value: t.value ?? '', effect: t.effect }));
+}
+
+/** What changes, and how: UpdateVirtualNode for what it can change, a replacement for the rest. */
+export function planChanges(v: VirtualNodeInfo, node: KubeObject | undefined, o: UpdateOptions): Change[] {
+  const changes: Change[] = [];
+  if (o.rename && o.rename !== o.name) changes.push({ field: 'name', from: o.name, to: o.rename, path: 'in place' });
+  for (const t of o.tags) if (tagOf(v, t.key) !== t.value) changes.push({ field: `tag ${t.key}`, from: show(tagOf(v, t.key)), to: t.value, path: 'in place' });
+  // ECI does not report these; setting them again is harmless
+  if (o.customResources !== undefined) changes.push({ field: 'custom-resources', from: '(not reported by ECI)', to: o.customResources, path: 'in place' });
+  if (o.clusterDns !== undefined) changes.push({ field: 'cluster-dns', from: '(not reported by ECI)', to: o.clusterDns, path: 'in place' });
+  if (o.clusterDomain !== undefined) changes.push({ field: 'cluster-domain', from: '(not reported by ECI)', to: o.clusterDomain, path: 'in place' });
+  if (o.vswitches && o.vswitches.join(',') !== v.vSwitchIds.join(',')) changes.push({ field: 'vswitch', from: v.vSwitchIds.join(','), to: o.vswitches.join(','), path: 'replacement' });
+  if (o.securityGroup && o.securityGroup !== v.securityGroupId) changes.push({ field: 'security-group', from: v.securityGroupId, to: o.securityGroup, path: 'replacement' });
+  if (o.taints) {
+    const have = nodeTaints(node).map(taintText).sort().join(',');
+    const want = o.taints.map(taintText).sort().join(',');
+    if (have !== want) changes.push({ field: 'taints', from: show(have), to: show(want), path: 'replacement' });
+  }
+  const identity = tagOf(v, TAG_IDENTITY) ?? '';
+  const mode = identity.startsWith('bootstrap:') ? 'bootstrap' : identity === 'external' ? 'external' : 'serviceaccount';
+  if (o.bootstrap !== undefined) {
+    const want = o.bootstrap ? 'bootstrap' : 'serviceaccount';
+    if (want !== mode) changes.push({ field: 'kubeconfig', from: mode, to: want, path: 'replacement' });
+  }
+  if (o.recreate && !changes.some((c) => c.path === 'replacement')) changes.push({ field: 'recreate', from: v.id, to: 'a new virtual node', path: 'replacement' });
+  return changes;
+}
+
+function ready(o: KubeObject | undefined): boolean {
+  return ((o?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+/**
+ * `vnode update <name>`: in place where UpdateVirtualNode can; otherwise a replacement that loses no pod: create the
+ * new virtual node, wait until Ready, drain the old one (PodDisruptionBudgets honoured), check no ECI instance is left
+ * on it, delete it. The replacement carries the old node's id in a tag, so a re-run after an interrupt continues.
+ */
+export async function updateVirtualNode(ctx: Context, o: UpdateOptions): Promise<UpdateResult> {
+  const cluster = await ctx.cluster();
+  const cloud = await ctx.cloud().catch(asInput);
+  const clusterId = await clusterUid(cluster);
+  const mine = (await cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: clusterId }, { key: TAG_NAME, value: o.name }] }))
+    .filter((v) => v.status !== 'Cleaned');
+  const successor = mine.find((v) => tagOf(v, TAG_REPLACES) && mine.some((x) => x.id === tagOf(v, TAG_REPLACES)));
+  const current = successor ? mine.find((x) => x.id === tagOf(successor, TAG_REPLACES))! : mine.find((v) => !tagOf(v, TAG_REPLACES)) ?? mine[0];
+  if (!current) {
+    throw usageError('VirtualNodeNotFound', `no virtual node "${o.name}" in this cluster`, 'see `vnode status` for the installed ones');
+  }
+  const nodeName = `${cloud.regionId}.${current.id}`;
+  const node = await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: nodeName });
+  const changes = successor
+    ? [{ field: 'replacement', from: current.id, to: successor.id, path: 'replacement' as const }]
+    : planChanges(current, node, o);
+  const replace = changes.some((c) => c.path === 'replacement');
+  const inPlace = changes.filter((c) => c.path === 'in place');
+  const base = { name: o.rename ?? o.name, virtualNodeId: current.id, changes, path: replace ? 'replacement' as const : inPlace.length ? 'in place' as const : 'none' as const, drained: null, dryRun: ctx.flags.dryRun };
+  if (replace && (o.vswitches || o.securityGroup)) {
+    await checkNetwork(cloud, { vswitches: o.vswitches ?? current.vSwitchIds, securityGroup: o.securityGroup ?? current.securityGroupId }).catch(asInput);
+  }
+  if (ctx.flags.dryRun || changes.length === 0) return { ...base, replacedBy: successor?.id ?? null };
+
+  if (!replace) {
+    const change: VirtualNodeUpdate = {
+      ...(o.rename ? { name: o.rename } : {}), ...(o.customResources !== undefined ? { customResources: o.customResources } : {}),
+      ...(o.clusterDns !== undefined ? { clusterDns: o.clusterDns } : {}), ...(o.clusterDomain !== undefined ? { clusterDomain: o.clusterDomain } : {}),
+      tags: [...o.tags, ...(o.rename ? [{ key: TAG_NAME, value: o.rename }] : [])],
+    };
+    if (current.status !== 'Ready') throw usageError('NotReady', `virtual node ${o.name} is ${current.status} in ECI; UpdateVirtualNode needs it Ready`, `see \`vnode status ${o.name}\``);
+    const token = `vnode-upd-${createHash('sha256').update(`${current.id}/${JSON.stringify(change)}`).digest('hex').slice(0, 40)}`;
+    await ctx.status.step(`Updating virtual node ${o.name} in place`, () => cloud.eci.updateVirtualNode(current.id, change, token));
+    if (o.rename && node) await cluster.patch({ apiVersion: 'v1', kind: 'Node', name: nodeName }, { metadata: { labels: { [NAME_LABEL]: o.rename } } }, 'merge');
+    return { ...base, replacedBy: null };
+  }
+  return { ...base, ...(await replaceNode(ctx, cluster, cloud, current, node, successor, o, clusterId)) };
+}
+
+async function replaceNode(ctx: Context, cluster: ClusterPort, cloud: CloudPorts, current: VirtualNodeInfo, node: KubeObject | undefined, successor: VirtualNodeInfo | undefined,
+  o: UpdateOptions, clusterId: string): Promise<{ replacedBy: string; drained: DrainResult | null }> {
+  const deadline = o.waitTimeoutMs > 0 ? Date.now() + o.waitTimeoutMs : Infinity;
+  const oldIdentity = tagOf(current, TAG_IDENTITY) ?? '';
+  let next = successor;
+  let identityTag = next ? tagOf(next, TAG_IDENTITY) ?? oldIdentity : oldIdentity;
+  if (!next) {
+    const bootstrap = o.bootstrap ?? oldIdentity.startsWith('bootstrap:');
+    if (oldIdentity === 'external' && o.bootstrap === undefined) {
+      throw usageError('ExternalKubeconfig', `virtual node ${o.name} was installed with --kubeconfig-file, which vnode does not keep`, 'pass --bootstrap or --no-bootstrap to have vnode create its identity');
+    }
+    const identity = identityName(o.name);
+    const r = await provisionIdentity(ctx, {
+      file: undefined, name: identity, mode: bootstrap ? 'bootstrap' : 'serviceaccount', ttlMs: 24 * 3600_000, server: o.server,
+      extraPrivilege: false, force: true, approverImage: DEFAULT_APPROVER_IMAGE, labels: { [NAME_LABEL]: o.name },
+    });
+    identityTag = `${bootstrap ? 'bootstrap' : 'sa'}:${identity}`;
+    const userTags = current.tags.filter((t) => ![TAG_CLUSTER, TAG_NAME, TAG_IDENTITY, TAG_REPLACES].includes(t.key) && !o.tags.some((x) => x.key === t.key));
+    const taints = o.taints ?? nodeTaints(node);
+    const input = {
+      name: current.name, vSwitchIds: o.vswitches ?? current.vSwitchIds, securityGroupId: o.securityGroup ?? current.securityGroupId,
+      kubeConfig: Buffer.from(r.content ?? '').toString('base64'), tlsBootstrapEnabled: bootstrap, zoneId: current.zoneId || undefined,
+      ...(o.customResources ? { customResources: o.customResources } : {}), ...(o.clusterDns ? { clusterDns: o.clusterDns } : {}), ...(o.clusterDomain ? { clusterDomain: o.clusterDomain } : {}),
+      tags: [...userTags, ...o.tags, { key: TAG_CLUSTER, value: clusterId }, { key: TAG_NAME, value: o.name }, { key: TAG_IDENTITY, value: identityTag }, { key: TAG_REPLACES, value: current.id }],
+      taints,
+      // one replacement per node and change: a retried create returns the same virtual node
+      clientToken: `vnode-rep-${createHash('sha256').update(`${current.id}/${JSON.stringify([o.vswitches, o.securityGroup, taints, bootstrap])}`).digest('hex').slice(0, 40)}`,
+    };
+    const id = await ctx.status.step(`Creating the replacement of ${o.name}`, () => cloud.eci.createVirtualNode(input), (x) => x);
+    next = { ...current, id, status: 'Pending' };
+    await keepDaemonSetsOff(cluster, VNODE_LABELS, [VNODE_TAINT, ...taints], false);
+  }
+  const eci = await ctx.status.step(`Waiting for ${next.id} to be Ready in ECI`, () => waitForEci(ctx, cloud, next.id, deadline), (x) => x.status);
+  if (eci.status === 'Failed') throw failedError(eci);
+  const newNode = `${cloud.regionId}.${next.id}`;
+  await ctx.status.step(`Waiting for node ${newNode} to be Ready`, () => cluster.waitFor<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: newNode }, ready,
+    { timeoutMs: Math.max(1, deadline - Date.now()), signal: ctx.signal }));
+  await cluster.patch({ apiVersion: 'v1', kind: 'Node', name: newNode }, {
+    metadata: { labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [NAME_LABEL]: o.name }, annotations: { [IDENTITY_ANNOTATION]: identityTag } },
+  }, 'merge');
+
+  const oldNode = `${cloud.regionId}.${current.id}`;
+  let drained: DrainResult | null = null;
+  if (node) {
+    drained = await ctx.status.step(`Draining ${oldNode} onto the replacement`, () => drainNode(ctx, cluster, oldNode, o.drain));
+    if (drained.remaining.length > 0) {
+      throw operationError('DrainIncomplete', `${drained.remaining.length} pod(s) still on ${oldNode}: ${drained.remaining.map((p) => `${p.namespace}/${p.name}`).join(', ')}`,
+        { hint: 'the old node stays cordoned; run the same update again to continue' });
+    }
+  }
+  const left = await cloud.eci.describeContainerGroups({ tags: [{ key: 'NodeName', value: oldNode }] });
+  const live = left.filter((g) => !['Succeeded', 'Failed', 'Expired'].includes(g.status));
+  if (live.length > 0) {
+    throw operationError('InstancesLeft', `ECI instance(s) still on ${oldNode}: ${live.map((g) => g.id).join(', ')}; not deleting it`, { hint: 'run the same update again once they are gone' });
+  }
+  await ctx.status.step(`Deleting the old virtual node ${current.id}`, () => cloud.eci.deleteVirtualNode(current.id, deletionToken('vnode', current.id)));
+  await cluster.delete({ apiVersion: 'v1', kind: 'Node', name: oldNode });
+  return { replacedBy: next.id, drained };
+}
