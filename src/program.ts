@@ -73,6 +73,8 @@ Workflow:
   vnode ram grant --yes                                          # RAM user, policy, AccessKey in the cluster
   vnode install --vswitch vsw-a,vsw-b --security-group sg-x      # a virtual node, Ready
   vnode status
+  vnode scheduling enable --namespace burst                      # pods labelled alibabacloud.com/eci=true go there
+  vnode doctor                                                   # what keeps them working
   vnode uninstall --all --drain                                  # nothing left running or billed
 Try it locally first: eval "$(vnode sandbox up)"`);
 
