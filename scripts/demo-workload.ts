@@ -1,11 +1,39 @@
 /**
  * The demo's workload: a Deployment of 3 pods that tolerate the virtual-node taint, shown once Running on ECI.
  * `controller` as the argument: for the in-cluster controller's nodes (type=virtual-kubelet).
+ * `namespace`: creates namespace burst (for `scheduling enable --namespace burst`); `scheduling`: a plain
+ * Deployment there and a pod only labelled alibabacloud.com/eci=true, placed by the webhook and the scheduler.
  */
 import { connectCluster } from '../src/cluster/kube.js';
 import type { KubeObject } from '../src/cluster/port.js';
 
 const cluster = await connectCluster({ kubeconfig: undefined, context: undefined }, { env: process.env, cwd: process.cwd() });
+const signal = new AbortController().signal;
+const show = (p: KubeObject): void => {
+  const st = p.status as { phase: string; podIP: string };
+  console.log(`${p.metadata.namespace}/${p.metadata.name}  ${st.phase}  node=${(p.spec as { nodeName: string }).nodeName}  ip=${st.podIP}  eci=${p.metadata.annotations?.['k8s.aliyun.com/eci-instance-id']}`);
+};
+if (process.argv[2] === 'namespace') {
+  await cluster.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'burst' } });
+  console.error('$ kubectl create namespace burst');
+  process.exit(0);
+}
+if (process.argv[2] === 'scheduling') {
+  await cluster.create({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'plain', namespace: 'burst' },
+    spec: { replicas: 2, selector: { matchLabels: { app: 'plain' } }, template: { metadata: { labels: { app: 'plain' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.25' }] } } },
+  });
+  console.error('$ kubectl -n burst create deployment plain --image=nginx:1.25 --replicas=2   # no nodeSelector, no toleration');
+  await cluster.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'labelled', namespace: 'default', labels: { 'alibabacloud.com/eci': 'true' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.25' }] } });
+  console.error('$ kubectl run labelled --image=nginx:1.25 --labels=alibabacloud.com/eci=true');
+  await cluster.waitFor<KubeObject>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'burst', name: 'plain' },
+    (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 2, { timeoutMs: 120_000, signal });
+  await cluster.waitFor<KubeObject>({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'labelled' },
+    (p) => (p?.status as { phase?: string } | undefined)?.phase === 'Running', { timeoutMs: 120_000, signal });
+  for (const p of await cluster.list<KubeObject>('v1', 'Pod', { namespace: 'burst' })) show(p);
+  show((await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'labelled' }))!);
+  process.exit(0);
+}
 const controller = process.argv[2] === 'controller';
 const name = controller ? 'hello-controller' : 'hello-eci';
 const labels = { app: name, 'alibabacloud.com/eci': 'true' };
@@ -25,11 +53,7 @@ await cluster.create({
   },
 });
 console.error(`$ kubectl create deployment ${name} (3 replicas, nodeSelector ${controller ? 'type=virtual-kubelet' : 'k8s.aliyun.com/vnode=true'} + toleration)`);
-const signal = new AbortController().signal;
 await cluster.waitFor<KubeObject>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name },
   (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 3, { timeoutMs: 120_000, signal });
 const pods = await cluster.list<KubeObject>('v1', 'Pod', { namespace: 'default', labelSelector: `app=${name}` });
-for (const p of pods) {
-  const st = p.status as { phase: string; podIP: string };
-  console.log(`${p.metadata.name}  ${st.phase}  node=${(p.spec as { nodeName: string }).nodeName}  ip=${st.podIP}  eci=${p.metadata.annotations?.['k8s.aliyun.com/eci-instance-id']}`);
-}
+for (const p of pods) show(p);

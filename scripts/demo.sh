@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole mission against the local sandbox, printing what happens:
 # sandbox up -> ram grant -> install (ServiceAccount) -> install --bootstrap -> a Deployment runs on the
-# virtual nodes -> status -> uninstall --all --drain -> the in-cluster controller mode (install --mode controller,
+# virtual nodes -> status -> label-based scheduling -> doctor -> update (in place, then by replacement) ->
+# uninstall --all --drain -> the in-cluster controller mode (install --mode controller,
 # a Deployment, config set, scale, uninstall) -> sandbox down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,24 @@ node --import tsx scripts/demo-workload.ts
 
 say "Status: ECI's view joined with the cluster's"
 vnode status
+
+say "Label-based scheduling: the webhook sends pods labelled alibabacloud.com/eci=true, and every pod of a labelled namespace, to the virtual nodes"
+node --import tsx scripts/demo-workload.ts namespace
+vnode scheduling enable --namespace burst
+node --import tsx scripts/demo-workload.ts scheduling
+vnode scheduling status
+
+say "Doctor: what keeps the virtual nodes working (the sandbox's loopback API server address is a warning)"
+vnode doctor
+
+say "Update: tags and cluster DNS in place; a vSwitch change by replacement (new node Ready, old one drained and deleted)"
+vnode update vnode-sa --tag team=demo --cluster-dns 10.96.0.10
+vnode update vnode-boot --vswitch vsw-bp1sandboxzoneh00001 --dry-run
+vnode update vnode-boot --vswitch vsw-bp1sandboxzoneh00001
+vnode status
+
+say "Turn label-based scheduling off again"
+vnode scheduling disable
 
 say "Uninstall: drain (pods evicted, Deployment pods recreated), no ECI instance left, VNodes, Nodes and credentials removed"
 vnode uninstall --all --drain
