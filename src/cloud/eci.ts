@@ -55,7 +55,7 @@ export class SdkEci implements EciPort {
           out.push({
             id: v.virtualNodeId ?? '', name: v.virtualNodeName ?? '', status: v.status ?? '', vpcId: v.vpcId ?? '',
             vSwitchIds: (v.virtualNodeVSwitchId ?? '').split(',').filter(Boolean), securityGroupId: v.virtualNodeSecurityGroupId ?? '',
-            zoneId: v.zoneId ?? '', intranetIp: v.intranetIp ?? '', creationTime: v.creationTime ?? '',
+            intranetIp: v.intranetIp ?? '', creationTime: v.creationTime ?? '',
             tags: (v.tags ?? []).map((t) => ({ key: t.key ?? '', value: t.value ?? '' })),
             events: (v.events ?? []).map((e) => ({
               count: e.count ?? 1, firstTimestamp: e.firstTimestamp ?? '', lastTimestamp: e.lastTimestamp ?? '', message: e.message ?? '',

@@ -65,7 +65,7 @@ export interface VirtualNodeUpdate { name?: string; tags?: Tag[]; customResource
 
 export interface VirtualNodeEvent { count: number; firstTimestamp: string; lastTimestamp: string; message: string; name: string; reason: string; type: string }
 export interface VirtualNodeInfo {
-  id: string; name: string; status: string; vpcId: string; vSwitchIds: string[]; securityGroupId: string; zoneId: string;
+  id: string; name: string; status: string; vpcId: string; vSwitchIds: string[]; securityGroupId: string;
   intranetIp: string; creationTime: string; tags: Tag[]; events: VirtualNodeEvent[];
 }
 export interface ContainerGroupInfo { id: string; name: string; status: string; tags: Tag[]; creationTime: string }

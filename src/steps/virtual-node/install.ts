@@ -7,6 +7,7 @@ import { VnodeError, operationError, throwIfAborted, usageError } from '../../er
 import { keepDaemonSetsOff, type AffinityChange, type NodeTaint } from '../scheduling/daemonset-affinity.js';
 import { DEFAULT_APPROVER_IMAGE } from '../identity/identity.js';
 import { clientToken, ensureInstallRecord, findInstallRecord } from './install-record.js';
+import { zoneOf } from './zone.js';
 import { asInput, checkNetwork, checkVersion, type NetworkCheck } from './preflight.js';
 import { provisionIdentity } from '../identity/kubeconfig.js';
 import { serverWarnings } from '../identity/kubeconfig-file.js';
@@ -181,10 +182,10 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
     const ds = await keepDaemonSetsOff(cluster, VNODE_LABELS, nodeTaints, true);
     return {
       region: cloud.regionId, warnings, dryRun: true, daemonSets: opts.daemonsetAffinity ? ds : [],
-      nodes: names.map((name) => {
+      nodes: await Promise.all(names.map(async (name) => {
         const e = pre.existing.get(name);
-        return { name, virtualNodeId: e?.id ?? null, nodeName: e ? `${cloud.regionId}.${e.id}` : null, zone: e?.zoneId ?? inputs.get(name)!.zoneId!, action: e ? 'already installed' : 'would create', status: e?.status ?? 'none' };
-      }),
+        return { name, virtualNodeId: e?.id ?? null, nodeName: e ? `${cloud.regionId}.${e.id}` : null, zone: e ? await zoneOf(cloud, await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: `${cloud.regionId}.${e.id}` }), e.vSwitchIds) ?? '' : inputs.get(name)!.zoneId!, action: e ? 'already installed' : 'would create', status: e?.status ?? 'none' };
+      })),
     };
   }
 
@@ -192,7 +193,8 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
   for (const name of names) {
     const e = pre.existing.get(name);
     if (e) {
-      nodes.push({ name, virtualNodeId: e.id, nodeName: `${cloud.regionId}.${e.id}`, zone: e.zoneId, action: 'already installed', status: e.status });
+      const zone = await zoneOf(cloud, await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: `${cloud.regionId}.${e.id}` }), e.vSwitchIds) ?? '';
+      nodes.push({ name, virtualNodeId: e.id, nodeName: `${cloud.regionId}.${e.id}`, zone, action: 'already installed', status: e.status });
       continue;
     }
     const input = inputs.get(name)!;

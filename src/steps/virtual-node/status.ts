@@ -6,6 +6,7 @@ import { usageError } from '../../errors.js';
 import { readController } from '../controller/controller.js';
 import { MODE_LABEL, nodeName, ordinalOf } from '../controller/manifest.js';
 import { NAME_LABEL, TAG_CLUSTER, TAG_NAME } from './install.js';
+import { zoneOf } from './zone.js';
 
 export interface Condition { type: string; status: string; reason?: string; message?: string; lastHeartbeatTime?: string }
 
@@ -72,7 +73,7 @@ export async function collectStatus(ctx: Context, detail: boolean): Promise<{ re
     rows.push({
       mode: 'vnode', name: v.tags.find((t) => t.key === TAG_NAME)?.value ?? v.name, virtualNodeId: v.id, nodeName: node ? nodeName : null,
       eciStatus: v.status, nodeReady: readyOf(node), pods: node ? await podCount(nodeName) : null, vSwitches: v.vSwitchIds,
-      securityGroup: v.securityGroupId, zone: v.zoneId, createdAt: v.creationTime || null, lastWarning: last ? `${last.reason}: ${last.message}` : null,
+      securityGroup: v.securityGroupId, zone: await zoneOf(cloud, node, v.vSwitchIds), createdAt: v.creationTime || null, lastWarning: last ? `${last.reason}: ${last.message}` : null,
       ...(detail ? {
         events: v.events.map((e) => ({ type: e.type, reason: e.reason, message: e.message, count: e.count, lastTimestamp: e.lastTimestamp })),
         conditions: conditionsOf(node),

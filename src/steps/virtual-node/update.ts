@@ -148,7 +148,9 @@ async function replaceNode(ctx: Context, cluster: ClusterPort, cloud: CloudPorts
     const taints = o.taints ?? nodeTaints(node);
     const input = {
       name: current.name, vSwitchIds: o.vswitches ?? current.vSwitchIds, securityGroupId: o.securityGroup ?? current.securityGroupId,
-      kubeConfig: Buffer.from(r.content ?? '').toString('base64'), tlsBootstrapEnabled: bootstrap, zoneId: current.zoneId || undefined,
+      kubeConfig: Buffer.from(r.content ?? '').toString('base64'), tlsBootstrapEnabled: bootstrap,
+      // the same zone while the vSwitches stay; ECI picks among new ones
+      zoneId: o.vswitches ? undefined : (node?.metadata.labels?.['topology.kubernetes.io/zone'] ?? undefined),
       ...(o.customResources ? { customResources: o.customResources } : {}), ...(o.clusterDns ? { clusterDns: o.clusterDns } : {}), ...(o.clusterDomain ? { clusterDomain: o.clusterDomain } : {}),
       tags: [...userTags, ...o.tags, { key: TAG_CLUSTER, value: clusterId }, { key: TAG_NAME, value: o.name }, { key: TAG_IDENTITY, value: identityTag }, { key: TAG_REPLACES, value: current.id }],
       taints,
