@@ -13,12 +13,11 @@ const show = (p: KubeObject): void => {
   const st = p.status as { phase: string; podIP: string };
   console.log(`${p.metadata.namespace}/${p.metadata.name}  ${st.phase}  node=${(p.spec as { nodeName: string }).nodeName}  ip=${st.podIP}  eci=${p.metadata.annotations?.['k8s.aliyun.com/eci-instance-id']}`);
 };
-if (process.argv[2] === 'namespace') {
+const mode = process.argv[2];
+if (mode === 'namespace') {
   await cluster.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'burst' } });
   console.error('$ kubectl create namespace burst');
-  process.exit(0);
-}
-if (process.argv[2] === 'scheduling') {
+} else if (mode === 'scheduling') {
   await cluster.create({
     apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'plain', namespace: 'burst' },
     spec: { replicas: 2, selector: { matchLabels: { app: 'plain' } }, template: { metadata: { labels: { app: 'plain' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.25' }] } } },
@@ -32,28 +31,31 @@ if (process.argv[2] === 'scheduling') {
     (p) => (p?.status as { phase?: string } | undefined)?.phase === 'Running', { timeoutMs: 120_000, signal });
   for (const p of await cluster.list<KubeObject>('v1', 'Pod', { namespace: 'burst' })) show(p);
   show((await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'labelled' }))!);
-  process.exit(0);
+} else {
+  await deployment(mode === 'controller');
 }
-const controller = process.argv[2] === 'controller';
-const name = controller ? 'hello-controller' : 'hello-eci';
-const labels = { app: name, 'alibabacloud.com/eci': 'true' };
-await cluster.create({
-  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'default' },
-  spec: {
-    replicas: 3, selector: { matchLabels: { app: name } },
-    template: {
-      metadata: { labels },
-      spec: {
-        containers: [{ name: 'web', image: 'nginx:1.25' }],
-        ...(controller
-          ? { nodeSelector: { type: 'virtual-kubelet' }, tolerations: [{ key: 'virtual-kubelet.io/provider', operator: 'Exists' }] }
-          : { nodeSelector: { 'k8s.aliyun.com/vnode': 'true' }, tolerations: [{ key: 'k8s.aliyun.com/vnode', operator: 'Equal', value: 'true', effect: 'NoSchedule' }] }),
+
+async function deployment(controller: boolean): Promise<void> {
+  const name = controller ? 'hello-controller' : 'hello-eci';
+  const labels = { app: name, 'alibabacloud.com/eci': 'true' };
+  await cluster.create({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'default' },
+    spec: {
+      replicas: 3, selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels },
+        spec: {
+          containers: [{ name: 'web', image: 'nginx:1.25' }],
+          ...(controller
+            ? { nodeSelector: { type: 'virtual-kubelet' }, tolerations: [{ key: 'virtual-kubelet.io/provider', operator: 'Exists' }] }
+            : { nodeSelector: { 'k8s.aliyun.com/vnode': 'true' }, tolerations: [{ key: 'k8s.aliyun.com/vnode', operator: 'Equal', value: 'true', effect: 'NoSchedule' }] }),
+        },
       },
     },
-  },
-});
-console.error(`$ kubectl create deployment ${name} (3 replicas, nodeSelector ${controller ? 'type=virtual-kubelet' : 'k8s.aliyun.com/vnode=true'} + toleration)`);
-await cluster.waitFor<KubeObject>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name },
-  (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 3, { timeoutMs: 120_000, signal });
-const pods = await cluster.list<KubeObject>('v1', 'Pod', { namespace: 'default', labelSelector: `app=${name}` });
-for (const p of pods) show(p);
+  });
+  console.error(`$ kubectl create deployment ${name} (3 replicas, nodeSelector ${controller ? 'type=virtual-kubelet' : 'k8s.aliyun.com/vnode=true'} + toleration)`);
+  await cluster.waitFor<KubeObject>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name },
+    (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 3, { timeoutMs: 120_000, signal });
+  const pods = await cluster.list<KubeObject>('v1', 'Pod', { namespace: 'default', labelSelector: `app=${name}` });
+  for (const p of pods) show(p);
+}
