@@ -52,6 +52,8 @@ export class SdkEci implements EciPort {
         });
         const r = await call(this.ctx, 'eci', 'DescribeVirtualNodes', () => this.client.describeVirtualNodes(req));
         for (const v of r.body?.virtualNodes ?? []) {
+          // a deleted virtual node is listed as Cleaned for a while: it is gone, whatever tags it still shows
+          if (v.status === 'Cleaned') continue;
           out.push({
             id: v.virtualNodeId ?? '', name: v.virtualNodeName ?? '', status: v.status ?? '', vpcId: v.vpcId ?? '',
             vSwitchIds: (v.virtualNodeVSwitchId ?? '').split(',').filter(Boolean), securityGroupId: v.virtualNodeSecurityGroupId ?? '',

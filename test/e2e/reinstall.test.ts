@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import eciSdk from '@alicloud/eci20180808';
+import openapiClient from '@alicloud/openapi-client';
 import { connectCluster } from '../../src/cluster/kube.js';
 import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
 import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
@@ -123,5 +125,24 @@ describe('installing a name again, and uninstall runs that were interrupted (rea
     assert.ok((await credentialsOf('keep-me')).includes('ServiceAccount/keep-me'), 'a stand-alone vnode kubeconfig stays');
     const records = await admin.list<KubeObject>('v1', 'ConfigMap', { namespace: 'kube-system', labelSelector: 'vnode.dev/install' });
     assert.deepEqual(records.map((c) => c.metadata.name), []);
+  });
+
+  it('a deleted virtual node listed as Cleaned (as ECI does for a while) is gone for install, status and uninstall', async () => {
+    const a = await install('cleaned');
+    assert.equal((await vk(['uninstall', 'cleaned', '--drain'])).code, 0);
+    // the emulator answers like ECI: the record is still listed, with its tags, as Cleaned
+    const k = emu.state.operatorKey;
+    const client = new eciSdk.default(new openapiClient.Config({ accessKeyId: k.id, accessKeySecret: k.secret, endpoint: emu.endpoint, protocol: 'http', regionId: 'cn-hangzhou' }));
+    const raw = await client.describeVirtualNodes(new eciSdk.DescribeVirtualNodesRequest({ regionId: 'cn-hangzhou', virtualNodeIds: JSON.stringify([a.id]) }));
+    assert.equal(raw.body?.virtualNodes?.[0]?.status, 'Cleaned');
+    assert.ok(raw.body?.virtualNodes?.[0]?.tags?.some((t) => t.key === 'vnode-name' && t.value === 'cleaned'));
+
+    const st = JSON.parse((await vk(['status', '-o', 'json'])).stdout) as { virtualNodes: { virtualNodeId: string | null }[] };
+    assert.equal(st.virtualNodes.some((v) => v.virtualNodeId === a.id), false, 'status does not list it');
+    const b = await install('cleaned');
+    assert.notEqual(b.id, a.id, 'install creates a new one instead of "already installed"');
+    const gone = await vk(['uninstall', 'cleaned', '--drain', '-o', 'json']);
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.deepEqual(await credentialsOf('cleaned'), [], 'its credentials are not "still in use" by the Cleaned record');
   });
 });

@@ -102,6 +102,9 @@ export interface EciHooks {
   virtualNodeDeleted?(v: VirtualNodeRec): void;
 }
 
+/** How long a deleted virtual node is still listed, as Cleaned. */
+export const CLEANED_RETENTION_MS = 10 * 60_000;
+
 export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTENCY_WINDOW_MS): Service {
   return {
     code: 'eci',
@@ -162,7 +165,10 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
         const status = str(ctx, 'Status');
         const rg = str(ctx, 'ResourceGroupId');
         const want = tags(ctx);
-        const all = ctx.state.data.virtualNodes.filter((v) => (!ids || ids.includes(v.id)) && (!name || v.name === name) && (!status || v.status === status)
+        // deleted ones linger as Cleaned, with the tags they had
+        const cleaned = (ctx.state.data.cleanedVirtualNodes ??= []).filter((v) => Date.now() - v.cleanedAt < CLEANED_RETENTION_MS);
+        ctx.state.data.cleanedVirtualNodes = cleaned;
+        const all = [...ctx.state.data.virtualNodes, ...cleaned].filter((v) => (!ids || ids.includes(v.id)) && (!name || v.name === name) && (!status || v.status === status)
           && (!rg || v.resourceGroupId === rg) && matchTags(v.tags, want));
         const p = page(ctx, all);
         return { TotalCount: all.length, NextToken: p.next, VirtualNodes: p.items.map(vnodeView) };
@@ -175,6 +181,7 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
           const v = ctx.state.data.virtualNodes.find((x) => x.id === id);
           if (!v) throw new ApiError(400, 'InvalidVirtualNodeId.NotFound', `The specified virtual node ${id} does not exist.`);
           ctx.state.data.virtualNodes = ctx.state.data.virtualNodes.filter((x) => x !== v);
+          (ctx.state.data.cleanedVirtualNodes ??= []).push({ ...v, status: 'Cleaned', events: [], cleanedAt: Date.now() });
           hooks.virtualNodeDeleted?.(v);
           return {};
         });

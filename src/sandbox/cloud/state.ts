@@ -12,7 +12,7 @@ export interface Tag { Key: string; Value: string }
 export interface Taint { Key: string; Value: string; Effect: string }
 export interface EventRec { Count: number; FirstTimestamp: string; LastTimestamp: string; Message: string; Name: string; Reason: string; Type: 'Normal' | 'Warning' }
 export interface VirtualNodeRec {
-  id: string; name: string; status: 'Pending' | 'Ready' | 'Failed'; regionId: string; vpcId: string; vSwitchIds: string[];
+  id: string; name: string; status: 'Pending' | 'Ready' | 'Failed' | 'Cleaned'; regionId: string; vpcId: string; vSwitchIds: string[];
   securityGroupId: string; zoneId: string; resourceGroupId: string; kubeConfig: string; tlsBootstrapEnabled: boolean;
   tags: Tag[]; taints: Taint[]; customResources: string; clusterDns: string; clusterDomain: string; creationTime: string;
   intranetIp: string; events: EventRec[];
@@ -39,6 +39,8 @@ export interface CloudStateData {
   vswitches: VSwitchRec[];
   securityGroups: SecurityGroupRec[];
   virtualNodes: VirtualNodeRec[];
+  /** Deleted virtual nodes, still listed as Cleaned for a while as ECI does (absent in older state files). */
+  cleanedVirtualNodes?: (VirtualNodeRec & { cleanedAt: number })[];
   containerGroups: ContainerGroupRec[];
   idempotency: IdempotencyRec[];
 }
