@@ -219,4 +219,22 @@ describe('vnode install against the real control plane and the sandbox cloud', (
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /no virtual node "nope" in this cluster/);
   });
+
+  it('cluster DNS for the pods: the kube-dns Service\'s IP and CoreDNS\'s domain by default, flags override', async () => {
+    const dry = await vk(['install', '--vswitch', VSW_H, '--security-group', SG, '--name', 'vn-dns', '--dry-run']);
+    assert.match(dry.stderr, /no kube-dns Service in kube-system: .*pass --cluster-dns/);
+    await admin.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } },
+      spec: { clusterIP: '10.0.0.10', selector: { 'k8s-app': 'kube-dns' }, ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] } });
+    await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'coredns', namespace: 'kube-system' },
+      data: { Corefile: '.:53 {\n    errors\n    kubernetes corp.local in-addr.arpa ip6.arpa {\n      pods insecure\n    }\n    forward . /etc/resolv.conf\n}\n' } });
+    const r = await vk(['install', '--vswitch', VSW_H, '--security-group', SG, '--name', 'vn-dns']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Cluster DNS for the virtual node's pods: 10\.0\.0\.10, domain corp\.local \(Service kube-system\/kube-dns; domain from ConfigMap kube-system\/coredns/);
+    const v = emu.state.data.virtualNodes.find((x) => x.name === 'vn-dns')!;
+    assert.deepEqual([v.clusterDns, v.clusterDomain], ['10.0.0.10', 'corp.local']);
+    const o = await vk(['install', '--vswitch', VSW_H, '--security-group', SG, '--name', 'vn-dns2', '--cluster-dns', '10.0.0.53', '--no-wait']);
+    assert.equal(o.code, 0, o.stderr);
+    const v2 = emu.state.data.virtualNodes.find((x) => x.name === 'vn-dns2')!;
+    assert.deepEqual([v2.clusterDns, v2.clusterDomain], ['10.0.0.53', 'corp.local']);
+  });
 });

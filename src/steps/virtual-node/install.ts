@@ -7,6 +7,7 @@ import { VnodeError, operationError, throwIfAborted, usageError } from '../../er
 import { keepDaemonSetsOff, type AffinityChange, type NodeTaint } from '../scheduling/daemonset-affinity.js';
 import { DEFAULT_APPROVER_IMAGE } from '../identity/identity.js';
 import { clientToken, ensureInstallRecord, findInstallRecord } from './install-record.js';
+import { detectClusterDns } from './dns.js';
 import { zoneOf } from './zone.js';
 import { asInput, checkNetwork, checkVersion, type NetworkCheck } from './preflight.js';
 import { provisionIdentity } from '../identity/kubeconfig.js';
@@ -66,6 +67,8 @@ export interface InstallResult {
   daemonSets: AffinityChange[];
   warnings: string[];
   dryRun: boolean;
+  /** What new virtual nodes were given for their pods' DNS (flags, else the cluster's). */
+  dns?: { clusterDns: string | null; clusterDomain: string | null };
 }
 
 /** The name of the credentials install creates for a virtual node of this name. */
@@ -155,6 +158,17 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
   }
   for (const w of pre.warnings) out.warn(w);
 
+  // DNS inside virtual-node pods: the cluster's, unless the flags say otherwise
+  if (missing.length > 0 && (opts.clusterDns === undefined || opts.clusterDomain === undefined)) {
+    const dns = await detectClusterDns(cluster);
+    opts = { ...opts, clusterDns: opts.clusterDns ?? dns.clusterDns, clusterDomain: opts.clusterDomain ?? dns.clusterDomain };
+    if (opts.clusterDns) out.info(`Cluster DNS for the virtual node's pods: ${opts.clusterDns}, domain ${opts.clusterDomain} (${dns.source}; --cluster-dns/--cluster-domain override)`);
+    else {
+      warnings.push('no kube-dns Service in kube-system: pods on the virtual node will not resolve cluster Services; pass --cluster-dns <the DNS Service IP>');
+      out.warn(warnings[warnings.length - 1]!);
+    }
+  }
+
   // the ClientTokens of this install derive from its record (see install-record.ts)
   const record = missing.length === 0 ? undefined
     : flags.dryRun ? await findInstallRecord(cluster, opts.name) : await ensureInstallRecord(cluster, opts.name, names);
@@ -181,7 +195,7 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
     }
     const ds = await keepDaemonSetsOff(cluster, VNODE_LABELS, nodeTaints, true);
     return {
-      region: cloud.regionId, warnings, dryRun: true, daemonSets: opts.daemonsetAffinity ? ds : [],
+      region: cloud.regionId, warnings, dryRun: true, daemonSets: opts.daemonsetAffinity ? ds : [], dns: { clusterDns: opts.clusterDns ?? null, clusterDomain: opts.clusterDomain ?? null },
       nodes: await Promise.all(names.map(async (name) => {
         const e = pre.existing.get(name);
         return { name, virtualNodeId: e?.id ?? null, nodeName: e ? `${cloud.regionId}.${e.id}` : null, zone: e ? await zoneOf(cloud, await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: `${cloud.regionId}.${e.id}` }), e.vSwitchIds) ?? '' : inputs.get(name)!.zoneId!, action: e ? 'already installed' : 'would create', status: e?.status ?? 'none' };
@@ -228,5 +242,5 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
       }, 'merge');
     }
   }
-  return { region: cloud.regionId, nodes, daemonSets, warnings, dryRun: false };
+  return { region: cloud.regionId, nodes, daemonSets, warnings, dryRun: false, dns: { clusterDns: opts.clusterDns ?? null, clusterDomain: opts.clusterDomain ?? null } };
 }
