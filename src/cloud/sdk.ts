@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import tea from '@alicloud/tea-typescript';
 import type { CloudConfig, Service } from './config.js';
 import type { CredentialClient } from './credentials.js';
 import { cloudError } from './errors.js';
@@ -14,11 +16,44 @@ export interface SdkContext {
   retry?: Partial<RetryOptions>;
 }
 
+interface SeenResponse { retryAfterMs?: number }
+const seen = new AsyncLocalStorage<SeenResponse>();
+type DoAction = (...args: unknown[]) => Promise<{ headers?: Record<string, string | undefined> }>;
+
+/**
+ * @alicloud/openapi-client 0.4 (ECI, VPC, ECS) drops the response headers from its errors, so a throttled call's
+ * x-acs-retry-after never reaches the retry. Every request it sends goes through tea's doAction: the header is
+ * noted there, per call (async context), and put on the error. (The RAM SDK, on openapi-core, reads it itself.)
+ */
+const teaModule = tea as unknown as { doAction: DoAction & { vnodeNotesRetryAfter?: true } };
+if (!teaModule.doAction.vnodeNotesRetryAfter) {
+  const original = teaModule.doAction;
+  const noting: DoAction & { vnodeNotesRetryAfter?: true } = async (...args) => {
+    const res = await original(...args);
+    const store = seen.getStore();
+    const ms = Number(res.headers?.['x-acs-retry-after']);
+    if (store) store.retryAfterMs = Number.isFinite(ms) && ms > 0 ? ms : undefined;
+    return res;
+  };
+  noting.vnodeNotesRetryAfter = true;
+  teaModule.doAction = noting;
+}
+
+async function attempt<T>(fn: () => Promise<T>): Promise<T> {
+  const store: SeenResponse = {};
+  try {
+    return await seen.run(store, fn);
+  } catch (e) {
+    if (store.retryAfterMs && e && typeof e === 'object' && (e as { retryAfter?: number }).retryAfter === undefined) (e as { retryAfter?: number }).retryAfter = store.retryAfterMs;
+    throw e;
+  }
+}
+
 /** One SDK call: retried as vnode's policy says, failures turned into typed errors. */
 export async function call<T>(ctx: SdkContext, service: Service, action: string, fn: () => Promise<T>): Promise<T> {
   ctx.log(`${service}: ${action}`);
   try {
-    return await withRetry(fn, {
+    return await withRetry(() => attempt(fn), {
       ...DEFAULT_RETRY, ...ctx.retry, signal: ctx.signal,
       onRetry: (n, delay, e) => ctx.log(`${service}: ${action} attempt ${n} failed (${(e as { code?: string }).code ?? (e as Error).message}); retrying in ${delay} ms`),
     });

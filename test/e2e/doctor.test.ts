@@ -69,7 +69,12 @@ describe('vnode doctor (each check made to fail against the real control plane a
     assert.equal(c.status, 'FAIL');
     assert.match(c.message, /kube-system\/kube-proxy would place pods on virtual nodes/);
     assert.match(c.hint ?? '', /vnode doctor --fix/);
-    const fixed = await doctor(['--fix']);
+    // patching rolls every pod of the DaemonSet: without a terminal it needs --yes, and nothing is patched
+    const asked = await doctor(['--fix']);
+    assert.equal(asked.code, 2);
+    assert.match(asked.stderr, /patches kube-system\/kube-proxy: every pod of it is restarted \(rolling update\).*\n.*pass --yes/);
+    assert.equal(status((await doctor()).checks, 'daemonset-exclusion').status, 'FAIL');
+    const fixed = await doctor(['--fix', '--yes']);
     assert.equal(fixed.code, 0);
     const ds = await admin.get<KubeObject & { spec: { template: { spec: { affinity?: unknown } } } }>(KUBE_PROXY);
     assert.match(JSON.stringify(ds?.spec.template.spec.affinity), /"NotIn","values":\["virtual-kubelet"\]/);

@@ -41,6 +41,19 @@ describe('DaemonSet affinity', () => {
   });
 });
 
+describe('DaemonSet affinity: the whole node selection counts', () => {
+  it('an existing required affinity that no virtual node satisfies means no patch (and no rolling restart)', () => {
+    const all = [{ operator: 'Exists' }];
+    const onlyWorkers = ds({ tolerations: all, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/worker', operator: 'Exists' }] }] } } } });
+    assert.equal(wouldSchedule(onlyWorkers, VNODE_LABELS, [VNODE_TAINT]), false);
+    const linuxAmd = ds({ tolerations: all, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }] }] } } } });
+    assert.equal(wouldSchedule(linuxAmd, VNODE_LABELS, [VNODE_TAINT]), true, 'an affinity virtual nodes satisfy still lands there');
+    const gpuOrVirtual = ds({ tolerations: all, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [
+      { matchExpressions: [{ key: 'gpu', operator: 'Exists' }] }, { matchExpressions: [{ key: 'type', operator: 'In', values: ['virtual-kubelet'] }] }] } } } });
+    assert.equal(wouldSchedule(gpuOrVirtual, VNODE_LABELS, [VNODE_TAINT]), true, 'terms are ORed');
+  });
+});
+
 describe('install flags', () => {
   it('parses taints and tags, refusing malformed ones with the value named', () => {
     assert.deepEqual(parseTaint('dedicated=gpu:NoSchedule'), { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' });

@@ -37,7 +37,8 @@ export interface CloudEmulator {
   stop(): Promise<void>;
 }
 
-const RETRY_AFTER_MS = 200;
+/** What a throttled answer asks the client to wait (x-acs-retry-after, ms). */
+export const RETRY_AFTER_MS = 200;
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {

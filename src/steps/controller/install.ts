@@ -5,7 +5,7 @@ import { MANAGED_BY, MANAGED_BY_LABEL, describeRef, refOf, type KubeObject } fro
 import type { Context } from '../../context.js';
 import { usageError } from '../../errors.js';
 import { ADDON_SECRET, readAddonSecret } from '../ram/addon-secret.js';
-import { keepDaemonSetsOff, type AffinityChange } from '../scheduling/daemonset-affinity.js';
+import { confirmDaemonSetPatches, keepDaemonSetsOff, type AffinityChange } from '../scheduling/daemonset-affinity.js';
 import { asInput, checkNetwork, checkVersion } from '../virtual-node/preflight.js';
 import { ensureStatefulSet, PROFILE_REF, readController, restartStale, waitNodesReady } from './controller.js';
 import {
@@ -82,6 +82,7 @@ export async function installController(ctx: Context, opts: ControllerInstallOpt
 
   const objects: KubeObject[] = [serviceAccount(), clusterRole(), clusterRoleBinding(), eciProfile(settings, pre.vpcId), statefulSet(settings)];
   const nodeTaints = [TAINT];
+  if (opts.daemonsetAffinity) await confirmDaemonSetPatches(ctx, await keepDaemonSetsOff(cluster, NODE_LABELS, nodeTaints, true));
   if (flags.dryRun) {
     if (!out.structured) out.print(objects.map((o) => stringify(o).trimEnd()).join('\n---\n'));
     return {

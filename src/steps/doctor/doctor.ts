@@ -8,7 +8,7 @@ import { CONTROLLER, NAMESPACE as CONTROLLER_NS, NODE_LABELS, TAINT } from '../c
 import { BOOTSTRAP_TOKEN_TYPE, NAMESPACE as IDENTITY_NS, tokenFromSecret } from '../identity/identity.js';
 import { serverWarnings } from '../identity/kubeconfig-file.js';
 import { ADDON_SECRET, readAddonSecret } from '../ram/addon-secret.js';
-import { keepDaemonSetsOff } from '../scheduling/daemonset-affinity.js';
+import { confirmDaemonSetPatches, keepDaemonSetsOff } from '../scheduling/daemonset-affinity.js';
 import { certFacts, RENEW_BEFORE_MS } from '../scheduling/certs.js';
 import { MWC_REF, SECRET_REF } from '../scheduling/webhook.js';
 import { TAG_CLUSTER, TAG_IDENTITY, VNODE_LABELS, VNODE_TAINT } from '../virtual-node/install.js';
@@ -72,6 +72,7 @@ async function checkDaemonSets(ctx: Context, cluster: ClusterPort, modes: Set<st
   if (open.length === 0) return pass('daemonset-exclusion', '', 'no DaemonSet can place pods on virtual nodes');
   const names = open.map((c) => `${c.namespace}/${c.name}`).join(', ');
   if (fix && !ctx.flags.dryRun) {
+    await confirmDaemonSetPatches(ctx, planned);
     await keepDaemonSetsOff(cluster, labels, taints, false);
     return pass('daemonset-exclusion', '', `re-applied the exclusion to ${names} (their pods restart)`);
   }

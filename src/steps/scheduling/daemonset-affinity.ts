@@ -1,4 +1,7 @@
+import { fitsNode, type PodSchedulingSpec } from '../../cluster/node-match.js';
 import type { ClusterPort, KubeObject } from '../../cluster/port.js';
+import type { Context } from '../../context.js';
+import { usageError } from '../../errors.js';
 
 export const VIRTUAL_KUBELET_LABEL = { key: 'type', value: 'virtual-kubelet' };
 /** Records on a DaemonSet that vnode added the exclusion (so it can be reverted exactly). */
@@ -24,14 +27,6 @@ function termExcludes(t: Term): boolean {
       || r.operator === 'DoesNotExist'));
 }
 
-function tolerates(tols: Toleration[], taint: NodeTaint): boolean {
-  return tols.some((t) => {
-    if (t.effect && t.effect !== taint.effect) return false;
-    if (t.operator === 'Exists') return !t.key || t.key === taint.key;
-    return t.key === taint.key && (t.value ?? '') === taint.value;
-  });
-}
-
 function podSpec(ds: KubeObject): PodSpec {
   return ((ds.spec as { template?: { spec?: PodSpec } } | undefined)?.template?.spec) ?? {};
 }
@@ -46,12 +41,21 @@ export function isExcluded(ds: KubeObject): boolean {
   return t.length > 0 && t.every(termExcludes);
 }
 
-/** Would the DaemonSet controller put a pod on a node with these labels and taints? */
+/**
+ * Would the DaemonSet controller put a pod on a node with these labels and taints? Its whole node selection counts
+ * (nodeSelector, every required affinity term and expression, tolerations), not only what vnode adds.
+ */
 export function wouldSchedule(ds: KubeObject, labels: Record<string, string>, taints: NodeTaint[]): boolean {
-  const spec = podSpec(ds);
-  if (Object.entries(spec.nodeSelector ?? {}).some(([k, v]) => labels[k] !== v)) return false;
   if (isExcluded(ds)) return false;
-  return taints.filter((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute').every((t) => tolerates(spec.tolerations ?? [], t));
+  return fitsNode(podSpec(ds) as PodSchedulingSpec, { name: '', labels, taints });
+}
+
+/** Patching a DaemonSet's template rolls every pod of it: said first, and approved (a prompt, or --yes). */
+export async function confirmDaemonSetPatches(ctx: Context, planned: AffinityChange[]): Promise<void> {
+  const names = planned.filter((c) => c.action === 'would patch').map((c) => `${c.namespace}/${c.name}`);
+  if (names.length === 0 || ctx.flags.dryRun) return;
+  const ok = await ctx.prompt.confirm(`Keeping DaemonSets off the virtual nodes patches ${names.join(', ')}: every pod of ${names.length > 1 ? 'each' : 'it'} is restarted (rolling update). Continue?`, { default: true });
+  if (!ok) throw usageError('Declined', 'nothing was changed', 'or pass --no-daemonset-affinity and keep them off yourself');
 }
 
 /** Terms are ORed: the exclusion goes into every term; all existing terms and expressions stay. */

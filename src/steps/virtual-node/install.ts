@@ -4,7 +4,7 @@ import { clusterUid } from '../../cluster/cluster-id.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { VnodeError, operationError, throwIfAborted, usageError } from '../../errors.js';
-import { keepDaemonSetsOff, type AffinityChange, type NodeTaint } from '../scheduling/daemonset-affinity.js';
+import { confirmDaemonSetPatches, keepDaemonSetsOff, type AffinityChange, type NodeTaint } from '../scheduling/daemonset-affinity.js';
 import { DEFAULT_APPROVER_IMAGE } from '../identity/identity.js';
 import { clientToken, ensureInstallRecord, findInstallRecord } from './install-record.js';
 import { detectClusterDns } from './dns.js';
@@ -129,6 +129,8 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
   const warnings = [...pre.warnings];
   const names = nodeNames(opts.name, opts.count);
   const missing = names.filter((n) => !pre.existing.has(n));
+  const nodeTaints: NodeTaint[] = [VNODE_TAINT, ...opts.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect }))];
+  if (opts.daemonsetAffinity) await confirmDaemonSetPatches(ctx, await keepDaemonSetsOff(cluster, VNODE_LABELS, nodeTaints, true));
   const identity = identityName(opts.name);
   const identityTag = opts.kubeconfigFile ? 'external' : `${opts.bootstrap ? 'bootstrap' : 'sa'}:${identity}`;
 
@@ -186,7 +188,6 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
       clientToken: record ? clientToken(pre.clusterId, cloud.regionId, name, record.uid) : '<derived from the install record created on apply>',
     });
   });
-  const nodeTaints: NodeTaint[] = [VNODE_TAINT, ...opts.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect }))];
 
   if (flags.dryRun) {
     for (const [name, input] of inputs) {
