@@ -64,6 +64,29 @@ describe('cloud emulator contract (official SDKs over HTTP)', () => {
     assert.equal(await codeOf(ramClient(emu.endpoint, id, 'wrong-secret', { signatureAlgorithm: 'v2' }).getUser(new ramSdk.GetUserRequest({ userName: 'contract-user' }))), 'SignatureDoesNotMatch');
   });
 
+  it('the real codes and limits: unknown vSwitch/security group 404, VPC mismatch, policy length, custom policies per user', async () => {
+    const eci = new eciSdk.default(new openapiClient.Config({ accessKeyId: id, accessKeySecret: secret, endpoint: emu.endpoint, protocol: 'HTTP' }));
+    const create = (vsw: string, sg: string): Promise<unknown> => eci.createVirtualNode(new eciSdk.CreateVirtualNodeRequest({ regionId: 'cn-hangzhou', vSwitchId: vsw, securityGroupId: sg }));
+    const statusOf = async (p: Promise<unknown>): Promise<string> => { try { await p; return 'ok'; } catch (e) { return `${(e as { statusCode?: number; data?: { statusCode?: number } }).data?.statusCode} ${(e as { code: string }).code}`; } };
+    assert.equal(await statusOf(create('vsw-bp1nosuch0000000000', 'sg-bp1sandboxkubelet0001')), '404 InvalidVSwitchId.NotFound');
+    assert.equal(await statusOf(create('vsw-bp1sandboxzoneh00001', 'sg-bp1nosuch00000000000')), '404 InvalidSecurityGroupId.NotFound');
+    assert.equal(await statusOf(create('vsw-bp1sandboxzoneh00001', 'sg-bp1othervpc0000000001')), '400 InvalidParameter.Mismatch');
+
+    const ram = ramClient(emu.endpoint, id, secret);
+    const doc = (pad: number): string => JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: ['eci:DescribeContainerGroups'], Resource: '*', Condition: { StringEquals: { 'acs:SourceIp': 'x'.repeat(pad) } } }] });
+    const base = doc(0).length;
+    assert.equal(await codeOf(ram.createPolicy(new ramSdk.CreatePolicyRequest({ policyName: 'too-long', policyDocument: doc(6145 - base) }))), 'InvalidParameter.PolicyDocument.Length');
+    await ram.createPolicy(new ramSdk.CreatePolicyRequest({ policyName: 'just-fits', policyDocument: doc(6144 - base) }));
+    await ram.createUser(new ramSdk.CreateUserRequest({ userName: 'limits-user' }));
+    for (let i = 0; i < 10; i++) {
+      await ram.createPolicy(new ramSdk.CreatePolicyRequest({ policyName: `custom-${i}`, policyDocument: doc(0) }));
+      await ram.attachPolicyToUser(new ramSdk.AttachPolicyToUserRequest({ userName: 'limits-user', policyName: `custom-${i}`, policyType: 'Custom' }));
+    }
+    assert.equal(await codeOf(ram.attachPolicyToUser(new ramSdk.AttachPolicyToUserRequest({ userName: 'limits-user', policyName: 'just-fits', policyType: 'Custom' }))), 'LimitExceeded.User.Policy');
+    // the system-policy limit is separate
+    await ram.attachPolicyToUser(new ramSdk.AttachPolicyToUserRequest({ userName: 'limits-user', policyName: 'AliyunECIReadOnlyAccess', policyType: 'System' }));
+  });
+
   it('a wrong secret, an unknown key and a changed query fail with the real codes', async () => {
     assert.equal(await codeOf(ramClient(emu.endpoint, id, 'not-the-secret').getUser(new ramSdk.GetUserRequest({ userName: 'contract-user' }))), 'SignatureDoesNotMatch');
     assert.equal(await codeOf(ramClient(emu.endpoint, 'LTAI5tNoSuchKey000000000', secret).getUser(new ramSdk.GetUserRequest({ userName: 'contract-user' }))), 'InvalidAccessKeyId.NotFound');

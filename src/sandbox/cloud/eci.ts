@@ -123,13 +123,13 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
           if (vswIds.length < 1 || vswIds.length > 10) throw invalid('VSwitchId', 'specify 1 to 10 vSwitches');
           const vsws = vswIds.map((id) => {
             const v = ctx.state.data.vswitches.find((x) => x.id === id);
-            if (!v) throw new ApiError(400, 'InvalidVSwitchId.NotFound', `The specified vSwitch ${id} does not exist.`);
+            if (!v) throw new ApiError(404, 'InvalidVSwitchId.NotFound', `The specified vSwitch ${id} does not exist.`);
             return v;
           });
           if (new Set(vsws.map((v) => v.vpcId)).size > 1) throw invalid('VSwitchId', 'all vSwitches must belong to one VPC');
           const sg = ctx.state.data.securityGroups.find((x) => x.id === sgId);
-          if (!sg) throw new ApiError(400, 'InvalidSecurityGroupId.NotFound', `The specified security group ${sgId} does not exist.`);
-          if (sg.vpcId !== vsws[0]!.vpcId) throw new ApiError(400, 'InvalidSecurityGroup.NotInVpc', 'The security group and the vSwitches are not in the same VPC.');
+          if (!sg) throw new ApiError(404, 'InvalidSecurityGroupId.NotFound', `The specified security group ${sgId} does not exist.`);
+          if (sg.vpcId !== vsws[0]!.vpcId) throw new ApiError(400, 'InvalidParameter.Mismatch', 'The security group and the vSwitches are not in the same VPC.');
           const name = str(ctx, 'VirtualNodeName') ?? '';
           if (name && !/^[a-z0-9][a-z0-9.-]{0,126}[a-z0-9]$/.test(name)) throw invalid('VirtualNodeName', 'must be 2-128 lowercase letters, digits, "." or "-", starting and ending with a letter or digit');
           const tagList = tags(ctx);

@@ -4,7 +4,9 @@ import { str, type CallContext, type Service } from './service.js';
 import { iso, newAccessKey, randomId, type UserRec } from './state.js';
 
 const MAX_KEYS_PER_USER = 2;
-const MAX_POLICIES_PER_USER = 25;
+/** RAM's limits on policies attached to one user, by type. */
+export const MAX_POLICIES_PER_USER = { System: 20, Custom: 10 } as const;
+export const MAX_POLICY_DOCUMENT = 6144;
 
 function userName(ctx: CallContext): string {
   const n = str(ctx, 'UserName');
@@ -69,7 +71,7 @@ export const ramService: Service = {
       if (!/^[A-Za-z0-9-]+$/.test(name)) throw new ApiError(400, 'InvalidParameter.PolicyName.InvalidChars', 'The parameter "PolicyName" contains invalid chars.');
       const doc = str(ctx, 'PolicyDocument');
       if (!doc) throw missing('PolicyDocument');
-      if (doc.length > 6144) throw new ApiError(400, 'LimitExceeded.Policy.Document', 'The policy document exceeds the length limit.');
+      if (doc.length > MAX_POLICY_DOCUMENT) throw new ApiError(400, 'InvalidParameter.PolicyDocument.Length', `The parameter PolicyDocument exceeds the length limit of ${MAX_POLICY_DOCUMENT}.`);
       const parsed = parsePolicyDocument(doc);
       if (typeof parsed === 'string') throw new ApiError(400, 'MalformedPolicyDocument', parsed);
       if (policyExists(ctx, 'Custom', name) || name in SYSTEM_POLICIES) throw new ApiError(409, 'EntityAlreadyExists.Policy', 'The policy does already exist.');
@@ -105,7 +107,7 @@ export const ramService: Service = {
       if (!policyExists(ctx, type, name)) throw new ApiError(404, 'EntityNotExist.Policy', 'The policy does not exist.');
       const mine = ctx.state.data.attachments.filter((a) => a.user === user.name);
       if (mine.some((a) => a.policyName === name && a.policyType === type)) throw new ApiError(409, 'EntityAlreadyExists.User.Policy', 'The policy has already been attached to the user.');
-      if (mine.length >= MAX_POLICIES_PER_USER) throw new ApiError(409, 'LimitExceeded.User.Policy', 'The count of policies attached to the user exceeds the limit.');
+      if (mine.filter((a) => a.policyType === type).length >= MAX_POLICIES_PER_USER[type]) throw new ApiError(409, 'LimitExceeded.User.Policy', 'The count of policies attached to the user exceeds the limit.');
       ctx.state.data.attachments.push({ user: user.name, policyName: name, policyType: type, attachDate: iso(ctx.now) });
       return {};
     },
