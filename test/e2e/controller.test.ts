@@ -102,7 +102,7 @@ describe('in-cluster controller mode (real control plane; the sandbox plays the 
     addonKey = Buffer.from((secret.data as Record<string, string>)['access-key-id']!, 'base64').toString();
     const keySecret = emu.state.data.accessKeys.find((k) => k.id === addonKey)!.secret;
 
-    const r = await ok(['install', '--mode', 'controller', '--replicas', '2', '--vswitch', `${VSW_H},${VSW_I}`, '--security-group', SG, '--timeout', '2m']);
+    const r = await ok(['install', '--mode', 'controller', '--replicas', '2', '--vswitch', `${VSW_H},${VSW_I}`, '--security-group', SG, '--timeout', '2m', '--yes']);
     assert.match(r.stdout, /2 virtual node\(s\) Ready: virtual-node-eci-0, virtual-node-eci-1/);
     for (const name of ['virtual-node-eci-0', 'virtual-node-eci-1']) {
       const n = (await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'Node', name }))!;

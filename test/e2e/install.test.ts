@@ -76,6 +76,8 @@ describe('vnode install against the real control plane and the sandbox cloud', (
       [['install', '--vswitch', VSW_H, '--security-group', SG, '--region', 'xx-nowhere-1'], {}, /unknown region/],
       [['install', '--vswitch', VSW_H, '--security-group', SG], { ALIBABA_CLOUD_ACCESS_KEY_ID: '', ALIBABA_CLOUD_ACCESS_KEY_SECRET: '' }, /no Alibaba Cloud credentials/],
       [['install', '--security-group', SG], {}, /--vswitch is required/],
+      // patching DaemonSets rolls their pods: said first, and without a terminal only with --yes
+      [['install', '--vswitch', VSW_H, '--security-group', SG], {}, /patches default\/agent, kube-system\/kube-proxy: every pod of each is restarted \(rolling update\).*\n.*pass --yes/],
       [['install', '--vswitch', VSW_H, '--security-group', 'sg-bp1othervpc0000000001'], {}, /security group sg-bp1othervpc0000000001 is in vpc-bp1sandbox0000000002/],
       // the name becomes a Node label value (at most 63 characters)
       [['install', '--vswitch', VSW_H, '--security-group', SG, '--name', 'a'.repeat(64)], {}, /invalid --name "a{64}" \(64 characters\): 2-63 lowercase/],
@@ -99,7 +101,8 @@ describe('vnode install against the real control plane and the sandbox cloud', (
   });
 
   it('ServiceAccount mode: Ready in ECI and in the cluster; DaemonSets excluded; a tolerating pod runs on it', async () => {
-    const r = await vk(['install', '--vswitch', `${VSW_H},${VSW_I}`, '--security-group', SG, '--name', 'vn-sa', '-o', 'json']);
+    // kube-proxy and agent are patched (their pods roll): approved with --yes
+    const r = await vk(['install', '--vswitch', `${VSW_H},${VSW_I}`, '--security-group', SG, '--name', 'vn-sa', '-o', 'json', '--yes']);
     assert.equal(r.code, 0, r.stderr);
     const res = JSON.parse(r.stdout) as { nodes: { virtualNodeId: string; nodeName: string; status: string; action: string }[]; daemonSets: { name: string; action: string }[] };
     assert.equal(res.nodes.length, 1);

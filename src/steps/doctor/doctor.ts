@@ -3,6 +3,7 @@ import { clusterUid } from '../../cluster/cluster-id.js';
 import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
 import { SUPPORTED_MIN_MINOR, supportRange, TESTED_MAX_MINOR } from '../../cluster/versions.js';
 import type { Context } from '../../context.js';
+import { VnodeError } from '../../errors.js';
 import { readController } from '../controller/controller.js';
 import { CONTROLLER, NAMESPACE as CONTROLLER_NS, NODE_LABELS, TAINT } from '../controller/manifest.js';
 import { BOOTSTRAP_TOKEN_TYPE, NAMESPACE as IDENTITY_NS, tokenFromSecret } from '../identity/identity.js';
@@ -204,6 +205,8 @@ export async function runDoctor(ctx: Context, opts: { name: string | undefined; 
       const r = await f();
       if (r) checks.push(...(Array.isArray(r) ? r : [r]));
     } catch (e) {
+      // a declined or unanswerable confirmation (--fix) is the user's answer, not a failed check
+      if (e instanceof VnodeError && e.source !== 'operation') throw e;
       checks.push(fail(check, target, `could not check: ${errorText(e)}`));
     }
   };
