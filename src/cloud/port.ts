@@ -14,6 +14,12 @@ export interface RamPort {
   /** The default version's document, or undefined when there is no such policy. */
   getPolicyDocument(name: string, type: 'System' | 'Custom'): Promise<string | undefined>;
   createPolicy(name: string, document: string, description: string): Promise<void>;
+  /** A custom policy's versions, oldest first. */
+  listPolicyVersions(name: string): Promise<{ id: string; isDefault: boolean; createDate: string }[]>;
+  /** A new default version of a custom policy. */
+  createPolicyVersion(name: string, document: string): Promise<string>;
+  /** Returns false when the version was already gone. */
+  deletePolicyVersion(name: string, versionId: string): Promise<boolean>;
   listPoliciesForUser(user: string): Promise<RamPolicyRef[]>;
   /** Returns false when it was already attached. */
   attachPolicyToUser(user: string, policy: RamPolicyRef): Promise<boolean>;

@@ -71,6 +71,27 @@ export class SdkRam implements RamPort {
     }
   }
 
+  async listPolicyVersions(name: string): Promise<{ id: string; isDefault: boolean; createDate: string }[]> {
+    const r = await this.call('ListPolicyVersions', (c) => c.listPolicyVersions(new ramSdk.ListPolicyVersionsRequest({ policyName: name, policyType: 'Custom' })));
+    return (r.body?.policyVersions?.policyVersion ?? []).map((v) => ({ id: v.versionId ?? '', isDefault: v.isDefaultVersion === true, createDate: v.createDate ?? '' }))
+      .sort((a, b) => a.createDate.localeCompare(b.createDate) || Number(a.id.slice(1)) - Number(b.id.slice(1)));
+  }
+
+  async createPolicyVersion(name: string, document: string): Promise<string> {
+    const r = await this.call('CreatePolicyVersion', (c) => c.createPolicyVersion(new ramSdk.CreatePolicyVersionRequest({ policyName: name, policyDocument: document, setAsDefault: true })));
+    return r.body?.policyVersion?.versionId ?? '';
+  }
+
+  async deletePolicyVersion(name: string, versionId: string): Promise<boolean> {
+    try {
+      await this.call('DeletePolicyVersion', (c) => c.deletePolicyVersion(new ramSdk.DeletePolicyVersionRequest({ policyName: name, versionId })));
+      return true;
+    } catch (e) {
+      if (hasCode(e, 'EntityNotExist.Policy.Version')) return false;
+      throw e;
+    }
+  }
+
   async listPoliciesForUser(user: string): Promise<RamPolicyRef[]> {
     const r = await this.call('ListPoliciesForUser', (c) => c.listPoliciesForUser(new ramSdk.ListPoliciesForUserRequest({ userName: user })));
     return (r.body?.policies?.policy ?? []).map((p) => ({ name: p.policyName ?? '', type: p.policyType === 'System' ? 'System' : 'Custom' }));

@@ -48,6 +48,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./ram/revoke.js')).default,
   },
   {
+    path: ['ram', 'operator-policy'],
+    summary: 'print the least-privilege RAM policy for whoever runs vnode (install, status, update, uninstall)',
+    examples: ['vnode ram operator-policy', 'aliyun ram CreatePolicy --PolicyName vnode-operator --PolicyDocument "$(vnode ram operator-policy)"'],
+    load: async () => (await import('./ram/operator-policy.js')).default,
+  },
+  {
     path: ['secret', 'create'],
     summary: 'write alibaba-addon-secret from an existing AccessKey (secret read from stdin)',
     examples: ['printf %s "$KEY_SECRET" | vnode secret create --access-key-id LTAI5tExampleKeyId', 'vnode secret create --access-key-id LTAI5tExampleKeyId < secret.txt'],

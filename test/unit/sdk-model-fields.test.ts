@@ -58,3 +58,27 @@ describe('response fields vnode reads exist in the SDK models', () => {
     }
   });
 });
+
+describe('RAM policy templates name only actions the APIs have', () => {
+  const methodOf = (action: string): string => action.charAt(0).toLowerCase() + action.slice(1);
+  it('every eci: action of the addon policy is an operation of the ECI SDK', async () => {
+    const { actionsOf, policyDocument } = await import('../../src/steps/ram/ram.js');
+    const actions = actionsOf(policyDocument());
+    const missing = actions.filter((a) => !a.startsWith('eci:') || typeof (eciSdk.default.prototype as unknown as Record<string, unknown>)[methodOf(a.slice(4))] !== 'function');
+    assert.deepEqual(missing, []);
+    assert.ok(actions.includes('eci:CreateContainerGroup'));
+  });
+
+  it('the operator policy: eci and ram actions are SDK operations; vpc and ecs ones are the calls vnode makes', async () => {
+    const { actionsOf, operatorPolicyDocument } = await import('../../src/steps/ram/ram.js');
+    const calls = readFileSync('src/cloud/vpc.ts', 'utf8') + readFileSync('src/cloud/ecs.ts', 'utf8');
+    for (const a of actionsOf(operatorPolicyDocument())) {
+      const [svc, op] = a.split(':') as [string, string];
+      if (svc === 'eci') assert.equal(typeof (eciSdk.default.prototype as unknown as Record<string, unknown>)[methodOf(op)], 'function', a);
+      // not an API vnode calls: ECI checks it on the account's first CreateVirtualNode (its service-linked role)
+      else if (a === 'ram:CreateServiceLinkedRole') continue;
+      else if (svc === 'ram') assert.equal(typeof (ramSdk.default.prototype as unknown as Record<string, unknown>)[methodOf(op)], 'function', a);
+      else assert.ok(calls.includes(`'${op}'`), `${a} is not a call of src/cloud/vpc.ts or ecs.ts`);
+    }
+  });
+});

@@ -12,6 +12,8 @@ function render(r: GrantResult): string {
     if (p.action === 'would attach') lines.push(`${pre}RAM policy ${p.name} would be granted to RAM user ${r.user}.`);
     else lines.push(`RAM policy ${p.name} ${p.action === 'attached' ? 'granted to' : 'already granted to'} RAM user ${r.user}${p.action === 'attached' ? ' successfully' : ''}.`);
   }
+  if (r.policyUpdate) lines.push(`RAM policy ${DEFAULT_POLICY} updated: version ${r.policyUpdate.version} is the default${r.policyUpdate.deletedVersion ? ` (version ${r.policyUpdate.deletedVersion} deleted: RAM keeps 5)` : ''}.`);
+  else if (r.policyDrift && r.dryRun) lines.push(`${pre}RAM policy ${DEFAULT_POLICY} differs from vnode's document; --update-policy would make vnode's the default version.`);
   for (const k of r.deletedKeys) lines.push(`AccessKey ${k} deleted.`);
   const where = r.secret ? `Secret ${r.secret.namespace}/${r.secret.name}` : '';
   switch (r.accessKey.action) {
@@ -35,12 +37,13 @@ const command: CommandModule = {
       .addOption(new Option('--user <name>', 'RAM user name (default: vnode-addon-<8 hex of the kube-system namespace UID>)'))
       .addOption(new Option('--policy <name>', `policy to attach, repeatable (default: the custom least-privilege ${DEFAULT_POLICY})`).argParser(collect))
       .addOption(new Option('--rotate-key', 'create a new AccessKey, update the Secret, then delete the old key'))
-      .addOption(new Option('--no-secret', 'grant permissions only; no AccessKey, no Secret'));
+      .addOption(new Option('--no-secret', 'grant permissions only; no AccessKey, no Secret'))
+      .addOption(new Option('--update-policy', `when ${DEFAULT_POLICY} differs from vnode's document, make vnode's its new default version (RAM keeps 5; the oldest non-default goes)`));
   },
   async run(ctx, _args, raw) {
     const user = raw.user === undefined ? undefined : validateUserName(String(raw.user));
     const policies = ((raw.policy as string[] | undefined) ?? [DEFAULT_POLICY]).map(validatePolicyName);
-    const r = await grant(ctx, { user, policies: [...new Set(policies)], rotateKey: Boolean(raw.rotateKey), noSecret: raw.secret === false });
+    const r = await grant(ctx, { user, policies: [...new Set(policies)], rotateKey: Boolean(raw.rotateKey), noSecret: raw.secret === false, updatePolicy: raw.updatePolicy === true });
     ctx.out.result(r, () => render(r));
   },
 };

@@ -1,12 +1,26 @@
 import { ApiError, missing } from './errors.js';
 import { parsePolicyDocument, SYSTEM_POLICIES } from './policies.js';
 import { str, type CallContext, type Service } from './service.js';
-import { iso, newAccessKey, randomId, type UserRec } from './state.js';
+import { iso, newAccessKey, randomId, type PolicyRec, type PolicyVersionRec, type UserRec } from './state.js';
 
 const MAX_KEYS_PER_USER = 2;
 /** RAM's limits on policies attached to one user, by type. */
 export const MAX_POLICIES_PER_USER = { System: 20, Custom: 10 } as const;
 export const MAX_POLICY_DOCUMENT = 6144;
+export const MAX_POLICY_VERSIONS = 5;
+
+function versionsOf(p: PolicyRec): PolicyVersionRec[] {
+  p.versions ??= [{ id: 'v1', document: p.document, createDate: p.createDate, isDefault: true }];
+  return p.versions;
+}
+
+function customPolicy(ctx: CallContext): PolicyRec {
+  const name = str(ctx, 'PolicyName');
+  if (!name) throw missing('PolicyName');
+  const p = ctx.state.data.policies.find((x) => x.name === name);
+  if (!p) throw new ApiError(404, 'EntityNotExist.Policy', 'The policy does not exist.');
+  return p;
+}
 
 function userName(ctx: CallContext): string {
   const n = str(ctx, 'UserName');
@@ -94,10 +108,42 @@ export const ramService: Service = {
         };
       }
       const p = ctx.state.data.policies.find((x) => x.name === name)!;
+      const def = versionsOf(p).find((v) => v.isDefault)!;
       return {
-        Policy: { PolicyName: name, PolicyType: type, Description: p.description, DefaultVersion: 'v1', CreateDate: p.createDate, UpdateDate: p.createDate, AttachmentCount: attachments, PolicyDocument: p.document },
-        DefaultPolicyVersion: { VersionId: 'v1', IsDefaultVersion: true, PolicyDocument: p.document, CreateDate: p.createDate },
+        Policy: { PolicyName: name, PolicyType: type, Description: p.description, DefaultVersion: def.id, CreateDate: p.createDate, UpdateDate: def.createDate, AttachmentCount: attachments, PolicyDocument: p.document },
+        DefaultPolicyVersion: { VersionId: def.id, IsDefaultVersion: true, PolicyDocument: p.document, CreateDate: def.createDate },
       };
+    },
+    ListPolicyVersions(ctx) {
+      const p = customPolicy(ctx);
+      return { PolicyVersions: { PolicyVersion: versionsOf(p).map((v) => ({ VersionId: v.id, IsDefaultVersion: v.isDefault, CreateDate: v.createDate, PolicyDocument: v.document })) } };
+    },
+    CreatePolicyVersion(ctx) {
+      const p = customPolicy(ctx);
+      const doc = str(ctx, 'PolicyDocument');
+      if (!doc) throw missing('PolicyDocument');
+      if (doc.length > MAX_POLICY_DOCUMENT) throw new ApiError(400, 'InvalidParameter.PolicyDocument.Length', `The parameter PolicyDocument exceeds the length limit of ${MAX_POLICY_DOCUMENT}.`);
+      const parsed = parsePolicyDocument(doc);
+      if (typeof parsed === 'string') throw new ApiError(400, 'MalformedPolicyDocument', parsed);
+      const versions = versionsOf(p);
+      if (versions.length >= MAX_POLICY_VERSIONS) throw new ApiError(409, 'LimitExceeded.Policy.Version', `The count of versions of the policy exceeds the limit of ${MAX_POLICY_VERSIONS}.`);
+      const asDefault = str(ctx, 'SetAsDefault') === 'true';
+      const id = `v${Math.max(...versions.map((v) => Number(v.id.slice(1)))) + 1}`;
+      const v = { id, document: doc, createDate: iso(ctx.now), isDefault: asDefault };
+      if (asDefault) { for (const x of versions) x.isDefault = false; p.document = doc; }
+      p.versions = [...versions, v];
+      return { PolicyVersion: { VersionId: id, IsDefaultVersion: asDefault, CreateDate: v.createDate, PolicyDocument: doc } };
+    },
+    DeletePolicyVersion(ctx) {
+      const p = customPolicy(ctx);
+      const id = str(ctx, 'VersionId');
+      if (!id) throw missing('VersionId');
+      const versions = versionsOf(p);
+      const v = versions.find((x) => x.id === id);
+      if (!v) throw new ApiError(404, 'EntityNotExist.Policy.Version', 'The policy version does not exist.');
+      if (v.isDefault) throw new ApiError(409, 'DeleteConflict.PolicyVersion.Default', 'The default version of a policy cannot be deleted.');
+      p.versions = versions.filter((x) => x !== v);
+      return {};
     },
     AttachPolicyToUser(ctx) {
       const type = policyType(ctx);

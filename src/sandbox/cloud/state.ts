@@ -3,7 +3,9 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 export interface AccessKeyRec { id: string; secret: string; user: string | null; status: 'Active' | 'Inactive'; createDate: string }
 export interface UserRec { name: string; id: string; displayName: string; comments: string; createDate: string }
-export interface PolicyRec { name: string; document: string; description: string; createDate: string }
+/** document: the default version's; versions absent in older state files mean one version, v1. */
+export interface PolicyRec { name: string; document: string; description: string; createDate: string; versions?: PolicyVersionRec[] }
+export interface PolicyVersionRec { id: string; document: string; createDate: string; isDefault: boolean }
 export interface AttachmentRec { user: string; policyName: string; policyType: 'System' | 'Custom'; attachDate: string }
 export interface VSwitchRec { id: string; vpcId: string; zoneId: string; cidr: string; status: 'Available' | 'Pending'; name: string }
 export interface PermissionRec { IpProtocol: string; PortRange: string; SourceCidrIp: string; Direction: 'ingress' | 'egress'; Policy: 'Accept' | 'Drop'; Priority: string }

@@ -18,6 +18,31 @@ export function policyDocument(): string {
   return JSON.stringify(JSON.parse(readTemplate('ram-policy-ack-virtual-node.json')));
 }
 
+/** What the person running vnode needs for the VNode flow (not ram grant, which needs RAM rights of its own). */
+export function operatorPolicyDocument(): string {
+  return JSON.stringify(JSON.parse(readTemplate('ram-policy-operator.json')), null, 2);
+}
+
+export function actionsOf(document: string): string[] {
+  const doc = JSON.parse(document) as { Statement: { Action: string | string[] }[] };
+  return doc.Statement.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+}
+
+/** RAM keeps at most this many versions of a policy. */
+export const MAX_POLICY_VERSIONS = 5;
+
+/** A new default version with vnode's document; the oldest non-default version goes first when all 5 are used. */
+async function updatePolicy(ctx: Context, ram: RamPort): Promise<{ version: string; deletedVersion: string | undefined }> {
+  const versions = await ram.listPolicyVersions(DEFAULT_POLICY);
+  let deletedVersion: string | undefined;
+  if (versions.length >= MAX_POLICY_VERSIONS) {
+    deletedVersion = versions.find((v) => !v.isDefault)?.id;
+    if (deletedVersion) await ctx.status.step(`Deleting version ${deletedVersion} of ${DEFAULT_POLICY} (RAM keeps ${MAX_POLICY_VERSIONS})`, () => ram.deletePolicyVersion(DEFAULT_POLICY, deletedVersion!));
+  }
+  const version = await ctx.status.step(`Updating RAM policy ${DEFAULT_POLICY}`, () => ram.createPolicyVersion(DEFAULT_POLICY, policyDocument()), (v) => `version ${v}, default`);
+  return { version, deletedVersion };
+}
+
 export function validateUserName(name: string): string {
   if (name.length < 1 || name.length > 64 || !/^[A-Za-z0-9._-]+$/.test(name)) {
     throw usageError('InvalidUser', `invalid --user "${name}": a RAM user name is 1-64 characters of letters, digits, '.', '_' and '-'`);
@@ -64,6 +89,8 @@ export interface GrantOptions {
   policies: string[];
   rotateKey: boolean;
   noSecret: boolean;
+  /** Make vnode's document the policy's default version when it differs. */
+  updatePolicy: boolean;
 }
 
 export interface GrantResult {
@@ -71,6 +98,8 @@ export interface GrantResult {
   userAction: 'created' | 'exists' | 'would create';
   policies: { name: string; type: string; action: 'attached' | 'already attached' | 'would attach'; created?: boolean }[];
   policyDrift: boolean;
+  /** --update-policy: the new default version (and the one deleted to make room). */
+  policyUpdate?: { version: string; deletedVersion: string | undefined } | null;
   accessKey: { id: string | null; action: 'created' | 'kept' | 'rotated' | 'none' | 'would create' | 'would rotate' };
   deletedKeys: string[];
   /** Controller replicas restarted to pick up a new key. */
@@ -99,7 +128,7 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
   const toAttach = plan.policies.filter((p) => !plan.attached.has(refKey(p.ref)));
   const defaultPolicy = plan.policies.find((p) => p.ref.name === DEFAULT_POLICY);
   const drift = Boolean(defaultPolicy?.exists && defaultPolicy.document !== undefined && !sameDocument(defaultPolicy.document, policyDocument()));
-  if (drift) out.warn(`RAM policy ${DEFAULT_POLICY} differs from the document vnode would create; it is left as it is`);
+  if (drift && !opts.updatePolicy) out.warn(`RAM policy ${DEFAULT_POLICY} differs from the document vnode would create; it is left as it is (--update-policy makes vnode's the default version)`);
 
   const secretKey = plan.secret?.accessKeyId;
   const liveInSecret = secretKey !== undefined && plan.keys.some((k) => k.id === secretKey && k.status === 'Active');
@@ -151,6 +180,10 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
     };
   }
 
+  if (drift && opts.updatePolicy) {
+    const ok = await ctx.prompt.confirm(`Make vnode's document the default version of RAM policy ${DEFAULT_POLICY}? Every user it is attached to gets exactly its actions.`, { default: true });
+    if (!ok) throw usageError('Declined', 'nothing was changed');
+  }
   const userRes = await status.step(`Ensuring RAM user ${user}`, () => ram.ensureUser(user, user, `${USER_COMMENT_PREFIX} for the ECI virtual node addon`));
   const policies: GrantResult['policies'] = [];
   for (const p of plan.policies) {
@@ -162,6 +195,8 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
     const attachedNow = plan.attached.has(refKey(p.ref)) ? false : await status.step(`Attaching ${p.ref.name} to ${user}`, () => ram.attachPolicyToUser(user, p.ref));
     policies.push({ name: p.ref.name, type: p.ref.type, action: attachedNow ? 'attached' : 'already attached', ...(created ? { created } : {}) });
   }
+
+  const policyUpdate = drift && opts.updatePolicy ? await updatePolicy(ctx, ram) : null;
 
   const deletedKeys: string[] = [];
   let keyId: string | null = keyAction === 'kept' ? secretKey! : null;
@@ -200,7 +235,7 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
     }
   }
   return {
-    user, userAction: userRes.created ? 'created' : 'exists', policies, policyDrift: drift,
+    user, userAction: userRes.created ? 'created' : 'exists', policies, policyDrift: drift, policyUpdate,
     accessKey: { id: keyId, action: keyAction }, deletedKeys, restarted,
     secret: opts.noSecret ? null : { ...ADDON_SECRET, action: secretAction },
     dryRun: false,

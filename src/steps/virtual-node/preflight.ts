@@ -10,6 +10,10 @@ export function asInput(e: unknown): never {
     throw usageError('UnknownRegion', `unknown region: ${e.message.replace(/^[^:]+: /, '')}`, 'pass --region with a region id such as cn-hangzhou');
   }
   if (e instanceof VnodeError && code === 'NoCredentials') throw new VnodeError('usage', code, e.message, e.hint ? { hint: e.hint } : {});
+  if (e instanceof VnodeError && (code === 'NoPermission' || code.startsWith('Forbidden'))) {
+    // the denied action is in the message; the hint says where the whole set is
+    throw new VnodeError('operation', code, e.message, { hint: `${e.hint ?? ''}; \`vnode ram operator-policy\` prints a least-privilege policy with every action vnode needs`.replace(/^; /, ''), cause: e });
+  }
   throw e;
 }
 
