@@ -112,9 +112,14 @@ export function parseOptions(raw: Record<string, unknown>, cwd: string): Omit<In
   if (raw.kubeconfigFile !== undefined && (raw.server !== undefined || raw.extraPrivilege)) {
     throw usageError('ConflictingFlags', '--kubeconfig-file uses an existing kubeconfig: --server and --extra-privilege apply only when vnode creates it');
   }
+  if (raw.kubeconfigFile === undefined && (raw.fileContext !== undefined || raw.force)) {
+    throw usageError('ConflictingFlags', '--file-context and --force apply only with --kubeconfig-file');
+  }
   return {
     vswitches, securityGroup, name, bootstrap, tags, taints, count,
     kubeconfigFile: raw.kubeconfigFile === undefined ? undefined : path.resolve(cwd, String(raw.kubeconfigFile)),
+    force: raw.force === true,
+    fileContext: raw.fileContext === undefined ? undefined : String(raw.fileContext),
     server: raw.server === undefined ? undefined : parseServer(String(raw.server)),
     resourceGroup: raw.resourceGroup === undefined ? undefined : checked('--resource-group', String(raw.resourceGroup), /^rg-[a-z0-9]+$/, 'a resource group id such as rg-acfm...'),
     zone: raw.zone === undefined ? undefined : checked('--zone', String(raw.zone), /^[a-z]{2}-[a-z0-9]+(-[a-z0-9]+)*$/, 'a zone id such as cn-hangzhou-h'),
@@ -252,7 +257,9 @@ const command: CommandModule = {
       .addOption(new Option('--security-group <id>', 'security group of that VPC'))
       .addOption(new Option('--name <name>', 'virtual node name (with --count n: <name>-1..n)').default('vnode'))
       .addOption(new Option('--bootstrap', 'TLS-bootstrap kubeconfig (Kubernetes 1.19+) and TlsBootstrapEnabled=true'))
-      .addOption(new Option('--kubeconfig-file <path>', 'use an existing vnode-config instead of creating the identity'))
+      .addOption(new Option('--kubeconfig-file <path>', 'use an existing kubeconfig instead of creating the identity: only its current context (or --file-context), that cluster and user, files inlined, is sent'))
+      .addOption(new Option('--file-context <name>', 'with --kubeconfig-file: the context to send'))
+      .addOption(new Option('--force', 'with --kubeconfig-file: send it even if its user is a cluster admin'))
       .addOption(new Option('--server <url>', 'API server address the virtual node uses (must be reachable from the VPC)'))
       .addOption(new Option('--ttl <duration>', 'bootstrap token lifetime').default('24h'))
       .addOption(new Option('--extra-privilege', 'also grant endpoints create/update (Kubernetes 1.13)'))

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse, stringify } from 'yaml';
 import { after, before, describe, it } from 'node:test';
 import eciSdk from '@alicloud/eci20180808';
 import openapiClient from '@alicloud/openapi-client';
@@ -144,5 +146,31 @@ describe('installing a name again, and uninstall runs that were interrupted (rea
     const gone = await vk(['uninstall', 'cleaned', '--drain', '-o', 'json']);
     assert.equal(gone.code, 0, gone.stderr);
     assert.deepEqual(await credentialsOf('cleaned'), [], 'its credentials are not "still in use" by the Cleaned record');
+  });
+
+  it('--kubeconfig-file sends one context (its cluster and user, files inlined) and refuses a cluster admin\'s unless --force', async () => {
+    assert.equal((await vk(['kubeconfig', '--name', 'file-ctx', '--file', 'vnode-only'])).code, 0);
+    const admin = parse(readFileSync(cp.kubeconfig, 'utf8')) as { clusters: { name: string }[]; users: { name: string }[]; contexts: { name: string }[]; 'current-context': string };
+    const vn = parse(readFileSync(path.join(cp.workDir, 'vnode-only'), 'utf8')) as typeof admin;
+    const merged = {
+      apiVersion: 'v1', kind: 'Config', 'current-context': admin['current-context'],
+      clusters: [...admin.clusters, ...vn.clusters.map((c) => ({ ...c, name: 'vn-cluster' }))],
+      users: [...admin.users, ...vn.users.map((u) => ({ ...u, name: 'vn-user' }))],
+      contexts: [...admin.contexts, { name: 'vn', context: { cluster: 'vn-cluster', user: 'vn-user', namespace: 'kube-system' } }],
+    };
+    const file = path.join(cp.workDir, 'merged-config');
+    writeFileSync(file, stringify(merged));
+    const refused = await vk(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'from-merged', '--kubeconfig-file', file]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /user "[^"]+" is a cluster admin \(may do anything\).*\n.*vnode kubeconfig.*--force/);
+    assert.equal(emu.state.data.virtualNodes.some((v) => v.name === 'from-merged'), false);
+    assert.match((await vk(['install', '--vswitch', VSW, '--security-group', SG, '--file-context', 'vn'])).stderr, /--file-context and --force apply only with --kubeconfig-file/);
+
+    const r = await vk(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'from-merged', '--kubeconfig-file', file, '--file-context', 'vn']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Sending context "vn" of .*merged-config to ECI: cluster "vn-cluster" \(https:\/\/127\.0\.0\.1:\d+\), user "vn-user"; 1 other context\(s\) and 1 other user\(s\) stay here/);
+    const sent = parse(Buffer.from(emu.state.data.virtualNodes.find((v) => v.name === 'from-merged')!.kubeConfig, 'base64').toString()) as typeof admin;
+    assert.deepEqual([sent.contexts.map((c) => c.name), sent.clusters.map((c) => c.name), sent.users.map((u) => u.name)], [['vn'], ['vn-cluster'], ['vn-user']]);
+    assert.equal((await vk(['uninstall', 'from-merged', '--drain'])).code, 0);
   });
 });

@@ -97,3 +97,71 @@ export function writeCredentialFile(file: string, content: string): void {
     throw e;
   }
 }
+
+export interface SentKubeconfig {
+  /** What goes to ECI: one context, its cluster and user, every file inlined. */
+  yaml: string;
+  server: string;
+  context: string;
+  cluster: string;
+  user: string;
+  /** Contexts and users of the file that were not sent. */
+  left: { contexts: number; users: number };
+  hasCredential: boolean;
+}
+
+const INLINE: [string, string][] = [['certificate-authority', 'certificate-authority-data'], ['client-certificate', 'client-certificate-data'], ['client-key', 'client-key-data']];
+
+/**
+ * A --kubeconfig-file cut down to the context a virtual node needs (`context`, else the file's current one):
+ * nothing else in the file — other clusters, other users' credentials — leaves the machine.
+ */
+export async function kubeconfigToSend(file: string, context: string | undefined, cwd: string): Promise<SentKubeconfig> {
+  const { resolveKubeconfig } = await import('../../cluster/kubeconfig.js');
+  const { parse } = await import('yaml');
+  let raw: { contexts?: { name: string }[]; users?: unknown[] };
+  try {
+    raw = (parse(readFileSync(path.resolve(cwd, file), 'utf8')) ?? {}) as typeof raw;
+  } catch (e) {
+    throw usageError('KubeconfigFileUnreadable', `cannot read --kubeconfig-file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message.split('\n')[0]}`);
+  }
+  const resolved = resolveKubeconfig({ kubeconfig: file, context }, {}, cwd);
+  const one = parse(resolved.yaml) as { clusters: { name: string; cluster: Record<string, unknown> }[]; users: { name: string; user: Record<string, unknown> }[]; contexts: { name: string; context: { user: string } }[] };
+  const inline = (entry: Record<string, unknown>, pairs: [string, string][]): void => {
+    for (const [fileKey, dataKey] of pairs) {
+      const f = entry[fileKey];
+      if (typeof f !== 'string' || f === '') continue;
+      try { entry[dataKey] = readFileSync(f).toString('base64'); } catch (e) {
+        throw usageError('KubeconfigFileUnreadable', `--kubeconfig-file ${file}: cannot read ${fileKey} ${f}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      }
+      delete entry[fileKey];
+    }
+  };
+  const cluster = one.clusters[0]!;
+  inline(cluster.cluster, INLINE.slice(0, 1));
+  const user = one.users[0]!;
+  inline(user.user, INLINE.slice(1));
+  if (typeof user.user.tokenFile === 'string') {
+    user.user.token = readFileSync(user.user.tokenFile, 'utf8').trim();
+    delete user.user.tokenFile;
+  }
+  const hasCredential = Boolean(user.user.token || (user.user['client-certificate-data'] && user.user['client-key-data']));
+  return {
+    yaml: stringify(one), server: resolved.info.server, context: resolved.info.contextName, cluster: resolved.info.clusterName, user: user.name,
+    left: { contexts: (raw.contexts?.length ?? 1) - 1, users: Math.max(0, (raw.users?.length ?? 1) - 1) }, hasCredential,
+  };
+}
+
+/** Can this kubeconfig's user do anything to anything? Asked of the cluster as that user; undefined when it cannot be asked. */
+export async function isClusterAdmin(yaml: string): Promise<boolean | undefined> {
+  const [{ KubeConfig }, { KubeCluster }] = await Promise.all([import('@kubernetes/client-node'), import('../../cluster/kube.js')]);
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromString(yaml);
+    const c = kc.getCurrentCluster()!;
+    const cluster = new KubeCluster(kc, { contextName: kc.getCurrentContext(), clusterName: c.name, server: c.server, caData: c.caData, caFile: c.caFile, insecureSkipTlsVerify: c.skipTLSVerify });
+    return await cluster.canI({ verb: '*', resource: '*', group: '*' });
+  } catch {
+    return undefined;
+  }
+}

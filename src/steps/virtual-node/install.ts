@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { CloudPorts, CreateVirtualNodeInput, Tag, Taint, VirtualNodeInfo } from '../../cloud/port.js';
 import { clusterUid } from '../../cluster/cluster-id.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
@@ -11,7 +10,7 @@ import { detectClusterDns } from './dns.js';
 import { zoneOf } from './zone.js';
 import { asInput, checkNetwork, checkVersion, type NetworkCheck } from './preflight.js';
 import { provisionIdentity } from '../identity/kubeconfig.js';
-import { serverWarnings } from '../identity/kubeconfig-file.js';
+import { isClusterAdmin, kubeconfigToSend, serverWarnings } from '../identity/kubeconfig-file.js';
 
 export const TAG_CLUSTER = 'vnode-cluster';
 export const TAG_NAME = 'vnode-name';
@@ -36,6 +35,10 @@ export interface InstallOptions {
   name: string;
   bootstrap: boolean;
   kubeconfigFile: string | undefined;
+  /** Send a --kubeconfig-file whose user is a cluster admin. */
+  force?: boolean;
+  /** The context of --kubeconfig-file to send (default: its current one). */
+  fileContext?: string | undefined;
   server: string | undefined;
   tags: Tag[];
   taints: Taint[];
@@ -138,13 +141,21 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
   let server = opts.server;
   if (missing.length > 0) {
     if (opts.kubeconfigFile) {
-      try { content = readFileSync(opts.kubeconfigFile, 'utf8'); } catch (e) {
-        throw usageError('KubeconfigFileUnreadable', `cannot read --kubeconfig-file ${opts.kubeconfigFile}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      const file = opts.kubeconfigFile;
+      const sent = await kubeconfigToSend(file, opts.fileContext, ctx.cwd);
+      if (!sent.hasCredential) throw usageError('KubeconfigFileInvalid', `--kubeconfig-file ${file}: user "${sent.user}" of context "${sent.context}" holds no token or client certificate`);
+      // the file is stored in ECI: a cluster admin's credentials there would be anyone's who can read the virtual node
+      const admin = await isClusterAdmin(sent.yaml);
+      if (admin && !opts.force) {
+        throw usageError('AdminKubeconfig', `--kubeconfig-file ${file}: user "${sent.user}" is a cluster admin (may do anything); a virtual node needs a node's rights only, and the file is stored in ECI`,
+          'create a least-privilege one with `vnode kubeconfig`, or pass --force to send it anyway');
       }
-      const m = /server:\s*(\S+)/.exec(content);
-      server = m?.[1];
-      if (!/token:|client-certificate-data:/.test(content)) throw usageError('KubeconfigFileInvalid', `--kubeconfig-file ${opts.kubeconfigFile} holds no token or client certificate`);
-      for (const w of server ? serverWarnings(server) : []) warnings.push(w);
+      if (admin === undefined) out.warn(`could not ask the cluster as user "${sent.user}" of --kubeconfig-file whether it is a cluster admin (server ${sent.server})`);
+      content = sent.yaml;
+      server = sent.server;
+      out.info(`Sending context "${sent.context}" of ${file} to ECI: cluster "${sent.cluster}" (${sent.server}), user "${sent.user}"` +
+        `${sent.left.contexts + sent.left.users > 0 ? `; ${sent.left.contexts} other context(s) and ${sent.left.users} other user(s) stay here` : ''}`);
+      for (const w of serverWarnings(server)) warnings.push(w);
     } else {
       const r = await provisionIdentity(ctx, {
         file: undefined, name: identity, mode: opts.bootstrap ? 'bootstrap' : 'serviceaccount', ttlMs: opts.ttlMs, server: opts.server,
