@@ -87,6 +87,25 @@ describe('cloud emulator contract (official SDKs over HTTP)', () => {
     await ram.attachPolicyToUser(new ramSdk.AttachPolicyToUserRequest({ userName: 'limits-user', policyName: 'AliyunECIReadOnlyAccess', policyType: 'System' }));
   });
 
+  it('deleting what is already gone: vnode takes both answers ECI might give (NotFound, or success)', async () => {
+    for (const goneDeletes of ['not-found', 'success'] as const) {
+      const e2 = await startCloudEmulator({ goneDeletes });
+      try {
+        const cloud = connectCloud({ profile: undefined, region: undefined }, { env: e2.env(), signal, log: () => {} });
+        const vnd = await cloud.eci.createVirtualNode({
+          name: 'gone', vSwitchIds: ['vsw-bp1sandboxzoneh00001'], securityGroupId: 'sg-bp1sandboxkubelet0001', kubeConfig: '', tlsBootstrapEnabled: false, tags: [], taints: [], clientToken: 'gone-1',
+        });
+        assert.equal(await cloud.eci.deleteVirtualNode(vnd, 'del-1'), true);
+        // a second request (another token, as after a lost answer and a new run): both answers mean "gone"
+        assert.equal(typeof await cloud.eci.deleteVirtualNode(vnd, 'del-2'), 'boolean', goneDeletes);
+        assert.equal(typeof await cloud.eci.deleteContainerGroup('eci-gone00000000000001', 'del-3'), 'boolean', goneDeletes);
+        assert.deepEqual(await cloud.eci.describeVirtualNodes({ ids: [vnd] }), [], 'listed as Cleaned, which is gone');
+      } finally {
+        await e2.stop();
+      }
+    }
+  });
+
   it('a wrong secret, an unknown key and a changed query fail with the real codes', async () => {
     assert.equal(await codeOf(ramClient(emu.endpoint, id, 'not-the-secret').getUser(new ramSdk.GetUserRequest({ userName: 'contract-user' }))), 'SignatureDoesNotMatch');
     assert.equal(await codeOf(ramClient(emu.endpoint, 'LTAI5tNoSuchKey000000000', secret).getUser(new ramSdk.GetUserRequest({ userName: 'contract-user' }))), 'InvalidAccessKeyId.NotFound');

@@ -91,6 +91,15 @@ describe('vnode update (in place, or replaced without losing pods)', () => {
     assert.equal(v.id, id);
     assert.equal(v.clusterDns, '10.96.0.10');
     assert.deepEqual(v.tags.map((t) => t.Key).sort(), ['team', 'vnode-cluster', 'vnode-identity', 'vnode-name']);
+    // UpdateVirtualNode needs a Ready node: said before calling it
+    v.status = 'Failed';
+    try {
+      const r2 = await vk(['update', 'vnode', '--tag', 'team=later']);
+      assert.equal(r2.code, 2);
+      assert.match(r2.stderr, /virtual node vnode is Failed in ECI; UpdateVirtualNode needs it Ready/);
+    } finally {
+      v.status = 'Ready';
+    }
   });
 
   it('--dry-run says which path each change takes and changes nothing', async () => {

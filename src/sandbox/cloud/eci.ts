@@ -105,7 +105,9 @@ export interface EciHooks {
 /** How long a deleted virtual node is still listed, as Cleaned. */
 export const CLEANED_RETENTION_MS = 10 * 60_000;
 
-export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTENCY_WINDOW_MS): Service {
+export type GoneDeletes = 'not-found' | 'success';
+
+export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTENCY_WINDOW_MS, goneDeletes: GoneDeletes = 'not-found'): Service {
   return {
     code: 'eci',
     host: 'eci.aliyuncs.com',
@@ -179,6 +181,7 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
         if (!id) throw missing('VirtualNodeId');
         return idempotent(ctx, 'DeleteVirtualNode', idempotencyWindowMs, () => {
           const v = ctx.state.data.virtualNodes.find((x) => x.id === id);
+          if (!v && goneDeletes === 'success' && ctx.state.data.cleanedVirtualNodes?.some((x) => x.id === id)) return {};
           if (!v) throw new ApiError(400, 'InvalidVirtualNodeId.NotFound', `The specified virtual node ${id} does not exist.`);
           ctx.state.data.virtualNodes = ctx.state.data.virtualNodes.filter((x) => x !== v);
           (ctx.state.data.cleanedVirtualNodes ??= []).push({ ...v, status: 'Cleaned', events: [], cleanedAt: Date.now() });
@@ -259,6 +262,7 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
         if (!id) throw missing('ContainerGroupId');
         return idempotent(ctx, 'DeleteContainerGroup', idempotencyWindowMs, () => {
           const c = ctx.state.data.containerGroups.find((x) => x.id === id);
+          if (!c && goneDeletes === 'success' && /^eci-/.test(id)) return {};
           if (!c) throw new ApiError(400, 'InvalidContainerGroupId.NotFound', `The specified container group ${id} does not exist.`);
           ctx.state.data.containerGroups = ctx.state.data.containerGroups.filter((x) => x !== c);
           return {};

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { eciService, type EciHooks } from './eci.js';
+import { eciService, type EciHooks, type GoneDeletes } from './eci.js';
 import { ApiError } from './errors.js';
 import { faultsFor, type FaultSpec } from './faults.js';
 import { ecsService, vpcService } from './network.js';
@@ -20,6 +20,8 @@ export interface EmulatorOptions {
   now?: () => number;
   /** How long a ClientToken is remembered (default IDEMPOTENCY_WINDOW_MS). */
   idempotencyWindowMs?: number;
+  /** Deleting what is already gone: ECI does not document the answer, so either (default: a NotFound error). */
+  goneDeletes?: GoneDeletes;
   log?: (line: string) => void;
   /** Called after every answered request (tests watch invariants with it). */
   onRequest?: (action: string, code: string, state: CloudState) => void;
@@ -52,7 +54,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 /** An HTTP server that the unmodified Alibaba Cloud SDKs talk to, answering like RAM, ECI, VPC and ECS. */
 export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<CloudEmulator> {
   const state = CloudState.open(opts.stateFile);
-  const services: Service[] = [ramService, eciService(opts.hooks, opts.idempotencyWindowMs), vpcService, ecsService];
+  const services: Service[] = [ramService, eciService(opts.hooks, opts.idempotencyWindowMs, opts.goneDeletes), vpcService, ecsService];
   const byVersion = new Map(services.map((s) => [s.version, s]));
   const nonces = new Map<string, number>();
   const now = opts.now ?? Date.now;
