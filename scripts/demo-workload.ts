@@ -31,6 +31,9 @@ if (mode === 'namespace') {
     (p) => (p?.status as { phase?: string } | undefined)?.phase === 'Running', { timeoutMs: 120_000, signal });
   for (const p of await cluster.list<KubeObject>('v1', 'Pod', { namespace: 'burst' })) show(p);
   show((await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'labelled' }))!);
+  // a bare pod has no controller to recreate it: uninstall --drain would (rightly) refuse it without --force
+  await cluster.delete({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'labelled' });
+  console.error('$ kubectl delete pod labelled');
 } else {
   await deployment(mode === 'controller');
 }

@@ -98,9 +98,11 @@ async function checkIdentity(cluster: ClusterPort, r: VirtualNodeStatus, identit
   const tokens = (await cluster.list<KubeObject>('v1', 'Secret', { ...sel, fieldSelector: `type=${BOOTSTRAP_TOKEN_TYPE}` })).map(tokenFromSecret).filter((t) => t !== undefined);
   const newest = tokens.sort((a, b) => (b.expiresAt?.getTime() ?? Infinity) - (a.expiresAt?.getTime() ?? Infinity))[0];
   const left = newest?.expiresAt ? newest.expiresAt.getTime() - Date.now() : Infinity;
-  // a Ready node has bootstrapped and uses its client certificate; the token matters again only for a new one
-  const bad = r.nodeReady === 'Ready' ? warn : fail;
-  if (!newest || left <= 0) return bad('identity', r.name, `the bootstrap token of identity ${name} is ${newest ? 'expired' : 'gone'}`, `mint one: \`vnode kubeconfig --bootstrap --name ${name}\``);
+  // a Ready node has bootstrapped and rotates its client certificate itself; the token matters only to bootstrap again
+  if (r.nodeReady === 'Ready') {
+    return pass('identity', r.name, `bootstrapped (client certificate); bootstrap token ${newest && left > 0 ? `${newest.id} until ${newest.expiresAt?.toISOString() ?? 'no expiry'}` : 'expired or gone, needed only to bootstrap again'}`);
+  }
+  if (!newest || left <= 0) return fail('identity', r.name, `the bootstrap token of identity ${name} is ${newest ? 'expired' : 'gone'} and the node is not Ready`, `mint one: \`vnode kubeconfig --bootstrap --name ${name}\``);
   if (left < TOKEN_WARN_MS) return warn('identity', r.name, `the bootstrap token of identity ${name} expires ${newest.expiresAt!.toISOString()}`, `renew it: \`vnode kubeconfig --bootstrap --name ${name}\``);
   return pass('identity', r.name, `bootstrap token ${newest.id}${newest.expiresAt ? ` valid until ${newest.expiresAt.toISOString()}` : ' (no expiry)'}`);
 }

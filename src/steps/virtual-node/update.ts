@@ -173,7 +173,7 @@ async function replaceNode(ctx: Context, cluster: ClusterPort, cloud: CloudPorts
   const oldNode = `${cloud.regionId}.${current.id}`;
   let drained: DrainResult | null = null;
   if (node) {
-    drained = await ctx.status.step(`Draining ${oldNode} onto the replacement`, () => drainNode(ctx, cluster, oldNode, o.drain));
+    drained = await drainNode(ctx, cluster, oldNode, o.drain);
     if (drained.remaining.length > 0) {
       throw operationError('DrainIncomplete', `${drained.remaining.length} pod(s) still on ${oldNode}: ${drained.remaining.map((p) => `${p.namespace}/${p.name}`).join(', ')}`,
         { hint: 'the old node stays cordoned; run the same update again to continue' });
