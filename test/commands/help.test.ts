@@ -72,7 +72,7 @@ describe('vnode completion', () => {
     writeFileSync(path.join(bin, 'vnode'), '#!/bin/sh\n[ "$1" = __nodes ] && printf "vnode-sa\\ncn-hangzhou.vnd-1\\n"\n');
     chmodSync(path.join(bin, 'vnode'), 0o755);
     assert.deepEqual(complete(r.stdout, ['vnode', ''], bin), ['ram', 'secret', 'kubeconfig', 'install', 'status', 'scheduling', 'doctor', 'update', 'scale', 'config', 'drain', 'uninstall', 'completion', 'sandbox']);
-    assert.deepEqual(complete(r.stdout, ['vnode', 'ram', ''], bin), ['grant', 'revoke']);
+    assert.deepEqual(complete(r.stdout, ['vnode', 'ram', ''], bin), ['grant', 'revoke', 'operator-policy']);
     assert.deepEqual(complete(r.stdout, ['vnode', '--kubeconfig', 'k', 'install', '--vs'], bin), ['--vswitch']);
     assert.deepEqual(complete(r.stdout, ['vnode', 'install', '--mode', 'controller', '--rep'], bin), ['--replicas']);
     assert.deepEqual(complete(r.stdout, ['vnode', 'uninstall', ''], bin), ['vnode-sa', 'cn-hangzhou.vnd-1']);
