@@ -5,7 +5,7 @@ import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
 import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
 import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
 import { startTestControlPlane } from '../helpers/controlplane.js';
-import { runVnode, type RunResult } from '../helpers/run.js';
+import { runVnode, until, type RunResult } from '../helpers/run.js';
 
 type CP = Awaited<ReturnType<typeof startTestControlPlane>>;
 const VSW = 'vsw-bp1sandboxzoneh00001';
@@ -28,15 +28,6 @@ describe('label-based scheduling (real API server calls vnode\'s webhook; the re
     const r = await vk(args, env);
     assert.equal(r.code, 0, `vnode ${args.join(' ')}\n${r.stderr}`);
     return r;
-  };
-  const until = async <T>(what: string, f: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await f();
-      if (v) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
   };
   const pod = (namespace: string, name: string, labels: Record<string, string>, spec: Record<string, unknown> = {}): Promise<Pod> =>
     admin.create<Pod>({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels }, spec: { containers: [{ name: 'c', image: 'nginx' }], ...spec } } as unknown as Pod);

@@ -5,7 +5,7 @@ import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
 import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
 import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
 import { startTestControlPlane } from '../helpers/controlplane.js';
-import { runVnode, type RunResult } from '../helpers/run.js';
+import { runVnode, until, type RunResult } from '../helpers/run.js';
 
 type CP = Awaited<ReturnType<typeof startTestControlPlane>>;
 const VSW_H = 'vsw-bp1sandboxzoneh00001';
@@ -26,15 +26,6 @@ describe('vnode update (in place, or replaced without losing pods)', () => {
     const r = await vk(args);
     assert.equal(r.code, 0, `vnode ${args.join(' ')}\n${r.stdout}\n${r.stderr}`);
     return r;
-  };
-  const until = async <T>(what: string, f: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await f();
-      if (v) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
   };
   const vnodes = (): typeof emu.state.data.virtualNodes => emu.state.data.virtualNodes;
   const webOn = async (node: string): Promise<Pod[] | false> => {

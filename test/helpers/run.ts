@@ -46,3 +46,14 @@ export async function runVnode(argv: string[], opts: RunOptions = {}): Promise<R
   });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
+
+/** Polls until `f` gives a value (tests of eventually-true cluster state); fails naming what was awaited. */
+export async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
