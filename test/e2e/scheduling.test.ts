@@ -155,8 +155,10 @@ describe('label-based scheduling (real API server calls vnode\'s webhook; the re
     // without --webhook-url: the in-cluster Deployment and Service, which this control plane has no node to run
     const r = await ok(['scheduling', 'enable', '--no-wait'], { VNODE_WEBHOOK_URL: '' });
     assert.match(r.stdout, /Deployment kube-system\/vnode-scheduling created/);
-    const mwc = await admin.get<KubeObject & { webhooks: { clientConfig: { service?: { name: string; path: string } } }[] }>(MWC);
+    const mwc = await admin.get<KubeObject & { webhooks: { clientConfig: { service?: { name: string; path: string }; caBundle: string } }[] }>(MWC);
     assert.deepEqual(mwc?.webhooks[0]?.clientConfig.service, { name: 'vnode-scheduling', namespace: 'kube-system', path: '/mutate/vnode', port: 443 });
+    // new names, new certificate: the previous CA stays trusted while servers still present the old one
+    assert.equal(Buffer.from(mwc!.webhooks[0]!.clientConfig.caBundle, 'base64').toString().match(/BEGIN CERTIFICATE/g)?.length, 2);
     const p = await pod('plain', 'while-down', { 'alibabacloud.com/eci': 'true' });
     assert.equal(p.spec.nodeSelector, undefined);
 

@@ -68,7 +68,12 @@ async function checkOwned(cluster: ClusterPort, ref: ObjectRef): Promise<KubeObj
 }
 
 /** The Secret's certificate, unless it does not name these hosts or is close to expiry (then a new CA and certificate). */
-async function certificates(cluster: ClusterPort, endpoint: Endpoint): Promise<{ caPem: string; certPem: string; keyPem: string; notAfter: Date; renewed: boolean }> {
+/**
+ * The Secret's certificate, unless it does not name these hosts or is close to expiry (then a new CA and certificate).
+ * A renewal keeps the previous CA in the bundle: servers still presenting the old certificate (a Secret volume
+ * updates within a minute or so) stay trusted meanwhile.
+ */
+async function certificates(cluster: ClusterPort, endpoint: Endpoint): Promise<{ caPem: string; previousCaPem: string | undefined; certPem: string; keyPem: string; notAfter: Date; renewed: boolean }> {
   const hosts = servingHosts(endpoint);
   const live = await cluster.get<KubeObject & { data?: Record<string, string> }>(SECRET_REF);
   const read = (k: string): string => Buffer.from(live?.data?.[k] ?? '', 'base64').toString('utf8');
@@ -76,11 +81,11 @@ async function certificates(cluster: ClusterPort, endpoint: Endpoint): Promise<{
     try {
       const facts = await certFacts(read('tls.crt'));
       if (hosts.every((h) => facts.hosts.includes(h)) && facts.notAfter.getTime() - Date.now() > RENEW_BEFORE_MS) {
-        return { caPem: read('ca.crt'), certPem: read('tls.crt'), keyPem: read('tls.key'), notAfter: facts.notAfter, renewed: false };
+        return { caPem: read('ca.crt'), previousCaPem: live.data['previous-ca.crt'] ? read('previous-ca.crt') : undefined, certPem: read('tls.crt'), keyPem: read('tls.key'), notAfter: facts.notAfter, renewed: false };
       }
     } catch { /* unreadable: replaced below */ }
   }
-  return { ...(await generateWebhookCerts(hosts)), renewed: true };
+  return { ...(await generateWebhookCerts(hosts)), previousCaPem: live?.data?.['ca.crt'] ? read('ca.crt') : undefined, renewed: true };
 }
 
 async function labelNamespaces(cluster: ClusterPort, namespaces: KubeObject[], dryRun: boolean): Promise<NamespaceChange[]> {
@@ -110,9 +115,9 @@ export async function enableScheduling(ctx: Context, opts: EnableOptions): Promi
   const certs = await certificates(cluster, opts.endpoint);
   const inCluster = opts.endpoint.kind === 'service';
   const objects: KubeObject[] = [
-    serviceAccount(), clusterRole(), clusterRoleBinding(), tlsSecret(certs.certPem, certs.keyPem, certs.caPem),
+    serviceAccount(), clusterRole(), clusterRoleBinding(), tlsSecret(certs.certPem, certs.keyPem, certs.caPem, certs.previousCaPem),
     ...(inCluster ? [deployment(opts.image, opts.replicas), service()] : []),
-    webhookConfiguration(opts.endpoint, pre.mode, certs.caPem),
+    webhookConfiguration(opts.endpoint, pre.mode, [certs.caPem, certs.previousCaPem].filter(Boolean).map((p) => `${p!.trim()}\n`).join('')),
   ];
   // a webhook outside the cluster replaces the in-cluster one
   const obsolete = inCluster ? [] : (await Promise.all([DEPLOYMENT_REF, SERVICE_REF].map((r) => cluster.get<KubeObject>(r)))).filter((o): o is KubeObject => Boolean(o));

@@ -59,10 +59,10 @@ export function clusterRoleBinding(): KubeObject {
   }, COMPONENT_LABELS);
 }
 
-export function tlsSecret(certPem: string, keyPem: string, caPem: string): KubeObject {
+export function tlsSecret(certPem: string, keyPem: string, caPem: string, previousCaPem?: string): KubeObject {
   return managed({
     apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: TLS_SECRET, namespace: NAMESPACE },
-    data: { 'tls.crt': b64(certPem), 'tls.key': b64(keyPem), 'ca.crt': b64(caPem) },
+    data: { 'tls.crt': b64(certPem), 'tls.key': b64(keyPem), 'ca.crt': b64(caPem), ...(previousCaPem ? { 'previous-ca.crt': b64(previousCaPem) } : {}) },
   }, COMPONENT_LABELS);
 }
 
