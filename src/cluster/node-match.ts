@@ -1,3 +1,5 @@
+import type { KubeObject } from './port.js';
+
 /** The scheduler's node-selection rules vnode needs: nodeSelector, required node affinity, taints and tolerations. */
 
 export interface Requirement { key: string; operator: string; values?: string[] }
@@ -70,4 +72,9 @@ export function toleratesNode(spec: PodSchedulingSpec, node: NodeFacts): boolean
 /** Would the scheduler (or the DaemonSet controller) place this pod on the node? */
 export function fitsNode(spec: PodSchedulingSpec, node: NodeFacts): boolean {
   return selectsNode(spec, node) && toleratesNode(spec, node);
+}
+
+/** The Node's Ready condition is True. */
+export function nodeReady(node: KubeObject | undefined): boolean {
+  return ((node?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }

@@ -6,7 +6,7 @@ import { poolConnections } from '../cluster/kube.js';
 import { pause as sleep } from '../util/sleep.js';
 import type { CloudState } from './cloud/state.js';
 import { allocateIp } from './cloud/state.js';
-import { INSTANCE_ANNOTATION, messageOf, podEvent, registerNode, renewLease, serveNode, watchPods, type PodProvider } from './kubelet.js';
+import { INSTANCE_ANNOTATION, messageOf, podEvent, registerNode, renewLease, serveNode, serviceAccountKubeConfig, watchPods, type PodProvider } from './kubelet.js';
 
 type EciClient = InstanceType<typeof eciSdk.default>;
 
@@ -124,24 +124,8 @@ export class ControllerSimulator {
   }
 
   /** What the pod's projected ServiceAccount token would be: a TokenRequest bound to the pod. */
-  private async podKubeconfig(pod: V1Pod): Promise<KubeConfig> {
-    const core = this.admin.makeApiClient(CoreV1Api);
-    const sa = pod.spec?.serviceAccountName || 'default';
-    const tr = await core.createNamespacedServiceAccountToken({
-      name: sa, namespace: pod.metadata!.namespace!,
-      body: {
-        apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest',
-        spec: { audiences: [], expirationSeconds: 3600, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name!, uid: pod.metadata!.uid! } },
-      },
-    });
-    const cluster = this.admin.getCurrentCluster()!;
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: cluster.server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: false }],
-      users: [{ name: sa, token: tr.status!.token }], contexts: [{ name: 'c', cluster: 'c', user: sa }], currentContext: 'c',
-    });
-    poolConnections(kc);
-    return kc;
+  private podKubeconfig(pod: V1Pod): Promise<KubeConfig> {
+    return serviceAccountKubeConfig(this.admin, pod.metadata!.namespace!, pod.spec?.serviceAccountName || 'default', { seconds: 3600, boundPod: pod });
   }
 
   private async runReplica(pod: V1Pod, signal: AbortSignal): Promise<void> {

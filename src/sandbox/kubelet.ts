@@ -1,6 +1,7 @@
 import {
-  CoordinationV1Api, CoreV1Api, PatchStrategy, V1MicroTime, Watch, setHeaderOptions, type KubeConfig, type V1Pod,
+  CoordinationV1Api, CoreV1Api, PatchStrategy, V1MicroTime, Watch, setHeaderOptions, KubeConfig, type V1Pod,
 } from '@kubernetes/client-node';
+import { poolConnections } from '../cluster/kube.js';
 import { pause as sleep } from '../util/sleep.js';
 
 const LEASE_SECONDS = 40;
@@ -238,4 +239,26 @@ export async function podEvent(core: CoreV1Api, source: string, pod: V1Pod, reas
     if ((e as { code?: number }).code !== 409) throw e;
     await core.patchNamespacedEvent({ name, namespace: ns, body: { count, lastTimestamp: now, message } }, MERGE);
   }
+}
+
+/** A kubeconfig for a ServiceAccount with a TokenRequest token, as a pod (boundPod) or an outside host would hold one. */
+export async function serviceAccountKubeConfig(admin: KubeConfig, namespace: string, serviceAccount: string, opts: { seconds: number; boundPod?: V1Pod }): Promise<KubeConfig> {
+  const tr = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+    name: serviceAccount, namespace,
+    body: {
+      apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest',
+      spec: {
+        audiences: [], expirationSeconds: opts.seconds,
+        ...(opts.boundPod ? { boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: opts.boundPod.metadata!.name!, uid: opts.boundPod.metadata!.uid! } } : {}),
+      },
+    },
+  });
+  const cluster = admin.getCurrentCluster()!;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: cluster.server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: false }],
+    users: [{ name: serviceAccount, token: tr.status!.token }], contexts: [{ name: 'c', cluster: 'c', user: serviceAccount }], currentContext: 'c',
+  });
+  poolConnections(kc);
+  return kc;
 }

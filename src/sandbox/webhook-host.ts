@@ -1,9 +1,9 @@
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { KubeCluster } from '../cluster/kube.js';
 import type { ClusterPort, KubeObject } from '../cluster/port.js';
 import { startWebhookServer, type WebhookServer } from '../steps/scheduling/server.js';
 import { NAMESPACE, TLS_SECRET, WEBHOOK } from '../steps/scheduling/webhook.js';
-import { messageOf } from './kubelet.js';
+import { messageOf, serviceAccountKubeConfig } from './kubelet.js';
 
 const TOKEN_SECONDS = 3600;
 
@@ -76,15 +76,8 @@ export class WebhookHost {
     if (!this.identity || Date.now() - this.identity.at > (TOKEN_SECONDS / 2) * 1000) {
       const at = Date.now();
       const cluster = (async () => {
-        const tr = await this.admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-          name: WEBHOOK, namespace: NAMESPACE, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [], expirationSeconds: TOKEN_SECONDS } },
-        });
-        const c = this.admin.getCurrentCluster()!;
-        const kc = new KubeConfig();
-        kc.loadFromOptions({
-          clusters: [{ name: 'c', server: c.server, caData: c.caData, caFile: c.caFile, skipTLSVerify: false }],
-          users: [{ name: WEBHOOK, token: tr.status!.token }], contexts: [{ name: 'c', cluster: 'c', user: WEBHOOK }], currentContext: 'c',
-        });
+        const kc = await serviceAccountKubeConfig(this.admin, NAMESPACE, WEBHOOK, { seconds: TOKEN_SECONDS });
+        const c = kc.getCurrentCluster()!;
         return new KubeCluster(kc, { contextName: 'c', clusterName: 'c', server: c.server, caData: c.caData, caFile: c.caFile, insecureSkipTlsVerify: false }) as ClusterPort;
       })();
       // a failed request is asked again next time

@@ -1,5 +1,6 @@
 import type { CloudPorts, ContainerGroupInfo } from '../../cloud/port.js';
 import { ensureHashed } from '../../cluster/ensure.js';
+import { nodeReady } from '../../cluster/node-match.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { usageError } from '../../errors.js';
@@ -34,16 +35,12 @@ export async function requireController(cluster: ClusterPort): Promise<Controlle
 
 export { ensureHashed as ensureStatefulSet };
 
-function ready(o: KubeObject | undefined): boolean {
-  return ((o?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-}
-
 /** Waits for the replicas' Nodes, then labels them vnode's (so uninstall and status find them without the StatefulSet). */
 export async function waitNodesReady(ctx: Context, cluster: ClusterPort, ordinals: number[], timeoutMs: number): Promise<void> {
   const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
   for (const i of ordinals) {
     const name = nodeName(i);
-    await ctx.status.step(`Waiting for node ${name} to be Ready`, () => cluster.waitFor<KubeObject>({ apiVersion: 'v1', kind: 'Node', name }, ready,
+    await ctx.status.step(`Waiting for node ${name} to be Ready`, () => cluster.waitFor<KubeObject>({ apiVersion: 'v1', kind: 'Node', name }, nodeReady,
       { timeoutMs: Math.max(1, deadline - Date.now()), signal: ctx.signal }));
     await cluster.patch({ apiVersion: 'v1', kind: 'Node', name }, { metadata: { labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [MODE_LABEL]: 'controller', [NAME_LABEL]: CONTROLLER } } }, 'merge');
   }

@@ -1,5 +1,6 @@
 import type { CloudPorts, CreateVirtualNodeInput, Tag, Taint, VirtualNodeInfo } from '../../cloud/port.js';
 import { clusterUid } from '../../cluster/cluster-id.js';
+import { nodeReady } from '../../cluster/node-match.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { VnodeError, operationError, throwIfAborted, usageError } from '../../errors.js';
@@ -100,7 +101,7 @@ async function preflight(cluster: ClusterPort, cloud: CloudPorts, opts: InstallO
 }
 
 /** Polls ECI (it has no watch) with growing intervals until the virtual node leaves Pending. */
-export async function waitForEci(ctx: Context, cloud: CloudPorts, id: string, deadline: number): Promise<VirtualNodeInfo> {
+async function waitForEci(ctx: Context, cloud: CloudPorts, id: string, deadline: number): Promise<VirtualNodeInfo> {
   const start = Date.now();
   for (;;) {
     throwIfAborted(ctx.signal);
@@ -114,7 +115,7 @@ export async function waitForEci(ctx: Context, cloud: CloudPorts, id: string, de
   }
 }
 
-export function failedError(n: VirtualNodeInfo): VnodeError {
+function failedError(n: VirtualNodeInfo): VnodeError {
   const events = n.events.filter((e) => e.type === 'Warning').slice(-3).map((e) => `${e.reason}: ${e.message}`);
   const unreachable = events.some((e) => /server version/.test(e));
   return operationError('VirtualNodeFailed', `virtual node ${n.name} (${n.id}) failed${events.length ? ':\n  ' + events.join('\n  ') : ''}`, {
@@ -122,6 +123,25 @@ export function failedError(n: VirtualNodeInfo): VnodeError {
       ? 'the virtual node cannot reach the API server from the VPC: pass --server with an address reachable there (and allow it in the security group), then uninstall and install again'
       : 'see `vnode status ' + n.name + '`; uninstall it and install again once fixed',
   });
+}
+
+/**
+ * Waits until ECI says Ready (a Failed node's events are the error) and the Node is Ready, then labels the Node:
+ * it is the virtual node's own object, and the labels let uninstall find it without cloud calls.
+ */
+export async function waitReadyAndLabel(ctx: Context, cloud: CloudPorts, cluster: ClusterPort, v: { id: string; name: string; identityTag: string }, deadline: number): Promise<string> {
+  const eci = await ctx.status.step(`Waiting for ${v.name} to be Ready in ECI`, () => waitForEci(ctx, cloud, v.id, deadline), (x) => x.status);
+  if (eci.status === 'Failed') {
+    ctx.status.end(false);
+    throw failedError(eci);
+  }
+  const nodeName = `${cloud.regionId}.${v.id}`;
+  await ctx.status.step(`Waiting for node ${nodeName} to be Ready`, () => cluster.waitFor<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: nodeName }, nodeReady,
+    { timeoutMs: Math.max(1, deadline - Date.now()), signal: ctx.signal }));
+  await cluster.patch({ apiVersion: 'v1', kind: 'Node', name: nodeName }, {
+    metadata: { labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [NAME_LABEL]: v.name }, annotations: { [IDENTITY_ANNOTATION]: v.identityTag } },
+  }, 'merge');
+  return eci.status;
 }
 
 export async function install(ctx: Context, opts: InstallOptions): Promise<InstallResult> {
@@ -237,21 +257,7 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
   if (opts.wait) {
     const deadline = opts.timeoutMs > 0 ? Date.now() + opts.timeoutMs : Infinity;
     for (const n of nodes) {
-      const eci = await status.step(`Waiting for ${n.name} to be Ready in ECI`, () => waitForEci(ctx, cloud, n.virtualNodeId!, deadline), (x) => x.status);
-      n.status = eci.status;
-      if (eci.status === 'Failed') {
-        status.end(false);
-        throw failedError(eci);
-      }
-      await status.step(`Waiting for node ${n.nodeName} to be Ready`, () => cluster.waitFor<KubeObject>(
-        { apiVersion: 'v1', kind: 'Node', name: n.nodeName! },
-        (o) => ((o?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
-        { timeoutMs: Math.max(1, deadline - Date.now()), signal: ctx.signal },
-      ));
-      // the Node is the virtual node's own object; the labels let uninstall find it without cloud calls
-      await cluster.patch({ apiVersion: 'v1', kind: 'Node', name: n.nodeName! }, {
-        metadata: { labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [NAME_LABEL]: n.name }, annotations: { [IDENTITY_ANNOTATION]: identityTag } },
-      }, 'merge');
+      n.status = await waitReadyAndLabel(ctx, cloud, cluster, { id: n.virtualNodeId!, name: n.name, identityTag }, deadline);
     }
   }
   return { region: cloud.regionId, nodes, daemonSets, warnings, dryRun: false, dns: { clusterDns: opts.clusterDns ?? null, clusterDomain: opts.clusterDomain ?? null } };

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { CloudPorts, Tag, Taint, VirtualNodeInfo, VirtualNodeUpdate } from '../../cloud/port.js';
 import { clusterUid } from '../../cluster/cluster-id.js';
-import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
+import type { ClusterPort, KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { operationError, usageError } from '../../errors.js';
 import { DEFAULT_APPROVER_IMAGE } from '../identity/identity.js';
 import { provisionIdentity } from '../identity/kubeconfig.js';
 import { drainNode, type DrainOptions, type DrainResult } from '../drain/drain.js';
 import { keepDaemonSetsOff } from '../scheduling/daemonset-affinity.js';
-import { IDENTITY_ANNOTATION, identityName, NAME_LABEL, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, VNODE_LABELS, VNODE_TAINT, failedError, waitForEci } from './install.js';
+import { identityName, NAME_LABEL, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, VNODE_LABELS, VNODE_TAINT, waitReadyAndLabel } from './install.js';
 import { asInput, checkNetwork } from './preflight.js';
 import { deletionToken } from './uninstall.js';
 
@@ -77,10 +77,6 @@ export function planChanges(v: VirtualNodeInfo, node: KubeObject | undefined, o:
   }
   if (o.recreate && !changes.some((c) => c.path === 'replacement')) changes.push({ field: 'recreate', from: v.id, to: 'a new virtual node', path: 'replacement' });
   return changes;
-}
-
-function ready(o: KubeObject | undefined): boolean {
-  return ((o?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 /**
@@ -161,14 +157,7 @@ async function replaceNode(ctx: Context, cluster: ClusterPort, cloud: CloudPorts
     next = { ...current, id, status: 'Pending' };
     await keepDaemonSetsOff(cluster, VNODE_LABELS, [VNODE_TAINT, ...taints], false);
   }
-  const eci = await ctx.status.step(`Waiting for ${next.id} to be Ready in ECI`, () => waitForEci(ctx, cloud, next.id, deadline), (x) => x.status);
-  if (eci.status === 'Failed') throw failedError(eci);
-  const newNode = `${cloud.regionId}.${next.id}`;
-  await ctx.status.step(`Waiting for node ${newNode} to be Ready`, () => cluster.waitFor<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: newNode }, ready,
-    { timeoutMs: Math.max(1, deadline - Date.now()), signal: ctx.signal }));
-  await cluster.patch({ apiVersion: 'v1', kind: 'Node', name: newNode }, {
-    metadata: { labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [NAME_LABEL]: o.name }, annotations: { [IDENTITY_ANNOTATION]: identityTag } },
-  }, 'merge');
+  await waitReadyAndLabel(ctx, cloud, cluster, { id: next.id, name: o.name, identityTag }, deadline);
 
   const oldNode = `${cloud.regionId}.${current.id}`;
   let drained: DrainResult | null = null;
