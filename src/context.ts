@@ -77,7 +77,7 @@ export function createContext(flags: GlobalFlags, deps: Deps): Context {
         const target = { kubeconfig: flags.kubeconfig, context: flags.context };
         if (deps.connectCluster) return deps.connectCluster(target, ctx);
         const { connectCluster } = await import('./cluster/kube.js');
-        return connectCluster(target, { env, cwd: deps.cwd, log: (m) => out.debug(m) });
+        return connectCluster(target, { env, cwd: deps.cwd, log: (m) => out.debug(m), warn: (m) => out.warn(m) });
       })();
       return cluster;
     },

@@ -39,7 +39,7 @@ export class SdkEci implements EciPort {
     return r.body?.virtualNodeId ?? '';
   }
 
-  async describeVirtualNodes(filter: { ids?: string[]; name?: string; tags?: Tag[] }): Promise<VirtualNodeInfo[]> {
+  async describeVirtualNodes(filter: { ids?: string[]; name?: string; tags?: Tag[]; includeCleaned?: boolean }): Promise<VirtualNodeInfo[]> {
     const out: VirtualNodeInfo[] = [];
     const idBatches = filter.ids ? chunk(filter.ids, PAGE) : [undefined];
     for (const ids of idBatches) {
@@ -53,7 +53,7 @@ export class SdkEci implements EciPort {
         const r = await call(this.ctx, 'eci', 'DescribeVirtualNodes', () => this.client.describeVirtualNodes(req));
         for (const v of r.body?.virtualNodes ?? []) {
           // a deleted virtual node is listed as Cleaned for a while: it is gone, whatever tags it still shows
-          if (v.status === 'Cleaned') continue;
+          if (v.status === 'Cleaned' && !filter.includeCleaned) continue;
           out.push({
             id: v.virtualNodeId ?? '', name: v.virtualNodeName ?? '', status: v.status ?? '', vpcId: v.vpcId ?? '',
             vSwitchIds: (v.virtualNodeVSwitchId ?? '').split(',').filter(Boolean), securityGroupId: v.virtualNodeSecurityGroupId ?? '',

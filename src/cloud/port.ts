@@ -78,8 +78,8 @@ export interface ContainerGroupInfo { id: string; name: string; status: string; 
 
 export interface EciPort {
   createVirtualNode(input: CreateVirtualNodeInput): Promise<string>;
-  /** All pages. */
-  describeVirtualNodes(filter: { ids?: string[]; name?: string; tags?: Tag[] }): Promise<VirtualNodeInfo[]>;
+  /** All pages; deleted ones (listed as Cleaned for a while) only with includeCleaned. */
+  describeVirtualNodes(filter: { ids?: string[]; name?: string; tags?: Tag[]; includeCleaned?: boolean }): Promise<VirtualNodeInfo[]>;
   /** Returns false when it was already gone. */
   deleteVirtualNode(id: string, clientToken: string): Promise<boolean>;
   /** What UpdateVirtualNode changes in place; tags are merged into the node's. */

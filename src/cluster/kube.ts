@@ -287,7 +287,7 @@ export function parseVersion(gitVersion: string, major?: string, minor?: string)
   return { major: maj, minor: min, gitVersion };
 }
 
-export async function connectCluster(target: ClusterTarget, opts: { env: NodeJS.ProcessEnv; cwd: string; log?: (m: string) => void }): Promise<ClusterPort> {
+export async function connectCluster(target: ClusterTarget, opts: { env: NodeJS.ProcessEnv; cwd: string; log?: (m: string) => void; warn?: (m: string) => void }): Promise<ClusterPort> {
   let resolved: ReturnType<typeof resolveKubeconfig>;
   try {
     resolved = resolveKubeconfig(target, opts.env, opts.cwd);
@@ -302,6 +302,7 @@ export async function connectCluster(target: ClusterTarget, opts: { env: NodeJS.
   } catch (e) {
     throw operationError('KubeconfigInvalid', `cannot use context "${resolved.info.contextName}": ${(e as Error).message}`);
   }
+  for (const w of resolved.warnings) opts.warn?.(w);
   opts.log?.(`k8s: using context ${resolved.info.contextName} (${resolved.info.server}) from ${resolved.files.join(', ')}`);
   return new KubeCluster(kc, resolved.info, opts.log);
 }

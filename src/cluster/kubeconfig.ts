@@ -21,6 +21,8 @@ export interface ResolvedKubeconfig {
   info: ClusterInfo;
   /** A kubeconfig holding only the selected context, for the Kubernetes client. */
   yaml: string;
+  /** Names defined twice (the first one is used), as kubectl warns. */
+  warnings: string[];
 }
 
 /** Fields that name files, resolved against the kubeconfig's directory (as kubectl does). */
@@ -99,7 +101,17 @@ export function resolveKubeconfig(target: ClusterTarget, env: NodeJS.ProcessEnv,
       throw usageError('KubeconfigNotFound', `no kubeconfig found: ${files[0]} does not exist`, 'pass --kubeconfig <path> or set KUBECONFIG');
     }
   }
-  const merged = mergeConfigs(present.map(readConfig));
+  const configs = present.map(readConfig);
+  const warnings: string[] = [];
+  const singular = { clusters: 'cluster', users: 'user', contexts: 'context' } as const;
+  for (const key of ['contexts', 'clusters', 'users'] as const) {
+    const where = new Map<string, string[]>();
+    configs.forEach((c, i) => { for (const item of c[key]) where.set(item.name, [...(where.get(item.name) ?? []), present[i]!]); });
+    for (const [name, files] of where) {
+      if (files.length > 1) warnings.push(`${singular[key]} "${name}" is defined ${files.length} times (${[...new Set(files)].join(', ')}): the first one is used`);
+    }
+  }
+  const merged = mergeConfigs(configs);
   const where = present.join(', ');
   const names = merged.contexts.map((c) => c.name);
   const contextName = target.context ?? merged['current-context'];
@@ -135,5 +147,5 @@ export function resolveKubeconfig(target: ClusterTarget, env: NodeJS.ProcessEnv,
     contexts: [{ name: contextName, context: { ...ctxBody, user: user ? user.name : '' } }],
     'current-context': contextName,
   };
-  return { files: present, info, yaml: stringify(single) };
+  return { files: present, info, yaml: stringify(single), warnings };
 }

@@ -7,12 +7,16 @@ import { NAME_LABEL } from '../steps/virtual-node/install.js';
 import { parseDuration } from '../util/duration.js';
 import type { CommandModule } from './registry.js';
 
-export function addDrainOptions(cmd: Command): Command {
+/** --force where a node is removed: pods without a controller, pods that keep coming back, and their instances. */
+export const FORCE_REMOVE_HELP = 'remove the node even with pods on it: pods without a controller are deleted, and pods that come back '
+  + 'after eviction (they tolerate the cordon) have their ECI instances deleted so their controllers recreate them elsewhere';
+
+export function addDrainOptions(cmd: Command, forceHelp = 'also remove pods that no controller manages (they are not recreated)'): Command {
   return cmd
     .addOption(new Option('--disable-eviction', 'delete pods instead of evicting them (bypasses PodDisruptionBudgets)'))
     .addOption(new Option('--timeout <duration>', 'give up after this long; 0 = no limit').default('5m'))
     .addOption(new Option('--parallel <n>', 'evictions in flight at once').default('64'))
-    .addOption(new Option('--force', 'also remove pods that no controller manages (they are not recreated)'))
+    .addOption(new Option('--force', forceHelp))
     .addOption(new Option('--delete-emptydir-data', 'also remove pods with emptyDir volumes (their data is lost)'))
     .addOption(new Option('--grace-period <seconds>', 'termination grace period; -1 = each pod\'s own').default('-1'))
     .addOption(new Option('--pod-selector <selector>', 'only pods matching this label selector'));

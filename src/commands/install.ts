@@ -1,10 +1,11 @@
+import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Tag, Taint } from '../cloud/port.js';
 import type { Context } from '../context.js';
 import { usageError } from '../errors.js';
-import { install, MAX_NAME, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, type InstallOptions, type InstallResult } from '../steps/virtual-node/install.js';
+import { install, MAX_NAME, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, TAG_REPLACES, type InstallOptions, type InstallResult } from '../steps/virtual-node/install.js';
 import { parseServer } from '../steps/identity/kubeconfig-file.js';
 import { parseDuration } from '../util/duration.js';
 import type { ControllerInstallOptions, ControllerInstallResult } from '../steps/controller/install.js';
@@ -12,7 +13,8 @@ import { MAX_REPLICAS } from '../steps/controller/manifest.js';
 import { collect } from './flags.js';
 import type { CommandModule } from './registry.js';
 
-const VNODE_TAGS = 3;
+/** vnode's own tags: cluster, name, identity, and on an update's replacement the node it replaces. */
+export const VNODE_TAGS = 4;
 
 export function parseTaint(s: string): Taint {
   const m = /^([A-Za-z0-9][-A-Za-z0-9_./]*)(?:=([-A-Za-z0-9_.]*))?:(NoSchedule|NoExecute|PreferNoSchedule)$/.exec(s);
@@ -22,16 +24,18 @@ export function parseTaint(s: string): Taint {
 
 export function parseTag(s: string): Tag {
   const i = s.indexOf('=');
-  const key = i < 0 ? s : s.slice(0, i);
-  const value = i < 0 ? '' : s.slice(i + 1);
-  if (!key || key.length > 128 || /^(aliyun|acs:)/i.test(key) || value.length > 128) {
-    throw usageError('InvalidTag', `invalid --tag "${s}": expected key=value, key 1-128 characters not starting with aliyun or acs:, value at most 128`);
+  if (i < 0) throw usageError('InvalidTag', `invalid --tag "${s}": expected key=value (key=  for an empty value)`);
+  const key = s.slice(0, i);
+  const value = s.slice(i + 1);
+  // ECI's rules for tag keys and values
+  if (!key || key.length > 64 || /^(aliyun|acs:|https?:\/\/)/i.test(key) || value.length > 128 || /^(aliyun|acs:|https?:\/\/)/i.test(value)) {
+    throw usageError('InvalidTag', `invalid --tag "${s}": expected key=value, key 1-64 characters and value at most 128, neither starting with aliyun, acs:, http:// or https://`);
   }
   if (RESERVED_TAGS.includes(key)) throw usageError('ReservedTag', `invalid --tag "${s}": ${key} is one of vnode's own tags (${RESERVED_TAGS.join(', ')}); choose another key`);
   return { key, value };
 }
 
-const RESERVED_TAGS = [TAG_CLUSTER, TAG_NAME, TAG_IDENTITY];
+const RESERVED_TAGS = [TAG_CLUSTER, TAG_NAME, TAG_IDENTITY, TAG_REPLACES];
 
 /** Tags with distinct keys: ECI keeps one value per key, so a repeated key is a mistake. */
 export function parseTags(values: string[]): Tag[] {
@@ -111,6 +115,11 @@ export function parseOptions(raw: Record<string, unknown>, cwd: string): Omit<In
   const bootstrap = Boolean(raw.bootstrap);
   if (raw.kubeconfigFile !== undefined && (raw.server !== undefined || raw.extraPrivilege)) {
     throw usageError('ConflictingFlags', '--kubeconfig-file uses an existing kubeconfig: --server and --extra-privilege apply only when vnode creates it');
+  }
+  if (raw.kubeconfigFile !== undefined) {
+    // checked even when nothing will be created: a wrong path is a mistake either way
+    const file = path.resolve(cwd, String(raw.kubeconfigFile));
+    try { accessSync(file, constants.R_OK); } catch { throw usageError('KubeconfigFileMissing', `--kubeconfig-file ${file}: no such readable file`, 'give the path of an existing kubeconfig, or leave the flag out to have vnode create the identity'); }
   }
   if (raw.kubeconfigFile === undefined && (raw.fileContext !== undefined || raw.force)) {
     throw usageError('ConflictingFlags', '--file-context and --force apply only with --kubeconfig-file');

@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { usageError } from '../errors.js';
@@ -21,6 +22,11 @@ export function parseOptions(raw: Record<string, unknown>, cwd: string): Kubecon
   }
   const file = String(raw.file);
   if (file === '') throw usageError('InvalidFile', 'invalid --file "": expected a file path');
+  // before anything is created in the cluster: the file must be writable where it goes
+  const dir = path.dirname(path.resolve(cwd, file));
+  let usable = false;
+  try { usable = statSync(dir).isDirectory(); if (usable) accessSync(dir, constants.W_OK); } catch { usable = false; }
+  if (!usable) throw usageError('InvalidFile', `invalid --file "${file}": directory ${dir} does not exist or is not writable`, 'create the directory first, or choose another path');
   return {
     file: path.resolve(cwd, file),
     name,

@@ -3,7 +3,7 @@ import { usageError } from '../errors.js';
 import { uninstall, type UninstallResult } from '../steps/virtual-node/uninstall.js';
 import { uninstallController, type ControllerUninstallResult } from '../steps/controller/uninstall.js';
 import { CONTROLLER } from '../steps/controller/manifest.js';
-import { addDrainOptions, parseDrainOptions, renderDrain } from './drain.js';
+import { addDrainOptions, FORCE_REMOVE_HELP, parseDrainOptions, renderDrain } from './drain.js';
 import type { CommandModule } from './registry.js';
 
 function renderController(r: ControllerUninstallResult, dryRun: boolean): string[] {
@@ -30,12 +30,17 @@ function render(r: UninstallResult & { controller?: ControllerUninstallResult })
   for (const n of r.nodes) {
     if (n.drain) lines.push(renderDrain(n.drain));
     if (n.orphansDeleted.length) lines.push(`${n.orphansDeleted.length} orphaned ECI container group(s) deleted: ${n.orphansDeleted.join(', ')}`);
+    if (n.returning.length) {
+      const own = n.instancesDeleted.length - n.orphansDeleted.length;
+      lines.push(`${n.returning.length} pod(s) kept coming back (--force): ${own} ECI instance(s) deleted; ${n.podsDeleted.length} pod(s) deleted for their controllers to recreate elsewhere`);
+    }
     const parts = [n.virtualNodeDeleted ? `virtual node ${n.virtualNodeId} deleted` : n.virtualNodeId ? `virtual node ${n.virtualNodeId} was already gone from ECI` : null,
       n.nodeDeleted ? `node ${n.nodeName} deleted` : null].filter(Boolean);
     lines.push(`Virtual node ${n.name} uninstalled${parts.length ? ': ' + parts.join(', ') : ''}.`);
   }
   if (r.credentialsDeleted.length) lines.push(`Credentials removed: ${r.credentialsDeleted.join(', ')}`);
   if (r.sharedDeleted.length) lines.push(`Shared RBAC and vnode-approver removed (no virtual node left): ${r.sharedDeleted.join(', ')}`);
+  if (r.strays.length) lines.push(`${r.strays.length} ECI instance(s) of this cluster's removed virtual nodes deleted: ${r.strays.join(', ')}`);
   if (r.daemonSetsReverted.length) lines.push(`DaemonSet affinity reverted: ${r.daemonSetsReverted.join(', ')}`);
   if (r.nodes.length === 0 && r.alreadyGone.length === 0 && !r.controller?.found) lines.push('No virtual node to uninstall.');
   return lines.join('\n');
@@ -53,11 +58,13 @@ const command: CommandModule = {
       .addOption(new Option('--cleanup-orphans', 'delete ECI container groups left on the node (DeleteContainerGroup)'))
       .addOption(new Option('--keep-rbac', 'keep the shared RBAC objects and vnode-approver even when the last virtual node goes'))
       .addOption(new Option('--keep-daemonset-affinity', 'leave the DaemonSet exclusions (the default; they are harmless)'))
-      .addOption(new Option('--revert-daemonset-affinity', 'remove exactly the DaemonSet exclusions vnode added, once no virtual node is left')));
+      .addOption(new Option('--revert-daemonset-affinity', 'remove exactly the DaemonSet exclusions vnode added, once no virtual node is left')),
+    FORCE_REMOVE_HELP);
   },
   async run(ctx, args, raw) {
     if (raw.keepDaemonsetAffinity && raw.revertDaemonsetAffinity) throw usageError('ConflictingFlags', '--keep-daemonset-affinity and --revert-daemonset-affinity contradict each other');
     if (raw.all && args.length > 0) throw usageError('ConflictingFlags', `--all and names (${args.join(', ')}) contradict each other`);
+    if (!raw.all && args.length === 0) throw usageError('NoTarget', 'name the virtual node(s) to uninstall, or pass --all', 'see `vnode status` for the installed ones');
     const drainOptions = parseDrainOptions(raw);
     const common = { drain: Boolean(raw.drain), drainOptions, force: Boolean(raw.force), cleanupOrphans: Boolean(raw.cleanupOrphans) };
     // the in-cluster controller is one install, named after its StatefulSet; its nodes go with it
@@ -66,7 +73,7 @@ const command: CommandModule = {
     if (raw.all || names.length < args.length) controller = await uninstallController(ctx, common);
     const gone = controller && !controller.found && !raw.all ? [CONTROLLER] : [];
     const r: UninstallResult = names.length === 0 && !raw.all
-      ? { nodes: [], alreadyGone: [], credentialsDeleted: [], sharedDeleted: [], daemonSetsReverted: [], dryRun: ctx.flags.dryRun }
+      ? { nodes: [], alreadyGone: [], credentialsDeleted: [], sharedDeleted: [], daemonSetsReverted: [], strays: [], dryRun: ctx.flags.dryRun }
       : await uninstall(ctx, { ...common, names, all: Boolean(raw.all), keepRbac: Boolean(raw.keepRbac), revertDaemonsetAffinity: Boolean(raw.revertDaemonsetAffinity) });
     const out = { ...r, alreadyGone: [...gone, ...r.alreadyGone], ...(controller ? { controller } : {}) };
     ctx.out.result(out, () => render(out));

@@ -4,7 +4,7 @@ import { parseServer } from '../steps/identity/kubeconfig-file.js';
 import { MAX_NAME } from '../steps/virtual-node/install.js';
 import type { UpdateResult } from '../steps/virtual-node/update.js';
 import { parseDuration } from '../util/duration.js';
-import { addDrainOptions, parseDrainOptions, renderDrain } from './drain.js';
+import { addDrainOptions, FORCE_REMOVE_HELP, parseDrainOptions, renderDrain } from './drain.js';
 import { collect } from './flags.js';
 import { parseClusterDns, parseClusterDomain, parseCustomResources, parseNetworkFlags, parseTags, parseTaint } from './install.js';
 import type { CommandModule } from './registry.js';
@@ -44,7 +44,8 @@ const command: CommandModule = {
       .addOption(new Option('--no-bootstrap', 'switch to a ServiceAccount kubeconfig (replacement)'))
       .addOption(new Option('--recreate', 'replace the node even if nothing else changes (e.g. its credentials were lost)'))
       .addOption(new Option('--server <url>', 'API server address for the replacement\'s kubeconfig'))
-      .addOption(new Option('--wait-timeout <duration>', 'how long to wait for the replacement to be Ready').default('10m')));
+      .addOption(new Option('--wait-timeout <duration>', 'how long to wait for the replacement to be Ready').default('10m')),
+    FORCE_REMOVE_HELP);
   },
   async run(ctx, args, raw) {
     const name = args[0]!;
@@ -61,7 +62,7 @@ const command: CommandModule = {
       vswitches, securityGroup, taints: (raw.taint as string[] | undefined)?.map(parseTaint),
       bootstrap: raw.bootstrap === undefined ? undefined : Boolean(raw.bootstrap), recreate: raw.recreate === true,
       server: raw.server === undefined ? undefined : parseServer(String(raw.server)),
-      drain: parseDrainOptions(raw), waitTimeoutMs: parseDuration('--wait-timeout', String(raw.waitTimeout)),
+      drain: parseDrainOptions(raw), force: Boolean(raw.force), waitTimeoutMs: parseDuration('--wait-timeout', String(raw.waitTimeout)),
     };
     const given = [opts.rename, opts.customResources, opts.clusterDns, opts.clusterDomain, opts.vswitches, opts.securityGroup, opts.taints, opts.bootstrap].some((x) => x !== undefined);
     if (!given && opts.tags.length === 0 && !opts.recreate) {

@@ -12,6 +12,8 @@ export interface SandboxCloudOptions {
   faults?: FaultSpec;
   /** Pending -> connect delay of each new virtual node. */
   readyDelayMs?: number;
+  /** How long an instance stays Terminating after its pod is gone (real ECI: some seconds). */
+  releaseDelayMs?: number;
   adminKubeconfig?: string;
   /** Loopback port of the scheduling webhook host (with adminKubeconfig); default a free one. */
   webhookPort?: number;
@@ -21,6 +23,7 @@ export interface SandboxCloudOptions {
 }
 
 export const DEFAULT_READY_DELAY_MS = 2000;
+export const DEFAULT_RELEASE_DELAY_MS = 3000;
 
 /** The emulator plus the simulation that brings its virtual nodes to life. */
 export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise<CloudEmulator & { simulator: VirtualNodeSimulator; webhookPort: number | undefined }> {
@@ -35,7 +38,7 @@ export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise
     ...(opts.idempotencyWindowMs !== undefined ? { idempotencyWindowMs: opts.idempotencyWindowMs } : {}),
   });
   const simulator = new VirtualNodeSimulator({
-    state: emu.state, readyDelayMs: opts.readyDelayMs ?? DEFAULT_READY_DELAY_MS,
+    state: emu.state, readyDelayMs: opts.readyDelayMs ?? DEFAULT_READY_DELAY_MS, releaseDelayMs: opts.releaseDelayMs ?? DEFAULT_RELEASE_DELAY_MS,
     ...(opts.adminKubeconfig ? { adminKubeconfig: opts.adminKubeconfig } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   });

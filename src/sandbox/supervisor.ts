@@ -31,7 +31,9 @@ export function envText(f: SandboxFiles): string | undefined {
 }
 
 /** The foreground half (`vnode sandbox serve`): owns every process of the sandbox until signalled. */
-export async function serveSandbox(dir: string, opts: { readyDelayMs: number; signal: AbortSignal; log: (m: string) => void; env: NodeJS.ProcessEnv }): Promise<void> {
+export interface SimSettings { readyDelayMs: number; releaseDelayMs: number; faults: string | undefined }
+
+export async function serveSandbox(dir: string, opts: SimSettings & { signal: AbortSignal; log: (m: string) => void; env: NodeJS.ProcessEnv }): Promise<void> {
   const f = sandboxFiles(dir);
   mkdirSync(dir, { recursive: true });
   writeFileSync(f.pid, String(process.pid));
@@ -43,7 +45,8 @@ export async function serveSandbox(dir: string, opts: { readyDelayMs: number; si
     if (!port) port = await freePort();
     // the webhook's URL is in the cluster (MutatingWebhookConfiguration): keep its port across down/up
     const webhookPort = Number(existsSync(f.webhookPort) ? readFileSync(f.webhookPort, 'utf8') : 0) || await freePort();
-    const common = { stateFile: f.cloudState, readyDelayMs: opts.readyDelayMs, adminKubeconfig: cp.kubeconfig, webhookPort, log: opts.log };
+    const faults = opts.faults ? (await import('./cloud/faults.js')).parseFaults(opts.faults) : undefined;
+    const common = { stateFile: f.cloudState, readyDelayMs: opts.readyDelayMs, releaseDelayMs: opts.releaseDelayMs, ...(faults ? { faults } : {}), adminKubeconfig: cp.kubeconfig, webhookPort, log: opts.log };
     try {
       cloud = await startSandboxCloud({ port, ...common });
     } catch {
@@ -79,11 +82,12 @@ export function ensureBinaries(env: NodeJS.ProcessEnv, log: (m: string) => void)
 }
 
 /** The background half (`vnode sandbox up`): starts `sandbox serve` detached and returns once it is ready. */
-export async function startSandboxDetached(dir: string, opts: { readyDelayMs: number; env: NodeJS.ProcessEnv; timeoutMs: number; signal: AbortSignal }): Promise<string> {
+export async function startSandboxDetached(dir: string, opts: SimSettings & { env: NodeJS.ProcessEnv; timeoutMs: number; signal: AbortSignal }): Promise<string> {
   const f = sandboxFiles(dir);
   mkdirSync(dir, { recursive: true });
   const fd = openSync(f.log, 'a');
-  const child = spawn(process.execPath, [path.join(packageRoot(), 'bin', 'vnode.js'), 'sandbox', 'serve', '--dir', dir, '--ready-delay', `${opts.readyDelayMs}ms`, '-v'],
+  const child = spawn(process.execPath, [path.join(packageRoot(), 'bin', 'vnode.js'), 'sandbox', 'serve', '--dir', dir, '--ready-delay', `${opts.readyDelayMs}ms`,
+    '--release-delay', `${opts.releaseDelayMs}ms`, ...(opts.faults ? ['--faults', opts.faults] : []), '-v'],
     { detached: true, stdio: ['ignore', fd, fd], env: opts.env });
   closeSync(fd);
   child.unref();

@@ -10,7 +10,7 @@ import { pause as sleep } from '../util/sleep.js';
 import { approveVnodeCsr } from './approver.js';
 import { messageOf, registerNode, renewLease, serveNode, type KubeletEvents, type NodeSpec, type PodProvider } from './kubelet.js';
 import type { EciHooks } from './cloud/eci.js';
-import { allocateIp, iso, randomId, type CloudState, type EventRec, type VirtualNodeRec } from './cloud/state.js';
+import { allocateIp, iso, randomId, releaseDue, type CloudState, type EventRec, type VirtualNodeRec } from './cloud/state.js';
 
 const run = promisify(execFile);
 
@@ -18,6 +18,8 @@ export interface SimulatorOptions {
   state: CloudState;
   /** How long a VNode stays Pending before it connects (the real service takes tens of seconds). */
   readyDelayMs: number;
+  /** How long ECI keeps an instance (Terminating) after its pod is gone before releasing it. */
+  releaseDelayMs?: number;
   /** Admin kubeconfig of the sandbox cluster, used only to get a token of vnode-approver's ServiceAccount (TokenRequest) and act as it. */
   adminKubeconfig?: string;
   log?: (m: string) => void;
@@ -219,10 +221,14 @@ export class VirtualNodeSimulator {
         return { id: cg.id, ip: cg.intranetIp };
       },
       delete: async (pod) => {
+        // the pod goes at once; ECI stops and releases its instance some seconds later
         const uid = pod.metadata!.uid!;
-        const before = state.data.containerGroups.length;
-        state.data.containerGroups = state.data.containerGroups.filter((c) => !c.tags.some((t) => t.Key === 'UID' && t.Value === uid));
-        if (state.data.containerGroups.length !== before) state.saveSoon();
+        const at = Date.now() + (this.opts.releaseDelayMs ?? 0);
+        for (const c of state.data.containerGroups) {
+          if (c.releaseAt === undefined && c.tags.some((t) => t.Key === 'UID' && t.Value === uid)) { c.status = 'Terminating'; c.releaseAt = at; }
+        }
+        releaseDue(state);
+        state.saveSoon();
       },
     };
   }

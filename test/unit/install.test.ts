@@ -61,6 +61,13 @@ describe('install flags', () => {
     assert.throws(() => parseTaint('a=b'), /invalid --taint "a=b": expected key=value:Effect/);
     assert.deepEqual(parseTag('env=prod'), { key: 'env', value: 'prod' });
     assert.throws(() => parseTag('aliyun:x=1'), /invalid --tag "aliyun:x=1"/);
+    // ECI's rules: key=value required, key at most 64, no aliyun/acs:/http(s):// prefix; vnode's 4 tags reserved
+    assert.throws(() => parseTag('novalue'), /invalid --tag "novalue": expected key=value/);
+    assert.deepEqual(parseTag('empty='), { key: 'empty', value: '' });
+    assert.deepEqual(parseTag(`${'k'.repeat(64)}=v`).key.length, 64);
+    assert.throws(() => parseTag(`${'k'.repeat(65)}=v`), /key 1-64 characters/);
+    assert.throws(() => parseTag('https://x=1'), /neither starting with aliyun, acs:, http:\/\/ or https:\/\//);
+    assert.throws(() => parseTag('vnode-replaces=vnd-1'), /vnode's own tags/);
   });
 
   it('validates vSwitches, counts and limits before anything runs', () => {
@@ -68,7 +75,7 @@ describe('install flags', () => {
     assert.throws(() => parseOptions({ ...raw, vswitch: ['vsw-a,vsw-a'] }, '/'), /lists a vSwitch twice/);
     assert.throws(() => parseOptions({ ...raw, vswitch: ['subnet-1'] }, '/'), /invalid --vswitch "subnet-1"/);
     assert.throws(() => parseOptions({ ...raw, count: '0' }, '/'), /invalid --count "0"/);
-    assert.throws(() => parseOptions({ ...raw, tag: Array.from({ length: 18 }, (_, i) => `k${i}=v`) }, '/'), /at most 17/);
+    assert.throws(() => parseOptions({ ...raw, tag: Array.from({ length: 18 }, (_, i) => `k${i}=v`) }, '/'), /at most 16 \(ECI allows 20 and vnode adds 4 of its own\)/);
     assert.throws(() => parseOptions({ ...raw, name: 'Bad_Name' }, '/'), /invalid --name "Bad_Name"/);
     assert.throws(() => parseOptions({ ...raw, kubeconfigFile: 'x', server: 'https://1.2.3.4:6443' }, '/'), /--kubeconfig-file uses an existing kubeconfig/);
   });

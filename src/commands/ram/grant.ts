@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { usageError } from '../../errors.js';
 import { DEFAULT_POLICY, grant, validatePolicyName, validateUserName, type GrantResult } from '../../steps/ram/ram.js';
 import { collect } from '../flags.js';
 import type { CommandModule } from '../registry.js';
@@ -43,6 +44,7 @@ const command: CommandModule = {
   async run(ctx, _args, raw) {
     const user = raw.user === undefined ? undefined : validateUserName(String(raw.user));
     const policies = ((raw.policy as string[] | undefined) ?? [DEFAULT_POLICY]).map(validatePolicyName);
+    if (raw.rotateKey && raw.secret === false) throw usageError('ConflictingFlags', '--rotate-key and --no-secret contradict each other: a rotated key must go into the Secret', 'rotate with `vnode ram grant --rotate-key`; use --no-secret only to grant permissions');
     const r = await grant(ctx, { user, policies: [...new Set(policies)], rotateKey: Boolean(raw.rotateKey), noSecret: raw.secret === false, updatePolicy: raw.updatePolicy === true });
     ctx.out.result(r, () => render(r));
   },

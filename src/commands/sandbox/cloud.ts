@@ -14,6 +14,7 @@ const command: CommandModule = {
       .addOption(new Option('--state <file>', 'JSON file holding the state; created and seeded when missing (default: in memory)'))
       .addOption(new Option('--ready-delay <duration>', 'how long a new virtual node stays Pending before it connects').default('2s'))
       .addOption(new Option('--cluster-admin-kubeconfig <path>', 'admin kubeconfig of the cluster, used only to act as vnode-approver'))
+      .addOption(new Option('--release-delay <duration>', 'how long ECI keeps an instance after its pod is gone').default('3s'))
       .addOption(new Option('--faults <spec>', 'inject faults, e.g. "*:throttle=0.1,500=0.05,503=0.05,reset=0.05;CreateAccessKey:latency=2s"'));
   },
   async run(ctx, _args, raw) {
@@ -25,7 +26,7 @@ const command: CommandModule = {
     const stateFile = raw.state === undefined ? undefined : path.resolve(ctx.cwd, String(raw.state));
     const admin = raw.clusterAdminKubeconfig === undefined ? undefined : path.resolve(ctx.cwd, String(raw.clusterAdminKubeconfig));
     const emu = await startSandboxCloud({
-      port, faults, readyDelayMs: parseDuration('--ready-delay', String(raw.readyDelay)), ...(stateFile ? { stateFile } : {}), ...(admin ? { adminKubeconfig: admin } : {}),
+      port, faults, readyDelayMs: parseDuration('--ready-delay', String(raw.readyDelay)), releaseDelayMs: parseDuration('--release-delay', String(raw.releaseDelay)), ...(stateFile ? { stateFile } : {}), ...(admin ? { adminKubeconfig: admin } : {}),
       log: (l) => ctx.out.debug(l),
     });
     for (const [k, v] of Object.entries(emu.env())) ctx.out.print(`export ${k}=${v}`);

@@ -14,15 +14,25 @@ function dirOf(ctx: Context, raw: Record<string, unknown>): string {
 
 const dirOption = (): Option => new Option('--dir <path>', 'sandbox directory (default: ~/.cache/vnode/sandbox)');
 const delayOption = (): Option => new Option('--ready-delay <duration>', 'how long a new virtual node stays Pending').default('2s');
+const releaseOption = (): Option => new Option('--release-delay <duration>', 'how long ECI keeps an instance after its pod is gone').default('3s');
+const faultsOption = (): Option => new Option('--faults <spec>', 'inject cloud faults, e.g. "*:throttle=0.1,500=0.05,503=0.05,reset=0.05;CreateAccessKey:latency=2s"');
+
+/** The simulation settings `up` hands to `serve`, checked before anything starts. */
+async function simSettings(raw: Record<string, unknown>): Promise<{ readyDelayMs: number; releaseDelayMs: number; faults: string | undefined }> {
+  const faults = raw.faults === undefined ? undefined : String(raw.faults);
+  if (faults !== undefined) (await import('../../sandbox/cloud/faults.js')).parseFaults(faults);
+  return { readyDelayMs: parseDuration('--ready-delay', String(raw.readyDelay)), releaseDelayMs: parseDuration('--release-delay', String(raw.releaseDelay)), faults };
+}
 
 export const up: CommandModule = {
   configure(cmd: Command) {
     cmd.description('Start the local sandbox in the background: a real Kubernetes control plane (etcd, API server, controller manager, ' +
       'scheduler; 1.20.2 built once, or the binaries in VNODE_KUBE_BIN_DIR) and the Alibaba Cloud emulator with its virtual-node simulation. Prints export lines; state survives down/up.')
-      .addOption(dirOption()).addOption(delayOption());
+      .addOption(dirOption()).addOption(delayOption()).addOption(releaseOption()).addOption(faultsOption());
   },
   async run(ctx, _args, raw) {
     const dir = dirOf(ctx, raw);
+    const settings = await simSettings(raw);
     const sup = await import('../../sandbox/supervisor.js');
     const existing = sup.envText(sup.sandboxFiles(dir));
     if (existing) {
@@ -32,7 +42,7 @@ export const up: CommandModule = {
     }
     const env = sup.ensureBinaries(ctx.env, (m) => ctx.out.info(m));
     const text = await ctx.status.step(`Starting the sandbox in ${dir}`, () =>
-      sup.startSandboxDetached(dir, { readyDelayMs: parseDuration('--ready-delay', String(raw.readyDelay)), env, timeoutMs: 180_000, signal: ctx.signal }));
+      sup.startSandboxDetached(dir, { ...settings, env, timeoutMs: 180_000, signal: ctx.signal }));
     ctx.out.print(text);
     ctx.out.info(`eval "$(vnode sandbox env${raw.dir === undefined ? '' : ` --dir ${dir}`})" points kubectl and vnode at it; vnode sandbox down stops it`);
   },
@@ -65,11 +75,12 @@ export const env: CommandModule = {
 
 export const serve: CommandModule = {
   configure(cmd: Command) {
-    cmd.description('Run the sandbox in the foreground (what `sandbox up` starts in the background).').addOption(dirOption()).addOption(delayOption());
+    cmd.description('Run the sandbox in the foreground (what `sandbox up` starts in the background).').addOption(dirOption()).addOption(delayOption())
+      .addOption(releaseOption()).addOption(faultsOption());
   },
   async run(ctx, _args, raw) {
     const { serveSandbox } = await import('../../sandbox/supervisor.js');
-    await serveSandbox(dirOf(ctx, raw), { readyDelayMs: parseDuration('--ready-delay', String(raw.readyDelay)), signal: ctx.signal, log: (m) => ctx.out.info(m), env: ctx.env });
+    await serveSandbox(dirOf(ctx, raw), { ...(await simSettings(raw)), signal: ctx.signal, log: (m) => ctx.out.info(m), env: ctx.env });
     // a foreground server ends only by a signal, and says so as its exit status
     return ExitCode.interrupted;
   },

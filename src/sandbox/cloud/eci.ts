@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApiError, invalid, missing } from './errors.js';
 import { indexed, str, type CallContext, type Service } from './service.js';
-import { allocateIp, iso, randomId, type ContainerGroupRec, type Tag, type Taint, type VirtualNodeRec } from './state.js';
+import { allocateIp, iso, randomId, releaseDue, type ContainerGroupRec, type Tag, type Taint, type VirtualNodeRec } from './state.js';
 
 const MAX_PAGE = 20;
 const TAINT_EFFECTS = ['NoSchedule', 'NoExecute', 'PreferNoSchedule'];
@@ -17,7 +17,7 @@ function tags(ctx: CallContext): Tag[] {
   const t = indexed(ctx, 'Tag', ['Key', 'Value']);
   if (t.length > 20) throw invalid('Tag', 'at most 20 tags');
   return t.map((x) => {
-    if (!x.Key || x.Key.length > 128 || x.Key.startsWith('aliyun') || x.Key.startsWith('acs:')) throw invalid('Tag.Key', `"${x.Key ?? ''}" must be 1-128 characters and not start with aliyun or acs:`);
+    if (!x.Key || x.Key.length > 64 || /^(aliyun|acs:|https?:\/\/)/.test(x.Key)) throw invalid('Tag.Key', `"${x.Key ?? ''}" must be 1-64 characters and not start with aliyun, acs:, http:// or https://`);
     if ((x.Value ?? '').length > 128) throw invalid('Tag.Value', 'at most 128 characters');
     return { Key: x.Key, Value: x.Value ?? '' };
   });
@@ -211,6 +211,7 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
       },
       CreateContainerGroup(ctx) {
         const regionId = region(ctx);
+        releaseDue(ctx.state);
         return idempotent(ctx, 'CreateContainerGroup', idempotencyWindowMs, () => {
           const name = str(ctx, 'ContainerGroupName');
           if (!name) throw missing('ContainerGroupName');
@@ -247,6 +248,7 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
       },
       DescribeContainerGroups(ctx) {
         region(ctx);
+        releaseDue(ctx.state);
         const ids = jsonIds(ctx, 'ContainerGroupIds');
         const want = tags(ctx);
         const f = (k: string): string | undefined => str(ctx, k);
@@ -258,6 +260,7 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
       },
       DeleteContainerGroup(ctx) {
         region(ctx);
+        releaseDue(ctx.state);
         const id = str(ctx, 'ContainerGroupId');
         if (!id) throw missing('ContainerGroupId');
         return idempotent(ctx, 'DeleteContainerGroup', idempotencyWindowMs, () => {

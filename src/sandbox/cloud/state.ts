@@ -25,6 +25,8 @@ export interface ContainerGroupRec {
   /** Who created it (the signing AccessKey and its RAM user; null user = the account). Absent: made by a VNode inside ECI. */
   createdBy?: { accessKeyId: string; user: string | null };
   containers?: { name: string; image: string }[];
+  /** Terminating: ECI releases the instance at this time (ms), some seconds after its pod is gone. */
+  releaseAt?: number;
 }
 /** at: when the token was first used (ms); records of older state files have none and are forgotten. */
 export interface IdempotencyRec { action: string; caller: string; token: string; paramsHash: string; response: Record<string, unknown>; at?: number }
@@ -148,4 +150,11 @@ export class CloudState {
   get operatorKey(): AccessKeyRec {
     return this.data.accessKeys.find((k) => k.user === null)!;
   }
+}
+
+/** Drops the instances whose release time has come (checked whenever ECI is asked about instances). */
+export function releaseDue(state: CloudState, now = Date.now()): void {
+  const before = state.data.containerGroups.length;
+  state.data.containerGroups = state.data.containerGroups.filter((c) => c.releaseAt === undefined || c.releaseAt > now);
+  if (state.data.containerGroups.length !== before) state.saveSoon();
 }

@@ -14,6 +14,9 @@ import { certFacts, RENEW_BEFORE_MS } from '../scheduling/certs.js';
 import { MWC_REF, SECRET_REF } from '../scheduling/webhook.js';
 import { TAG_CLUSTER, TAG_IDENTITY, VNODE_LABELS, VNODE_TAINT } from '../virtual-node/install.js';
 import { opensKubeletPorts } from '../virtual-node/preflight.js';
+import { listInstallRecords } from '../virtual-node/install-record.js';
+import { findStrays } from '../drain/strays.js';
+import { INSTANCE_ANNOTATION, TAG_CLUSTER_ID, TAG_NODE_NAME, TERMINAL_STATUSES } from '../../assumptions.js';
 import { collectStatus, findOne, type VirtualNodeStatus } from '../virtual-node/status.js';
 
 export type CheckStatus = 'PASS' | 'WARN' | 'FAIL';
@@ -119,7 +122,7 @@ async function checkAddonKey(ctx: Context, cluster: ClusterPort, cloud: CloudPor
   const out: CheckResult[] = [];
   try {
     const asAddon = await ctx.cloudWith({ id, secret: keySecret });
-    await asAddon.eci.describeContainerGroups({ tags: [{ key: 'ClusterId', value: clusterId }] });
+    await asAddon.eci.describeContainerGroups({ tags: [{ key: TAG_CLUSTER_ID, value: clusterId }] });
     out.push(pass('addon-key', target, `AccessKey ${id} is valid and may call ECI`));
   } catch (e) {
     const code = (e as { code?: string }).code ?? '';
@@ -150,37 +153,48 @@ async function checkSecurityGroup(cloud: CloudPorts, sg: string, nodes: string[]
   return pass('security-group', sg, 'inbound TCP 10250 and 10255 allowed');
 }
 
-function checkServer(server: string, allReady: boolean): CheckResult {
+function checkServer(server: string, allReady: boolean, names: string[]): CheckResult {
   const problems = serverWarnings(server).filter((w) => w.includes('loopback'));
-  if (problems.length === 0) return pass('server-address', server, 'reachable from a VPC (not loopback or link-local)');
+  if (problems.length === 0) return pass('server-address', server, `${names.join(', ')} dial${names.length === 1 ? 's' : ''} it: reachable from a VPC (not loopback or link-local)`);
   // Ready nodes prove something forwards it (a tunnel, or the sandbox)
   return (allReady ? warn : fail)('server-address', server, problems[0]!, 'install with --server https://<address reachable from the VPC>:6443');
 }
 
 async function checkPods(cluster: ClusterPort, cloud: CloudPorts, r: VirtualNodeStatus, clusterId: string): Promise<CheckResult[]> {
   if (!r.nodeName) return [];
-  const tags = r.mode === 'vnode' ? [{ key: 'NodeName', value: r.nodeName }] : [{ key: 'NodeName', value: r.nodeName }, { key: 'ClusterId', value: clusterId }];
+  // candidates by the NodeName tag (an assumption); each pod names its own instance (documented annotation)
+  const tags = r.mode === 'vnode' ? [{ key: TAG_NODE_NAME, value: r.nodeName }] : [{ key: TAG_NODE_NAME, value: r.nodeName }, { key: TAG_CLUSTER_ID, value: clusterId }];
   const [groups, pods] = await Promise.all([
     cloud.eci.describeContainerGroups({ tags }),
     cluster.list<KubeObject>('v1', 'Pod', { fieldSelector: `spec.nodeName=${r.nodeName}` }),
   ]);
-  const uids = new Set(pods.map((p) => p.metadata.uid));
+  const claimed = new Map(pods.map((p) => [p.metadata.annotations?.[INSTANCE_ANNOTATION], p]));
   const tag = (g: ContainerGroupInfo, k: string): string | undefined => g.tags.find((t) => t.key === k)?.value;
-  const orphans = groups.filter((g) => !uids.has(tag(g, 'UID')) && !['Succeeded', 'Failed', 'Expired'].includes(g.status));
+  const unclaimed = groups.filter((g) => !claimed.has(g.id) && !TERMINAL_STATUSES.includes(g.status) && g.status !== 'Terminating');
   const live = pods.filter((p) => (p.status as { phase?: string } | undefined)?.phase === 'Running');
-  const groupUids = new Set(groups.map((g) => tag(g, 'UID')));
-  const missing = live.filter((p) => !groupUids.has(p.metadata.uid));
+  const ids = live.map((p) => p.metadata.annotations?.[INSTANCE_ANNOTATION]).filter((x): x is string => Boolean(x));
+  const known = new Set([...groups.map((g) => g.id), ...(await cloud.eci.describeContainerGroups({ ids: ids.filter((id) => !groups.some((g) => g.id === id)) }).catch(() => [])).map((g) => g.id)]);
+  const missing = live.filter((p) => !known.has(p.metadata.annotations?.[INSTANCE_ANNOTATION] ?? ''));
   const out: CheckResult[] = [];
-  out.push(orphans.length === 0
-    ? pass('orphans', r.name, `${groups.length} container group(s), each with its pod`)
-    : fail('orphans', r.name, `${orphans.length} container group(s) with no pod, still billed: ${orphans.map((g) => `${g.id} (${tag(g, 'NameSpace') ?? '?'}/${tag(g, 'PodName') ?? '?'})`).join(', ')}`,
-      orphans.map((g) => `aliyun eci DeleteContainerGroup --RegionId ${cloud.regionId} --ContainerGroupId ${g.id}`).join('; ')));
+  out.push(unclaimed.length === 0
+    ? pass('orphans', r.name, `${pods.length} pod(s), each instance claimed by its pod`)
+    : warn('orphans', r.name, `${unclaimed.length} instance(s) tagged ${TAG_NODE_NAME}=${r.nodeName} that no pod claims (${INSTANCE_ANNOTATION}), possibly billed: ${unclaimed.map((g) => `${g.id} (${tag(g, 'NameSpace') ?? '?'}/${tag(g, 'PodName') ?? '?'})`).join(', ')}`,
+      'ECI does not document that tag: check these instances in the ECI console'));
   if (missing.length > 0) {
-    out.push(fail('pods-without-instance', r.name, `${missing.length} Running pod(s) with no container group in ECI: ${missing.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')}`,
+    out.push(fail('pods-without-instance', r.name, `${missing.length} Running pod(s) whose ECI instance is not listed by ECI: ${missing.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')}`,
       'delete them so their controllers create them again: kubectl delete pod -n <ns> <name>'));
   }
   out.push(checkCapacity(r.name, pods.length));
   return out;
+}
+
+/** Instances of this cluster whose virtual node is gone (an interrupted or forced removal). */
+async function checkStrays(cluster: ClusterPort, cloud: CloudPorts, clusterId: string, rows: VirtualNodeStatus[]): Promise<CheckResult> {
+  const seen = await cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: clusterId }], includeCleaned: true });
+  const strays = await findStrays(cluster, cloud, clusterId, seen, rows.map((r) => r.nodeName).filter((n): n is string => Boolean(n)));
+  if (strays.length === 0) return pass('strays', '', 'no instance of a removed virtual node of this cluster');
+  return warn('strays', '', `${strays.length} instance(s) tagged as this cluster's, on virtual nodes that are gone, claimed by no pod: ${strays.map((x) => `${x.id} (${x.pod} on ${x.node})`).join(', ')}`,
+    'found by tags ECI does not document: check them in the ECI console; `vnode uninstall --all --cleanup-orphans` deletes them');
 }
 
 async function checkScheduling(cluster: ClusterPort): Promise<CheckResult | undefined> {
@@ -226,12 +240,23 @@ export async function runDoctor(ctx: Context, opts: { name: string | undefined; 
     await guarded('identity', r.name, () => checkIdentity(cluster, r, eci.find((v) => v.id === r.virtualNodeId)?.tags.find((t) => t.key === TAG_IDENTITY)?.value));
     await guarded('orphans', r.name, () => checkPods(cluster, cloud, r, clusterId));
   }
+  await guarded('strays', '', () => checkStrays(cluster, cloud, clusterId, rows));
   const modes = new Set(rows.map((r) => r.mode));
   if (modes.size > 0) await guarded('daemonset-exclusion', '', () => checkDaemonSets(ctx, cluster, modes, opts.fix));
   const groups = new Map<string, string[]>();
   for (const r of rows) if (r.securityGroup) groups.set(r.securityGroup, [...(groups.get(r.securityGroup) ?? []), r.name]);
   for (const [sg, names] of groups) await guarded('security-group', sg, () => checkSecurityGroup(cloud, sg, names));
-  if (modes.has('vnode')) checks.push(checkServer(cluster.info.server, rows.every((r) => r.nodeReady === 'Ready')));
+  if (modes.has('vnode')) {
+    // the address the VNodes dial is in the kubeconfig sent to ECI, which install records; not the operator's
+    const records = await listInstallRecords(cluster);
+    const servers = new Map<string, string[]>();
+    for (const r of rows.filter((x) => x.mode === 'vnode')) {
+      const server = records.find((x) => x.name === r.name || x.nodes.includes(r.name))?.server;
+      if (server) servers.set(server, [...(servers.get(server) ?? []), r.name]);
+    }
+    for (const [server, names] of servers) checks.push(checkServer(server, rows.filter((r) => names.includes(r.name)).every((r) => r.nodeReady === 'Ready'), names));
+    if (servers.size === 0) checks.push(warn('server-address', '', 'the kubeconfig sent to ECI is not recorded (installed with an older vnode or --kubeconfig-file): its server address cannot be checked'));
+  }
   if (modes.has('controller') && (await readController(cluster).catch(() => undefined))) {
     await guarded('addon-key', `${ADDON_SECRET.namespace}/${ADDON_SECRET.name}`, () => checkAddonKey(ctx, cluster, cloud, clusterId));
   }

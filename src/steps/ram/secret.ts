@@ -16,11 +16,15 @@ export async function readSecretInput(ctx: Context, id: string): Promise<string>
     if (fromEnv) ctx.out.info('Reading the AccessKey secret from standard input (ALIBABA_CLOUD_ACCESS_KEY_SECRET is set too and is ignored).');
     secret = piped;
   } else if (fromEnv) {
+    const empty = piped === '' ? 'standard input was empty, and ' : '';
     if (envId && envId !== id) {
-      throw usageError('SecretOfOtherKey', `ALIBABA_CLOUD_ACCESS_KEY_SECRET belongs to ALIBABA_CLOUD_ACCESS_KEY_ID ${envId}, not to --access-key-id ${id}`,
+      throw usageError('SecretOfOtherKey', `${empty}ALIBABA_CLOUD_ACCESS_KEY_SECRET belongs to ALIBABA_CLOUD_ACCESS_KEY_ID ${envId}, not to --access-key-id ${id}`,
         'pipe the secret of the key on standard input');
     }
+    if (empty) ctx.out.info('Standard input was empty: using ALIBABA_CLOUD_ACCESS_KEY_SECRET.');
     secret = fromEnv;
+  } else if (piped === '') {
+    throw usageError('EmptyStdin', 'standard input was empty: no AccessKey secret was piped', 'pipe the secret of the key (e.g. from a secret manager), or run on a terminal to be asked for it');
   } else {
     secret = piped === undefined ? await ctx.readSecret('AccessKey secret') : '';
   }

@@ -17,6 +17,8 @@ export interface InstallRecord {
   name: string;
   uid: string;
   nodes: string[];
+  /** The API server address in the kubeconfig sent to ECI (what the VNode dials), when vnode knows it. */
+  server: string | undefined;
 }
 
 export function installRecordName(name: string): string {
@@ -29,7 +31,7 @@ function ref(name: string): ObjectRef {
 
 function toRecord(o: KubeObject): InstallRecord {
   const data = (o.data ?? {}) as Record<string, string>;
-  return { name: o.metadata.labels?.[RECORD_NAME_LABEL] ?? '', uid: o.metadata.uid ?? '', nodes: (data.nodes ?? '').split(',').filter(Boolean) };
+  return { name: o.metadata.labels?.[RECORD_NAME_LABEL] ?? '', uid: o.metadata.uid ?? '', nodes: (data.nodes ?? '').split(',').filter(Boolean), server: data.server || undefined };
 }
 
 export async function findInstallRecord(cluster: ClusterPort, name: string): Promise<InstallRecord | undefined> {
@@ -38,12 +40,13 @@ export async function findInstallRecord(cluster: ClusterPort, name: string): Pro
 }
 
 /** Creates the record, or widens its node list; the UID of an existing record never changes. */
-export async function ensureInstallRecord(cluster: ClusterPort, name: string, nodes: string[]): Promise<InstallRecord> {
+export async function ensureInstallRecord(cluster: ClusterPort, name: string, nodes: string[], server?: string): Promise<InstallRecord> {
   const live = await findInstallRecord(cluster, name);
   const all = [...new Set([...(live?.nodes ?? []), ...nodes])];
+  const known = server ?? live?.server;
   const r = await ensureObject(cluster, managed({
     apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: installRecordName(name), namespace: NAMESPACE },
-    data: { nodes: all.join(',') },
+    data: { nodes: all.join(','), ...(known ? { server: known } : {}) },
   } as KubeObject, { [RECORD_NAME_LABEL]: name }));
   return toRecord(r.object);
 }

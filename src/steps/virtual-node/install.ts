@@ -1,6 +1,5 @@
 import type { CloudPorts, CreateVirtualNodeInput, Tag, Taint, VirtualNodeInfo } from '../../cloud/port.js';
 import { clusterUid } from '../../cluster/cluster-id.js';
-import { nodeReady } from '../../cluster/node-match.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { VnodeError, operationError, throwIfAborted, usageError } from '../../errors.js';
@@ -9,6 +8,9 @@ import { DEFAULT_APPROVER_IMAGE } from '../identity/identity.js';
 import { clientToken, ensureInstallRecord, findInstallRecord } from './install-record.js';
 import { detectClusterDns } from './dns.js';
 import { zoneOf } from './zone.js';
+import { findNodeOf, nodeUsable } from './node-of.js';
+import { pause } from '../../util/sleep.js';
+import { assumedNodeName } from '../../assumptions.js';
 import { asInput, checkNetwork, checkVersion, type NetworkCheck } from './preflight.js';
 import { provisionIdentity } from '../identity/kubeconfig.js';
 import { isClusterAdmin, kubeconfigToSend, serverWarnings } from '../identity/kubeconfig-file.js';
@@ -17,6 +19,8 @@ export const TAG_CLUSTER = 'vnode-cluster';
 export const TAG_NAME = 'vnode-name';
 /** "sa:<identity>", "bootstrap:<identity>" or "external" (--kubeconfig-file): which credentials uninstall may remove. */
 export const TAG_IDENTITY = 'vnode-identity';
+/** On an update's replacement: the VirtualNodeId it replaces (a re-run after an interrupt finds it by this). */
+export const TAG_REPLACES = 'vnode-replaces';
 
 export const NAME_LABEL = 'vnode.dev/name';
 /** The TAG_IDENTITY value, kept on the Node too: an uninstall interrupted after DeleteVirtualNode still knows it. */
@@ -129,19 +133,31 @@ function failedError(n: VirtualNodeInfo): VnodeError {
  * Waits until ECI says Ready (a Failed node's events are the error) and the Node is Ready, then labels the Node:
  * it is the virtual node's own object, and the labels let uninstall find it without cloud calls.
  */
-export async function waitReadyAndLabel(ctx: Context, cloud: CloudPorts, cluster: ClusterPort, v: { id: string; name: string; identityTag: string }, deadline: number): Promise<string> {
+export async function waitReadyAndLabel(ctx: Context, cloud: CloudPorts, cluster: ClusterPort, v: { id: string; name: string; identityTag: string }, deadline: number): Promise<{ status: string; nodeName: string }> {
   const eci = await ctx.status.step(`Waiting for ${v.name} to be Ready in ECI`, () => waitForEci(ctx, cloud, v.id, deadline), (x) => x.status);
   if (eci.status === 'Failed') {
     ctx.status.end(false);
     throw failedError(eci);
   }
-  const nodeName = `${cloud.regionId}.${v.id}`;
-  await ctx.status.step(`Waiting for node ${nodeName} to be Ready`, () => cluster.waitFor<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: nodeName }, nodeReady,
+  const nodeName = await ctx.status.step(`Waiting for ${v.name} to register its node`, () => waitForNode(ctx, cluster, cloud.regionId, eci, deadline), (x) => x);
+  // Ready, and the node-lifecycle controller has lifted its not-ready taint (on 1.36 some 200 ms later)
+  await ctx.status.step(`Waiting for node ${nodeName} to be Ready`, () => cluster.waitFor<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: nodeName }, nodeUsable,
     { timeoutMs: Math.max(1, deadline - Date.now()), signal: ctx.signal }));
   await cluster.patch({ apiVersion: 'v1', kind: 'Node', name: nodeName }, {
     metadata: { labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [NAME_LABEL]: v.name }, annotations: { [IDENTITY_ANNOTATION]: v.identityTag } },
   }, 'merge');
-  return eci.status;
+  return { status: eci.status, nodeName };
+}
+
+/** The Node the VNode registers: found by its IntranetIp, the assumed name as a fallback. */
+async function waitForNode(ctx: Context, cluster: ClusterPort, region: string, v: VirtualNodeInfo, deadline: number): Promise<string> {
+  for (;;) {
+    throwIfAborted(ctx.signal);
+    const n = await findNodeOf(cluster, v, region);
+    if (n) return n.metadata.name!;
+    if (Date.now() + 250 > deadline) throw operationError('Timeout', `virtual node ${v.id} is Ready in ECI but registered no Node (none reports InternalIP ${v.intranetIp})`, { hint: 'raise --timeout, or check it later with `vnode status`' });
+    await pause(250, ctx.signal);
+  }
 }
 
 export async function install(ctx: Context, opts: InstallOptions): Promise<InstallResult> {
@@ -204,7 +220,7 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
 
   // the ClientTokens of this install derive from its record (see install-record.ts)
   const record = missing.length === 0 ? undefined
-    : flags.dryRun ? await findInstallRecord(cluster, opts.name) : await ensureInstallRecord(cluster, opts.name, names);
+    : flags.dryRun ? await findInstallRecord(cluster, opts.name) : await ensureInstallRecord(cluster, opts.name, names, server);
   const inputs = new Map<string, CreateVirtualNodeInput>();
   missing.forEach((name) => {
     const i = names.indexOf(name);
@@ -230,35 +246,62 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
       region: cloud.regionId, warnings, dryRun: true, daemonSets: opts.daemonsetAffinity ? ds : [], dns: { clusterDns: opts.clusterDns ?? null, clusterDomain: opts.clusterDomain ?? null },
       nodes: await Promise.all(names.map(async (name) => {
         const e = pre.existing.get(name);
-        return { name, virtualNodeId: e?.id ?? null, nodeName: e ? `${cloud.regionId}.${e.id}` : null, zone: e ? await zoneOf(cloud, await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: `${cloud.regionId}.${e.id}` }), e.vSwitchIds) ?? '' : inputs.get(name)!.zoneId!, action: e ? 'already installed' : 'would create', status: e?.status ?? 'none' };
+        const node = e ? await findNodeOf(cluster, e, cloud.regionId) : undefined;
+        return {
+          name, virtualNodeId: e?.id ?? null, nodeName: e ? node?.metadata.name ?? assumedNodeName(cloud.regionId, e.id) : null,
+          zone: e ? await zoneOf(cloud, node, e.vSwitchIds) ?? '' : inputs.get(name)!.zoneId!, action: e ? 'already installed' : 'would create', status: e?.status ?? 'none',
+        };
       })),
     };
   }
 
   const nodes: InstalledNode[] = [];
-  for (const name of names) {
-    const e = pre.existing.get(name);
-    if (e) {
-      const zone = await zoneOf(cloud, await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: `${cloud.regionId}.${e.id}` }), e.vSwitchIds) ?? '';
-      nodes.push({ name, virtualNodeId: e.id, nodeName: `${cloud.regionId}.${e.id}`, zone, action: 'already installed', status: e.status });
-      continue;
-    }
-    const input = inputs.get(name)!;
-    const id = await status.step(`Creating virtual node ${name} in ${input.zoneId}`, () => cloud.eci.createVirtualNode(input), (x) => x);
-    nodes.push({ name, virtualNodeId: id, nodeName: `${cloud.regionId}.${id}`, zone: input.zoneId!, action: 'created', status: 'Pending' });
-  }
-
+  const ready = new Set<string>();
   let daemonSets: AffinityChange[] = [];
-  if (opts.daemonsetAffinity) {
-    daemonSets = await status.step('Keeping DaemonSets off virtual nodes', () => keepDaemonSetsOff(cluster, VNODE_LABELS, nodeTaints, false),
-      (c) => `${c.filter((x) => x.action === 'patched').length} patched`);
-  }
-
-  if (opts.wait) {
-    const deadline = opts.timeoutMs > 0 ? Date.now() + opts.timeoutMs : Infinity;
-    for (const n of nodes) {
-      n.status = await waitReadyAndLabel(ctx, cloud, cluster, { id: n.virtualNodeId!, name: n.name, identityTag }, deadline);
+  try {
+    for (const name of names) {
+      const e = pre.existing.get(name);
+      if (e) {
+        const node = await findNodeOf(cluster, e, cloud.regionId);
+        const zone = await zoneOf(cloud, node, e.vSwitchIds) ?? '';
+        nodes.push({ name, virtualNodeId: e.id, nodeName: node?.metadata.name ?? assumedNodeName(cloud.regionId, e.id), zone, action: 'already installed', status: e.status });
+        continue;
+      }
+      const input = inputs.get(name)!;
+      const id = await status.step(`Creating virtual node ${name} in ${input.zoneId}`, () => cloud.eci.createVirtualNode(input), (x) => x);
+      nodes.push({ name, virtualNodeId: id, nodeName: assumedNodeName(cloud.regionId, id), zone: input.zoneId!, action: 'created', status: 'Pending' });
     }
+    if (opts.daemonsetAffinity) {
+      daemonSets = await status.step('Keeping DaemonSets off virtual nodes', () => keepDaemonSetsOff(cluster, VNODE_LABELS, nodeTaints, false),
+        (c) => `${c.filter((x) => x.action === 'patched').length} patched`);
+    }
+    if (opts.wait) {
+      const deadline = opts.timeoutMs > 0 ? Date.now() + opts.timeoutMs : Infinity;
+      for (const n of nodes) {
+        const r = await waitReadyAndLabel(ctx, cloud, cluster, { id: n.virtualNodeId!, name: n.name, identityTag }, deadline);
+        n.status = r.status;
+        n.nodeName = r.nodeName;
+        ready.add(n.name);
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof VnodeError) || e.source !== 'interrupted') throw e;
+    throw interruptedInstall(nodes, names, ready);
   }
   return { region: cloud.regionId, nodes, daemonSets, warnings, dryRun: false, dns: { clusterDns: opts.clusterDns ?? null, clusterDomain: opts.clusterDomain ?? null } };
+}
+
+const listed = (xs: string[]): string => (xs.length > 1 ? `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}` : xs[0] ?? '');
+
+/** What an interrupted install leaves (not the step it stopped at): the re-run finishes exactly this. */
+export function interruptedInstall(nodes: InstalledNode[], names: string[], ready: Set<string>): VnodeError {
+  const pending = nodes.filter((n) => !ready.has(n.name)).map((n) => n.name);
+  const notCreated = names.filter((n) => !nodes.some((x) => x.name === n));
+  const parts = [
+    pending.length ? `${listed(pending)} ${pending.length > 1 ? 'are' : 'is'} created in ECI, not yet Ready` : '',
+    notCreated.length ? `${listed(notCreated)} not created yet` : '',
+  ].filter(Boolean);
+  return new VnodeError('interrupted', 'Interrupted', `install interrupted: ${parts.join('; ') || 'nothing left but labelling the nodes'}`, {
+    hint: 'run the same command again to finish (nothing is created twice)',
+  });
 }

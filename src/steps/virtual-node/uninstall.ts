@@ -1,11 +1,14 @@
-import { createHash } from 'node:crypto';
 import type { CloudPorts, ContainerGroupInfo } from '../../cloud/port.js';
 import { clusterUid } from '../../cluster/cluster-id.js';
 import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject, type ObjectRef } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { operationError, VnodeError } from '../../errors.js';
 import { AFFINITY_ANNOTATION, revertedTerms, terms } from '../scheduling/daemonset-affinity.js';
-import { classify, drainNode, type DrainOptions, type DrainResult } from '../drain/drain.js';
+import { classify, cordon, drainNode, type DrainOptions, type DrainResult } from '../drain/drain.js';
+import { NodeRetirement } from '../drain/retire.js';
+import { findStrays } from '../drain/strays.js';
+import { deletionToken } from '../../cloud/tokens.js';
+import { TAG_NODE_NAME } from '../../assumptions.js';
 import { BOOTSTRAP_TOKEN_TYPE, EXTRA_ENDPOINTS_ROLE, EXTRA_ROLE, NAMESPACE } from '../identity/identity.js';
 import { IDENTITY_ANNOTATION, identityName, NAME_LABEL, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME } from './install.js';
 import { deleteInstallRecord, installRecordName, listInstallRecords } from './install-record.js';
@@ -29,6 +32,12 @@ export interface UninstalledNode {
   nodeName: string | null;
   drain: DrainResult | null;
   orphansDeleted: string[];
+  /** Every instance vnode deleted (orphans, and with --force those of the pods still on the node). */
+  instancesDeleted: string[];
+  /** With --force: the pods still bound to the removed node, deleted so their controllers recreate them elsewhere. */
+  podsDeleted: string[];
+  /** Pods that came back to the node after the drain began. */
+  returning: string[];
   virtualNodeDeleted: boolean;
   nodeDeleted: boolean;
 }
@@ -39,16 +48,15 @@ export interface UninstallResult {
   credentialsDeleted: string[];
   sharedDeleted: string[];
   daemonSetsReverted: string[];
+  /** With --all --cleanup-orphans: instances of this cluster's earlier-removed virtual nodes, deleted. */
+  strays: string[];
   dryRun: boolean;
   wouldDelete?: string[];
 }
 
 const RBAC = 'rbac.authorization.k8s.io/v1';
 
-/** The same ClientToken for every retry and re-run deleting one resource. */
-export function deletionToken(kind: string, id: string): string {
-  return `vnode-del-${createHash('sha256').update(`${kind}/${id}`).digest('hex').slice(0, 40)}`;
-}
+export { deletionToken } from '../../cloud/tokens.js';
 
 const describe = (r: ObjectRef): string => `${r.kind} ${r.namespace ? r.namespace + '/' : ''}${r.name}`;
 
@@ -118,7 +126,7 @@ async function runningPods(cluster: ClusterPort, node: string): Promise<string[]
 
 async function containerGroupsOf(cloud: CloudPorts, t: Target): Promise<ContainerGroupInfo[]> {
   if (!t.nodeName) return [];
-  return cloud.eci.describeContainerGroups({ tags: [{ key: 'NodeName', value: t.nodeName }] });
+  return cloud.eci.describeContainerGroups({ tags: [{ key: TAG_NODE_NAME, value: t.nodeName }] });
 }
 
 /**
@@ -134,7 +142,7 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
   const eciBefore = await cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: clusterId }] });
   const all = await findTargets(cluster, eciBefore, cloud.regionId);
   const { chosen, missing } = select(all, opts.names, opts.all);
-  const result: UninstallResult = { nodes: [], alreadyGone: missing, credentialsDeleted: [], sharedDeleted: [], daemonSetsReverted: [], dryRun: flags.dryRun };
+  const result: UninstallResult = { nodes: [], alreadyGone: missing, credentialsDeleted: [], sharedDeleted: [], daemonSetsReverted: [], strays: [], dryRun: flags.dryRun };
   const identities = new Set(chosen.map((t) => t.eci?.tags.find((x) => x.key === TAG_IDENTITY)?.value ?? t.node?.metadata.annotations?.[IDENTITY_ANNOTATION])
     .filter((x): x is string => Boolean(x)));
   // a name with neither VNode nor Node may still have credentials: an earlier uninstall stopped before removing them
@@ -190,24 +198,20 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
     throw new VnodeError('interrupted', 'Interrupted', `uninstall interrupted; left to do: ${left.join('; ')}`, { hint: 'run the same command again to finish' });
   };
 
+  // no pod hops from one node being removed to another: cordon them all first
+  if (opts.drain) for (const t of chosen) if (t.node && t.nodeName && !(t.node.spec as { unschedulable?: boolean } | undefined)?.unschedulable) await cordon(cluster, t.nodeName);
   for (const t of chosen) {
-    const u: UninstalledNode = { name: t.name, virtualNodeId: t.virtualNodeId, nodeName: t.nodeName, drain: null, orphansDeleted: [], virtualNodeDeleted: false, nodeDeleted: false };
+    const u: UninstalledNode = { name: t.name, virtualNodeId: t.virtualNodeId, nodeName: t.nodeName, drain: null, orphansDeleted: [], instancesDeleted: [], podsDeleted: [], returning: [], virtualNodeDeleted: false, nodeDeleted: false };
     current = { t, u };
     checkpoint();
-    if (opts.drain && t.node && t.nodeName) u.drain = await drainNode(ctx, cluster, t.nodeName, opts.drainOptions);
-    checkpoint();
-    const leftovers = await status.step(`Checking ${t.name} for ECI instances left behind`, () => containerGroupsOf(cloud, t), (l) => (l.length ? `${l.length} found` : 'none'));
-    if (leftovers.length > 0) {
-      if (!opts.cleanupOrphans) {
-        throw operationError('OrphanedInstances', `${leftovers.length} ECI container group(s) of ${t.name} still exist and are billed: ${leftovers.map((c) => `${c.id} (${c.tags.find((x) => x.key === 'NameSpace')?.value ?? '?'}/${c.tags.find((x) => x.key === 'PodName')?.value ?? '?'})`).join(', ')}`, {
-          hint: 'pass --cleanup-orphans to delete them (DeleteContainerGroup), or remove their pods first',
-        });
-      }
-      for (const cg of leftovers) {
-        checkpoint();
-        await status.step(`Deleting ECI container group ${cg.id}`, () => cloud.eci.deleteContainerGroup(cg.id, deletionToken('cg', cg.id)));
-        u.orphansDeleted.push(cg.id);
-      }
+    const retire = new NodeRetirement(ctx, cluster, cloud, t.node ? t.nodeName ?? undefined : undefined, {
+      drain: opts.drain ? opts.drainOptions : null, force: opts.force, cleanupOrphans: opts.cleanupOrphans, timeoutMs: opts.drainOptions.timeoutMs,
+    }, checkpoint);
+    try {
+      await retire.prepare();
+    } finally {
+      u.drain = retire.result.drain;
+      u.returning = retire.result.returning.map((p) => `${p.namespace}/${p.name}`);
     }
     checkpoint();
     // before DeleteVirtualNode: installing this name again must be a new install with new ClientTokens
@@ -216,13 +220,32 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
       u.virtualNodeDeleted = await status.step(`Deleting virtual node ${t.virtualNodeId}`, () => cloud.eci.deleteVirtualNode(t.virtualNodeId!, deletionToken('vnd', t.virtualNodeId!)));
     }
     checkpoint();
-    if (t.nodeName) u.nodeDeleted = await status.step(`Deleting node ${t.nodeName}`, () => cluster.delete({ apiVersion: 'v1', kind: 'Node', name: t.nodeName! }));
+    // no new instance can start on a deleted VNode: what is left now is all there is
+    u.nodeDeleted = (await retire.finish()).nodeDeleted;
+    u.instancesDeleted = retire.result.instancesDeleted;
+    u.orphansDeleted = retire.result.instancesDeleted.filter((id) => !retire.result.returning.some((p) => p.instanceId === id));
+    u.podsDeleted = retire.result.podsDeleted;
     result.nodes.push(u);
   }
   current = undefined;
   checkpoint();
 
   const remaining = await cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: clusterId }] });
+  if (opts.all) {
+    // instances of this cluster whose VNode went earlier (an interrupted or forced removal)
+    const seen = await cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: clusterId }], includeCleaned: true });
+    const liveNodes = (await findTargets(cluster, remaining, cloud.regionId)).map((t) => t.nodeName).filter((n): n is string => Boolean(n));
+    const strays = await findStrays(cluster, cloud, clusterId, seen, liveNodes);
+    if (strays.length > 0 && opts.cleanupOrphans) {
+      for (const s of strays) {
+        checkpoint();
+        if (await status.step(`Deleting ECI instance ${s.id} (was ${s.pod} on ${s.node})`, () => cloud.eci.deleteContainerGroup(s.id, deletionToken('cg', s.id)))) result.strays.push(s.id);
+      }
+    } else if (strays.length > 0) {
+      ctx.out.warn(`ECI lists ${strays.length} instance(s) tagged as this cluster's, on virtual nodes that are gone, that no pod claims: ${strays.map((s) => `${s.id} (${s.pod} on ${s.node})`).join(', ')}. `
+        + 'They are found by tags ECI does not document; check them in the ECI console');
+    }
+  }
   // records of names with no virtual node left (an install interrupted before it created any)
   for (const r of records) if (!remaining.some((v) => r.nodes.includes(v.tags.find((x) => x.key === TAG_NAME)?.value ?? ''))) await deleteInstallRecord(cluster, r.name);
   for (const id of identities) {

@@ -6,14 +6,15 @@ import type { Context } from '../../context.js';
 import { operationError, usageError } from '../../errors.js';
 import { DEFAULT_APPROVER_IMAGE } from '../identity/identity.js';
 import { provisionIdentity } from '../identity/kubeconfig.js';
-import { drainNode, type DrainOptions, type DrainResult } from '../drain/drain.js';
+import type { DrainOptions, DrainResult } from '../drain/drain.js';
+import { NodeRetirement } from '../drain/retire.js';
+import { findNodeOf } from './node-of.js';
 import { keepDaemonSetsOff } from '../scheduling/daemonset-affinity.js';
-import { identityName, NAME_LABEL, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, VNODE_LABELS, VNODE_TAINT, waitReadyAndLabel } from './install.js';
+import { identityName, NAME_LABEL, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, TAG_REPLACES, VNODE_LABELS, VNODE_TAINT, waitReadyAndLabel } from './install.js';
 import { asInput, checkNetwork } from './preflight.js';
-import { deletionToken } from './uninstall.js';
+import { deletionToken } from '../../cloud/tokens.js';
 
-/** On a replacement: the VirtualNodeId it replaces (a re-run after an interrupt finds it by this). */
-export const TAG_REPLACES = 'vnode-replaces';
+export { TAG_REPLACES } from './install.js';
 
 export interface UpdateOptions {
   name: string;
@@ -29,6 +30,8 @@ export interface UpdateOptions {
   recreate: boolean;
   server: string | undefined;
   drain: DrainOptions;
+  /** Remove the old node even when pods come back to it (their instances are deleted; their controllers recreate them). */
+  force: boolean;
   waitTimeoutMs: number;
 }
 
@@ -44,6 +47,7 @@ export interface UpdateResult {
   dryRun: boolean;
 }
 
+const OWN_TAGS = [TAG_CLUSTER, TAG_NAME, TAG_IDENTITY, TAG_REPLACES];
 const tagOf = (v: VirtualNodeInfo, key: string): string | undefined => v.tags.find((t) => t.key === key)?.value;
 const show = (x: string | undefined): string => (x === undefined || x === '' ? '(none)' : x);
 const taintText = (t: Taint): string => `${t.key}=${t.value}:${t.effect}`;
@@ -95,8 +99,7 @@ export async function updateVirtualNode(ctx: Context, o: UpdateOptions): Promise
   if (!current) {
     throw usageError('VirtualNodeNotFound', `no virtual node "${o.name}" in this cluster`, 'see `vnode status` for the installed ones');
   }
-  const nodeName = `${cloud.regionId}.${current.id}`;
-  const node = await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: nodeName });
+  const node = await findNodeOf(cluster, current, cloud.regionId);
   const changes = successor
     ? [{ field: 'replacement', from: current.id, to: successor.id, path: 'replacement' as const }]
     : planChanges(current, node, o);
@@ -105,6 +108,13 @@ export async function updateVirtualNode(ctx: Context, o: UpdateOptions): Promise
   const base = { name: o.rename ?? o.name, virtualNodeId: current.id, changes, path: replace ? 'replacement' as const : inPlace.length ? 'in place' as const : 'none' as const, drained: null, dryRun: ctx.flags.dryRun };
   if (replace && (o.vswitches || o.securityGroup)) {
     await checkNetwork(cloud, { vswitches: o.vswitches ?? current.vSwitchIds, securityGroup: o.securityGroup ?? current.securityGroupId }).catch(asInput);
+  }
+  // ECI allows 20 tags; checked before anything is created
+  const kept = current.tags.filter((t) => !OWN_TAGS.includes(t.key) && !o.tags.some((x) => x.key === t.key));
+  const tagCount = replace ? kept.length + o.tags.length + OWN_TAGS.length : new Set([...current.tags.map((t) => t.key), ...o.tags.map((t) => t.key)]).size;
+  if (tagCount > 20) {
+    throw usageError('TooManyTags', `virtual node ${o.name} would carry ${tagCount} tags (ECI allows 20; vnode keeps ${OWN_TAGS.length} of its own on a replacement): ${kept.length} kept and ${o.tags.length} given`,
+      'remove some with the ECI console, or give fewer --tag');
   }
   if (ctx.flags.dryRun || changes.length === 0) return { ...base, replacedBy: successor?.id ?? null };
 
@@ -117,7 +127,7 @@ export async function updateVirtualNode(ctx: Context, o: UpdateOptions): Promise
     if (current.status !== 'Ready') throw usageError('NotReady', `virtual node ${o.name} is ${current.status} in ECI; UpdateVirtualNode needs it Ready`, `see \`vnode status ${o.name}\``);
     const token = `vnode-upd-${createHash('sha256').update(`${current.id}/${JSON.stringify(change)}`).digest('hex').slice(0, 40)}`;
     await ctx.status.step(`Updating virtual node ${o.name} in place`, () => cloud.eci.updateVirtualNode(current.id, change, token));
-    if (o.rename && node) await cluster.patch({ apiVersion: 'v1', kind: 'Node', name: nodeName }, { metadata: { labels: { [NAME_LABEL]: o.rename } } }, 'merge');
+    if (o.rename && node) await cluster.patch({ apiVersion: 'v1', kind: 'Node', name: node.metadata.name! }, { metadata: { labels: { [NAME_LABEL]: o.rename } } }, 'merge');
     return { ...base, replacedBy: null };
   }
   return { ...base, ...(await replaceNode(ctx, cluster, cloud, current, node, successor, o, clusterId)) };
@@ -140,7 +150,7 @@ async function replaceNode(ctx: Context, cluster: ClusterPort, cloud: CloudPorts
       extraPrivilege: false, force: true, approverImage: DEFAULT_APPROVER_IMAGE, labels: { [NAME_LABEL]: o.name },
     });
     identityTag = `${bootstrap ? 'bootstrap' : 'sa'}:${identity}`;
-    const userTags = current.tags.filter((t) => ![TAG_CLUSTER, TAG_NAME, TAG_IDENTITY, TAG_REPLACES].includes(t.key) && !o.tags.some((x) => x.key === t.key));
+    const userTags = current.tags.filter((t) => !OWN_TAGS.includes(t.key) && !o.tags.some((x) => x.key === t.key));
     const taints = o.taints ?? nodeTaints(node);
     const input = {
       name: current.name, vSwitchIds: o.vswitches ?? current.vSwitchIds, securityGroupId: o.securityGroup ?? current.securityGroupId,
@@ -159,21 +169,14 @@ async function replaceNode(ctx: Context, cluster: ClusterPort, cloud: CloudPorts
   }
   await waitReadyAndLabel(ctx, cloud, cluster, { id: next.id, name: o.name, identityTag }, deadline);
 
-  const oldNode = `${cloud.regionId}.${current.id}`;
-  let drained: DrainResult | null = null;
-  if (node) {
-    drained = await drainNode(ctx, cluster, oldNode, o.drain);
-    if (drained.remaining.length > 0) {
-      throw operationError('DrainIncomplete', `${drained.remaining.length} pod(s) still on ${oldNode}: ${drained.remaining.map((p) => `${p.namespace}/${p.name}`).join(', ')}`,
-        { hint: 'the old node stays cordoned; run the same update again to continue' });
-    }
-  }
-  const left = await cloud.eci.describeContainerGroups({ tags: [{ key: 'NodeName', value: oldNode }] });
-  const live = left.filter((g) => !['Succeeded', 'Failed', 'Expired'].includes(g.status));
-  if (live.length > 0) {
-    throw operationError('InstancesLeft', `ECI instance(s) still on ${oldNode}: ${live.map((g) => g.id).join(', ')}; not deleting it`, { hint: 'run the same update again once they are gone' });
+  const retire = new NodeRetirement(ctx, cluster, cloud, node?.metadata.name, { drain: o.drain, force: o.force, cleanupOrphans: false, timeoutMs: o.drain.timeoutMs });
+  await retire.prepare();
+  const drained = retire.result.drain;
+  if (drained && drained.remaining.length > 0) {
+    throw operationError('DrainIncomplete', `${drained.remaining.length} pod(s) still on ${node?.metadata.name}: ${drained.remaining.map((p) => `${p.namespace}/${p.name}`).join(', ')}`,
+      { hint: 'the old node stays cordoned; run the same update again to continue' });
   }
   await ctx.status.step(`Deleting the old virtual node ${current.id}`, () => cloud.eci.deleteVirtualNode(current.id, deletionToken('vnode', current.id)));
-  await cluster.delete({ apiVersion: 'v1', kind: 'Node', name: oldNode });
+  await retire.finish();
   return { replacedBy: next.id, drained };
 }
