@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import type { Tag, Taint } from '../cloud/port.js';
 import type { Context } from '../context.js';
 import { usageError } from '../errors.js';
-import { install, MAX_NAME, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, TAG_REPLACES, type InstallOptions, type InstallResult } from '../steps/virtual-node/install.js';
+import { install, MAX_NAME, VNODE_BILLING, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, TAG_REPLACES, type InstallOptions, type InstallResult } from '../steps/virtual-node/install.js';
 import { parseServer } from '../steps/identity/kubeconfig-file.js';
 import { parseDuration } from '../util/duration.js';
 import type { ControllerInstallOptions, ControllerInstallResult } from '../steps/controller/install.js';
@@ -191,6 +191,8 @@ function render(r: InstallResult): string {
     else lines.push(`Virtual node ${n.name} (${n.virtualNodeId}) created in ${n.zone}: ${n.status}${n.status === 'Ready' ? `, node ${n.nodeName} is Ready` : ''}.`);
   }
   for (const d of r.daemonSets) lines.push(`DaemonSet ${d.namespace}/${d.name}: ${d.action === 'patched' ? 'now excludes virtual nodes' : d.action}.`);
+  const creating = r.nodes.filter((n) => n.action === 'would create').length;
+  if (r.dryRun && creating > 0) lines.push(`(dry run) cost: ${creating} new VNode(s); ${VNODE_BILLING}.`);
   if (r.dryRun) lines.push('No changes were applied; run again without --dry-run to apply them.');
   else lines.push('', SNIPPET);
   return lines.join('\n');

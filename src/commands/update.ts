@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { usageError } from '../errors.js';
 import { parseServer } from '../steps/identity/kubeconfig-file.js';
-import { MAX_NAME } from '../steps/virtual-node/install.js';
+import { MAX_NAME, VNODE_BILLING } from '../steps/virtual-node/install.js';
 import type { UpdateResult } from '../steps/virtual-node/update.js';
 import { parseDuration } from '../util/duration.js';
 import { addDrainOptions, FORCE_REMOVE_HELP, parseDrainOptions, renderDrain } from './drain.js';
@@ -14,7 +14,8 @@ function render(r: UpdateResult): string {
   const lines = r.changes.map((c) => `${r.dryRun ? '(dry run) ' : ''}${c.field}: ${c.from} -> ${c.to}  [${c.path}]`);
   if (r.dryRun) {
     lines.push(r.path === 'replacement'
-      ? `Would replace ${r.virtualNodeId}: create a new virtual node with these settings, wait until Ready, drain ${r.virtualNodeId} onto it (PodDisruptionBudgets honoured), delete it.`
+      ? `Would replace ${r.virtualNodeId}: create a new virtual node with these settings, wait until Ready, drain ${r.virtualNodeId} onto it (PodDisruptionBudgets honoured), delete it. `
+        + `Cost: until the old one is deleted, two VNodes are billed (${VNODE_BILLING}).`
       : `Would call UpdateVirtualNode on ${r.virtualNodeId}.`);
     lines.push('No changes were applied; run again without --dry-run to apply them.');
     return lines.join('\n');

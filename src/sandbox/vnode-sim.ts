@@ -63,8 +63,12 @@ interface Running {
  */
 export class VirtualNodeSimulator {
   private readonly running = new Map<string, Running>();
+  /** How long ECI keeps an instance after its pod is gone; Infinity: it never releases it (an orphan, for tests). */
+  releaseDelayMs: number;
 
-  constructor(private readonly opts: SimulatorOptions) {}
+  constructor(private readonly opts: SimulatorOptions) {
+    this.releaseDelayMs = opts.releaseDelayMs ?? 0;
+  }
 
   hooks(): EciHooks {
     return {
@@ -223,7 +227,8 @@ export class VirtualNodeSimulator {
       delete: async (pod) => {
         // the pod goes at once; ECI stops and releases its instance some seconds later
         const uid = pod.metadata!.uid!;
-        const at = Date.now() + (this.opts.releaseDelayMs ?? 0);
+        if (this.releaseDelayMs === Infinity) return;
+        const at = Date.now() + this.releaseDelayMs;
         for (const c of state.data.containerGroups) {
           if (c.releaseAt === undefined && c.tags.some((t) => t.Key === 'UID' && t.Value === uid)) { c.status = 'Terminating'; c.releaseAt = at; }
         }

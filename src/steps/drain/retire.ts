@@ -179,7 +179,7 @@ export class NodeRetirement {
     const claimed = new Set((await podsOn(this.cluster, this.nodeName)).map((p) => p.metadata.annotations?.[INSTANCE_ANNOTATION]).filter(Boolean));
     const recorded = new Set([...this.recorded.values()].map((p) => p.instanceId));
     const tagged = await this.cloud.eci.describeContainerGroups({ tags: [{ key: TAG_NODE_NAME, value: this.nodeName }] });
-    return tagged.filter((g) => !claimed.has(g.id) && !recorded.has(g.id) && !TERMINAL_STATUSES.includes(g.status));
+    return tagged.filter((g) => !claimed.has(g.id) && !recorded.has(g.id) && !TERMINAL_STATUSES.includes(g.status) && g.status !== 'Terminating');
   }
 
   /** After the virtual node is deleted: its instances, the Node, and (with --force) the pods bound to it. */
@@ -196,7 +196,8 @@ export class NodeRetirement {
     if (this.opts.force) for (const id of claimedHere.keys()) ids.add(id);
     if (this.opts.force || this.opts.cleanupOrphans) for (const id of stuck) ids.add(id);
     for (const g of tagged) {
-      if (TERMINAL_STATUSES.includes(g.status)) continue;
+      // Terminating: ECI is releasing it already
+      if (TERMINAL_STATUSES.includes(g.status) || (g.status === 'Terminating' && !this.opts.force)) continue;
       if (this.opts.force || (this.opts.cleanupOrphans && !claimedHere.has(g.id))) ids.add(g.id);
       else if (!claimedHere.has(g.id)) this.result.unconfirmed.push(g.id);
     }

@@ -15,6 +15,9 @@ import { asInput, checkNetwork, checkVersion, type NetworkCheck } from './prefli
 import { provisionIdentity } from '../identity/kubeconfig.js';
 import { isClusterAdmin, kubeconfigToSend, serverWarnings } from '../identity/kubeconfig-file.js';
 
+/** Documented (CreateVirtualNode): what each VNode costs while it exists. */
+export const VNODE_BILLING = 'each VNode is billed like a resident 2 vCPU / 8 GiB ECI instance while it exists';
+
 export const TAG_CLUSTER = 'vnode-cluster';
 export const TAG_NAME = 'vnode-name';
 /** "sa:<identity>", "bootstrap:<identity>" or "external" (--kubeconfig-file): which credentials uninstall may remove. */
@@ -255,6 +258,7 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
     };
   }
 
+  if (missing.length > 0) out.info(`Creating ${missing.length} virtual node(s) (${missing.join(', ')}): ${VNODE_BILLING}.`);
   const nodes: InstalledNode[] = [];
   const ready = new Set<string>();
   let daemonSets: AffinityChange[] = [];

@@ -10,7 +10,7 @@ import type { DrainOptions, DrainResult } from '../drain/drain.js';
 import { NodeRetirement } from '../drain/retire.js';
 import { findNodeOf } from './node-of.js';
 import { keepDaemonSetsOff } from '../scheduling/daemonset-affinity.js';
-import { identityName, NAME_LABEL, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, TAG_REPLACES, VNODE_LABELS, VNODE_TAINT, waitReadyAndLabel } from './install.js';
+import { VNODE_BILLING, identityName, NAME_LABEL, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, TAG_REPLACES, VNODE_LABELS, VNODE_TAINT, waitReadyAndLabel } from './install.js';
 import { asInput, checkNetwork } from './preflight.js';
 import { deletionToken } from '../../cloud/tokens.js';
 
@@ -163,6 +163,7 @@ async function replaceNode(ctx: Context, cluster: ClusterPort, cloud: CloudPorts
       // one replacement per node and change: a retried create returns the same virtual node
       clientToken: `vnode-rep-${createHash('sha256').update(`${current.id}/${JSON.stringify([o.vswitches, o.securityGroup, taints, bootstrap])}`).digest('hex').slice(0, 40)}`,
     };
+    ctx.out.info(`Creating a replacement for ${o.name}: until ${current.id} is deleted, two VNodes are billed (${VNODE_BILLING}).`);
     const id = await ctx.status.step(`Creating the replacement of ${o.name}`, () => cloud.eci.createVirtualNode(input), (x) => x);
     next = { ...current, id, status: 'Pending' };
     await keepDaemonSetsOff(cluster, VNODE_LABELS, [VNODE_TAINT, ...taints], false);
