@@ -196,7 +196,10 @@ describe('vnode ram grant / revoke and secret create (SDKs against the emulator,
     assert.deepEqual(await addonSecret(), { id: op.id, secret: op.secret });
     const none = await vk(['secret', 'create', '--access-key-id', op.id], { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: '' } });
     assert.equal(none.code, 2);
-    assert.match(none.stderr, /no AccessKey secret given/);
+    assert.match(none.stderr, /standard input was empty: no AccessKey secret was piped/);
+    const blank = await vk(['secret', 'create', '--access-key-id', op.id], { stdin: '   \n', env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: '' } });
+    assert.equal(blank.code, 2);
+    assert.match(blank.stderr, /standard input was empty/);
     await admin.delete({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'alibaba-addon-secret' });
   });
 
@@ -230,6 +233,25 @@ describe('vnode ram grant / revoke and secret create (SDKs against the emulator,
     assert.equal(other.code, 2);
     assert.match(other.stderr, new RegExp(`ALIBABA_CLOUD_ACCESS_KEY_SECRET belongs to ALIBABA_CLOUD_ACCESS_KEY_ID ${op.id}, not to --access-key-id LTAI5tSomeOtherKey00001`));
     assert.equal(await addonSecret(), undefined);
+  });
+
+  it('vnode\'s record of its keys survives the Secret being deleted and the same key written back: rotation and revoke still delete it', async () => {
+    const g = await vk(['ram', 'grant', '--yes']);
+    assert.equal(g.code, 0, g.stderr);
+    const key = (await addonSecret())!;
+    await admin.delete({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'alibaba-addon-secret' });
+    const sc = await vk(['secret', 'create', '--access-key-id', key.id], { stdin: `${key.secret}\n`, env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: '' } });
+    assert.equal(sc.code, 0, sc.stderr);
+    const rot = await vk(['ram', 'grant', '--yes', '--rotate-key']);
+    assert.equal(rot.code, 0, rot.stderr);
+    assert.doesNotMatch(rot.stderr, /was not created by vnode/);
+    const now = (await addonSecret())!;
+    assert.notEqual(now.id, key.id);
+    assert.deepEqual(emu.state.data.accessKeys.filter((k) => k.user === expectedUser).map((k) => k.id), [now.id], 'the old key was deleted');
+    const r = await vk(['ram', 'revoke', '--delete-user']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`AccessKey ${now.id} deleted \\(vnode created it\\)`));
+    assert.equal(emu.state.data.users.length, 0);
   });
 
   it('no output stream of any run contains an AccessKey secret', () => {

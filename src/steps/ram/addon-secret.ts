@@ -49,3 +49,25 @@ export async function writeAddonSecret(cluster: ClusterPort, key: { id: string; 
 export async function deleteAddonSecret(cluster: ClusterPort): Promise<boolean> {
   return cluster.delete(REF);
 }
+
+/**
+ * The AccessKeys vnode created, per RAM user, kept apart from the Secret: deleting the Secret and writing the same
+ * key back (`vnode secret create`) must not make vnode forget a key it owns.
+ */
+export const KEY_LEDGER = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: 'vnode-ram-keys' };
+
+export async function readKeyLedger(cluster: ClusterPort, user: string): Promise<string[]> {
+  const cm = await cluster.get<KubeObject>(KEY_LEDGER);
+  return (((cm?.data ?? {}) as Record<string, string>)[user] ?? '').split(',').filter(Boolean);
+}
+
+/** Sets the user's entry (none when ids is empty). */
+export async function writeKeyLedger(cluster: ClusterPort, user: string, ids: string[]): Promise<void> {
+  const cm = await cluster.get<KubeObject>(KEY_LEDGER);
+  const data = { ...((cm?.data ?? {}) as Record<string, string>) };
+  const value = [...new Set(ids)].join(',');
+  if ((data[user] ?? '') === value) return;
+  if (value) data[user] = value; else delete data[user];
+  if (!cm && !value) return;
+  await ensureObject(cluster, managed({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: KEY_LEDGER.name, namespace: KEY_LEDGER.namespace }, data } as KubeObject));
+}

@@ -7,7 +7,7 @@ import { operationError, usageError } from '../../errors.js';
 import { readTemplate } from '../../util/templates.js';
 import { readController, restartStale } from '../controller/controller.js';
 import { CONTROLLER, NAMESPACE } from '../controller/manifest.js';
-import { ANNOTATION_KEYS, ANNOTATION_POLICIES, ANNOTATION_USER, ADDON_SECRET, deleteAddonSecret, readAddonSecret, writeAddonSecret } from './addon-secret.js';
+import { ANNOTATION_KEYS, ANNOTATION_POLICIES, ANNOTATION_USER, ADDON_SECRET, deleteAddonSecret, readAddonSecret, readKeyLedger, writeAddonSecret, writeKeyLedger } from './addon-secret.js';
 
 export const DEFAULT_POLICY = 'vnode-ack-virtual-node';
 export const MAX_KEYS = 2;
@@ -123,7 +123,8 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
     const attached = existing ? new Set((await ram.listPoliciesForUser(user)).map(refKey)) : new Set<string>();
     const keys = existing && !opts.noSecret ? await ram.listAccessKeys(user) : [];
     const secret = cluster && !opts.noSecret ? await readAddonSecret(cluster) : undefined;
-    return { existing, policies, attached, keys, secret };
+    const ledger = cluster && !opts.noSecret ? await readKeyLedger(cluster, user) : [];
+    return { existing, policies, attached, keys, secret, ledger };
   });
   const toAttach = plan.policies.filter((p) => !plan.attached.has(refKey(p.ref)));
   const defaultPolicy = plan.policies.find((p) => p.ref.name === DEFAULT_POLICY);
@@ -133,7 +134,7 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
   const secretKey = plan.secret?.accessKeyId;
   const liveInSecret = secretKey !== undefined && plan.keys.some((k) => k.id === secretKey && k.status === 'Active');
   // only keys vnode created (recorded on the Secret) are ever deleted; ids no longer on the user are dropped
-  const recorded = (plan.secret?.ramUser === user ? plan.secret.createdKeys : []).filter((id) => plan.keys.some((k) => k.id === id));
+  const recorded = [...new Set([...(plan.secret?.ramUser === user ? plan.secret.createdKeys : []), ...plan.ledger])].filter((id) => plan.keys.some((k) => k.id === id));
   let keyAction: GrantResult['accessKey']['action'] = 'none';
   let freeSlot: string | undefined;
   if (!opts.noSecret) {
@@ -203,6 +204,7 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
   let secretAction = 'unchanged';
   let restarted: string[] = [];
   if (keyAction === 'kept') {
+    await writeKeyLedger(cluster!, user, recorded);
     secretAction = await writeAddonSecretAnnotations(ctx, cluster!, user, annotations(recorded));
   } else if (keyAction === 'created' || keyAction === 'rotated') {
     // rotation order: a free slot (a key vnode created that nothing uses), the new key, the Secret, then the old key
@@ -215,6 +217,7 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
     keyId = key.id;
     const record = [...recorded.filter((id) => id !== freeSlot), key.id];
     try {
+      await writeKeyLedger(cluster!, user, record);
       secretAction = await status.step(`Writing Secret ${ADDON_SECRET.namespace}/${ADDON_SECRET.name}`, () => writeAddonSecret(cluster!, key, annotations(record)));
     } catch (e) {
       // unrecorded, the new key would be nobody's to delete
@@ -229,6 +232,7 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
       if (recorded.includes(secretKey)) {
         await status.step(`Deleting the previous AccessKey ${secretKey}`, () => ram.deleteAccessKey(user, secretKey));
         deletedKeys.push(secretKey);
+        await writeKeyLedger(cluster!, user, record.filter((id) => id !== secretKey));
       } else {
         ctx.out.warn(`the previous AccessKey ${secretKey} was not created by vnode: it is left as it is`);
       }
@@ -290,7 +294,7 @@ export async function revoke(ctx: Context, opts: RevokeOptions): Promise<RevokeR
   const toDetach = recorded.filter((p) => attached.has(p));
   // the user's keys that vnode recorded creating: never another key of the user, another user's or the account's
   const userKeys = existing ? await ram.listAccessKeys(user) : [];
-  const created = new Set(ours?.createdKeys ?? []);
+  const created = new Set([...(ours?.createdKeys ?? []), ...(await readKeyLedger(cluster, user))]);
   const toDelete = userKeys.filter((k) => created.has(k.id)).map((k) => k.id);
   const keptKeys = userKeys.filter((k) => !created.has(k.id)).map((k) => ({ id: k.id, reason: `a key of RAM user ${user} that vnode did not create` }));
   if (secret?.accessKeyId && !userKeys.some((k) => k.id === secret.accessKeyId)) {
@@ -314,6 +318,7 @@ export async function revoke(ctx: Context, opts: RevokeOptions): Promise<RevokeR
   for (const id of toDelete) {
     if (await status.step(`Deleting AccessKey ${id}`, () => ram.deleteAccessKey(user, id))) result.deletedKeys.push(id);
   }
+  await writeKeyLedger(cluster, user, [...created].filter((id) => !result.deletedKeys.includes(id) && userKeys.some((k) => k.id === id)));
   if (deletesSecret) {
     result.secretDeleted = await status.step(`Deleting Secret ${ADDON_SECRET.namespace}/${ADDON_SECRET.name}`, () => deleteAddonSecret(cluster));
   }
