@@ -19,7 +19,7 @@ vnode() { printf '$ vnode %s\n' "$*" >&2; node bin/vnode.js "$@"; }
 cleanup() { node bin/vnode.js sandbox down --dir "$DIR" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-say "Start the sandbox: a real Kubernetes 1.20 control plane and the Alibaba Cloud emulator"
+say "Start the sandbox: a real Kubernetes control plane (1.20.2 built here, or the binaries in VNODE_KUBE_BIN_DIR) and the Alibaba Cloud emulator"
 eval "$(vnode sandbox up --dir "$DIR" --ready-delay 1s)"
 
 say "RAM user, least-privilege policy and AccessKey for the addon"

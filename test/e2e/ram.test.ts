@@ -126,6 +126,7 @@ describe('vnode ram grant / revoke and secret create (SDKs against the emulator,
     const record = (await admin.get<KubeObject>(ref))!.metadata.annotations!['vnode.dev/created-access-keys']!;
     assert.ok(record.split(',').includes(ours), record);
     await admin.patch(ref, { metadata: { annotations: { 'vnode.dev/created-access-keys': '' } } }, 'merge');
+    assert.ok(await admin.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: 'vnode-ram-keys' }), 'the record is kept apart from the Secret too');
     const none = await vk(['ram', 'grant', '--yes', '--rotate-key']);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /vnode created none that is unused, so it deletes none of them/);

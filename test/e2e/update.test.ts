@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connectCluster } from '../../src/cluster/kube.js';
 import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
+import { profileOf } from '../../src/cluster/versions.js';
 import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
 import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
 import { startTestControlPlane } from '../helpers/controlplane.js';
@@ -45,7 +46,7 @@ describe('vnode update (in place, or replaced without losing pods)', () => {
         template: { metadata: { labels: { app: 'web' } }, spec: { nodeSelector: { 'k8s.aliyun.com/vnode': 'true' }, tolerations: [{ key: 'k8s.aliyun.com/vnode', operator: 'Exists' }], containers: [{ name: 'c', image: 'nginx' }] } },
       },
     });
-    await admin.create({ apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', metadata: { name: 'web', namespace: 'default' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'web' } } } });
+    await admin.create({ apiVersion: (await profileOf(admin)).pdb, kind: 'PodDisruptionBudget', metadata: { name: 'web', namespace: 'default' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'web' } } } });
     await until('web on the virtual node', () => webOn(`cn-hangzhou.${vnodes()[0]!.id}`));
   });
   after(async () => {

@@ -154,7 +154,9 @@ export class CloudState {
 
 /** Drops the instances whose release time has come (checked whenever ECI is asked about instances). */
 export function releaseDue(state: CloudState, now = Date.now()): void {
-  const before = state.data.containerGroups.length;
-  state.data.containerGroups = state.data.containerGroups.filter((c) => c.releaseAt === undefined || c.releaseAt > now);
-  if (state.data.containerGroups.length !== before) state.saveSoon();
+  const groups = state.data.containerGroups;
+  let changed = false;
+  // in place: holders of the array see the same list
+  for (let i = groups.length - 1; i >= 0; i--) if (groups[i]!.releaseAt !== undefined && groups[i]!.releaseAt! <= now) { groups.splice(i, 1); changed = true; }
+  if (changed) state.saveSoon();
 }

@@ -1,6 +1,6 @@
 import type { CloudPorts, ContainerGroupInfo } from '../../cloud/port.js';
 import { ensureHashed } from '../../cluster/ensure.js';
-import { nodeReady } from '../../cluster/node-match.js';
+import { nodeUsable } from '../virtual-node/node-of.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { usageError } from '../../errors.js';
@@ -40,7 +40,7 @@ export async function waitNodesReady(ctx: Context, cluster: ClusterPort, ordinal
   const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
   for (const i of ordinals) {
     const name = nodeName(i);
-    await ctx.status.step(`Waiting for node ${name} to be Ready`, () => cluster.waitFor<KubeObject>({ apiVersion: 'v1', kind: 'Node', name }, nodeReady,
+    await ctx.status.step(`Waiting for node ${name} to be Ready`, () => cluster.waitFor<KubeObject>({ apiVersion: 'v1', kind: 'Node', name }, nodeUsable,
       { timeoutMs: Math.max(1, deadline - Date.now()), signal: ctx.signal }));
     await cluster.patch({ apiVersion: 'v1', kind: 'Node', name }, { metadata: { labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [MODE_LABEL]: 'controller', [NAME_LABEL]: CONTROLLER } } }, 'merge');
   }
