@@ -81,6 +81,15 @@ function idempotent(ctx: CallContext, action: string, windowMs: number, run: () 
   return response;
 }
 
+/** A VNode's address in its vSwitch: unique among the live VNodes, as in a VPC. */
+function vnodeIp(ctx: CallContext, base: number[]): string {
+  const used = new Set(ctx.state.data.virtualNodes.map((v) => v.intranetIp));
+  for (let i = 10; ; i++) {
+    const ip = `${base[0]}.${base[1]}.${base[2]! + 15 + Math.floor(i / 250)}.${i % 250}`;
+    if (!used.has(ip)) return ip;
+  }
+}
+
 function vnodeView(v: VirtualNodeRec): Record<string, unknown> {
   return {
     VirtualNodeId: v.id, VirtualNodeName: v.name, Status: v.status, RegionId: v.regionId, ZoneId: v.zoneId, VpcId: v.vpcId,
@@ -152,7 +161,7 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
             zoneId: zone, resourceGroupId: str(ctx, 'ResourceGroupId') ?? 'rg-default', kubeConfig, tlsBootstrapEnabled: str(ctx, 'TlsBootstrapEnabled') === 'true',
             tags: tagList, taints: taints.map((t) => ({ Key: t.Key!, Value: t.Value ?? '', Effect: t.Effect! })) as Taint[],
             customResources: str(ctx, 'CustomResources') ?? '', clusterDns: str(ctx, 'ClusterDNS') ?? '', clusterDomain: str(ctx, 'ClusterDomain') ?? '',
-            creationTime: iso(ctx.now), intranetIp: `${base[0]}.${base[1]}.${base[2]! + 15}.${10 + ctx.state.data.virtualNodes.length % 200}`, events: [],
+            creationTime: iso(ctx.now), intranetIp: vnodeIp(ctx, base), events: [],
           };
           if (!v.name) v.name = v.id;
           ctx.state.data.virtualNodes.push(v);
