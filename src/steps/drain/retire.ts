@@ -173,15 +173,6 @@ export class NodeRetirement {
     this.stage = 'checked';
   }
 
-  /** Unclaimed instances tagged with this node (an assumption about ECI's tags), reported before the node goes. */
-  async unconfirmedLeftovers(): Promise<ContainerGroupInfo[]> {
-    if (!this.nodeName) return [];
-    const claimed = new Set((await podsOn(this.cluster, this.nodeName)).map((p) => p.metadata.annotations?.[INSTANCE_ANNOTATION]).filter(Boolean));
-    const recorded = new Set([...this.recorded.values()].map((p) => p.instanceId));
-    const tagged = await this.cloud.eci.describeContainerGroups({ tags: [{ key: TAG_NODE_NAME, value: this.nodeName }] });
-    return tagged.filter((g) => !claimed.has(g.id) && !recorded.has(g.id) && !TERMINAL_STATUSES.includes(g.status) && g.status !== 'Terminating');
-  }
-
   /** After the virtual node is deleted: its instances, the Node, and (with --force) the pods bound to it. */
   async finish(): Promise<{ nodeDeleted: boolean }> {
     const { status, out } = this.ctx;
