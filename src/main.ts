@@ -51,6 +51,19 @@ function outputFormat(argv: string[]): OutputFormat {
   return v === 'json' || v === 'yaml' ? v : 'text';
 }
 
+const watched = new WeakSet<NodeJS.WriteStream>();
+/** `vnode status -o json | head -1`: a reader that goes away ends vnode quietly, as SIGPIPE ends kubectl. */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  if (!watched.has(stream)) {
+    watched.add(stream);
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit(process.exitCode ?? ExitCode.ok);
+    });
+  }
+  return stream;
+}
+
 /** The process entry: the only place that handles signals and sets the exit code. */
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   const controller = new AbortController();
@@ -67,8 +80,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     // getters: creating a process stream costs milliseconds, and --help needs only stdout
     streams: {
       get stdin() { return process.stdin; },
-      get stdout() { return process.stdout; },
-      get stderr() { return process.stderr; },
+      get stdout() { return quietOnClosedPipe(process.stdout); },
+      get stderr() { return quietOnClosedPipe(process.stderr); },
     },
     env: process.env,
     cwd: process.cwd(),

@@ -33,4 +33,28 @@ describe('command registry', () => {
     const run = traced('run', ['--kubeconfig', '/nonexistent', 'kubeconfig']);
     assert.match(run.loaded, /@kubernetes\/client-node/);
   });
+
+  it('the quick CommonJS build (help, version) and the full build print the same help', () => {
+    const root = path.resolve(import.meta.dirname, '../..');
+    const vnode = (args: string[]): string => {
+      const r = spawnSync(process.execPath, [path.join(root, 'bin/vnode.js'), ...args], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout;
+    };
+    const quick = vnode(['--help']);
+    assert.match(quick, /Usage: vnode/);
+    // --no-color makes argv more than a help flag: the full ES module build answers
+    assert.equal(vnode(['--no-color', '--help']), quick);
+    assert.equal(vnode([]), quick);
+    assert.equal(vnode(['--version']).trim(), vnode(['--no-color', '--version']).trim());
+  });
+
+  it('a reader that closes the pipe early ends vnode quietly, exit 0', () => {
+    const root = path.resolve(import.meta.dirname, '../..');
+    for (const args of [['--help'], ['status', '--help']]) {
+      const r = spawnSync('bash', ['-c', `"${process.execPath}" "${path.join(root, 'bin/vnode.js')}" ${args.join(' ')} | head -c 1 >/dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+      assert.equal(r.stdout.trim(), '0', `${args.join(' ')}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /EPIPE/);
+    }
+  });
 });
