@@ -21,7 +21,7 @@ export interface AliyunProfile {
   region_id?: string;
 }
 
-export type Service = 'eci' | 'ram' | 'vpc' | 'ecs';
+export type Service = 'eci' | 'ram' | 'vpc' | 'ecs' | 'cs';
 
 export interface CloudConfig {
   regionId: string;
@@ -82,6 +82,7 @@ export function resolveCloudConfig(target: CloudTarget, env: NodeJS.ProcessEnv):
       ram: endpoint('ram', 'ram.aliyuncs.com'),
       vpc: endpoint('vpc', `vpc.${regionId}.aliyuncs.com`),
       ecs: endpoint('ecs', `ecs.${regionId}.aliyuncs.com`),
+      cs: endpoint('cs', `cs.${regionId}.aliyuncs.com`),
     },
     protocol: proto === 'http' ? 'HTTP' : 'HTTPS',
   };

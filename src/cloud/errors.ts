@@ -40,6 +40,7 @@ export function policyFor(action: string): string {
     case 'eci': return readOnly ? 'AliyunECIReadOnlyAccess' : 'AliyunECIFullAccess';
     case 'vpc': return readOnly ? 'AliyunVPCReadOnlyAccess' : 'AliyunVPCFullAccess';
     case 'ecs': return readOnly ? 'AliyunECSReadOnlyAccess' : 'AliyunECSFullAccess';
+    case 'cs': return readOnly ? 'AliyunCSReadOnlyAccess' : 'AliyunCSFullAccess';
     default: return 'a policy that allows it';
   }
 }

@@ -89,6 +89,36 @@ export interface EciPort {
   deleteContainerGroup(id: string, clientToken: string): Promise<boolean>;
 }
 
+export interface RegisteredCluster {
+  id: string; name: string; type: string; state: string; regionId: string; vpcId: string; vSwitchIds: string[];
+  securityGroupId: string; resourceGroupId: string; created: string;
+}
+export interface CreateRegistrationInput { name: string; vpcId: string; vSwitchIds: string[]; securityGroupId?: string; resourceGroupId?: string; tags: Tag[] }
+export interface AddonVersion { name: string; version: string }
+export interface AddonInstance { name: string; version: string; state: string; config: string }
+export interface CsTask { id: string; type: string; state: string; error?: { code: string; message: string } }
+
+/** The Container Service (ACK): a registered cluster and its add-ons. */
+export interface CsPort {
+  /** Registered (ExternalKubernetes) clusters whose name is exactly this one, all pages. */
+  findClusters(name: string): Promise<RegisteredCluster[]>;
+  /** undefined when there is no such cluster (ErrorClusterNotFound). */
+  describeCluster(id: string): Promise<RegisteredCluster | undefined>;
+  /** Not retried blindly: a lost answer may have created it (callers look it up by name before trying again). */
+  createCluster(input: CreateRegistrationInput): Promise<{ clusterId: string; taskId: string }>;
+  /** Returns false when it was already gone. */
+  deleteCluster(id: string): Promise<boolean>;
+  /** The agent manifest (multi-document YAML) to apply to the cluster. */
+  describeExternalAgent(id: string, privateAddress: boolean): Promise<string>;
+  /** The add-on and the version this cluster may install. */
+  describeAddon(clusterId: string, name: string): Promise<AddonVersion | undefined>;
+  /** undefined when not installed (AddonNotFound). */
+  getAddonInstance(clusterId: string, name: string): Promise<AddonInstance | undefined>;
+  installAddon(clusterId: string, addon: AddonVersion): Promise<string>;
+  uninstallAddon(clusterId: string, name: string): Promise<string>;
+  describeTask(id: string): Promise<CsTask>;
+}
+
 export interface CloudPorts {
   regionId: string;
   /** Where the credentials came from (environment, profile x, default chain); never the credentials. */
@@ -98,4 +128,5 @@ export interface CloudPorts {
   eci: EciPort;
   vpc: VpcPort;
   ecs: EcsPort;
+  cs: CsPort;
 }

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { csService, type CsHooks } from './cs.js';
 import { eciService, type EciHooks, type GoneDeletes } from './eci.js';
 import { ApiError } from './errors.js';
 import { faultsFor, type FaultSpec } from './faults.js';
 import { ecsService, vpcService } from './network.js';
 import { isAllowed } from './policies.js';
 import { ramService } from './ram.js';
-import type { Caller, Service } from './service.js';
+import { matchRoute, type Caller, type Service } from './service.js';
 import { queryPairs, verifyRpcV1, verifyV3, CLOCK_SKEW_MS, type SignedRequest } from './signature.js';
 import { CloudState } from './state.js';
 
@@ -16,6 +17,8 @@ export interface EmulatorOptions {
   stateFile?: string;
   faults?: FaultSpec;
   hooks?: EciHooks;
+  /** What the Container Service does in the registered cluster (the sandbox's add-on manager). */
+  csHooks?: CsHooks;
   /** For tests of the time window. */
   now?: () => number;
   /** How long a ClientToken is remembered (default IDEMPOTENCY_WINDOW_MS). */
@@ -23,6 +26,8 @@ export interface EmulatorOptions {
   /** Deleting what is already gone: ECI does not document the answer, so either (default: a NotFound error). */
   goneDeletes?: GoneDeletes;
   log?: (line: string) => void;
+  /** Each signed request as it arrived: method, path, query and body (tests check the SDK's wire format with it). */
+  onWire?: (w: { action: string; method: string; path: string; query: Record<string, string>; body: unknown }) => void;
   /** Called after every answered request (tests watch invariants with it). */
   onRequest?: (action: string, code: string, state: CloudState) => void;
 }
@@ -51,10 +56,10 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** An HTTP server that the unmodified Alibaba Cloud SDKs talk to, answering like RAM, ECI, VPC and ECS. */
+/** An HTTP server that the unmodified Alibaba Cloud SDKs talk to, answering like RAM, ECI, VPC, ECS and the Container Service. */
 export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<CloudEmulator> {
   const state = CloudState.open(opts.stateFile);
-  const services: Service[] = [ramService, eciService(opts.hooks, opts.idempotencyWindowMs, opts.goneDeletes), vpcService, ecsService];
+  const services: Service[] = [ramService, eciService(opts.hooks, opts.idempotencyWindowMs, opts.goneDeletes), vpcService, ecsService, csService(opts.csHooks)];
   const byVersion = new Map(services.map((s) => [s.version, s]));
   const nonces = new Map<string, number>();
   const now = opts.now ?? Date.now;
@@ -66,7 +71,7 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
     opts.onRequest?.(action, code, state);
   };
 
-  const send = (res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void => {
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
     const text = JSON.stringify(body);
     res.writeHead(status, { 'content-type': 'application/json;charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
     res.end(text);
@@ -85,15 +90,29 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
     const version = (v3 ? String(req.headers['x-acs-version'] ?? '') : params.get('Version')) ?? '';
     const service = byVersion.get(version);
     const host = service?.host ?? 'aliyuncs.com';
+    const roa = service?.routes !== undefined;
     const fail = (e: ApiError): void => {
       count(action, e.code);
       opts.log?.(`${action} -> ${e.status} ${e.code}`);
-      send(res, e.status, { RequestId: requestId, HostId: host, Code: e.code, Message: e.message, Recommend: `https://api.aliyun.com/troubleshoot?q=${encodeURIComponent(e.code)}&product=${service?.code ?? ''}`, ...e.extra },
-        e.code.startsWith('Throttling') ? { 'x-acs-retry-after': String(RETRY_AFTER_MS) } : {});
+      const retryAfter: Record<string, string> = e.code.startsWith('Throttling') ? { 'x-acs-retry-after': String(RETRY_AFTER_MS) } : {};
+      // ROA services (CS) answer in lower case, as the SDK reads them
+      if (roa) send(res, e.status, { code: e.code, message: e.message, requestId, ...e.extra }, retryAfter);
+      else send(res, e.status, { RequestId: requestId, HostId: host, Code: e.code, Message: e.message, Recommend: `https://api.aliyun.com/troubleshoot?q=${encodeURIComponent(e.code)}&product=${service?.code ?? ''}`, ...e.extra }, retryAfter);
     };
     try {
       if (!service || !service.handlers[action]) {
         throw new ApiError(404, 'InvalidAction.NotFound', `Specified api is not found, please check your url and method.`);
+      }
+      let pathParams: Record<string, string> = {};
+      let json: unknown;
+      if (roa) {
+        const route = service.routes![action];
+        const matched = route ? matchRoute(route, req.method ?? '', url.split('?')[0]!) : undefined;
+        if (!matched) throw new ApiError(404, 'InvalidAction.NotFound', `Specified api is not found, please check your url and method.`);
+        pathParams = matched;
+        if (body.length > 0) {
+          try { json = JSON.parse(body.toString('utf8')); } catch { throw new ApiError(400, 'InvalidParameter', 'The request body is not valid JSON.'); }
+        }
       }
       const signed: SignedRequest = { method: req.method ?? 'POST', url, headers: req.headers, body };
       const secretOf = (id: string): string | undefined => state.data.accessKeys.find((k) => k.id === id && k.status === 'Active')?.secret;
@@ -104,6 +123,7 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
       nonces.set(verified.nonce, t + CLOCK_SKEW_MS);
       for (const k of ['Signature', 'SignatureMethod', 'SignatureVersion', 'SignatureNonce', 'Timestamp', 'AccessKeyId', 'Action', 'Version', 'Format']) if (!v3) params.delete(k);
 
+      opts.onWire?.({ action, method: req.method ?? '', path: url.split('?')[0]!, query: Object.fromEntries(queryPairs(url)), body: json });
       const rates = faultsFor(faults, action);
       const lose = rates !== undefined && rates.lost > 0 && Math.random() < rates.lost;
       if (rates) {
@@ -130,12 +150,12 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
         });
       }
       const before = JSON.stringify(state.data);
-      const result = service.handlers[action]!({ params, caller, state, now: new Date(t) });
+      const result = service.handlers[action]!({ params, caller, state, now: new Date(t), requestId, path: pathParams, body: json });
       if (JSON.stringify(state.data) !== before) state.save();
       if (lose) { count(action, 'lost'); req.socket.destroy(); return; }
       count(action, 'OK');
       opts.log?.(`${action} -> 200`);
-      send(res, 200, { RequestId: requestId, ...result });
+      send(res, 200, roa || Array.isArray(result) ? result : { RequestId: requestId, ...result });
     } catch (e) {
       if (e instanceof ApiError) fail(e);
       else fail(new ApiError(500, 'InternalError', `The request processing has failed due to some unknown error: ${(e as Error).message}`));
@@ -161,6 +181,7 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
         VNODE_ENDPOINT_RAM: endpoint,
         VNODE_ENDPOINT_VPC: endpoint,
         VNODE_ENDPOINT_ECS: endpoint,
+        VNODE_ENDPOINT_CS: endpoint,
         VNODE_ENDPOINT_PROTOCOL: 'http',
       };
     },

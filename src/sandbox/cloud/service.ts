@@ -7,13 +7,21 @@ export interface Caller {
 }
 
 export interface CallContext {
+  /** RPC: the request's parameters; ROA: its query. */
   params: Map<string, string>;
   caller: Caller;
   state: CloudState;
   now: Date;
+  requestId: string;
+  /** ROA: the path's parameters by the names of the route ({ClusterId} -> ClusterId), and the parsed JSON body. */
+  path: Record<string, string>;
+  body: unknown;
 }
 
-export type Handler = (ctx: CallContext) => Record<string, unknown>;
+export type Handler = (ctx: CallContext) => Record<string, unknown> | unknown[];
+
+/** An ROA operation's method and path, e.g. POST /clusters/{ClusterId}/components/install. */
+export interface Route { method: string; path: string }
 
 export interface Service {
   /** e.g. "ram", as in RAM actions "ram:CreateUser". */
@@ -23,6 +31,18 @@ export interface Service {
   /** The code a denied call gets from this service. */
   deniedCode: string;
   handlers: Record<string, Handler>;
+  /** ROA services (Container Service): each action's route, checked against the request; errors are {code, message, requestId}. */
+  routes?: Record<string, Route>;
+}
+
+/** The path parameters of a route, or undefined when the path does not fit it. */
+export function matchRoute(route: Route, method: string, pathname: string): Record<string, string> | undefined {
+  if (route.method !== method) return undefined;
+  const names: string[] = [];
+  const re = new RegExp('^' + route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{(\w+)\\?\}/g, (_m, n: string) => { names.push(n); return '([^/]+)'; }) + '$');
+  const m = re.exec(pathname);
+  if (!m) return undefined;
+  return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
 }
 
 export function str(ctx: CallContext, name: string): string | undefined {

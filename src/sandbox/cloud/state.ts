@@ -28,6 +28,23 @@ export interface ContainerGroupRec {
   /** Terminating: ECI releases the instance at this time (ms), some seconds after its pod is gone. */
   releaseAt?: number;
 }
+/** A registered (ExternalKubernetes) cluster in the Container Service. */
+export interface RegisteredClusterRec {
+  id: string; name: string; regionId: string; clusterType: 'ExternalKubernetes';
+  state: 'initial' | 'waiting' | 'running' | 'disconnected' | 'deleting';
+  vpcId: string; vswitchIds: string[]; securityGroupId: string; resourceGroupId: string; created: string; updated: string;
+  /** ms; initial -> waiting some time after creation, deleting -> gone some time after DeleteCluster. */
+  createdAt: number; deletingAt?: number;
+  /** What the agent manifest carries to connect this cluster (and nothing else can). */
+  agentToken: string;
+  tags: { key: string; value: string }[];
+}
+export interface AddonInstanceRec { clusterId: string; name: string; version: string; state: 'initial' | 'active' | 'deleting'; config: string }
+export interface TaskRec {
+  id: string; type: string; clusterId: string; state: 'running' | 'success' | 'fail'; created: string; updated: string;
+  error?: { code: string; message: string };
+}
+
 /** at: when the token was first used (ms); records of older state files have none and are forgotten. */
 export interface IdempotencyRec { action: string; caller: string; token: string; paramsHash: string; response: Record<string, unknown>; at?: number }
 
@@ -47,6 +64,10 @@ export interface CloudStateData {
   cleanedVirtualNodes?: (VirtualNodeRec & { cleanedAt: number })[];
   containerGroups: ContainerGroupRec[];
   idempotency: IdempotencyRec[];
+  /** Container Service (absent in older state files). */
+  clusters?: RegisteredClusterRec[];
+  addons?: AddonInstanceRec[];
+  tasks?: TaskRec[];
 }
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';

@@ -1,0 +1,120 @@
+import csSdk from '@alicloud/cs20151215';
+import openapiCore from '@alicloud/openapi-core';
+import type { AddonInstance, AddonVersion, CreateRegistrationInput, CsPort, CsTask, RegisteredCluster } from './port.js';
+import { call, configFields, hasCode, type SdkContext } from './sdk.js';
+
+type CsClient = InstanceType<typeof csSdk.default>;
+
+const PAGE_SIZE = 100;
+
+interface ClusterFields {
+  clusterId?: string; name?: string; clusterType?: string; state?: string; regionId?: string; vpcId?: string; vswitchIds?: string[];
+  securityGroupId?: string; resourceGroupId?: string; created?: string;
+}
+
+function cluster(c: ClusterFields | undefined): RegisteredCluster {
+  return {
+    id: c?.clusterId ?? '', name: c?.name ?? '', type: c?.clusterType ?? '', state: c?.state ?? '', regionId: c?.regionId ?? '', vpcId: c?.vpcId ?? '',
+    vSwitchIds: c?.vswitchIds ?? [], securityGroupId: c?.securityGroupId ?? '', resourceGroupId: c?.resourceGroupId ?? '', created: c?.created ?? '',
+  };
+}
+
+/** The Container Service over @alicloud/cs20151215 (ROA, V3 signatures). */
+export class SdkCs implements CsPort {
+  private readonly client: CsClient;
+
+  constructor(private readonly ctx: SdkContext) {
+    this.client = new csSdk.default(new openapiCore.$OpenApiUtil.Config(configFields(ctx, 'cs')));
+  }
+
+  private call<T>(action: string, fn: (c: CsClient) => Promise<T>, once = false): Promise<T> {
+    return call(once ? { ...this.ctx, retry: { ...this.ctx.retry, attempts: 1 } } : this.ctx, 'cs', action, () => fn(this.client));
+  }
+
+  async findClusters(name: string): Promise<RegisteredCluster[]> {
+    const out: RegisteredCluster[] = [];
+    for (let page = 1; ; page++) {
+      const r = await this.call('DescribeClustersForRegion', (c) => c.describeClustersForRegion(this.ctx.config.regionId,
+        new csSdk.DescribeClustersForRegionRequest({ clusterType: 'ExternalKubernetes', name, pageNumber: page, pageSize: PAGE_SIZE })));
+      const items = r.body?.clusters ?? [];
+      // the name filter is fuzzy: only an exact match is this registration
+      out.push(...items.map(cluster).filter((c) => c.name === name));
+      const total = r.body?.pageInfo?.totalCount ?? 0;
+      if (items.length < PAGE_SIZE || page * PAGE_SIZE >= total) return out;
+    }
+  }
+
+  async describeCluster(id: string): Promise<RegisteredCluster | undefined> {
+    try {
+      const r = await this.call('DescribeClusterDetail', (c) => c.describeClusterDetail(id));
+      return cluster(r.body);
+    } catch (e) {
+      if (hasCode(e, 'ErrorClusterNotFound')) return undefined;
+      throw e;
+    }
+  }
+
+  async createCluster(input: CreateRegistrationInput): Promise<{ clusterId: string; taskId: string }> {
+    const r = await this.call('CreateCluster', (c) => c.createCluster(new csSdk.CreateClusterRequest({
+      name: input.name, regionId: this.ctx.config.regionId, clusterType: 'ExternalKubernetes', vpcid: input.vpcId, vswitchIds: input.vSwitchIds,
+      ...(input.securityGroupId ? { securityGroupId: input.securityGroupId } : {}),
+      ...(input.resourceGroupId ? { resourceGroupId: input.resourceGroupId } : {}),
+      tags: input.tags.map((t) => new csSdk.Tag({ key: t.key, value: t.value })),
+    })), true);
+    return { clusterId: r.body?.clusterId ?? '', taskId: r.body?.taskId ?? '' };
+  }
+
+  async deleteCluster(id: string): Promise<boolean> {
+    try {
+      await this.call('DeleteCluster', (c) => c.deleteCluster(id, new csSdk.DeleteClusterRequest({})));
+      return true;
+    } catch (e) {
+      if (hasCode(e, 'ErrorClusterNotFound')) return false;
+      throw e;
+    }
+  }
+
+  async describeExternalAgent(id: string, privateAddress: boolean): Promise<string> {
+    const r = await this.call('DescribeExternalAgent', (c) => c.describeExternalAgent(id, new csSdk.DescribeExternalAgentRequest({ privateIpAddress: String(privateAddress) })));
+    return r.body?.config ?? '';
+  }
+
+  async describeAddon(clusterId: string, name: string): Promise<AddonVersion | undefined> {
+    const r = await this.call('ListAddons', (c) => c.listAddons(new csSdk.ListAddonsRequest({ clusterId })));
+    const a = (r.body?.addons ?? []).find((x) => x.name === name);
+    return a ? { name, version: a.version ?? '' } : undefined;
+  }
+
+  async getAddonInstance(clusterId: string, name: string): Promise<AddonInstance | undefined> {
+    try {
+      const r = await this.call('GetClusterAddonInstance', (c) => c.getClusterAddonInstance(clusterId, name));
+      return { name: r.body?.name ?? name, version: r.body?.version ?? '', state: r.body?.state ?? '', config: r.body?.config ?? '' };
+    } catch (e) {
+      if (hasCode(e, 'AddonNotFound')) return undefined;
+      throw e;
+    }
+  }
+
+  async installAddon(clusterId: string, addon: AddonVersion): Promise<string> {
+    const r = await this.call('InstallClusterAddons', (c) => c.installClusterAddons(clusterId, new csSdk.InstallClusterAddonsRequest({
+      body: [new csSdk.InstallClusterAddonsRequestBody({ name: addon.name, version: addon.version })],
+    })));
+    return r.body?.taskId ?? '';
+  }
+
+  async uninstallAddon(clusterId: string, name: string): Promise<string> {
+    const r = await this.call('UnInstallClusterAddons', (c) => c.unInstallClusterAddons(clusterId, new csSdk.UnInstallClusterAddonsRequest({
+      addons: [new csSdk.UnInstallClusterAddonsRequestAddons({ name })],
+    })));
+    return r.body?.taskId ?? '';
+  }
+
+  async describeTask(id: string): Promise<CsTask> {
+    const r = await this.call('DescribeTaskInfo', (c) => c.describeTaskInfo(id));
+    const b = r.body;
+    return {
+      id: b?.taskId ?? id, type: b?.taskType ?? '', state: b?.state ?? '',
+      ...(b?.error?.code || b?.error?.message ? { error: { code: b.error.code ?? '', message: b.error.message ?? '' } } : {}),
+    };
+  }
+}
