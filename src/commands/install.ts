@@ -8,8 +8,7 @@ import { usageError } from '../errors.js';
 import { install, MAX_NAME, VNODE_BILLING, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, TAG_REPLACES, type InstallOptions, type InstallResult } from '../steps/virtual-node/install.js';
 import { parseServer } from '../steps/identity/kubeconfig-file.js';
 import { parseDuration } from '../util/duration.js';
-import type { ControllerInstallOptions, ControllerInstallResult } from '../steps/controller/install.js';
-import { MAX_REPLICAS } from '../steps/controller/manifest.js';
+import type { AddonInstallOptions, AddonInstallResult } from '../steps/addon/addon.js';
 import { collect } from './flags.js';
 import type { CommandModule } from './registry.js';
 
@@ -198,26 +197,34 @@ function render(r: InstallResult): string {
   return lines.join('\n');
 }
 
-const CONTROLLER_SNIPPET = `To run a pod on a virtual node, add to its spec:
+const ADDON_SNIPPET = `To run a pod on a virtual node, label it (or its namespace) alibabacloud.com/eci=true: the add-on's vk-webhook
+adds what it needs. Or add to its spec:
   nodeSelector:
     type: virtual-kubelet
   tolerations:
   - key: virtual-kubelet.io/provider
     operator: Exists
-(ECI settings: \`vnode config get\`; more or fewer nodes: \`vnode scale --replicas N\`).`;
+ECI settings: \`vnode config get|set\` (eci-profile, applied to new pods without a restart). More nodes: add vSwitches of
+other zones (\`vnode config set vswitch=...\`): the add-on runs one node per zone.`;
 
-function renderController(r: ControllerInstallResult): string {
+function renderAddon(r: AddonInstallResult): string {
   const lines: string[] = [];
+  const reg = r.registration;
   if (r.dryRun) {
-    for (const o of r.objects) lines.push(`(dry run) ${o.object}: ${o.action}`);
+    for (const c of reg.calls) lines.push(`(dry run) would call ${c}`);
+    if (reg.action !== 'would create') lines.push(`Registered cluster: ${reg.name} (${reg.clusterId}), ${reg.state}.`);
+    lines.push(r.addon.action === 'would install' ? `(dry run) would call InstallClusterAddons ${r.addon.name}${r.addon.version ? ` ${r.addon.version}` : ''} and follow its task` : `Add-on ${r.addon.name} ${r.addon.version}: already installed.`);
+    for (const c of r.profile) lines.push(`(dry run) eci-profile ${c.key}: ${c.from ?? '(unset)'} -> ${c.to}`);
   } else {
-    const changed = r.objects.filter((o) => o.action !== 'unchanged');
-    lines.push(changed.length ? changed.map((o) => `${o.object} ${o.action}.`).join('\n') : `The controller ${r.statefulSet} is already installed as given; nothing changed.`);
-    if (r.nodes.length) lines.push(`${r.nodes.length} virtual node(s) ${r.nodes.every((n) => n.ready) ? 'Ready' : 'requested'}: ${r.nodes.map((n) => n.name).join(', ')}.`);
+    lines.push(`Registered cluster: ${reg.name} (${reg.clusterId}), ${reg.state}${reg.action === 'existing' ? '' : ` (${reg.action})`}.`);
+    for (const a of reg.agent) if (a.action !== 'unchanged') lines.push(`Agent: ${a.object} ${a.action}.`);
+    lines.push(`Add-on ${r.addon.name} ${r.addon.version}: ${r.addon.action === 'installed' ? 'installed, active' : 'already installed, active'}.`);
+    for (const c of r.profile) lines.push(`eci-profile ${c.key}: ${c.from ?? '(unset)'} -> ${c.to}`);
+    if (r.nodes.length) lines.push(`${r.nodes.length} virtual node(s) ${r.nodes.every((n) => n.ready) ? 'Ready' : 'expected'}: ${r.nodes.map((n) => n.name).join(', ')}.`);
   }
   for (const d of r.daemonSets) lines.push(`DaemonSet ${d.namespace}/${d.name}: ${d.action === 'patched' ? 'now excludes virtual nodes' : d.action}.`);
   if (r.dryRun) lines.push('No changes were applied; run again without --dry-run to apply them.');
-  else lines.push('', CONTROLLER_SNIPPET);
+  else lines.push('', ADDON_SNIPPET);
   return lines.join('\n');
 }
 
@@ -229,26 +236,25 @@ function checkModeFlags(raw: Record<string, unknown>, mode: string): void {
     ['--custom-resources', raw.customResources !== undefined], ['--cluster-dns', raw.clusterDns !== undefined], ['--cluster-domain', raw.clusterDomain !== undefined],
     ['--count', String(raw.count) !== '1'], ['--name', String(raw.name) !== 'vnode'], ['--ttl', String(raw.ttl) !== '24h'],
   ];
-  const controllerOnly: [string, boolean][] = [['--replicas', raw.replicas !== undefined], ['--no-kube-proxy', raw.kubeProxy === false], ['--image', raw.image !== undefined]];
-  const wrong = (mode === 'controller' ? vnodeOnly : controllerOnly).filter(([, given]) => given).map(([f]) => f);
+  const addonOnly: [string, boolean][] = [['--no-kube-proxy', raw.kubeProxy === false], ['--cluster-name', raw.clusterName !== undefined], ['--private-address', Boolean(raw.privateAddress)]];
+  const wrong = (mode === 'addon' ? vnodeOnly : addonOnly).filter(([, given]) => given).map(([f]) => f);
   if (wrong.length > 0) {
     throw usageError('ConflictingFlags', `${wrong.join(', ')} ${wrong.length === 1 ? 'does' : 'do'} not apply to --mode ${mode}`,
-      mode === 'controller' ? 'controller mode takes --vswitch, --security-group, --replicas, --no-kube-proxy, --image, --resource-group' : 'add --mode controller for the in-cluster controller');
+      mode === 'addon' ? 'addon mode takes --vswitch, --security-group, --no-kube-proxy, --resource-group, --cluster-name, --private-address' : 'add --mode addon for the in-cluster ack-virtual-node add-on');
   }
 }
 
-export function parseControllerOptions(raw: Record<string, unknown>): Omit<ControllerInstallOptions, 'vswitches' | 'securityGroup'> {
-  let replicas: number | undefined;
-  if (raw.replicas !== undefined) {
-    replicas = Number(raw.replicas);
-    if (!/^\d+$/.test(String(raw.replicas)) || replicas < 1 || replicas > MAX_REPLICAS) {
-      throw usageError('InvalidReplicas', `invalid --replicas "${String(raw.replicas)}": expected a whole number from 1 to ${MAX_REPLICAS} (one virtual node per replica, up to 3000 pods each)`);
-    }
-  }
-  const image = raw.image === undefined ? undefined : String(raw.image);
-  if (image !== undefined && !/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(image)) throw usageError('InvalidImage', `invalid --image "${image}": expected an image reference such as registry.cn-hangzhou.aliyuncs.com/acs/virtual-nodes-eci:<tag>`);
+export function parseAddonOptions(raw: Record<string, unknown>): AddonInstallOptions {
+  const vswitches = ((raw.vswitch as string[] | undefined) ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const bad = vswitches.find((v) => !/^vsw-[a-z0-9]+$/.test(v));
+  if (bad !== undefined) throw usageError('InvalidVSwitch', `invalid --vswitch "${bad}": expected a vSwitch id such as vsw-bp1...`);
+  if (new Set(vswitches).size !== vswitches.length) throw usageError('DuplicateVSwitch', `--vswitch lists a vSwitch twice: ${vswitches.join(',')}`);
+  if (vswitches.length > 10) throw usageError('TooManyVSwitches', `${vswitches.length} vSwitches given: at most 10`);
+  const securityGroup = raw.securityGroup === undefined ? undefined : checked('--security-group', String(raw.securityGroup), /^sg-[a-z0-9]+$/, 'a security group id such as sg-bp1...');
+  const clusterName = raw.clusterName === undefined ? undefined : checked('--cluster-name', String(raw.clusterName), /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, '1-63 letters, digits, hyphens and underscores');
   return {
-    replicas, image, kubeProxy: raw.kubeProxy !== false, daemonsetAffinity: raw.daemonsetAffinity !== false,
+    vswitches, securityGroup, kubeProxy: raw.kubeProxy === false ? false : undefined, registrationName: clusterName, privateAddress: Boolean(raw.privateAddress),
+    daemonsetAffinity: raw.daemonsetAffinity !== false,
     resourceGroup: raw.resourceGroup === undefined ? undefined : checked('--resource-group', String(raw.resourceGroup), /^rg-[a-z0-9]+$/, 'a resource group id such as rg-acfm...'),
     timeoutMs: parseDuration('--timeout', String(raw.timeout)), wait: raw.wait !== false,
   };
@@ -258,12 +264,13 @@ const command: CommandModule = {
   configure(cmd: Command) {
     cmd
       .description('Create virtual node(s) for this cluster and wait until they are Ready, keeping DaemonSets off them: with ECI CreateVirtualNode ' +
-        '(--mode vnode, the default), or as the in-cluster controller StatefulSet virtual-node-eci that uses the AccessKey of `vnode ram grant` ' +
-        '(--mode controller). Re-running changes nothing; an interrupted install is completed by a re-run.')
-      .addOption(new Option('--mode <mode>', 'vnode: ECI-hosted VNode (CreateVirtualNode); controller: in-cluster controller').choices(['vnode', 'controller']).default('vnode'))
-      .addOption(new Option('--replicas <n>', 'controller mode: number of virtual nodes (virtual-node-eci-0..n-1), default 1'))
-      .addOption(new Option('--no-kube-proxy', 'controller mode: ECI pods run without kube-proxy (ECI_KUBE_PROXY=false; for jobs or large scale)'))
-      .addOption(new Option('--image <image>', 'controller mode: the controller image'))
+        '(--mode vnode, the default), or as Alibaba\'s in-cluster ack-virtual-node add-on (--mode addon): the cluster is registered with ACK One ' +
+        '(a registered cluster and its agent), the add-on is installed through the Container Service API and uses the AccessKey of `vnode ram grant`. ' +
+        'Re-running changes nothing; an interrupted install is completed by a re-run.')
+      .addOption(new Option('--mode <mode>', 'vnode: ECI-hosted VNode (CreateVirtualNode); addon: the ack-virtual-node add-on (controller: its former name)').choices(['vnode', 'addon', 'controller']).default('vnode'))
+      .addOption(new Option('--no-kube-proxy', 'addon mode: ECI pods run without kube-proxy (eci-profile enableClusterIp=false; for jobs or large scale)'))
+      .addOption(new Option('--cluster-name <name>', 'addon mode: the name to register this cluster with in ACK One (default vnode-<first 8 of kube-system\'s uid>)'))
+      .addOption(new Option('--private-address', 'addon mode: the agent connects over the VPC (leased line, VPN) instead of the internet'))
       .addOption(new Option('--vswitch <ids>', 'vSwitch id(s) of one VPC, comma-separated or repeated (1-10)').argParser(collect))
       .addOption(new Option('--security-group <id>', 'security group of that VPC'))
       .addOption(new Option('--name <name>', 'virtual node name (with --count n: <name>-1..n)').default('vnode'))
@@ -287,14 +294,18 @@ const command: CommandModule = {
       .addOption(new Option('--no-wait', 'return once the virtual nodes are requested'));
   },
   async run(ctx, _args, raw) {
-    checkModeFlags(raw, String(raw.mode));
-    if (raw.mode === 'controller') {
-      const c = parseControllerOptions(raw);
-      const { vswitches, securityGroup } = await ask(ctx, parseOptions({ ...raw, name: 'vnode', count: '1' }, ctx.cwd));
+    let mode = String(raw.mode);
+    if (mode === 'controller') {
+      ctx.out.warn('--mode controller is now --mode addon: the in-cluster controller is installed as the ack-virtual-node add-on of an ACK One registered cluster');
+      mode = 'addon';
+    }
+    checkModeFlags(raw, mode);
+    if (mode === 'addon') {
+      const opts = parseAddonOptions(raw);
       // loaded only for this mode: the VNode install path stays as small as it was
-      const { installController } = await import('../steps/controller/install.js');
-      const r = await installController(ctx, { ...c, vswitches, securityGroup });
-      ctx.out.result(r, () => renderController(r));
+      const { installAddon } = await import('../steps/addon/addon.js');
+      const r = await installAddon(ctx, opts);
+      ctx.out.result(r, () => renderAddon(r));
       return;
     }
     const opts = await ask(ctx, parseOptions(raw, ctx.cwd));

@@ -28,8 +28,9 @@ export interface GroupEntry {
 export const groups: GroupEntry[] = [
   { name: 'ram', summary: 'RAM user, policies and AccessKey for the virtual node addon' },
   { name: 'secret', summary: 'the alibaba-addon-secret that holds the addon\'s AccessKey' },
+  { name: 'cluster', summary: 'this cluster\'s ACK One registration (registered cluster and agent), for the add-on' },
   { name: 'scheduling', summary: 'send labelled pods and namespaces to the virtual nodes (admission webhook)' },
-  { name: 'config', summary: 'the in-cluster controller\'s ECI settings (vSwitches, security group, kube-proxy)' },
+  { name: 'config', summary: 'the ack-virtual-node add-on\'s ECI settings in eci-profile (vSwitches, security group, kube-proxy)' },
   { name: 'sandbox', summary: 'local stand-ins for Alibaba Cloud and a cluster, for trying vnode out' },
 ];
 
@@ -66,16 +67,34 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./kubeconfig.js')).default,
   },
   {
+    path: ['cluster', 'register'],
+    summary: 'register this cluster with ACK One (registered cluster), apply its agent, wait until connected',
+    examples: ['vnode cluster register --vswitch vsw-a --security-group sg-x', 'vnode cluster register --name dc1-prod --private-address', 'vnode cluster register --dry-run'],
+    load: async () => (await import('./cluster/register.js')).default,
+  },
+  {
+    path: ['cluster', 'status'],
+    summary: 'the registration\'s id and state, what the state means, the agent',
+    examples: ['vnode cluster status', 'vnode cluster status -o json'],
+    load: async () => (await import('./cluster/status.js')).default,
+  },
+  {
+    path: ['cluster', 'deregister'],
+    summary: 'delete the registration (DeleteCluster) and the agent objects (after the add-on is gone)',
+    examples: ['vnode cluster deregister', 'vnode cluster deregister --dry-run'],
+    load: async () => (await import('./cluster/deregister.js')).default,
+  },
+  {
     path: ['install'],
     summary: 'create virtual node(s) for this cluster in ECI, wait until Ready, keep DaemonSets off them',
-    examples: ['vnode install --vswitch vsw-a,vsw-b --security-group sg-x', 'vnode install --bootstrap --count 2 --vswitch vsw-a --security-group sg-x --name burst', 'vnode install --mode controller --replicas 2 --vswitch vsw-a,vsw-b --security-group sg-x'],
+    examples: ['vnode install --vswitch vsw-a,vsw-b --security-group sg-x', 'vnode install --bootstrap --count 2 --vswitch vsw-a --security-group sg-x --name burst', 'vnode install --mode addon --vswitch vsw-a,vsw-b --security-group sg-x --yes'],
     load: async () => (await import('./install.js')).default,
   },
   {
     path: ['status'],
     aliases: ['list'],
     summary: 'show the virtual nodes: ECI status, node readiness, pods, warnings',
-    examples: ['vnode status', 'vnode status vnode -o yaml', 'vnode status virtual-node-eci-0'],
+    examples: ['vnode status', 'vnode status vnode -o yaml', 'vnode status virtual-kubelet-cn-hangzhou-h'],
     load: async () => (await import('./status.js')).default,
   },
   {
@@ -119,26 +138,27 @@ export const commands: CommandEntry[] = [
   },
   {
     path: ['scale'],
-    summary: 'more or fewer virtual nodes of the in-cluster controller (removed ones drained first)',
-    examples: ['vnode scale --replicas 3', 'vnode scale --replicas 1 --timeout 10m', 'vnode scale --replicas 1 --dry-run'],
+    summary: 'retired: the add-on runs one node per zone (vnode config set vswitch=...); VNodes: install --count',
+    hidden: true,
+    examples: [],
     load: async () => (await import('./scale.js')).default,
   },
   {
     path: ['config', 'get'],
-    summary: 'show the in-cluster controller\'s ECI settings',
+    summary: 'show the add-on\'s ECI settings (kube-system/eci-profile)',
     examples: ['vnode config get', 'vnode config get -o json'],
     load: async () => (await import('./config/get.js')).default,
   },
   {
     path: ['config', 'set'],
-    summary: 'change the controller\'s vSwitches, security group or kube-proxy (new ECI pods only)',
+    summary: 'change the add-on\'s vSwitches, security group or kube-proxy in eci-profile (hot, new ECI pods)',
     examples: ['vnode config set kube-proxy=false --dry-run', 'vnode config set vswitch=vsw-a,vsw-b security-group=sg-x'],
     load: async () => (await import('./config/set.js')).default,
   },
   {
     path: ['drain'],
     summary: 'cordon node(s) and evict their pods (PodDisruptionBudgets honoured), faster than kubectl drain',
-    examples: ['vnode drain vnode', 'vnode drain vnode-1 vnode-2 --timeout 10m --delete-emptydir-data', 'vnode drain virtual-node-eci-0 --dry-run'],
+    examples: ['vnode drain vnode', 'vnode drain vnode-1 vnode-2 --timeout 10m --delete-emptydir-data', 'vnode drain virtual-kubelet-cn-hangzhou-h --dry-run'],
     load: async () => {
       (await import('../util/gc.js')).keepYoungGenerationSmall();
       return (await import('./drain.js')).default;
@@ -147,7 +167,7 @@ export const commands: CommandEntry[] = [
   {
     path: ['uninstall'],
     summary: 'remove virtual node(s) without losing pods or leaving ECI instances behind',
-    examples: ['vnode uninstall vnode --drain', 'vnode uninstall --all --drain --cleanup-orphans', 'vnode uninstall virtual-node-eci --drain --dry-run'],
+    examples: ['vnode uninstall vnode --drain', 'vnode uninstall --all --drain --cleanup-orphans', 'vnode uninstall ack-virtual-node --drain --deregister'],
     load: async () => {
       (await import('../util/gc.js')).keepYoungGenerationSmall();
       return (await import('./uninstall.js')).default;
@@ -193,7 +213,7 @@ export const commands: CommandEntry[] = [
   },
   {
     path: ['sandbox', 'cloud'],
-    summary: 'run the local Alibaba Cloud emulator (RAM, ECI, VPC, ECS) in the foreground',
+    summary: 'run the local Alibaba Cloud emulator (RAM, ECI, VPC, ECS, CS) in the foreground',
     examples: ['vnode sandbox cloud --port 18080', 'vnode sandbox cloud --state ./cloud.json --faults "*:throttle=0.2"'],
     load: async () => (await import('./sandbox/cloud.js')).default,
   },

@@ -1,21 +1,30 @@
 import { Option, type Command } from 'commander';
 import { usageError } from '../errors.js';
 import { uninstall, type UninstallResult } from '../steps/virtual-node/uninstall.js';
-import { uninstallController, type ControllerUninstallResult } from '../steps/controller/uninstall.js';
-import { CONTROLLER } from '../steps/controller/manifest.js';
+import type { AddonUninstallResult } from '../steps/addon/uninstall.js';
+import { ADDON } from '../steps/addon/constants.js';
 import { addDrainOptions, FORCE_REMOVE_HELP, parseDrainOptions, renderDrain } from './drain.js';
 import type { CommandModule } from './registry.js';
 
-function renderController(r: ControllerUninstallResult, dryRun: boolean): string[] {
-  if (!r.found) return [];
+function renderController(r: AddonUninstallResult, dryRun: boolean): string[] {
+  if (!r.found && !r.deregistered && !r.wouldDelete?.length) return [];
   if (dryRun) return r.wouldDelete?.length ? r.wouldDelete.map((w) => `(dry run) would ${w}`) : [];
   const lines = r.drained.map(renderDrain);
-  if (r.orphansDeleted.length) lines.push(`${r.orphansDeleted.length} orphaned ECI container group(s) deleted: ${r.orphansDeleted.join(', ')}`);
-  lines.push(`In-cluster controller ${CONTROLLER} uninstalled${r.deleted.length ? `: ${r.deleted.join(', ')} deleted` : ''} (alibaba-addon-secret and the RAM user stay; see vnode ram revoke).`);
+  if (r.returning.length) lines.push(`${r.returning.length} pod(s) kept coming back (--force): ${r.instancesDeleted.length} ECI instance(s) deleted`);
+  else if (r.instancesDeleted.length) lines.push(`${r.instancesDeleted.length} ECI instance(s) left on the nodes deleted: ${r.instancesDeleted.join(', ')}`);
+  if (r.found) {
+    const parts = [r.addonUninstalled ? `UnInstallClusterAddons done for ${r.clusterId}` : null, r.nodesDeleted.length ? `Node(s) ${r.nodesDeleted.join(', ')} deleted` : null].filter(Boolean);
+    lines.push(`Add-on ${ADDON} uninstalled${parts.length ? `: ${parts.join('; ')}` : ''}.`);
+  }
+  if (r.deregistered) {
+    const d = r.deregistered;
+    if (d.clusterId) lines.push(`Registered cluster ${d.clusterId} ${d.clusterDeleted ? 'deleted' : 'was already gone'}${d.agentDeleted.length ? `; agent objects deleted: ${d.agentDeleted.join(', ')}` : ''}.`);
+  }
+  lines.push('alibaba-addon-secret and the RAM user stay; see vnode ram revoke.');
   return lines;
 }
 
-function render(r: UninstallResult & { controller?: ControllerUninstallResult }): string {
+function render(r: UninstallResult & { controller?: AddonUninstallResult }): string {
   const c = r.controller ? renderController(r.controller, r.dryRun) : [];
   if (r.controller?.found && r.nodes.length === 0 && r.alreadyGone.length === 0 && !r.wouldDelete?.length) {
     return [...c, ...(r.dryRun ? ['No changes were applied; run again without --dry-run to apply them.'] : [])].join('\n');
@@ -52,10 +61,11 @@ const command: CommandModule = {
       .description('Remove virtual node(s) vnode installed (found by ECI tags and Node labels): optionally drain them, refuse while pods would be ' +
         'orphaned, check ECI for instances left behind, DeleteVirtualNode, delete the Node and the credentials no other virtual node uses. ' +
         'Already gone is success; an interrupted uninstall is finished by a re-run.')
-      .argument('[name...]', `install name, Node name or VirtualNodeId; ${CONTROLLER} for the in-cluster controller`)
+      .argument('[name...]', `install name, Node name or VirtualNodeId; ${ADDON} for the add-on (with its nodes)`)
       .addOption(new Option('--all', 'every virtual node of this cluster'))
       .addOption(new Option('--drain', 'drain first (evict the pods, PodDisruptionBudgets honoured)'))
       .addOption(new Option('--cleanup-orphans', 'delete ECI container groups left on the node (DeleteContainerGroup)'))
+      .addOption(new Option('--deregister', `with ${ADDON} (or --all): also deregister the cluster from ACK One and delete its agent`))
       .addOption(new Option('--keep-rbac', 'keep the shared RBAC objects and vnode-approver even when the last virtual node goes'))
       .addOption(new Option('--keep-daemonset-affinity', 'leave the DaemonSet exclusions (the default; they are harmless)'))
       .addOption(new Option('--revert-daemonset-affinity', 'remove exactly the DaemonSet exclusions vnode added, once no virtual node is left')),
@@ -67,11 +77,16 @@ const command: CommandModule = {
     if (!raw.all && args.length === 0) throw usageError('NoTarget', 'name the virtual node(s) to uninstall, or pass --all', 'see `vnode status` for the installed ones');
     const drainOptions = parseDrainOptions(raw);
     const common = { drain: Boolean(raw.drain), drainOptions, force: Boolean(raw.force), cleanupOrphans: Boolean(raw.cleanupOrphans) };
-    // the in-cluster controller is one install, named after its StatefulSet; its nodes go with it
-    const names = args.filter((a) => a !== CONTROLLER);
-    let controller: ControllerUninstallResult | undefined;
-    if (raw.all || names.length < args.length) controller = await uninstallController(ctx, common);
-    const gone = controller && !controller.found && !raw.all ? [CONTROLLER] : [];
+    // the add-on is one install, named after it; its nodes go with it (virtual-node-eci: its former name)
+    const isAddon = (a: string): boolean => a === ADDON || a === 'virtual-node-eci';
+    const names = args.filter((a) => !isAddon(a));
+    if (raw.deregister && !raw.all && names.length === args.length) throw usageError('ConflictingFlags', `--deregister goes with ${ADDON} or --all`, `vnode uninstall ${ADDON} --drain --deregister`);
+    let controller: AddonUninstallResult | undefined;
+    if (raw.all || names.length < args.length) {
+      const { uninstallAddon } = await import('../steps/addon/uninstall.js');
+      controller = await uninstallAddon(ctx, { ...common, deregister: Boolean(raw.deregister) });
+    }
+    const gone = controller && !controller.found && !controller.deregistered && !raw.all ? [ADDON] : [];
     const r: UninstallResult = names.length === 0 && !raw.all
       ? { nodes: [], alreadyGone: [], credentialsDeleted: [], sharedDeleted: [], daemonSetsReverted: [], strays: [], dryRun: ctx.flags.dryRun }
       : await uninstall(ctx, { ...common, names, all: Boolean(raw.all), keepRbac: Boolean(raw.keepRbac), revertDaemonsetAffinity: Boolean(raw.revertDaemonsetAffinity) });

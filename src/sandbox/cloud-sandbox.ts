@@ -1,3 +1,5 @@
+import { AddonManager } from './addon-manager.js';
+import type { CsHooks } from './cloud/cs.js';
 import type { EciHooks } from './cloud/eci.js';
 import type { FaultSpec } from './cloud/faults.js';
 import { startCloudEmulator, type CloudEmulator, type EmulatorOptions } from './cloud/server.js';
@@ -28,8 +30,9 @@ export const DEFAULT_RELEASE_DELAY_MS = 3000;
 /** The emulator plus the simulation that brings its virtual nodes to life. */
 export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise<CloudEmulator & { simulator: VirtualNodeSimulator; webhookPort: number | undefined }> {
   const hooks: EciHooks = {};
+  const csHooks: CsHooks = {};
   const emu = await startCloudEmulator({
-    hooks,
+    hooks, csHooks,
     ...(opts.port !== undefined ? { port: opts.port } : {}),
     ...(opts.stateFile ? { stateFile: opts.stateFile } : {}),
     ...(opts.faults ? { faults: opts.faults } : {}),
@@ -44,7 +47,10 @@ export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise
   });
   Object.assign(hooks, simulator.hooks());
   simulator.resume();
-  // the in-cluster controller's replicas, when there is a cluster to watch
+  // what ACK One does in a registered cluster (agent connection, add-on manager, vk-webhook), when there is a cluster
+  const addons = opts.adminKubeconfig ? new AddonManager({ adminKubeconfig: opts.adminKubeconfig, ...(opts.log ? { log: opts.log } : {}) }) : undefined;
+  if (addons) { Object.assign(csHooks, addons.hooks()); addons.start(); }
+  // the add-on's controller, played from its Deployment's pods
   const controller = opts.adminKubeconfig
     ? new ControllerSimulator({ adminKubeconfig: opts.adminKubeconfig, endpoint: emu.endpoint, state: emu.state, ...(opts.log ? { log: opts.log } : {}) })
     : undefined;
@@ -64,6 +70,7 @@ export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise
     async stop() {
       await webhook?.stop();
       await controller?.stopAll();
+      await addons?.stop();
       await simulator.stopAll();
       await emu.stop();
     },

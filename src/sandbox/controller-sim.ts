@@ -10,9 +10,12 @@ import { INSTANCE_ANNOTATION, messageOf, podEvent, registerNode, renewLease, ser
 
 type EciClient = InstanceType<typeof eciSdk.default>;
 
-/** The pods of the in-cluster controller, as vnode's StatefulSet labels them. */
-export const CONTROLLER_SELECTOR = 'app=virtual-node-eci';
-const SOURCE = 'virtual-node-eci';
+/** The pods of the add-on's controller Deployment, as the sandbox's add-on manager labels them. */
+export const CONTROLLER_SELECTOR = 'app=ack-virtual-node-controller';
+const SOURCE = 'ack-virtual-node';
+const PROFILE_POLL_MS = 500;
+
+type Profile = Record<string, string>;
 
 export interface ControllerSimOptions {
   adminKubeconfig: string;
@@ -26,9 +29,11 @@ export interface ControllerSimOptions {
 interface Replica { abort: AbortController; done: Promise<void> }
 
 /**
- * Plays each replica of the virtual-node-eci StatefulSet: no pod runs here, so for each of its pods the sandbox
+ * Plays the add-on's controller (ack-virtual-node-controller): no pod runs here, so for each of its pods the sandbox
  * does what that pod would, with exactly what the pod has: its env (the AccessKey from alibaba-addon-secret,
  * resolved as a kubelet resolves secretKeyRef) for signed ECI calls, and its ServiceAccount's token for the cluster.
+ * As documented, it runs one node per zone of eci-profile's vSwitchIds, named virtual-kubelet-<zone>, and reads
+ * eci-profile live: a change applies to the next ECI pod, without a restart.
  */
 export class ControllerSimulator {
   private readonly replicas = new Map<string, Replica>();
@@ -129,28 +134,67 @@ export class ControllerSimulator {
   }
 
   private async runReplica(pod: V1Pod, signal: AbortSignal): Promise<void> {
-    const name = pod.metadata!.name!;
     const env = await this.resolveEnv(pod, signal);
     if (signal.aborted) return;
     const kc = await this.podKubeconfig(pod);
     const core = kc.makeApiClient(CoreV1Api);
     const serverVersion = (await kc.makeApiClient(VersionApi).getCode()).gitVersion;
     const region = env.ECI_REGION ?? '';
-    const vSwitches = (env.ECI_VSWITCH ?? '').split(',').filter(Boolean);
-    const home = this.opts.state.data.vswitches.find((v) => v.id === vSwitches[0]);
-    const zone = home?.zoneId ?? '';
-    const ip = allocateIp(this.opts.state, vSwitches[0] ?? '');
-    const taintKey = env.VKUBELET_TAINT_KEY || 'virtual-kubelet.io/provider';
+    const client: EciClient = new eciSdk.default(new openapiClient.Config({
+      accessKeyId: env.ECI_ACCESS_KEY ?? '', accessKeySecret: env.ECI_SECRET_KEY ?? '', endpoint: this.opts.endpoint, protocol: 'http', regionId: region,
+      readTimeout: 15_000, connectTimeout: 15_000, userAgent: 'ack-virtual-node (vnode sandbox)',
+    }));
+    // eci-profile, as the controller's ServiceAccount reads it
+    const profile: { current: Profile } = { current: {} };
+    const nodes = new Map<string, { abort: AbortController; done: Promise<void> }>();
+    const reconcile = async (): Promise<void> => {
+      try {
+        profile.current = (await core.readNamespacedConfigMap({ name: 'eci-profile', namespace: 'kube-system' })).data ?? {};
+      } catch (e) {
+        if ((e as { code?: number }).code !== 404) this.log(`reading eci-profile: ${messageOf(e)}`);
+        profile.current = {};
+      }
+      const zones = new Set(this.vSwitchesOf(profile.current).map((v) => v.zoneId));
+      for (const zone of zones) {
+        if (nodes.has(zone)) continue;
+        const abort = new AbortController();
+        const stop = (): void => abort.abort();
+        signal.addEventListener('abort', stop, { once: true });
+        const done = this.runNode(kc, core, serverVersion, region, zone, env, client, profile, abort.signal)
+          .catch((e: unknown) => { if (!abort.signal.aborted) this.log(`virtual-kubelet-${zone} stopped: ${messageOf(e)}`); })
+          .finally(() => signal.removeEventListener('abort', stop));
+        nodes.set(zone, { abort, done });
+      }
+      // a zone no longer in vSwitchIds keeps its node (its pods still run there); new pods there fail for want of a vSwitch
+    };
+    while (!signal.aborted) {
+      await reconcile();
+      await sleep(PROFILE_POLL_MS, signal);
+    }
+    await Promise.all([...nodes.values()].map((n) => n.done));
+  }
+
+  /** vSwitches of eci-profile, with their zones (as the controller learns from DescribeVSwitches). */
+  private vSwitchesOf(p: Profile): { id: string; zoneId: string }[] {
+    const ids = (p.vSwitchIds ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+    return ids.map((id) => this.opts.state.data.vswitches.find((v) => v.id === id)).filter((v) => v !== undefined).map((v) => ({ id: v.id, zoneId: v.zoneId }));
+  }
+
+  private async runNode(kc: KubeConfig, core: CoreV1Api, serverVersion: string, region: string, zone: string, env: Record<string, string>, client: EciClient,
+    profile: { current: Profile }, signal: AbortSignal): Promise<void> {
+    const name = `virtual-kubelet-${zone}`;
+    const home = this.vSwitchesOf(profile.current).find((v) => v.zoneId === zone);
+    const ip = allocateIp(this.opts.state, home?.id ?? '');
     for (;;) {
       try {
         await registerNode(core, {
-          name, internalIp: ip, machineId: pod.metadata!.uid!, serverVersion,
+          name, internalIp: ip, machineId: `${env.ALIYUN_CLUSTERID ?? ''}-${zone}`, serverVersion,
           labels: {
             type: 'virtual-kubelet', 'kubernetes.io/role': 'agent', 'beta.kubernetes.io/os': 'linux', 'kubernetes.io/os': 'linux',
-            'kubernetes.io/hostname': name, 'alpha.service-controller.kubernetes.io/exclude-balancer': 'true',
-            ...(region ? { 'topology.kubernetes.io/region': region } : {}), ...(zone ? { 'topology.kubernetes.io/zone': zone } : {}),
+            'kubernetes.io/hostname': name, 'alpha.service-controller.kubernetes.io/exclude-balancer': 'true', 'service.beta.kubernetes.io/exclude-node': 'true',
+            ...(region ? { 'topology.kubernetes.io/region': region } : {}), 'topology.kubernetes.io/zone': zone,
           },
-          taints: [{ key: taintKey, value: env.VKUBELET_TAINT_VALUE || 'alibabacloud', effect: env.VKUBELET_TAINT_EFFECT || 'NoSchedule' }],
+          taints: [{ key: 'virtual-kubelet.io/provider', value: 'alibabacloud', effect: 'NoSchedule' }],
         });
         await renewLease(kc.makeApiClient(CoordinationV1Api), name);
         break;
@@ -161,18 +205,14 @@ export class ControllerSimulator {
       }
     }
     this.log(`${name} Ready`);
-    const client: EciClient = new eciSdk.default(new openapiClient.Config({
-      accessKeyId: env.ECI_ACCESS_KEY ?? '', accessKeySecret: env.ECI_SECRET_KEY ?? '', endpoint: this.opts.endpoint, protocol: 'http', regionId: region,
-      readTimeout: 15_000, connectTimeout: 15_000, userAgent: 'virtual-node-eci (vnode sandbox)',
-    }));
-    await serveNode(kc, name, ip, this.provider(client, env, name), {
+    await serveNode(kc, name, ip, this.provider(client, env, name, zone, profile), {
       node: (type, reason, message) => this.log(`${name}: ${type} ${reason}: ${message}`),
       pod: (p, reason, message) => { void podEvent(core, SOURCE, p, reason, message).catch((e: unknown) => this.log(`event for ${p.metadata?.name}: ${messageOf(e)}`)); },
     }, signal);
   }
 
   /** Container groups through the ECI API, signed with the addon's AccessKey: RAM decides what the controller may do. */
-  private provider(client: EciClient, env: Record<string, string>, nodeName: string): PodProvider {
+  private provider(client: EciClient, env: Record<string, string>, nodeName: string, zone: string, profile: { current: Profile }): PodProvider {
     const region = env.ECI_REGION ?? '';
     const describe = async (pod: V1Pod): Promise<{ id: string; ip: string } | undefined> => {
       const r = await client.describeContainerGroups(new eciSdk.DescribeContainerGroupsRequest({
@@ -185,9 +225,13 @@ export class ControllerSimulator {
       create: async (pod) => {
         const ns = pod.metadata!.namespace!;
         const name = pod.metadata!.name!;
+        // read at creation: a changed eci-profile applies to the next pod
+        const p = profile.current;
+        const vSwitchId = this.vSwitchesOf(p).find((v) => v.zoneId === zone)?.id;
+        if (!vSwitchId) throw new Error(`eci-profile names no vSwitch in zone ${zone}`);
         const req = new eciSdk.CreateContainerGroupRequest({
           regionId: region, containerGroupName: `${ns}-${name}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 128).replace(/^-+|-+$/g, ''),
-          securityGroupId: env.ECI_SECURITY_GROUP, vSwitchId: env.ECI_VSWITCH, resourceGroupId: env.ALIYUN_RESOURCEGROUP_ID || undefined,
+          securityGroupId: p.securityGroupId, vSwitchId, resourceGroupId: p.resourceGroupId || undefined,
           // one pod, one container group, whatever is retried
           clientToken: pod.metadata!.uid,
           container: (pod.spec?.containers ?? []).map((c) => new eciSdk.CreateContainerGroupRequestContainer({ name: c.name, image: c.image ?? '' })),

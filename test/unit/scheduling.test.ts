@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fitsNode, matchTerm, selectsNode, type NodeFacts } from '../../src/cluster/node-match.js';
-import { TAINT as CONTROLLER_TAINT } from '../../src/steps/controller/manifest.js';
+import { TAINT as CONTROLLER_TAINT } from '../../src/steps/addon/constants.js';
 import { generateWebhookCerts, certFacts } from '../../src/steps/scheduling/certs.js';
 import { decide, TARGETS } from '../../src/steps/scheduling/mutation.js';
 import { describeConfiguration, servingHosts, webhookConfiguration } from '../../src/steps/scheduling/webhook.js';

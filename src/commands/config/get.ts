@@ -1,19 +1,19 @@
 import type { Command } from 'commander';
-import { getConfig, type ConfigView } from '../../steps/controller/config.js';
+import { getConfig, type ConfigView } from '../../steps/addon/profile.js';
 import type { CommandModule } from '../registry.js';
 
 function render(v: ConfigView): string {
   const lines = [
-    `region:          ${v.region}`, `vswitch:         ${v.vswitch}`, `security-group:  ${v['security-group']}`, `kube-proxy:      ${v['kube-proxy']}`,
-    `replicas:        ${v.replicas}`, `image:           ${v.image}`, `resource-group:  ${v['resource-group'] ?? '-'}`,
+    `vswitch:         ${v.vswitch ?? '-'}`, `security-group:  ${v['security-group'] ?? '-'}`, `kube-proxy:      ${v['kube-proxy'] ?? '-'}`,
+    `resource-group:  ${v['resource-group'] ?? '-'}`, `vpc:             ${v.vpc ?? '-'}`, `nodes:           ${v.nodes.join(', ') || '-'}`,
+    `(from ConfigMap ${v.configMap}; other keys: ${Object.keys(v['eci-profile']).filter((k) => !['vSwitchIds', 'securityGroupId', 'enableClusterIp', 'resourceGroupId', 'vpcId'].includes(k)).join(', ') || 'none'})`,
   ];
-  for (const d of v.drift) lines.push(`warning: ${d}`);
   return lines.join('\n');
 }
 
 const command: CommandModule = {
   configure(cmd: Command) {
-    cmd.description('Show the in-cluster controller\'s ECI settings (its env and kube-system/eci-profile).');
+    cmd.description('Show the ack-virtual-node add-on\'s ECI settings, as its kube-system/eci-profile ConfigMap holds them.');
   },
   async run(ctx) {
     const v = await getConfig(ctx);

@@ -4,8 +4,9 @@ import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type Ku
 import { SUPPORTED_MIN_MINOR, supportRange, TESTED_MAX_MINOR } from '../../cluster/versions.js';
 import type { Context } from '../../context.js';
 import { VnodeError } from '../../errors.js';
-import { readController } from '../controller/controller.js';
-import { CONTROLLER, NAMESPACE as CONTROLLER_NS, NODE_LABELS, TAINT } from '../controller/manifest.js';
+import { CONTROLLER_REF, PROFILE_REF } from '../addon/addon.js';
+import { ADDON, CONTROLLER_DEPLOYMENT, NAMESPACE as ADDON_NS, NODE_LABELS, TAINT } from '../addon/constants.js';
+import { readRegistration, STATE_MEANING } from '../addon/registration.js';
 import { BOOTSTRAP_TOKEN_TYPE, NAMESPACE as IDENTITY_NS, tokenFromSecret } from '../identity/identity.js';
 import { serverWarnings } from '../identity/kubeconfig-file.js';
 import { ADDON_SECRET, readAddonSecret } from '../ram/addon-secret.js';
@@ -53,7 +54,7 @@ export function checkVersionRange(v: { gitVersion: string; major: number; minor:
 
 export function checkCapacity(node: string, pods: number, limit = PODS_PER_NODE): CheckResult {
   if (pods > limit) {
-    return warn('capacity', node, `${pods} pods on one virtual node (recommended at most ${limit})`, 'add virtual nodes: `vnode install --count N` or `vnode scale --replicas N`');
+    return warn('capacity', node, `${pods} pods on one virtual node (recommended at most ${limit})`, 'add virtual nodes: `vnode install --count N`, or for the add-on vSwitches of more zones (`vnode config set vswitch=...`)');
   }
   return pass('capacity', node, `${pods} pod(s) (recommended at most ${limit} per virtual node)`);
 }
@@ -70,7 +71,7 @@ function nodeHealth(r: VirtualNodeStatus): CheckResult {
 
 async function checkDaemonSets(ctx: Context, cluster: ClusterPort, modes: Set<string>, fix: boolean): Promise<CheckResult> {
   const labels = modes.has('vnode') ? VNODE_LABELS : NODE_LABELS;
-  const taints = [...(modes.has('vnode') ? [VNODE_TAINT] : []), ...(modes.has('controller') ? [TAINT] : [])];
+  const taints = [...(modes.has('vnode') ? [VNODE_TAINT] : []), ...(modes.has('addon') ? [TAINT] : [])];
   const planned = await keepDaemonSetsOff(cluster, labels, taints, true);
   const open = planned.filter((c) => c.action === 'would patch');
   if (open.length === 0) return pass('daemonset-exclusion', '', 'no DaemonSet can place pods on virtual nodes');
@@ -85,9 +86,9 @@ async function checkDaemonSets(ctx: Context, cluster: ClusterPort, modes: Set<st
 }
 
 async function checkIdentity(cluster: ClusterPort, r: VirtualNodeStatus, identity: string | undefined): Promise<CheckResult> {
-  if (r.mode === 'controller') {
-    const sa = await cluster.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: CONTROLLER_NS, name: CONTROLLER });
-    return sa ? pass('identity', r.name, `ServiceAccount ${CONTROLLER_NS}/${CONTROLLER}`) : fail('identity', r.name, `ServiceAccount ${CONTROLLER_NS}/${CONTROLLER} is missing`, 're-run `vnode install --mode controller` with its flags');
+  if (r.mode === 'addon') {
+    const dep = await cluster.get(CONTROLLER_REF);
+    return dep ? pass('identity', r.name, `served by Deployment ${ADDON_NS}/${CONTROLLER_DEPLOYMENT}`) : fail('identity', r.name, `Deployment ${ADDON_NS}/${CONTROLLER_DEPLOYMENT} is missing: nothing serves this node`, 're-run `vnode install --mode addon`');
   }
   if (!identity || identity === 'external') return pass('identity', r.name, 'kubeconfig given with --kubeconfig-file (not managed by vnode)');
   const [mode, name] = identity.split(':') as [string, string];
@@ -257,11 +258,51 @@ export async function runDoctor(ctx: Context, opts: { name: string | undefined; 
     for (const [server, names] of servers) checks.push(checkServer(server, rows.filter((r) => names.includes(r.name)).every((r) => r.nodeReady === 'Ready'), names));
     if (servers.size === 0) checks.push(warn('server-address', '', 'the kubeconfig sent to ECI is not recorded (installed with an older vnode or --kubeconfig-file): its server address cannot be checked'));
   }
-  if (modes.has('controller') && (await readController(cluster).catch(() => undefined))) {
+  const registration = await readRegistration(cluster);
+  if (registration || modes.has('addon')) {
+    await guarded('registration', registration?.clusterId ?? '', () => checkRegistration(cloud, registration?.clusterId));
     await guarded('addon-key', `${ADDON_SECRET.namespace}/${ADDON_SECRET.name}`, () => checkAddonKey(ctx, cluster, cloud, clusterId));
+    await guarded('eci-profile', `${ADDON_NS}/eci-profile`, () => checkProfile(cluster, cloud, rows.filter((r) => r.mode === 'addon').map((r) => r.nodeName ?? r.name)));
   }
   await guarded('scheduling-webhook', MWC_REF.name, () => checkScheduling(cluster));
   const summary: Record<CheckStatus, number> = { PASS: 0, WARN: 0, FAIL: 0 };
   for (const c of checks) summary[c.status]++;
   return { checks, summary };
+}
+
+/** The registration's state and the add-on's, as ACK One reports them. */
+async function checkRegistration(cloud: CloudPorts, clusterId: string | undefined): Promise<CheckResult[]> {
+  if (!clusterId) return [fail('registration', '', `the ${ADDON} add-on's nodes exist but this cluster has no ACK One registration vnode knows of`, 'adopt it: `vnode cluster register --name <its name>`')];
+  const c = await cloud.cs.describeCluster(clusterId);
+  if (!c) return [fail('registration', clusterId, 'the recorded registration no longer exists in ACK One', 'register again: `vnode cluster register`')];
+  const out = [c.state === 'running' ? pass('registration', clusterId, `${c.name}: running (the agent is connected)`)
+    : fail('registration', clusterId, `${c.name}: ${c.state} — ${STATE_MEANING[c.state] ?? 'unexpected state'}`, '`vnode cluster status`; `vnode cluster register` re-applies the agent')];
+  if (c.state === 'running') {
+    const a = await cloud.cs.getAddonInstance(clusterId, ADDON);
+    out.push(!a ? warn('addon', clusterId, `${ADDON} is not installed`, 'install it: `vnode install --mode addon`')
+      : a.state === 'active' ? pass('addon', clusterId, `${ADDON} ${a.version}: active`) : fail('addon', clusterId, `${ADDON} ${a.version}: ${a.state}`, 're-run `vnode install --mode addon`'));
+  }
+  return out;
+}
+
+/** eci-profile must name vSwitches of one VPC (its vpcId) and a security group there; each zone has its node. */
+async function checkProfile(cluster: ClusterPort, cloud: CloudPorts, nodes: string[]): Promise<CheckResult[]> {
+  const data = (await cluster.get<KubeObject & { data?: Record<string, string> }>(PROFILE_REF))?.data;
+  const target = `${ADDON_NS}/eci-profile`;
+  if (!data) return [fail('eci-profile', target, 'missing: the add-on has no ECI settings', 're-run `vnode install --mode addon`')];
+  const ids = (data.vSwitchIds ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) return [fail('eci-profile', target, 'vSwitchIds is empty', '`vnode config set vswitch=vsw-a,vsw-b`')];
+  const vsws = (await Promise.all(ids.map((id) => cloud.vpc.describeVSwitches({ vSwitchId: id })))).flat();
+  const unknown = ids.filter((id) => !vsws.some((v) => v.id === id));
+  if (unknown.length) return [fail('eci-profile', target, `vSwitchIds names unknown vSwitch(es) ${unknown.join(', ')}`, '`vnode config set vswitch=...`')];
+  const vpcs = [...new Set(vsws.map((v) => v.vpcId))];
+  if (vpcs.length > 1 || (data.vpcId && data.vpcId !== vpcs[0])) return [fail('eci-profile', target, `vSwitchIds are in ${vpcs.join(', ')}, vpcId says ${data.vpcId ?? '(unset)'}`, '`vnode config set vswitch=...` writes a consistent pair')];
+  if (data.securityGroupId) {
+    const sg = (await cloud.ecs.describeSecurityGroups({ ids: [data.securityGroupId] })).find((g) => g.id === data.securityGroupId);
+    if (!sg || sg.vpcId !== vpcs[0]) return [fail('eci-profile', target, `securityGroupId ${data.securityGroupId} is ${sg ? `in ${sg.vpcId}, not ${vpcs[0]}` : 'unknown'}`, '`vnode config set security-group=...`')];
+  }
+  const zones = [...new Set(vsws.map((v) => v.zoneId))];
+  const missing = zones.filter((z) => !nodes.includes(`virtual-kubelet-${z}`));
+  if (missing.length) return [warn('eci-profile', target, `no virtual node yet for zone(s) ${missing.join(', ')} of vSwitchIds`, '`kubectl -n kube-system logs deploy/ack-virtual-node-controller`')];
+  return [pass('eci-profile', target, `vSwitches ${ids.join(', ')} (zones ${zones.join(', ')}) in ${vpcs[0]}${data.securityGroupId ? `, security group ${data.securityGroupId}` : ''}`)];
 }

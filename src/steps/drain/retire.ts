@@ -6,7 +6,7 @@ import { operationError, VnodeError } from '../../errors.js';
 import { INSTANCE_ANNOTATION, TAG_NODE_NAME, TERMINAL_STATUSES } from '../../assumptions.js';
 import { pause } from '../../util/sleep.js';
 import { deletionToken } from '../../cloud/tokens.js';
-import { drainNode, type DrainOptions, type DrainResult } from './drain.js';
+import { classify, drainNode, type DrainOptions, type DrainResult } from './drain.js';
 
 /** The taint `kubectl cordon` and vnode's cordon put on a node. */
 export const UNSCHEDULABLE_TAINT = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
@@ -70,6 +70,15 @@ async function briefs(cluster: ClusterPort, pods: Pod[]): Promise<PodBrief[]> {
     });
   }
   return out;
+}
+
+/** Pods a removal would orphan: those a drain would evict that still run. */
+export async function busyPods(cluster: ClusterPort, node: string): Promise<string[]> {
+  const pods = await cluster.list<KubeObject>('v1', 'Pod', { fieldSelector: `spec.nodeName=${node}` });
+  return pods.filter((p) => {
+    const phase = (p.status as { phase?: string } | undefined)?.phase;
+    return classify(p, { force: true, deleteEmptydirData: true }) === 'evict' && phase !== 'Succeeded' && phase !== 'Failed';
+  }).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
 }
 
 const podsOn = (cluster: ClusterPort, node: string): Promise<Pod[]> => cluster.list<Pod>('v1', 'Pod', { fieldSelector: `spec.nodeName=${node}` });

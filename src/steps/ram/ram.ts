@@ -5,8 +5,8 @@ import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from 
 import type { Context } from '../../context.js';
 import { operationError, usageError } from '../../errors.js';
 import { readTemplate } from '../../util/templates.js';
-import { readController, restartStale } from '../controller/controller.js';
-import { CONTROLLER, NAMESPACE } from '../controller/manifest.js';
+import { CONTROLLER_REF, restartController } from '../addon/addon.js';
+import { ADDON, CONTROLLER_DEPLOYMENT, NAMESPACE } from '../addon/constants.js';
 import { ANNOTATION_KEYS, ANNOTATION_POLICIES, ANNOTATION_USER, ADDON_SECRET, deleteAddonSecret, readAddonSecret, readKeyLedger, writeAddonSecret, writeKeyLedger } from './addon-secret.js';
 
 export const DEFAULT_POLICY = 'vnode-ack-virtual-node';
@@ -225,8 +225,8 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
       throw e;
     }
     // the controller's replicas read the key from their env, set when they started
-    if (await readController(cluster!).catch(() => undefined)) {
-      restarted = await status.step(`Restarting ${CONTROLLER} to use the new key`, () => restartStale(ctx, cluster!, { all: true }), (r) => r.join(', ') || 'no replica running');
+    if (await cluster!.get(CONTROLLER_REF).catch(() => undefined)) {
+      restarted = await status.step(`Restarting ${NAMESPACE}/${CONTROLLER_DEPLOYMENT} to use the new key`, () => restartController(cluster!), (r) => r.join(', '));
     }
     if (keyAction === 'rotated' && secretKey && secretKey !== key.id) {
       if (recorded.includes(secretKey)) {
@@ -302,9 +302,9 @@ export async function revoke(ctx: Context, opts: RevokeOptions): Promise<RevokeR
   }
   if (opts.keepKey) {
     for (const id of toDelete.splice(0)) keptKeys.push({ id, reason: 'kept as asked (--keep-key)' });
-  } else if (secret && !opts.force && (await readController(cluster).catch(() => undefined))) {
-    throw usageError('ControllerUsesKey', `the in-cluster controller ${NAMESPACE}/${CONTROLLER} uses the AccessKey in ${ADDON_SECRET.namespace}/${ADDON_SECRET.name}: without it, it can neither create nor delete ECI instances (pods stuck, instances left billed)`,
-      `uninstall it first (vnode uninstall ${CONTROLLER} --drain), or pass --keep-key to detach the policies only, or --force`);
+  } else if (secret && !opts.force && (await cluster.get(CONTROLLER_REF).catch(() => undefined))) {
+    throw usageError('ControllerUsesKey', `the ${ADDON} add-on (${NAMESPACE}/${CONTROLLER_DEPLOYMENT}) uses the AccessKey in ${ADDON_SECRET.namespace}/${ADDON_SECRET.name}: without it, it can neither create nor delete ECI instances (pods stuck, instances left billed)`,
+      `uninstall it first (vnode uninstall ${ADDON} --drain), or pass --keep-key to detach the policies only, or --force`);
   }
   const result: RevokeResult = { user, detached: [], deletedKeys: [], keptKeys, secretDeleted: false, userDeleted: false, userKeptBecause: null, dryRun: flags.dryRun };
   const deletesSecret = !opts.keepKey && Boolean(secret && (ours || !secret.ramUser) && secret.managedByVnode);

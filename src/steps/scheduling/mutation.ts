@@ -1,5 +1,5 @@
 import { requiredTerms, selectsNode, toleratesTaint, type NodeFacts, type PodSchedulingSpec, type Toleration } from '../../cluster/node-match.js';
-import { NODE_LABELS as CONTROLLER_LABELS, TAINT as CONTROLLER_TAINT } from '../controller/manifest.js';
+import { NODE_LABELS as CONTROLLER_LABELS, TAINT as CONTROLLER_TAINT } from '../addon/constants.js';
 import { VNODE_LABELS, VNODE_TAINT } from '../virtual-node/install.js';
 
 export type SchedulingMode = 'vnode' | 'controller';

@@ -2,7 +2,7 @@ import { APPLIED_ANNOTATION, ensureHashed, ensureObject } from '../../cluster/en
 import { MANAGED_BY, MANAGED_BY_LABEL, describeRef, refOf, type ClusterPort, type KubeObject, type ObjectRef } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { usageError } from '../../errors.js';
-import { readController } from '../controller/controller.js';
+import { CONTROLLER_REF } from '../addon/addon.js';
 import { certFacts, generateWebhookCerts, RENEW_BEFORE_MS } from './certs.js';
 import { LEGACY_NAMESPACE_LABEL, NAMESPACE_LABEL, TARGETS, type SchedulingMode } from './mutation.js';
 import {
@@ -52,7 +52,7 @@ async function requireNamespaces(cluster: ClusterPort, names: string[]): Promise
 /** The mode whose virtual nodes labelled pods go to: the one installed, or --mode when both (or neither) are. */
 async function resolveMode(cluster: ClusterPort, given: SchedulingMode | undefined): Promise<SchedulingMode> {
   if (given) return given;
-  const [controller, vnodes] = await Promise.all([readController(cluster), cluster.list<KubeObject>('v1', 'Node', { labelSelector: TARGETS.vnode.nodeLabelSelector })]);
+  const [controller, vnodes] = await Promise.all([cluster.get(CONTROLLER_REF), cluster.list<KubeObject>('v1', 'Node', { labelSelector: TARGETS.vnode.nodeLabelSelector })]);
   if (controller && vnodes.length > 0) throw usageError('ModeAmbiguous', 'both a VNode and the in-cluster controller are installed', 'choose where labelled pods go with --mode vnode or --mode controller');
   if (controller) return 'controller';
   if (vnodes.length > 0) return 'vnode';

@@ -3,16 +3,16 @@ import { clusterUid } from '../../cluster/cluster-id.js';
 import type { KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { usageError } from '../../errors.js';
-import { readController } from '../controller/controller.js';
-import { MODE_LABEL, nodeName, ordinalOf } from '../controller/manifest.js';
+import { PROFILE_REF } from '../addon/addon.js';
+import { NODE_PREFIX, VNODE_LABEL } from '../addon/constants.js';
 import { NAME_LABEL, TAG_CLUSTER, TAG_NAME } from './install.js';
 import { zoneOf } from './zone.js';
 
 export interface Condition { type: string; status: string; reason?: string; message?: string; lastHeartbeatTime?: string }
 
 export interface VirtualNodeStatus {
-  /** vnode: an ECI-hosted VNode; controller: a replica of the in-cluster controller. */
-  mode: 'vnode' | 'controller';
+  /** vnode: an ECI-hosted VNode; addon: a node of the ack-virtual-node add-on (one per zone). */
+  mode: 'vnode' | 'addon';
   name: string;
   virtualNodeId: string | null;
   nodeName: string | null;
@@ -80,22 +80,17 @@ export async function collectStatus(ctx: Context, detail: boolean): Promise<{ re
       } : {}),
     });
   }
-  // the in-cluster controller: one row per replica, registered or not yet
-  // a virtual-node-eci that vnode did not write is listed by its nodes only
-  const controller = await readController(cluster).catch(() => undefined);
-  const replicas = controller?.settings.replicas ?? 0;
-  const controllerNames = new Set([...Array.from({ length: replicas }, (_, i) => nodeName(i)),
-    ...vnodes.filter((n) => n.metadata.labels?.[MODE_LABEL] === 'controller' || (controller && ordinalOf(n.metadata.name!) !== undefined)).map((n) => n.metadata.name!)]);
-  for (const name of [...controllerNames].sort((a, b) => (ordinalOf(a) ?? 0) - (ordinalOf(b) ?? 0))) {
-    const n = byName.get(name);
+  // the add-on's nodes, one per zone; its ECI settings are eci-profile's
+  const addon = vnodes.filter((n) => n.metadata.name!.startsWith(NODE_PREFIX) && !n.metadata.labels?.[VNODE_LABEL]);
+  const profile = addon.length ? ((await cluster.get<KubeObject & { data?: Record<string, string> }>(PROFILE_REF))?.data) : undefined;
+  for (const n of addon) {
+    const name = n.metadata.name!;
     seen.add(name);
-    const ordinal = ordinalOf(name) ?? 0;
     rows.push({
-      mode: 'controller', name, virtualNodeId: null, nodeName: n ? name : null,
-      eciStatus: !controller ? 'controller uninstalled' : ordinal < replicas ? 'in-cluster' : 'scaled away', nodeReady: readyOf(n),
-      pods: n ? await podCount(name) : null, vSwitches: controller?.settings.vswitches ?? [], securityGroup: controller?.settings.securityGroup ?? null,
-      zone: n?.metadata.labels?.['topology.kubernetes.io/zone'] ?? null,
-      createdAt: n && typeof n.metadata.creationTimestamp === 'string' ? n.metadata.creationTimestamp : null, lastWarning: null,
+      mode: 'addon', name, virtualNodeId: null, nodeName: name, eciStatus: profile ? 'add-on' : 'add-on removed', nodeReady: readyOf(n),
+      pods: await podCount(name), vSwitches: (profile?.vSwitchIds ?? '').split(',').filter(Boolean), securityGroup: profile?.securityGroupId ?? null,
+      zone: n.metadata.labels?.['topology.kubernetes.io/zone'] ?? null,
+      createdAt: typeof n.metadata.creationTimestamp === 'string' ? n.metadata.creationTimestamp : null, lastWarning: null,
       ...(detail ? { events: [], conditions: conditionsOf(n) } : {}),
     });
   }

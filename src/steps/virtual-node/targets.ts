@@ -1,7 +1,6 @@
 import type { VirtualNodeInfo } from '../../cloud/port.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
 import { usageError } from '../../errors.js';
-import { MODE_LABEL } from '../controller/manifest.js';
 import { NAME_LABEL, TAG_NAME } from './install.js';
 import { assumedNodeName } from '../../assumptions.js';
 import { listVirtualNodeNodes, nodeOfVirtualNode } from './node-of.js';
@@ -33,8 +32,7 @@ export async function findTargets(cluster: ClusterPort, eci: VirtualNodeInfo[], 
     out.push({ name: v.tags.find((t) => t.key === TAG_NAME)?.value ?? v.name, virtualNodeId: v.id, nodeName, node, eci: v });
   }
   for (const n of nodes) {
-    // the in-cluster controller's nodes are uninstalled with it
-    if (seen.has(n.metadata.name!) || n.metadata.labels?.[MODE_LABEL] === 'controller') continue;
+    if (seen.has(n.metadata.name!)) continue;
     // its VNode is gone from ECI: the id only from the assumed name, for display
     const id = n.metadata.name!.split('.').pop() ?? null;
     out.push({ name: n.metadata.labels?.[NAME_LABEL] ?? n.metadata.name!, virtualNodeId: id?.startsWith('vnd-') ? id : null, nodeName: n.metadata.name!, node: n, eci: undefined });

@@ -4,8 +4,8 @@ import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type Ku
 import type { Context } from '../../context.js';
 import { operationError, VnodeError } from '../../errors.js';
 import { AFFINITY_ANNOTATION, revertedTerms, terms } from '../scheduling/daemonset-affinity.js';
-import { classify, cordon, drainNode, type DrainOptions, type DrainResult } from '../drain/drain.js';
-import { NodeRetirement } from '../drain/retire.js';
+import { cordon, drainNode, type DrainOptions, type DrainResult } from '../drain/drain.js';
+import { busyPods, NodeRetirement } from '../drain/retire.js';
 import { findStrays } from '../drain/strays.js';
 import { deletionToken } from '../../cloud/tokens.js';
 import { TAG_NODE_NAME } from '../../assumptions.js';
@@ -13,7 +13,7 @@ import { BOOTSTRAP_TOKEN_TYPE, EXTRA_ENDPOINTS_ROLE, EXTRA_ROLE, NAMESPACE } fro
 import { IDENTITY_ANNOTATION, identityName, NAME_LABEL, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME } from './install.js';
 import { deleteInstallRecord, installRecordName, listInstallRecords } from './install-record.js';
 import { findTargets, select, type Target } from './targets.js';
-import { controllerPresent } from '../controller/uninstall.js';
+import { addonPresent } from '../addon/uninstall.js';
 
 export interface UninstallOptions {
   names: string[];
@@ -115,14 +115,6 @@ async function sharedObjects(cluster: ClusterPort): Promise<ObjectRef[]> {
 }
 
 /** Pods that would become orphaned ECI instances if the node went now. */
-async function runningPods(cluster: ClusterPort, node: string): Promise<string[]> {
-  const pods = await cluster.list<KubeObject>('v1', 'Pod', { fieldSelector: `spec.nodeName=${node}` });
-  return pods.filter((p) => {
-    const v = classify(p, { force: true, deleteEmptydirData: true });
-    const phase = (p.status as { phase?: string } | undefined)?.phase;
-    return v === 'evict' && phase !== 'Succeeded' && phase !== 'Failed';
-  }).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
-}
 
 async function containerGroupsOf(cloud: CloudPorts, t: Target): Promise<ContainerGroupInfo[]> {
   if (!t.nodeName) return [];
@@ -155,7 +147,7 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
   // refusals first, for every node at once: nothing is deleted when any node would lose pods
   if (!opts.drain && !opts.force) {
     const busy: string[] = [];
-    for (const t of chosen) if (t.node && t.nodeName) for (const p of await runningPods(cluster, t.nodeName)) busy.push(`${p} on ${t.name}`);
+    for (const t of chosen) if (t.node && t.nodeName) for (const p of await busyPods(cluster, t.nodeName)) busy.push(`${p} on ${t.name}`);
     if (busy.length > 0) {
       throw operationError('PodsRunning', `${busy.length} pod(s) still run on the virtual node(s): ${busy.slice(0, 20).join(', ')}${busy.length > 20 ? ', …' : ''}; deleting now would leave their ECI instances running and billed`, {
         hint: 'pass --drain to evict them first (or --force to delete anyway)',
@@ -254,7 +246,7 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
   }
   if (remaining.length === 0) {
     if (!opts.keepRbac) for (const r of await sharedObjects(cluster)) if (await cluster.delete(r)) result.sharedDeleted.push(describe(r));
-    if (opts.revertDaemonsetAffinity && await controllerPresent(cluster)) ctx.out.warn('DaemonSet affinity kept: the in-cluster controller\'s virtual nodes remain');
+    if (opts.revertDaemonsetAffinity && await addonPresent(ctx)) ctx.out.warn('DaemonSet affinity kept: the ack-virtual-node add-on\'s virtual nodes remain');
     else if (opts.revertDaemonsetAffinity) result.daemonSetsReverted = await revertAffinity(cluster);
   } else if (opts.revertDaemonsetAffinity) {
     ctx.out.warn(`DaemonSet affinity kept: ${remaining.length} virtual node(s) remain`);

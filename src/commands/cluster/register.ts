@@ -1,0 +1,48 @@
+import { Option, type Command } from 'commander';
+import { usageError } from '../../errors.js';
+import { checkRegistrationName, register, type RegisterResult } from '../../steps/addon/registration.js';
+import { parseDuration } from '../../util/duration.js';
+import { collect } from '../flags.js';
+import type { CommandModule } from '../registry.js';
+
+function render(r: RegisterResult): string {
+  if (r.dryRun) {
+    const lines = r.calls.map((c) => `(dry run) would call ${c}`);
+    if (r.action !== 'would create') lines.unshift(`Registered cluster: ${r.name} (${r.clusterId}), ${r.state}.`);
+    if (lines.length === 1 && r.state === 'running') lines.push('Nothing to do.');
+    lines.push('No changes were applied; run again without --dry-run to apply them.');
+    return lines.join('\n');
+  }
+  const lines = [`Registered cluster ${r.name} (${r.clusterId}): ${r.state}${r.action === 'existing' ? ', already registered' : ` (${r.action})`}.`];
+  for (const a of r.agent) if (a.action !== 'unchanged') lines.push(`Agent: ${a.object} ${a.action}.`);
+  lines.push('Next: `vnode install --mode addon` installs the ack-virtual-node add-on.');
+  return lines.join('\n');
+}
+
+const command: CommandModule = {
+  configure(cmd: Command) {
+    cmd
+      .description('Register this cluster with ACK One as a registered cluster (CreateCluster, cluster_type ExternalKubernetes), apply the agent ' +
+        'manifest DescribeExternalAgent returns, and wait until the cluster is running. The registration is recorded in kube-system/vnode-registration, ' +
+        'so a re-run from any machine finds it; an existing registration of the same name is adopted.')
+      .addOption(new Option('--name <name>', 'registration name (default vnode-<first 8 of kube-system\'s uid>)'))
+      .addOption(new Option('--vswitch <ids>', 'vSwitch id(s) of the VPC the cluster is attached to (needed to create the registration)').argParser(collect))
+      .addOption(new Option('--security-group <id>', 'security group of that VPC'))
+      .addOption(new Option('--private-address', 'the agent connects over the VPC (leased line, VPN) instead of the internet'))
+      .addOption(new Option('--timeout <duration>', 'how long to wait for the agent to connect').default('5m'));
+  },
+  async run(ctx, _args, raw) {
+    const vswitches = ((raw.vswitch as string[] | undefined) ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+    const bad = vswitches.find((v) => !/^vsw-[a-z0-9]+$/.test(v));
+    if (bad !== undefined) throw usageError('InvalidVSwitch', `invalid --vswitch "${bad}": expected a vSwitch id such as vsw-bp1...`);
+    if (raw.securityGroup !== undefined && !/^sg-[a-z0-9]+$/.test(String(raw.securityGroup))) throw usageError('InvalidSecurityGroup', `invalid --security-group "${String(raw.securityGroup)}": expected an id such as sg-bp1...`);
+    if (raw.name !== undefined) checkRegistrationName(String(raw.name));
+    const r = await register(ctx, {
+      name: raw.name === undefined ? undefined : String(raw.name), vswitches, securityGroup: raw.securityGroup === undefined ? undefined : String(raw.securityGroup),
+      privateAddress: Boolean(raw.privateAddress), timeoutMs: parseDuration('--timeout', String(raw.timeout)),
+    });
+    ctx.out.result(r, () => render(r));
+  },
+};
+
+export default command;

@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { registrationStatus, type RegistrationStatus } from '../../steps/addon/registration.js';
+import type { CommandModule } from '../registry.js';
+
+function render(s: RegistrationStatus): string {
+  if (!s.clusterId) return `This cluster is not registered with ACK One (no kube-system/vnode-registration).${s.agent.present ? ` An agent Deployment ${s.agent.deployment} exists.` : ''}`;
+  return [
+    `Registered cluster:  ${s.name} (${s.clusterId})`,
+    `State:               ${s.state}${s.meaning ? ` — ${s.meaning}` : ''}`,
+    `Agent:               ${s.agent.present ? `Deployment ${s.agent.deployment}, ${s.agent.ready} available` : `Deployment ${s.agent.deployment} missing`}`,
+  ].join('\n');
+}
+
+const command: CommandModule = {
+  configure(cmd: Command) {
+    cmd.description('Show this cluster\'s ACK One registration: its id, its state (and what the state means for the network), and the agent.');
+  },
+  async run(ctx) {
+    const s = await registrationStatus(ctx);
+    ctx.out.result(s, () => render(s));
+  },
+};
+
+export default command;

@@ -1,0 +1,293 @@
+import { parseAllDocuments } from 'yaml';
+import { isRetryable } from '../../cloud/errors.js';
+import type { CloudPorts, RegisteredCluster } from '../../cloud/port.js';
+import { clusterUid } from '../../cluster/cluster-id.js';
+import { ensureObject, managed } from '../../cluster/ensure.js';
+import { describeRef, refOf, type ClusterPort, type KubeObject, type ObjectRef } from '../../cluster/port.js';
+import type { Context } from '../../context.js';
+import { operationError, usageError, VnodeError } from '../../errors.js';
+import { pause } from '../../util/sleep.js';
+import { asInput, checkNetwork } from '../virtual-node/preflight.js';
+import { ADDON, AGENT_DEPLOYMENT, AGENT_PART, CONTROLLER_DEPLOYMENT, NAMESPACE, PART_OF_LABEL, REGISTRATION } from './constants.js';
+
+export interface RegistrationRecord {
+  clusterId: string;
+  name: string;
+  region: string;
+  privateAddress: boolean;
+  /** What vnode applied from the agent manifest, to delete on deregister (the manifest is gone with the cluster). */
+  agentObjects: ObjectRef[];
+}
+
+/** What each state of a registered cluster means for the user's network. */
+export const STATE_MEANING: Record<string, string> = {
+  initial: 'being created by ACK One',
+  waiting: 'registered, waiting for its agent to connect: the agent manifest is not applied, or the agent cannot reach the ACK One endpoint',
+  running: 'connected: the agent reaches ACK One',
+  disconnected: 'the agent lost its connection: check that its pod runs and that the cluster reaches the ACK One endpoint (outbound internet, or the VPC with --private-address)',
+  deleting: 'being deregistered',
+  failed: 'ACK One could not create it',
+};
+
+export async function readRegistration(cluster: ClusterPort): Promise<RegistrationRecord | undefined> {
+  const cm = await cluster.get<KubeObject & { data?: Record<string, string> }>(REGISTRATION);
+  const d = cm?.data;
+  if (!d?.clusterId) return undefined;
+  let agentObjects: ObjectRef[] = [];
+  try { agentObjects = JSON.parse(d.agentObjects ?? '[]') as ObjectRef[]; } catch { /* an edited record: deregister falls back to the label */ }
+  return { clusterId: d.clusterId, name: d.name ?? '', region: d.region ?? '', privateAddress: d.privateAddress === 'true', agentObjects };
+}
+
+async function writeRegistration(cluster: ClusterPort, r: RegistrationRecord): Promise<void> {
+  await ensureObject(cluster, managed({
+    ...REGISTRATION,
+    metadata: { name: REGISTRATION.name, namespace: REGISTRATION.namespace },
+    data: { clusterId: r.clusterId, name: r.name, region: r.region, privateAddress: String(r.privateAddress), agentObjects: JSON.stringify(r.agentObjects) },
+  } as KubeObject));
+}
+
+export async function defaultRegistrationName(cluster: ClusterPort): Promise<string> {
+  return `vnode-${(await clusterUid(cluster)).slice(0, 8)}`;
+}
+
+export interface RegisterOptions {
+  name: string | undefined;
+  vswitches: string[];
+  securityGroup: string | undefined;
+  privateAddress: boolean;
+  /** 0: no limit. */
+  timeoutMs: number;
+}
+
+export interface RegisterResult {
+  clusterId: string;
+  name: string;
+  state: string;
+  /** created, adopted (found by name), existing (recorded), or would create (dry run). */
+  action: 'created' | 'adopted' | 'existing' | 'would create';
+  agent: { object: string; action: string }[];
+  calls: string[];
+  dryRun: boolean;
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
+export function checkRegistrationName(name: string): void {
+  if (!NAME_RE.test(name)) throw usageError('InvalidName', `invalid registration name "${name}": 1-63 letters, digits, hyphens and underscores, starting with a letter or digit`);
+}
+
+/**
+ * Creates, with no duplicate, even when an answer is lost: CreateCluster has no ClientToken, so after a failure the
+ * name is looked up before another attempt.
+ */
+async function createOnce(ctx: Context, cloud: CloudPorts, input: Parameters<CloudPorts['cs']['createCluster']>[0]): Promise<{ id: string; adopted: boolean }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { id: (await cloud.cs.createCluster(input)).clusterId, adopted: false };
+    } catch (e) {
+      const cause = (e as { cause?: unknown }).cause ?? e;
+      if (attempt >= 6 || !(isRetryable(cause) || isRetryable(e)) || ctx.signal.aborted) throw e;
+      ctx.out.debug(`cs: CreateCluster attempt ${attempt} failed (${(e as VnodeError).code ?? (e as Error).message}); looking the name up before trying again`);
+      const found = await cloud.cs.findClusters(input.name);
+      if (found.length > 0) return { id: found[0]!.id, adopted: true };
+      await pause(Math.min(4000, 250 * 2 ** attempt), ctx.signal);
+    }
+  }
+}
+
+/** Applies the agent manifest as it came; each object also carries vnode's labels, so deregister finds them. */
+export async function applyAgent(cluster: ClusterPort, manifest: string): Promise<{ refs: ObjectRef[]; actions: { object: string; action: string }[] }> {
+  const docs = parseAllDocuments(manifest).map((d) => d.toJS() as KubeObject | null).filter((o): o is KubeObject => Boolean(o?.kind));
+  if (docs.length === 0) throw operationError('EmptyAgentManifest', 'DescribeExternalAgent returned no objects to apply');
+  const refs: ObjectRef[] = [];
+  const actions: { object: string; action: string }[] = [];
+  for (const raw of docs) {
+    const obj = toData(managed(raw, { [PART_OF_LABEL]: AGENT_PART }));
+    const { action } = await ensureObject(cluster, obj);
+    refs.push(refOf(obj));
+    actions.push({ object: describeRef(refOf(obj)), action });
+  }
+  return { refs, actions };
+}
+
+/** stringData is write-only: as data, a re-run compares equal and changes nothing. */
+function toData(o: KubeObject): KubeObject {
+  const s = (o as { stringData?: Record<string, string> }).stringData;
+  if (o.kind !== 'Secret' || !s) return o;
+  const rest = { ...o } as Record<string, unknown>;
+  delete rest.stringData;
+  const data = { ...((o as { data?: Record<string, string> }).data ?? {}) };
+  for (const [k, v] of Object.entries(s)) data[k] = Buffer.from(v).toString('base64');
+  return { ...(rest as unknown as KubeObject), data } as KubeObject;
+}
+
+async function waitState(ctx: Context, cloud: CloudPorts, id: string, done: (c: RegisteredCluster | undefined) => boolean, deadline: number): Promise<RegisteredCluster | undefined> {
+  let c = await cloud.cs.describeCluster(id);
+  while (!done(c) && Date.now() < deadline && !ctx.signal.aborted) {
+    await pause(Math.min(1000, Math.max(0, deadline - Date.now())), ctx.signal);
+    c = await cloud.cs.describeCluster(id);
+  }
+  return c;
+}
+
+/**
+ * `vnode cluster register` (and install --mode addon when not registered): find this cluster's registration
+ * (recorded in the cluster, else by exact name), or create one; apply the agent manifest; wait until it is running.
+ */
+export async function register(ctx: Context, opts: RegisterOptions): Promise<RegisterResult> {
+  const { status, flags } = ctx;
+  const cluster = await ctx.cluster();
+  const cloud = await ctx.cloud().catch(asInput);
+  const record = await readRegistration(cluster);
+  if (record && record.region && record.region !== cloud.regionId) {
+    throw usageError('RegionMismatch', `this cluster is registered in ${record.region} (${record.clusterId}), not ${cloud.regionId}`, `pass --region ${record.region}`);
+  }
+  const name = opts.name ?? record?.name ?? await defaultRegistrationName(cluster);
+  checkRegistrationName(name);
+  if (record && opts.name && opts.name !== record.name) {
+    throw usageError('AlreadyRegistered', `this cluster is registered as ${record.name} (${record.clusterId}), not ${opts.name}`, 'drop --name, or deregister first (vnode cluster deregister)');
+  }
+  const calls: string[] = [];
+  const deadline = opts.timeoutMs > 0 ? Date.now() + opts.timeoutMs : Infinity;
+
+  let current = record ? await status.step(`Looking up registered cluster ${record.clusterId}`, () => cloud.cs.describeCluster(record.clusterId).catch(asInput), (c) => c?.state ?? 'gone') : undefined;
+  if (current?.state === 'deleting') current = undefined;
+  let action: RegisterResult['action'] = 'existing';
+  if (!current) {
+    const found = await status.step(`Looking for a registered cluster named ${name}`, () => cloud.cs.findClusters(name).catch(asInput), (l) => (l.length ? l.map((c) => `${c.id} ${c.state}`).join(', ') : 'none'));
+    const live = found.filter((c) => c.state !== 'deleting');
+    if (live.length > 1) {
+      throw usageError('AmbiguousRegistration', `${live.length} registered clusters are named ${name}: ${live.map((c) => c.id).join(', ')}`, 'delete the extra ones in the ACK One console, or pass another --name');
+    }
+    if (live.length === 1) {
+      current = live[0];
+      action = 'adopted';
+    } else {
+      if (opts.vswitches.length === 0) throw usageError('VSwitchRequired', 'registering this cluster needs its VPC: pass --vswitch (the vSwitches ECI pods use, one VPC)');
+      const net = await status.step('Checking the vSwitches and security group', () => checkNetwork(cloud, { vswitches: opts.vswitches, securityGroup: opts.securityGroup ?? '' }).catch(asInput), (n) => `VPC ${n.vpcId}`);
+      const input = { name, vpcId: net.vpcId, vSwitchIds: opts.vswitches, ...(opts.securityGroup ? { securityGroupId: opts.securityGroup } : {}), tags: [{ key: 'created-by', value: 'vnode' }] };
+      calls.push(`CreateCluster ${JSON.stringify({ name, cluster_type: 'ExternalKubernetes', vpcid: net.vpcId, vswitch_ids: opts.vswitches, ...(opts.securityGroup ? { security_group_id: opts.securityGroup } : {}) })}`);
+      if (flags.dryRun) {
+        calls.push(`DescribeExternalAgent PrivateIpAddress=${opts.privateAddress}, then apply the manifest`, 'DescribeClusterDetail until running');
+        return { clusterId: '', name, state: '', action: 'would create', agent: [], calls, dryRun: true };
+      }
+      const made = await status.step(`Registering this cluster with ACK One as ${name}`, () => createOnce(ctx, cloud, input), (m) => m.id);
+      current = { id: made.id, name, type: 'ExternalKubernetes', state: 'initial', regionId: cloud.regionId, vpcId: net.vpcId, vSwitchIds: opts.vswitches, securityGroupId: opts.securityGroup ?? '', resourceGroupId: '', created: '' };
+      action = made.adopted ? 'adopted' : 'created';
+    }
+  }
+  const id = current!.id;
+  if (!flags.dryRun && (!record || record.clusterId !== id)) {
+    // recorded at once: an interrupted run resumes with this registration
+    await writeRegistration(cluster, { clusterId: id, name, region: cloud.regionId, privateAddress: opts.privateAddress, agentObjects: record?.clusterId === id ? record.agentObjects : [] });
+  }
+
+  let state = current!.state;
+  if (state === 'initial') {
+    const c = await status.step(`Waiting for ${id} to be created`, () => waitState(ctx, cloud, id, (x) => x?.state !== 'initial', deadline), (x) => x?.state ?? 'gone');
+    state = c?.state ?? 'gone';
+  }
+  if (state === 'failed' || state === 'gone') throw operationError('RegistrationFailed', `registered cluster ${id} is ${state}`, { hint: 'delete it in the ACK One console (or `vnode cluster deregister`) and register again' });
+  let agent: { object: string; action: string }[] = [];
+  if (state !== 'running') {
+    calls.push(`DescribeExternalAgent PrivateIpAddress=${opts.privateAddress}, then apply the manifest`);
+    if (flags.dryRun) return { clusterId: id, name, state, action, agent, calls, dryRun: true };
+    const manifest = await status.step('Fetching the agent manifest (DescribeExternalAgent)', () => cloud.cs.describeExternalAgent(id, opts.privateAddress));
+    const applied = await status.step('Applying the agent manifest', () => applyAgent(cluster, manifest), (a) => `${a.actions.length} objects`);
+    agent = applied.actions;
+    const prior = (await readRegistration(cluster))?.agentObjects ?? [];
+    const refs = [...prior, ...applied.refs.filter((r) => !prior.some((p) => describeRef(p) === describeRef(r)))];
+    await writeRegistration(cluster, { clusterId: id, name, region: cloud.regionId, privateAddress: opts.privateAddress, agentObjects: refs });
+    const c = await status.step(`Waiting for the agent to connect ${id}`, () => waitState(ctx, cloud, id, (x) => x?.state === 'running', deadline), (x) => x?.state ?? 'gone');
+    state = c?.state ?? 'gone';
+    if (state !== 'running') {
+      if (ctx.signal.aborted) throw new VnodeError('interrupted', 'Interrupted', `registration of ${id} interrupted while its agent connects`, { hint: 'run the same command again to finish' });
+      throw operationError('AgentNotConnected', `registered cluster ${id} is ${state}, not running, after ${Math.round(opts.timeoutMs / 1000)}s: ${STATE_MEANING[state] ?? 'unexpected state'}`, {
+        hint: `check the agent: kubectl -n ${NAMESPACE} get deploy ${AGENT_DEPLOYMENT}; then run the same command again`,
+      });
+    }
+  }
+  return { clusterId: id, name, state, action, agent, calls, dryRun: flags.dryRun };
+}
+
+export interface RegistrationStatus {
+  registered: boolean;
+  clusterId: string | null;
+  name: string | null;
+  state: string | null;
+  meaning: string | null;
+  agent: { deployment: string; present: boolean; ready: string };
+}
+
+export async function registrationStatus(ctx: Context): Promise<RegistrationStatus> {
+  const cluster = await ctx.cluster();
+  const record = await readRegistration(cluster);
+  const dep = await cluster.get<KubeObject & { spec?: { replicas?: number }; status?: { availableReplicas?: number } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NAMESPACE, name: AGENT_DEPLOYMENT });
+  const agent = { deployment: `${NAMESPACE}/${AGENT_DEPLOYMENT}`, present: Boolean(dep), ready: dep ? `${dep.status?.availableReplicas ?? 0}/${dep.spec?.replicas ?? 1}` : '-' };
+  if (!record) return { registered: false, clusterId: null, name: null, state: null, meaning: null, agent };
+  const cloud = await ctx.cloud().catch(asInput);
+  const c = await cloud.cs.describeCluster(record.clusterId).catch(asInput);
+  const state = c?.state ?? 'gone';
+  return {
+    registered: Boolean(c), clusterId: record.clusterId, name: record.name, state,
+    meaning: c ? STATE_MEANING[state] ?? null : 'the recorded registration no longer exists in ACK One: `vnode cluster register` registers again', agent,
+  };
+}
+
+export interface DeregisterResult {
+  clusterId: string | null;
+  clusterDeleted: boolean;
+  agentDeleted: string[];
+  dryRun: boolean;
+  would?: string[];
+}
+
+/** DeleteCluster, then the agent's objects and the record. The add-on must be gone first (its nodes and instances). */
+export async function deregister(ctx: Context, opts: { addonRemovedFirst?: boolean } = {}): Promise<DeregisterResult> {
+  const { status, flags } = ctx;
+  const cluster = await ctx.cluster();
+  const record = await readRegistration(cluster);
+  const labelled = await agentObjectsByLabel(cluster);
+  const refs = [...(record?.agentObjects ?? [])];
+  for (const r of labelled) if (!refs.some((x) => describeRef(x) === describeRef(r))) refs.push(r);
+  if (!record && refs.length === 0) return { clusterId: null, clusterDeleted: false, agentDeleted: [], dryRun: flags.dryRun };
+  const cloud = await ctx.cloud().catch(asInput);
+  const current = record ? await cloud.cs.describeCluster(record.clusterId).catch(asInput) : undefined;
+  if (current && current.state !== 'deleting' && !opts.addonRemovedFirst) {
+    const addon = current.state === 'running' ? await cloud.cs.getAddonInstance(current.id, ADDON) : undefined;
+    if (addon || await cluster.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NAMESPACE, name: CONTROLLER_DEPLOYMENT })) {
+      throw usageError('AddonInstalled', `the ${ADDON} add-on is still installed in ${current.id}: deregistering would leave its nodes and ECI instances with nobody to remove them`,
+        `run \`vnode uninstall ${ADDON} --drain --deregister\``);
+    }
+  }
+  if (flags.dryRun) {
+    return {
+      clusterId: record?.clusterId ?? null, clusterDeleted: false, agentDeleted: [], dryRun: true,
+      would: [...(current ? [`DeleteCluster ${current.id}`] : []), ...refs.map((r) => `delete ${describeRef(r)}`), ...(record ? [`delete ${describeRef(REGISTRATION)}`] : [])],
+    };
+  }
+  let clusterDeleted = false;
+  if (current) {
+    clusterDeleted = await status.step(`Deregistering ${current.id} (DeleteCluster)`, () => cloud.cs.deleteCluster(current.id));
+    await status.step(`Waiting for ${current.id} to be deleted`, () => waitState(ctx, cloud, current.id, (c) => !c, Date.now() + 120_000), (c) => (c ? c.state : 'deleted'));
+  }
+  const agentDeleted: string[] = [];
+  for (const r of refs) if (await cluster.delete(r)) agentDeleted.push(describeRef(r));
+  await cluster.delete(REGISTRATION);
+  return { clusterId: record?.clusterId ?? null, clusterDeleted, agentDeleted, dryRun: false };
+}
+
+/** The agent's objects by vnode's label, for a record that was lost or edited. */
+async function agentObjectsByLabel(cluster: ClusterPort): Promise<ObjectRef[]> {
+  const selector = `${PART_OF_LABEL}=${AGENT_PART}`;
+  const kinds: [string, string, boolean][] = [
+    ['apps/v1', 'Deployment', true], ['v1', 'Secret', true], ['v1', 'ConfigMap', true], ['v1', 'ServiceAccount', true],
+    ['rbac.authorization.k8s.io/v1', 'RoleBinding', true], ['rbac.authorization.k8s.io/v1', 'Role', true],
+    ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', false], ['rbac.authorization.k8s.io/v1', 'ClusterRole', false],
+  ];
+  const out: ObjectRef[] = [];
+  for (const [apiVersion, kind, namespaced] of kinds) {
+    for (const o of await cluster.list<KubeObject>(apiVersion, kind, { labelSelector: selector, ...(namespaced ? { namespace: NAMESPACE } : {}) })) out.push(refOf(o));
+  }
+  return out;
+}

@@ -1,0 +1,121 @@
+import type { KubeObject } from '../../cluster/port.js';
+import type { Context } from '../../context.js';
+import { operationError, VnodeError } from '../../errors.js';
+import { cordon, type DrainOptions, type DrainResult } from '../drain/drain.js';
+import { busyPods, NodeRetirement } from '../drain/retire.js';
+import { asInput } from '../virtual-node/preflight.js';
+import { addonNodes, CONTROLLER_REF, followTask } from './addon.js';
+import { ADDON } from './constants.js';
+import { deregister, readRegistration, type DeregisterResult } from './registration.js';
+
+export interface AddonUninstallOptions {
+  drain: boolean;
+  drainOptions: DrainOptions;
+  force: boolean;
+  cleanupOrphans: boolean;
+  deregister: boolean;
+}
+
+export interface AddonUninstallResult {
+  found: boolean;
+  clusterId: string | null;
+  drained: DrainResult[];
+  returning: string[];
+  instancesDeleted: string[];
+  addonUninstalled: boolean;
+  nodesDeleted: string[];
+  deregistered: DeregisterResult | null;
+  wouldDelete?: string[];
+}
+
+/** Is anything of the add-on left in the cluster (its controller or its nodes)? */
+export async function addonPresent(ctx: Context): Promise<boolean> {
+  const cluster = await ctx.cluster();
+  return Boolean(await cluster.get(CONTROLLER_REF)) || (await addonNodes(cluster)).length > 0;
+}
+
+/**
+ * Removes the add-on without losing pods or leaving ECI instances (in a registered cluster, uninstalling it deletes
+ * neither): drain its nodes, wait until ECI released the evicted pods' instances, UnInstallClusterAddons followed to
+ * success, then delete the Nodes it leaves. --deregister also removes the registration and its agent.
+ */
+export async function uninstallAddon(ctx: Context, opts: AddonUninstallOptions): Promise<AddonUninstallResult> {
+  const { status, flags } = ctx;
+  const cluster = await ctx.cluster();
+  const record = await readRegistration(cluster);
+  const nodes = await addonNodes(cluster);
+  const deployment = await cluster.get<KubeObject>(CONTROLLER_REF);
+  const result: AddonUninstallResult = {
+    found: Boolean(deployment) || nodes.length > 0, clusterId: record?.clusterId ?? null, drained: [], returning: [], instancesDeleted: [],
+    addonUninstalled: false, nodesDeleted: [], deregistered: null,
+  };
+  if (!result.found && !(opts.deregister && record)) return result;
+  const cloud = await ctx.cloud().catch(asInput);
+  const registered = record ? await cloud.cs.describeCluster(record.clusterId).catch(asInput) : undefined;
+  const instance = registered && registered.state !== 'deleting' ? await cloud.cs.getAddonInstance(registered.id, ADDON) : undefined;
+  if (instance) result.found = true;
+  if (deployment && !instance && !registered) {
+    throw operationError('NotRegistered', `Deployment ${CONTROLLER_REF.namespace}/${CONTROLLER_REF.name} exists but this cluster has no registration vnode knows of, so the add-on cannot be uninstalled through ACK One`,
+      { hint: 'run `vnode cluster register --name <its registered name>` to adopt the registration, then uninstall again' });
+  }
+
+  if (!opts.drain && !opts.force) {
+    const busy: string[] = [];
+    for (const n of nodes) for (const p of await busyPods(cluster, n.metadata.name!)) busy.push(`${p} on ${n.metadata.name}`);
+    if (busy.length > 0) {
+      throw operationError('PodsRunning', `${busy.length} pod(s) still run on the add-on's virtual node(s): ${busy.slice(0, 20).join(', ')}${busy.length > 20 ? ', …' : ''}; uninstalling in a registered cluster leaves their ECI instances running and billed`, {
+        hint: 'pass --drain to evict them first (or --force to delete anyway)',
+      });
+    }
+  }
+  if (flags.dryRun) {
+    const would: string[] = [];
+    for (const n of nodes) if (opts.drain) would.push(`drain Node ${n.metadata.name}`);
+    if (instance) would.push(`UnInstallClusterAddons ${ADDON} from ${registered!.id}`);
+    for (const n of nodes) would.push(`delete Node ${n.metadata.name}`);
+    if (opts.deregister && record) would.push(...((await deregister(ctx, { addonRemovedFirst: true })).would ?? []));
+    return { ...result, wouldDelete: would };
+  }
+
+  const checkpoint = (left: string) => (): void => {
+    if (ctx.signal.aborted) throw new VnodeError('interrupted', 'Interrupted', `uninstall of ${ADDON} interrupted; left to do: ${left}`, { hint: 'run the same command again to finish' });
+  };
+  const retirements = nodes.map((n) => new NodeRetirement(ctx, cluster, cloud, n.metadata.name!, {
+    drain: opts.drain ? opts.drainOptions : null, force: opts.force, cleanupOrphans: opts.cleanupOrphans, timeoutMs: opts.drainOptions.timeoutMs,
+  }, checkpoint(`drain ${nodes.map((x) => x.metadata.name).join(', ')}, uninstall the add-on, delete the Nodes`)));
+  // no pod hops from one node being removed to another
+  if (opts.drain) for (const n of nodes) if (!(n.spec as { unschedulable?: boolean } | undefined)?.unschedulable) await cordon(cluster, n.metadata.name!);
+  for (const r of retirements) {
+    try {
+      await r.prepare();
+    } finally {
+      if (r.result.drain) result.drained.push(r.result.drain);
+      result.returning.push(...r.result.returning.map((p) => `${p.namespace}/${p.name}`));
+    }
+  }
+  checkpoint('uninstall the add-on, delete the Nodes')();
+  if (registered && instance) {
+    const deadline = opts.drainOptions.timeoutMs > 0 ? Date.now() + opts.drainOptions.timeoutMs : Date.now() + 30 * 60_000;
+    if (instance.state !== 'deleting') {
+      const taskId = await status.step(`Uninstalling ${ADDON} (UnInstallClusterAddons)`, () => cloud.cs.uninstallAddon(registered.id, ADDON));
+      await followTask(ctx, cloud, taskId, `Uninstalling ${ADDON}`, deadline);
+    }
+    await status.step(`Waiting for ${ADDON} to be gone`, async () => {
+      while (await cloud.cs.getAddonInstance(registered.id, ADDON)) {
+        if (Date.now() > deadline) throw operationError('Timeout', `${ADDON} is still listed after its uninstall task`, { hint: 'run the same command again' });
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    });
+    result.addonUninstalled = true;
+  }
+  // the add-on leaves its Nodes (documented); no new instance can appear on them now
+  for (const r of retirements) {
+    checkpoint(`delete Nodes ${nodes.map((x) => x.metadata.name).join(', ')}`)();
+    const { nodeDeleted } = await r.finish();
+    result.instancesDeleted.push(...r.result.instancesDeleted);
+    if (nodeDeleted) result.nodesDeleted.push(r.nodeName!);
+    await cluster.delete({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: 'kube-node-lease', name: r.nodeName! });
+  }
+  if (opts.deregister) result.deregistered = await deregister(ctx);
+  return result;
+}

@@ -1,0 +1,250 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { connectCluster } from '../../src/cluster/kube.js';
+import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
+import { parseFaults } from '../../src/sandbox/cloud/faults.js';
+import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
+import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
+import { startTestControlPlane } from '../helpers/controlplane.js';
+import { runVnode, until, type RunResult } from '../helpers/run.js';
+
+type CP = Awaited<ReturnType<typeof startTestControlPlane>>;
+const VSW_H = 'vsw-bp1sandboxzoneh00001';
+const VSW_I = 'vsw-bp1sandboxzonei00001';
+const SG = 'sg-bp1sandboxkubelet0001';
+const NODE_H = 'virtual-kubelet-cn-hangzhou-h';
+const NODE_I = 'virtual-kubelet-cn-hangzhou-i';
+const CONTROLLER = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'kube-system', name: 'ack-virtual-node-controller' };
+const PROFILE = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: 'eci-profile' };
+const RECORD = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: 'vnode-registration' };
+
+interface Pod extends KubeObject { spec: { nodeName?: string }; status: { phase?: string } }
+
+describe('ack-virtual-node add-on through an ACK One registered cluster (real control plane; the sandbox plays ACK One and the add-on)', () => {
+  let cp: CP;
+  let emu: CloudEmulator & { simulator: unknown };
+  let admin: ClusterPort;
+  let onRequest: (action: string, code: string) => void = () => {};
+  const vk = (args: string[], signal?: AbortSignal): Promise<RunResult> =>
+    runVnode(['--kubeconfig', cp.kubeconfig, ...args], { cwd: cp.workDir, env: emu.env(), ...(signal ? { signal } : {}) });
+  const ok = async (args: string[]): Promise<RunResult> => {
+    const r = await vk(args);
+    assert.equal(r.code, 0, `vnode ${args.join(' ')}\n${r.stderr}`);
+    return r;
+  };
+  const webPods = async (): Promise<Pod[]> => (await admin.list<Pod>('v1', 'Pod', { namespace: 'default', labelSelector: 'app=web' })).filter((p) => !p.metadata.deletionTimestamp);
+  const scaleWeb = (n: number): Promise<unknown> => admin.patch({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'web' }, { spec: { replicas: n } }, 'merge');
+  const allRunning = (n: number) => async (): Promise<Pod[] | false> => {
+    const pods = await webPods();
+    return pods.length === n && pods.every((p) => p.status.phase === 'Running') && pods;
+  };
+  const liveClusters = () => (emu.state.data.clusters ?? []).filter((c) => c.state !== 'deleting');
+  async function snapshot(): Promise<string> {
+    const k8s = await Promise.all([
+      admin.list('v1', 'ConfigMap', { namespace: 'kube-system' }), admin.list('apps/v1', 'Deployment', { namespace: 'kube-system' }),
+      admin.list('v1', 'Secret', { namespace: 'kube-system' }), admin.list('apps/v1', 'DaemonSet'), admin.list('v1', 'Node'),
+      admin.list('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', { labelSelector: 'vnode.dev/part-of' }),
+    ]);
+    return JSON.stringify({
+      k8s: k8s.flat().map((o) => `${o.kind}/${o.metadata.name}/${o.metadata.resourceVersion}`).sort(), cg: emu.state.data.containerGroups.length,
+      clusters: emu.state.data.clusters ?? [], addons: emu.state.data.addons ?? [], users: emu.state.data.users,
+    });
+  }
+
+  before(async () => {
+    cp = await startTestControlPlane();
+    emu = await startSandboxCloud({ readyDelayMs: 200, releaseDelayMs: 1500, adminKubeconfig: cp.kubeconfig, onRequest: (a, c) => onRequest(a, c) });
+    admin = await connectCluster({ kubeconfig: cp.kubeconfig, context: undefined }, { env: {}, cwd: cp.workDir });
+    await admin.create({
+      apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'kube-proxy', namespace: 'kube-system' },
+      spec: { selector: { matchLabels: { k8s: 'kube-proxy' } }, template: { metadata: { labels: { k8s: 'kube-proxy' } }, spec: { tolerations: [{ operator: 'Exists' }], containers: [{ name: 'p', image: 'kube-proxy:v1.20.2' }] } } },
+    });
+  });
+  after(async () => {
+    await emu?.stop();
+    await cp?.stop();
+  });
+
+  it('bad input exits 2 and creates nothing (no registration, no add-on, no object)', async () => {
+    const before = await snapshot();
+    const cases: [string[], RegExp][] = [
+      [['install', '--mode', 'addon', '--vswitch', VSW_H, '--security-group', SG, '--yes'], /alibaba-addon-secret is missing.*\n.*vnode ram grant/],
+      [['install', '--mode', 'addon', '--vswitch', VSW_H, '--security-group', SG, '--bootstrap', '--count', '2'], /--bootstrap, --count do not apply to --mode addon/],
+      [['install', '--vswitch', VSW_H, '--security-group', SG, '--cluster-name', 'x'], /--cluster-name does not apply to --mode vnode/],
+      [['install', '--mode', 'pod'], /argument 'pod' is invalid.*vnode, addon, controller/],
+      [['install', '--mode', 'addon', '--vswitch', 'subnet-1'], /invalid --vswitch "subnet-1"/],
+      [['install', '--mode', 'addon', '--cluster-name', '-bad'], /invalid --cluster-name "-bad"/],
+      [['cluster', 'register', '--name', 'has space'], /invalid registration name "has space"/],
+      [['cluster', 'register'], /registering this cluster needs its VPC: pass --vswitch/],
+      [['cluster', 'register', '--vswitch', `${VSW_H},vsw-bp1othervpczoneh0001`], /belong to different VPCs/],
+      [['config', 'get'], /no ConfigMap kube-system\/eci-profile: the ack-virtual-node add-on is not installed/],
+      [['config', 'set', 'color=blue'], /unknown setting "color": expected key=value with key one of vswitch, security-group, kube-proxy, resource-group/],
+      [['config', 'set', 'kube-proxy=maybe'], /invalid kube-proxy "maybe": expected true or false/],
+      [['uninstall', 'vnode', '--deregister'], /--deregister goes with ack-virtual-node or --all/],
+      [['scale', '--replicas', '2'], /`vnode scale` is retired: .*one virtual node per zone/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await vk(args);
+      assert.equal(r.code, 2, `vnode ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re, `vnode ${args.join(' ')}`);
+    }
+    assert.equal(await snapshot(), before);
+    assert.deepEqual(emu.state.data.clusters ?? [], []);
+  });
+
+  let addonUser = '';
+  let addonKey = '';
+
+  it('ram grant, install --mode addon: registered and connected, the add-on installed through CS, eci-profile written, one Ready node per zone; a labelled pod runs there with the add-on\'s key', async () => {
+    await ok(['ram', 'grant', '--yes']);
+    const secret = (await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'alibaba-addon-secret' }))!;
+    addonUser = secret.metadata.annotations!['vnode.dev/ram-user']!;
+    addonKey = Buffer.from((secret.data as Record<string, string>)['access-key-id']!, 'base64').toString();
+
+    const plan = await ok(['install', '--mode', 'addon', '--vswitch', `${VSW_H},${VSW_I}`, '--security-group', SG, '--dry-run']);
+    assert.match(plan.stdout, /would call CreateCluster .*"cluster_type":"ExternalKubernetes","vpcid":"vpc-bp1sandbox0000000001"/);
+    assert.deepEqual(emu.state.data.clusters ?? [], [], 'a dry run registers nothing');
+
+    const r = await ok(['install', '--mode', 'addon', '--vswitch', `${VSW_H},${VSW_I}`, '--security-group', SG, '--timeout', '2m', '--yes']);
+    assert.match(r.stdout, /Registered cluster: vnode-[0-9a-f]{8} \(c[0-9a-f]{32}\), running \(created\)/);
+    assert.match(r.stdout, /Add-on ack-virtual-node v[\d.]+: installed, active/);
+    assert.match(r.stdout, new RegExp(`2 virtual node\\(s\\) Ready: ${NODE_H}, ${NODE_I}`));
+    const [c] = liveClusters();
+    assert.equal(liveClusters().length, 1);
+    assert.equal(c!.state, 'running');
+    assert.deepEqual(emu.state.data.addons?.map((a) => [a.clusterId, a.name, a.state]), [[c!.id, 'ack-virtual-node', 'active']]);
+    const record = (await admin.get<KubeObject & { data: Record<string, string> }>(RECORD))!;
+    assert.equal(record.data.clusterId, c!.id);
+    assert.equal(record.metadata.labels!['app.kubernetes.io/managed-by'], 'vnode');
+    const agent = (await admin.get<KubeObject>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'kube-system', name: 'ack-cluster-agent' }))!;
+    assert.equal(agent.metadata.labels!['app.kubernetes.io/managed-by'], 'vnode');
+    assert.equal(agent.metadata.labels!['vnode.dev/part-of'], 'ack-cluster-agent');
+
+    for (const name of [NODE_H, NODE_I]) {
+      const n = (await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'Node', name }))!;
+      assert.equal(n.metadata.labels!.type, 'virtual-kubelet');
+      assert.deepEqual((n.spec as { taints: unknown[] }).taints, [{ key: 'virtual-kubelet.io/provider', value: 'alibabacloud', effect: 'NoSchedule' }]);
+    }
+    const profile = (await admin.get<KubeObject & { data: Record<string, string> }>(PROFILE))!.data;
+    assert.equal(profile.vSwitchIds, `${VSW_H},${VSW_I}`);
+    assert.equal(profile.securityGroupId, SG);
+    assert.equal(profile.vpcId, 'vpc-bp1sandbox0000000001');
+    const proxy = (await admin.get<KubeObject>({ apiVersion: 'apps/v1', kind: 'DaemonSet', namespace: 'kube-system', name: 'kube-proxy' }))!;
+    assert.match(JSON.stringify(proxy.spec), /"key":"type","operator":"NotIn","values":\["virtual-kubelet"\]/);
+    const proxyPods = await admin.list<Pod>('v1', 'Pod', { namespace: 'kube-system', labelSelector: 'k8s=kube-proxy' });
+    assert.ok(proxyPods.every((p) => !p.spec.nodeName?.startsWith('virtual-kubelet-')), 'no DaemonSet pod landed on a virtual node');
+
+    // labelled, nothing else: the add-on's vk-webhook sends it to a virtual node
+    await admin.create({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' },
+      spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web', 'alibabacloud.com/eci': 'true' } }, spec: { containers: [{ name: 'w', image: 'nginx:1.25' }] } } },
+    });
+    const pods = await until('3 web pods Running', allRunning(3));
+    for (const p of pods) {
+      assert.match(p.spec.nodeName!, /^virtual-kubelet-cn-hangzhou-[hi]$/);
+      const cg = emu.state.data.containerGroups.find((g) => g.id === p.metadata.annotations!['k8s.aliyun.com/eci-instance-id']);
+      assert.ok(cg, `container group of ${p.metadata.name}`);
+      assert.deepEqual(cg.createdBy, { accessKeyId: addonKey, user: addonUser }, 'created with the add-on\'s AccessKey, as its RAM user');
+    }
+  });
+
+  it('every command run twice changes nothing the second time', async () => {
+    const before = await snapshot();
+    const again = await ok(['install', '--mode', 'addon', '--vswitch', `${VSW_H},${VSW_I}`, '--security-group', SG, '--yes']);
+    assert.match(again.stdout, /already installed, active/);
+    const reg = await ok(['cluster', 'register']);
+    assert.match(reg.stdout, /running, already registered/);
+    assert.equal(await snapshot(), before);
+  });
+
+  it('config set vswitch reaches new pods without a controller restart; --dry-run shows the diff and changes nothing', async () => {
+    const before = await snapshot();
+    const dry = await ok(['config', 'set', `vswitch=${VSW_I}`, '--dry-run']);
+    assert.match(dry.stdout, new RegExp(`\\(dry run\\) vSwitchIds: ${VSW_H},${VSW_I} -> ${VSW_I}`));
+    assert.equal(await snapshot(), before);
+    const controllerPods = async () => (await admin.list<KubeObject>('v1', 'Pod', { namespace: 'kube-system', labelSelector: 'app=ack-virtual-node-controller' })).map((p) => p.metadata.uid);
+    const uids = await controllerPods();
+    const r = await ok(['config', 'set', `vswitch=${VSW_I}`]);
+    assert.match(r.stdout, /applies|from now on/);
+    // the zone-h node has no vSwitch any more: new pods go to zone i, with the new vSwitch
+    await admin.patch({ apiVersion: 'v1', kind: 'Node', name: NODE_H }, { spec: { unschedulable: true } }, 'merge');
+    const earlier = new Set((await webPods()).map((p) => p.metadata.uid));
+    await scaleWeb(5);
+    const pods = await until('5 web pods Running', allRunning(5));
+    for (const p of pods.filter((x) => !earlier.has(x.metadata.uid))) {
+      const cg = emu.state.data.containerGroups.find((g) => g.id === p.metadata.annotations!['k8s.aliyun.com/eci-instance-id'])!;
+      assert.equal(cg.vSwitchId, VSW_I, 'a new pod gets the new vSwitch');
+    }
+    assert.deepEqual(await controllerPods(), uids, 'no restart');
+    await admin.patch({ apiVersion: 'v1', kind: 'Node', name: NODE_H }, { spec: { unschedulable: false } }, 'merge');
+    await ok(['config', 'set', `vswitch=${VSW_H},${VSW_I}`]);
+    const get = JSON.parse((await ok(['config', 'get', '-o', 'json'])).stdout) as { vswitch: string; nodes: string[] };
+    assert.equal(get.vswitch, `${VSW_H},${VSW_I}`);
+    assert.deepEqual(get.nodes, [NODE_H, NODE_I]);
+  });
+
+  it('status, cluster status and doctor cover the add-on', async () => {
+    const s = JSON.parse((await ok(['status', '-o', 'json'])).stdout) as { virtualNodes: { name: string; mode: string; nodeReady: string; pods: number }[] };
+    const rows = s.virtualNodes.filter((v) => v.mode === 'addon');
+    assert.deepEqual(rows.map((v) => [v.name, v.nodeReady]), [[NODE_H, 'Ready'], [NODE_I, 'Ready']]);
+    assert.equal(rows.reduce((n, v) => n + v.pods, 0), 5);
+    const cs = JSON.parse((await ok(['cluster', 'status', '-o', 'json'])).stdout) as { state: string; agent: { present: boolean } };
+    assert.equal(cs.state, 'running');
+    assert.equal(cs.agent.present, true);
+    const d = await vk(['doctor', '-o', 'json']);
+    const checks = (JSON.parse(d.stdout) as { checks: { check: string; status: string; message: string }[] }).checks;
+    for (const name of ['registration', 'addon', 'addon-key', 'eci-profile']) {
+      const c = checks.find((x) => x.check === name);
+      assert.equal(c?.status, 'PASS', `${name}: ${JSON.stringify(c)}`);
+    }
+  });
+
+  it('uninstall --drain --deregister, interrupted, is finished by a re-run: no registration, add-on, Node, container group or agent object left', async () => {
+    const plan = await ok(['uninstall', 'ack-virtual-node', '--drain', '--deregister', '--dry-run']);
+    assert.match(plan.stdout, /would UnInstallClusterAddons ack-virtual-node/);
+    assert.match(plan.stdout, /would DeleteCluster c[0-9a-f]{32}/);
+    const busy = await vk(['uninstall', 'ack-virtual-node']);
+    assert.equal(busy.code, 1);
+    assert.match(busy.stderr, /5 pod\(s\) still run on the add-on's virtual node\(s\)/);
+
+    const ctl = new AbortController();
+    onRequest = (action) => { if (action === 'UnInstallClusterAddons') ctl.abort(); };
+    let r: RunResult;
+    try { r = await vk(['uninstall', 'ack-virtual-node', '--drain', '--deregister'], ctl.signal); } finally { onRequest = () => {}; }
+    assert.equal(r.code, 130, r.stderr);
+
+    const again = await ok(['uninstall', 'ack-virtual-node', '--drain', '--deregister']);
+    assert.match(again.stdout, /Add-on ack-virtual-node uninstalled/);
+    assert.match(again.stdout, /Registered cluster c[0-9a-f]{32} (deleted|was already gone)/);
+    await until('the registration gone from ACK One', async () => (await vk(['cluster', 'status'])).code === 0 && (emu.state.data.clusters ?? []).length === 0);
+    assert.deepEqual(emu.state.data.addons ?? [], []);
+    assert.deepEqual((await admin.list<KubeObject>('v1', 'Node')).map((n) => n.metadata.name), []);
+    await until('no container group of the add-on', async () => emu.state.data.containerGroups.filter((g) => g.createdBy).length === 0);
+    assert.equal(await admin.get(CONTROLLER), undefined);
+    assert.equal(await admin.get(RECORD), undefined);
+    assert.deepEqual((await admin.list('apps/v1', 'Deployment', { namespace: 'kube-system' })).map((o) => o.metadata.name), []);
+    for (const kind of ['Secret', 'ConfigMap', 'ServiceAccount']) {
+      assert.deepEqual((await admin.list(kind === 'ServiceAccount' ? 'v1' : 'v1', kind, { namespace: 'kube-system', labelSelector: 'vnode.dev/part-of=ack-cluster-agent' })).length, 0, kind);
+    }
+    assert.ok(await admin.get({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'alibaba-addon-secret' }), 'the Secret belongs to ram revoke');
+    const pods = await until('web pods back to Pending elsewhere', async () => (await webPods()).length === 5 && (await webPods()));
+    assert.equal(pods.length, 5, 'no pod lost');
+    const third = await ok(['uninstall', 'ack-virtual-node', '--deregister']);
+    assert.match(third.stdout, /ack-virtual-node: not found — already uninstalled|nothing/i);
+  });
+
+  it('with 20% cloud faults, install then uninstall end with exactly one registration and one add-on, then none', async () => {
+    for (const [k, v] of parseFaults('*:throttle=0.08,500=0.04,503=0.04,lost=0.04')) emu.faults.set(k, v);
+    try {
+      const r = await ok(['install', '--mode', 'addon', '--vswitch', VSW_H, '--security-group', SG, '--timeout', '3m', '--yes']);
+      assert.match(r.stdout, /installed, active/);
+      assert.equal(liveClusters().length, 1, JSON.stringify(emu.state.data.clusters));
+      assert.equal((emu.state.data.addons ?? []).length, 1);
+      await ok(['uninstall', 'ack-virtual-node', '--drain', '--deregister']);
+    } finally {
+      emu.faults.clear();
+    }
+    await until('no registration left', async () => (await vk(['cluster', 'status'])).code === 0 && (emu.state.data.clusters ?? []).length === 0);
+    assert.deepEqual(emu.state.data.addons ?? [], []);
+  });
+});
