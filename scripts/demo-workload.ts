@@ -1,6 +1,6 @@
 /**
  * The demo's workload: a Deployment of 3 pods that tolerate the virtual-node taint, shown once Running on ECI.
- * `controller` as the argument: for the in-cluster controller's nodes (type=virtual-kubelet).
+ * `addon` as the argument: a Deployment only labelled alibabacloud.com/eci=true, which the add-on's vk-webhook sends to its nodes.
  * `namespace`: creates namespace burst (for `scheduling enable --namespace burst`); `scheduling`: a plain
  * Deployment there and a pod only labelled alibabacloud.com/eci=true, placed by the webhook and the scheduler.
  */
@@ -35,11 +35,11 @@ if (mode === 'namespace') {
   await cluster.delete({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'labelled' });
   console.error('$ kubectl delete pod labelled');
 } else {
-  await deployment(mode === 'controller');
+  await deployment(mode === 'addon');
 }
 
-async function deployment(controller: boolean): Promise<void> {
-  const name = controller ? 'hello-controller' : 'hello-eci';
+async function deployment(addon: boolean): Promise<void> {
+  const name = addon ? 'hello-addon' : 'hello-eci';
   const labels = { app: name, 'alibabacloud.com/eci': 'true' };
   await cluster.create({
     apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'default' },
@@ -49,14 +49,14 @@ async function deployment(controller: boolean): Promise<void> {
         metadata: { labels },
         spec: {
           containers: [{ name: 'web', image: 'nginx:1.25' }],
-          ...(controller
-            ? { nodeSelector: { type: 'virtual-kubelet' }, tolerations: [{ key: 'virtual-kubelet.io/provider', operator: 'Exists' }] }
+          ...(addon
+            ? {}
             : { nodeSelector: { 'k8s.aliyun.com/vnode': 'true' }, tolerations: [{ key: 'k8s.aliyun.com/vnode', operator: 'Equal', value: 'true', effect: 'NoSchedule' }] }),
         },
       },
     },
   });
-  console.error(`$ kubectl create deployment ${name} (3 replicas, nodeSelector ${controller ? 'type=virtual-kubelet' : 'k8s.aliyun.com/vnode=true'} + toleration)`);
+  console.error(`$ kubectl create deployment ${name} (3 replicas, ${addon ? 'labelled alibabacloud.com/eci=true only' : 'nodeSelector k8s.aliyun.com/vnode=true + toleration'})`);
   await cluster.waitFor<KubeObject>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name },
     (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 3, { timeoutMs: 120_000, signal });
   const pods = await cluster.list<KubeObject>('v1', 'Pod', { namespace: 'default', labelSelector: `app=${name}` });

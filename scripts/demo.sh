@@ -2,8 +2,8 @@
 # The whole mission against the local sandbox, printing what happens:
 # sandbox up -> ram grant -> install (ServiceAccount) -> install --bootstrap -> a Deployment runs on the
 # virtual nodes -> status -> label-based scheduling -> doctor -> update (in place, then by replacement) ->
-# uninstall --all --drain -> the in-cluster controller mode (install --mode controller,
-# a Deployment, config set, scale, uninstall) -> sandbox down.
+# uninstall --all --drain -> the ack-virtual-node add-on (install --mode addon: ACK One registration, agent,
+# add-on through the Container Service; a labelled Deployment, config set, uninstall --deregister) -> sandbox down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ALIBABA_CLOUD_ECS_METADATA_DISABLED=true
@@ -62,19 +62,21 @@ say "Uninstall: drain (pods evicted, Deployment pods recreated), no ECI instance
 vnode uninstall --all --drain
 vnode status
 
-say "In-cluster controller mode: StatefulSet virtual-node-eci, 2 replicas = 2 virtual nodes, ECI calls signed with the addon's AccessKey"
-vnode install --mode controller --replicas 2 --vswitch vsw-bp1sandboxzoneh00001,vsw-bp1sandboxzonei00001 --security-group sg-bp1sandboxkubelet0001
-node --import tsx scripts/demo-workload.ts controller
+say "The ack-virtual-node add-on: register this cluster with ACK One (agent applied), install the add-on through the Container Service, one node per zone"
+vnode install --mode addon --vswitch vsw-bp1sandboxzoneh00001,vsw-bp1sandboxzonei00001 --security-group sg-bp1sandboxkubelet0001 --yes
+vnode cluster status
+node --import tsx scripts/demo-workload.ts addon
 vnode config get
 
-say "Change its ECI settings (new pods only), then remove one virtual node (drained first)"
+say "Change its ECI settings in eci-profile: hot, for new ECI pods, no restart"
 vnode config set kube-proxy=false --dry-run
 vnode config set kube-proxy=false
-vnode scale --replicas 1
 vnode status
+vnode doctor
 
-say "Uninstall the controller: drain, no ECI instance left, StatefulSet, Nodes, RBAC and eci-profile removed"
-vnode uninstall virtual-node-eci --drain
+say "Uninstall the add-on: drain, wait for ECI to release the instances, UnInstallClusterAddons, delete the Nodes, deregister"
+vnode uninstall ack-virtual-node --drain --deregister
+vnode cluster status
 vnode status
 
 say "Stop the sandbox"

@@ -58,6 +58,8 @@ export class AddonManager {
   async stop(): Promise<void> {
     this.abort.abort();
     await this.loop;
+    // the API server keeps its connections open: close them, or close() waits for them
+    this.webhook?.server.closeAllConnections();
     await new Promise<void>((r) => (this.webhook ? this.webhook.server.close(() => r()) : r()));
   }
 

@@ -21,11 +21,11 @@ describe('help', () => {
   it('lists commands in the order of the workflow, sandbox last', async () => {
     const r = await runVnode(['--help']);
     const listed = [...r.stdout.split('Commands:')[1]!.split('Workflow:')[0]!.matchAll(/^ {2}([a-z_]+)/gm)].map((m) => m[1]);
-    assert.deepEqual(listed, ['ram', 'secret', 'kubeconfig', 'install', 'status', 'scheduling', 'doctor', 'update', 'scale', 'config', 'drain', 'uninstall', 'completion', 'sandbox', 'help']);
+    assert.deepEqual(listed, ['ram', 'secret', 'kubeconfig', 'cluster', 'install', 'status', 'scheduling', 'doctor', 'update', 'config', 'drain', 'uninstall', 'completion', 'sandbox', 'help']);
   });
 
   it('every group\'s help ends with examples of its commands', async () => {
-    for (const g of ['ram', 'secret', 'scheduling', 'config', 'sandbox']) {
+    for (const g of ['ram', 'secret', 'cluster', 'scheduling', 'config', 'sandbox']) {
       const r = await runVnode([g, '--help']);
       assert.match(r.stdout, new RegExp(`Examples:\\n(  .*vnode ${g} .*\\n?){1,4}$`), g);
     }
@@ -71,10 +71,11 @@ describe('vnode completion', () => {
     // the script asks `vnode __nodes` for names; a stand-in answers here
     writeFileSync(path.join(bin, 'vnode'), '#!/bin/sh\n[ "$1" = __nodes ] && printf "vnode-sa\\ncn-hangzhou.vnd-1\\n"\n');
     chmodSync(path.join(bin, 'vnode'), 0o755);
-    assert.deepEqual(complete(r.stdout, ['vnode', ''], bin), ['ram', 'secret', 'kubeconfig', 'install', 'status', 'scheduling', 'doctor', 'update', 'scale', 'config', 'drain', 'uninstall', 'completion', 'sandbox']);
+    assert.deepEqual(complete(r.stdout, ['vnode', ''], bin), ['ram', 'secret', 'kubeconfig', 'cluster', 'install', 'status', 'scheduling', 'doctor', 'update', 'config', 'drain', 'uninstall', 'completion', 'sandbox']);
     assert.deepEqual(complete(r.stdout, ['vnode', 'ram', ''], bin), ['grant', 'revoke', 'operator-policy']);
     assert.deepEqual(complete(r.stdout, ['vnode', '--kubeconfig', 'k', 'install', '--vs'], bin), ['--vswitch']);
-    assert.deepEqual(complete(r.stdout, ['vnode', 'install', '--mode', 'controller', '--rep'], bin), ['--replicas']);
+    assert.deepEqual(complete(r.stdout, ['vnode', 'install', '--mode', 'addon', '--cluster-n'], bin), ['--cluster-name']);
+    assert.deepEqual(complete(r.stdout, ['vnode', 'cluster', ''], bin), ['register', 'status', 'deregister']);
     assert.deepEqual(complete(r.stdout, ['vnode', 'uninstall', ''], bin), ['vnode-sa', 'cn-hangzhou.vnd-1']);
     assert.deepEqual(complete(r.stdout, ['vnode', 'config', 'set', 'kube'], bin), ['kube-proxy=true', 'kube-proxy=false']);
     assert.deepEqual(complete(r.stdout, ['vnode', 'status', '--out'], bin), ['--output']);

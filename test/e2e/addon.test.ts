@@ -247,4 +247,22 @@ describe('ack-virtual-node add-on through an ACK One registered cluster (real co
     await until('no registration left', async () => (await vk(['cluster', 'status'])).code === 0 && (emu.state.data.clusters ?? []).length === 0);
     assert.deepEqual(emu.state.data.addons ?? [], []);
   });
+
+  it('install interrupted right after CreateCluster, then right after InstallClusterAddons: each re-run converges on one registration and one add-on', async () => {
+    for (const point of ['CreateCluster', 'InstallClusterAddons']) {
+      const ctl = new AbortController();
+      onRequest = (action, code) => { if (action === point && code === 'OK') ctl.abort(); };
+      let r: RunResult;
+      try { r = await vk(['install', '--mode', 'addon', '--vswitch', VSW_H, '--security-group', SG, '--yes'], ctl.signal); } finally { onRequest = () => {}; }
+      assert.equal(r.code, 130, `${point}: ${r.stderr}`);
+      assert.match(r.stderr, /interrupted/);
+      assert.ok(await admin.get(RECORD), `${point}: the registration is recorded at once`);
+    }
+    const again = await ok(['install', '--mode', 'addon', '--vswitch', VSW_H, '--security-group', SG, '--yes']);
+    assert.match(again.stdout, /Add-on ack-virtual-node v[\d.]+: (already )?installed, active/);
+    assert.equal(liveClusters().length, 1);
+    assert.equal((emu.state.data.addons ?? []).length, 1);
+    await ok(['uninstall', 'ack-virtual-node', '--drain', '--deregister']);
+    await until('no registration left', async () => (emu.state.data.clusters ?? []).length === 0);
+  });
 });

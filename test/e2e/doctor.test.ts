@@ -165,13 +165,14 @@ describe('vnode doctor (each check made to fail against the real control plane a
     await ok(['scheduling', 'disable']);
   });
 
-  it('controller mode: addon-key fails for a deleted AccessKey, ram-policy for a detached policy; the key never appears', async () => {
+  it('add-on mode: registration, add-on and eci-profile pass; addon-key fails for a deleted AccessKey, ram-policy for a detached policy; the key never appears', async () => {
     await ok(['ram', 'grant', '--yes']);
-    await ok(['install', '--mode', 'controller', '--vswitch', VSW, '--security-group', SG]);
+    await ok(['install', '--mode', 'addon', '--vswitch', VSW, '--security-group', SG, '--yes']);
     let r = await doctor();
     assert.deepEqual(failing(r.checks), []);
     assert.equal(status(r.checks, 'addon-key').status, 'PASS');
     assert.equal(status(r.checks, 'ram-policy').status, 'PASS');
+    for (const name of ['registration', 'addon', 'eci-profile']) assert.equal(status(r.checks, name).status, 'PASS', name);
 
     const att = emu.state.data.attachments.find((a) => a.user.startsWith('vnode'))!;
     emu.state.data.attachments.splice(emu.state.data.attachments.indexOf(att), 1);
@@ -183,7 +184,7 @@ describe('vnode doctor (each check made to fail against the real control plane a
 
     const key = emu.state.data.accessKeys.find((k) => k.user === att.user)!;
     emu.state.data.accessKeys.splice(emu.state.data.accessKeys.indexOf(key), 1);
-    const text = await vk(['doctor', 'virtual-node-eci-0']);
+    const text = await vk(['doctor', 'virtual-kubelet-cn-hangzhou-h']);
     assert.equal(text.code, 1);
     assert.match(text.stdout, /FAIL\s+addon-key\s+kube-system\/alibaba-addon-secret\s+AccessKey \S+ cannot call ECI/);
     assert.doesNotMatch(text.stdout + text.stderr, new RegExp(key.secret));

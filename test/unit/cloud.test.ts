@@ -36,7 +36,7 @@ describe('cloud configuration', () => {
 
   it('real endpoints by default; VNODE_ENDPOINT_* and the protocol override them', () => {
     const real = resolveCloudConfig({ profile: undefined, region: 'cn-hangzhou' }, {});
-    assert.deepEqual(real.endpoints, { eci: 'eci.cn-hangzhou.aliyuncs.com', ram: 'ram.aliyuncs.com', vpc: 'vpc.cn-hangzhou.aliyuncs.com', ecs: 'ecs.cn-hangzhou.aliyuncs.com' });
+    assert.deepEqual(real.endpoints, { eci: 'eci.cn-hangzhou.aliyuncs.com', ram: 'ram.aliyuncs.com', vpc: 'vpc.cn-hangzhou.aliyuncs.com', ecs: 'ecs.cn-hangzhou.aliyuncs.com', cs: 'cs.cn-hangzhou.aliyuncs.com' });
     assert.equal(real.protocol, 'HTTPS');
     const local = resolveCloudConfig({ profile: undefined, region: 'cn-hangzhou' }, { VNODE_ENDPOINT_ECI: '127.0.0.1:9000', VNODE_ENDPOINT_PROTOCOL: 'http' });
     assert.equal(local.endpoints.eci, '127.0.0.1:9000');

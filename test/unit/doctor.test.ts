@@ -13,7 +13,7 @@ describe('doctor checks that a real cluster cannot easily be made to fail', () =
     const c = checkCapacity('vnode', PODS_PER_NODE + 1);
     assert.equal(c.status, 'WARN');
     assert.match(c.message, /3001 pods on one virtual node \(recommended at most 3000\)/);
-    assert.match(c.hint ?? '', /vnode install --count N.*vnode scale --replicas N/);
+    assert.match(c.hint ?? '', /vnode install --count N.*vnode config set vswitch=/);
     assert.equal(checkCapacity('vnode', PODS_PER_NODE).status, 'PASS');
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import csSdk from '@alicloud/cs20151215';
 import eciSdk from '@alicloud/eci20180808';
 import ramSdk from '@alicloud/ram20150501';
 
@@ -61,12 +62,14 @@ describe('response fields vnode reads exist in the SDK models', () => {
 
 describe('RAM policy templates name only actions the APIs have', () => {
   const methodOf = (action: string): string => action.charAt(0).toLowerCase() + action.slice(1);
-  it('every eci: action of the addon policy is an operation of the ECI SDK', async () => {
-    const { actionsOf, policyDocument } = await import('../../src/steps/ram/ram.js');
+  it('the addon policy is the documented list; actions the public ECI SDK lacks are only the known internal ones (a warning, not a filter)', async (t) => {
+    const { actionsOf, policyDocument, INTERNAL_ECI_ACTIONS } = await import('../../src/steps/ram/ram.js');
     const actions = actionsOf(policyDocument());
-    const missing = actions.filter((a) => !a.startsWith('eci:') || typeof (eciSdk.default.prototype as unknown as Record<string, unknown>)[methodOf(a.slice(4))] !== 'function');
-    assert.deepEqual(missing, []);
-    assert.ok(actions.includes('eci:CreateContainerGroup'));
+    const notInSdk = actions.filter((a) => !a.startsWith('eci:') || typeof (eciSdk.default.prototype as unknown as Record<string, unknown>)[methodOf(a.slice(4))] !== 'function');
+    if (notInSdk.length) t.diagnostic(`not public ECI SDK operations (documented for virtual nodes, kept): ${notInSdk.join(', ')}`);
+    // a misspelt action would be neither: it fails here
+    assert.deepEqual(notInSdk.filter((a) => !INTERNAL_ECI_ACTIONS.includes(a)), []);
+    for (const a of ['eci:CreateContainerGroup', 'eci:CreateContainerGroupFromTemplate', 'eci:UpdateContainerGroupByTemplate', 'eci:ExportContainerGroupTemplate']) assert.ok(actions.includes(a), a);
   });
 
   it('the operator policy: eci and ram actions are SDK operations; vpc and ecs ones are the calls vnode makes', async () => {
@@ -74,7 +77,8 @@ describe('RAM policy templates name only actions the APIs have', () => {
     const calls = readFileSync('src/cloud/vpc.ts', 'utf8') + readFileSync('src/cloud/ecs.ts', 'utf8');
     for (const a of actionsOf(operatorPolicyDocument())) {
       const [svc, op] = a.split(':') as [string, string];
-      if (svc === 'eci') assert.equal(typeof (eciSdk.default.prototype as unknown as Record<string, unknown>)[methodOf(op)], 'function', a);
+      if (svc === 'cs') assert.equal(typeof (csSdk.default.prototype as unknown as Record<string, unknown>)[methodOf(op)], 'function', a);
+      else if (svc === 'eci') assert.equal(typeof (eciSdk.default.prototype as unknown as Record<string, unknown>)[methodOf(op)], 'function', a);
       // not an API vnode calls: ECI checks it on the account's first CreateVirtualNode (its service-linked role)
       else if (a === 'ram:CreateServiceLinkedRole') continue;
       else if (svc === 'ram') assert.equal(typeof (ramSdk.default.prototype as unknown as Record<string, unknown>)[methodOf(op)], 'function', a);

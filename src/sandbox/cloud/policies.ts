@@ -12,6 +12,7 @@ export const SYSTEM_POLICIES: Record<string, { description: string; actions: str
   AliyunRAMReadOnlyAccess: { description: 'Provides read-only access to Resource Access Management (RAM).', actions: ['ram:Get*', 'ram:List*'] },
   AliyunAccFullAccess: { description: 'Provides full access to Alibaba Cloud Container Compute Service (ACS).', actions: ['acc:*'] },
   AliyunCSFullAccess: { description: 'Provides full access to Container Service for Kubernetes (ACK).', actions: ['cs:*'] },
+  AliyunCSReadOnlyAccess: { description: 'Provides read-only access to Container Service for Kubernetes (ACK).', actions: ['cs:Describe*', 'cs:Get*', 'cs:List*'] },
 };
 
 interface Statement { Effect: 'Allow' | 'Deny'; Action: string | string[]; Resource: string | string[] }

@@ -23,6 +23,13 @@ export function operatorPolicyDocument(): string {
   return JSON.stringify(JSON.parse(readTemplate('ram-policy-operator.json')), null, 2);
 }
 
+/**
+ * Actions of the documented virtual-node policy that the public ECI SDK does not expose: RAM action names also cover
+ * internal APIs, and Alibaba documents these for virtual nodes. Kept: a missing permission breaks pods, an extra one
+ * costs nothing.
+ */
+export const INTERNAL_ECI_ACTIONS = ['eci:UpdateContainerGroupByTemplate', 'eci:CreateContainerGroupFromTemplate', 'eci:ExportContainerGroupTemplate'];
+
 export function actionsOf(document: string): string[] {
   const doc = JSON.parse(document) as { Statement: { Action: string | string[] }[] };
   return doc.Statement.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
