@@ -88,7 +88,7 @@ describe('label-based scheduling (real API server calls vnode\'s webhook; the re
     const mwc = await admin.get<KubeObject & { webhooks: { clientConfig: { url?: string; caBundle: string }; failurePolicy: string; sideEffects: string; timeoutSeconds: number }[] }>(MWC);
     assert.ok(mwc);
     assert.equal(mwc.metadata.labels?.['app.kubernetes.io/managed-by'], 'vnode');
-    assert.equal(mwc.webhooks.length, 4);
+    assert.equal(mwc.webhooks.length, 5);
     for (const w of mwc.webhooks) {
       assert.match(w.clientConfig.url ?? '', /^https:\/\/127\.0\.0\.1:\d+\/mutate\/vnode$/);
       assert.match(Buffer.from(w.clientConfig.caBundle, 'base64').toString(), /BEGIN CERTIFICATE/);

@@ -48,6 +48,21 @@ describe('the webhook\'s mutation', () => {
     assert.deepEqual(d2.patch.map((p) => p.path), ['/spec/nodeSelector/type', '/spec/tolerations/-', '/metadata/annotations/vnode.dev~1scheduling']);
   });
 
+  it('tolerates the taints the nodes were installed with (--taint), not only the mode\'s; PreferNoSchedule needs none', () => {
+    const gpu: NodeFacts = { ...vnode, taints: [VNODE_TAINT, { key: 'gpu', value: 'true', effect: 'NoSchedule' }, { key: 'dedicated', effect: 'NoExecute' }, { key: 'soft', value: 'x', effect: 'PreferNoSchedule' }] };
+    const d = decide({ spec: {} }, 'vnode', [gpu]);
+    assert.deepEqual(d.patch.find((p) => p.path === '/spec/tolerations')?.value, [
+      { key: 'k8s.aliyun.com/vnode', operator: 'Exists', effect: 'NoSchedule' },
+      { key: 'gpu', operator: 'Equal', value: 'true', effect: 'NoSchedule' },
+      { key: 'dedicated', operator: 'Exists', effect: 'NoExecute' },
+    ]);
+    // what it already tolerates is not added again; the result fits the node
+    const partly = decide({ spec: { tolerations: [{ key: 'gpu', operator: 'Exists' }] } }, 'vnode', [gpu]);
+    assert.deepEqual(partly.patch.filter((p) => p.path === '/spec/tolerations/-').map((p) => (p.value as { key: string }).key), ['k8s.aliyun.com/vnode', 'dedicated']);
+    const tolerations = [{ key: 'gpu', operator: 'Exists' }, ...partly.patch.filter((p) => p.path === '/spec/tolerations/-').map((p) => p.value as { key: string })];
+    assert.equal(fitsNode({ nodeSelector: { 'k8s.aliyun.com/vnode': 'true' }, tolerations }, gpu), true);
+  });
+
   it('changes nothing twice: a pod already sent there gets an empty patch', () => {
     const once = { spec: { nodeSelector: { 'k8s.aliyun.com/vnode': 'true' }, tolerations: [{ key: 'k8s.aliyun.com/vnode', operator: 'Exists' }] } };
     assert.deepEqual(decide(once, 'vnode', [vnode]), { patch: [] });
@@ -86,7 +101,7 @@ describe('the webhook configuration and its certificate', () => {
   it('one webhook per way of asking; the mode and endpoint read back', () => {
     const mwc = webhookConfiguration({ kind: 'url', url: 'https://127.0.0.1:9443' }, 'controller', 'CA');
     const hooks = mwc.webhooks as { name: string; objectSelector: unknown; namespaceSelector: unknown }[];
-    assert.deepEqual(hooks.map((h) => h.name), ['pod-label.scheduling.vnode.dev', 'pod-legacy-label.scheduling.vnode.dev', 'namespace-label.scheduling.vnode.dev', 'namespace-legacy-label.scheduling.vnode.dev']);
+    assert.deepEqual(hooks.map((h) => h.name), ['pod-label.scheduling.vnode.dev', 'pod-legacy-label.scheduling.vnode.dev', 'namespace-label.scheduling.vnode.dev', 'namespace-legacy-label.scheduling.vnode.dev', 'namespace-short-label.scheduling.vnode.dev']);
     assert.deepEqual(hooks[2]!.namespaceSelector, { matchLabels: { 'alibabacloud.com/eci': 'true' } });
     assert.deepEqual(describeConfiguration(mwc), { mode: 'controller', endpoint: { kind: 'url', url: 'https://127.0.0.1:9443' }, caPem: 'CA' });
     assert.deepEqual(describeConfiguration(webhookConfiguration({ kind: 'service' }, 'vnode', 'CA')).endpoint, { kind: 'service' });

@@ -10,6 +10,8 @@ export const POD_LABEL = { key: 'alibabacloud.com/eci', value: 'true' };
 export const LEGACY_POD_LABEL = { key: 'eci', value: 'true' };
 export const NAMESPACE_LABEL = POD_LABEL;
 export const LEGACY_NAMESPACE_LABEL = { key: 'virtual-node-affinity-injection', value: 'enabled' };
+/** The documents' shorter namespace label. */
+export const SHORT_NAMESPACE_LABEL = LEGACY_POD_LABEL;
 /** On a pod: which virtual nodes the webhook sent it to. */
 export const INJECTED_ANNOTATION = 'vnode.dev/scheduling';
 
@@ -74,26 +76,31 @@ export function decide(pod: PodLike, mode: SchedulingMode, nodes: NodeFacts[]): 
   if (conflicting.length > 0) return { patch: [], skipped: `its nodeSelector ${describeSelector(Object.fromEntries(conflicting.map(([k]) => [k, selector[k]!])))} excludes virtual nodes` };
 
   const missingSelector = Object.entries(target.nodeSelector).filter(([k]) => selector[k] === undefined);
-  const tolerated = target.canonical.taints.every((t) => toleratesTaint(spec.tolerations ?? [], t));
-  const mutated: PodSchedulingSpec = {
-    ...spec,
-    nodeSelector: { ...selector, ...target.nodeSelector },
-    tolerations: tolerated ? spec.tolerations ?? [] : [...(spec.tolerations ?? []), target.toleration],
-  };
-  if (!candidates.some((n) => selectsNode(mutated, n))) {
+  const selected = candidates.filter((n) => selectsNode({ ...spec, nodeSelector: { ...selector, ...target.nodeSelector } }, n));
+  if (selected.length === 0) {
     const own = Object.entries(selector).filter(([k, v]) => !candidates.some((n) => n.labels[k] === v));
     const why = own.length > 0 ? `its nodeSelector ${describeSelector(Object.fromEntries(own))}` : requiredTerms(spec) ? 'its required node affinity' : 'its node selection';
     return { patch: [], skipped: `${why} matches no ${mode === 'vnode' ? 'VNode' : 'controller'} virtual node` };
   }
+  // the taints of the nodes it is sent to, the mode's own and any a node was installed with (--taint)
+  const have = spec.tolerations ?? [];
+  const added: Toleration[] = [];
+  const tolerates = (t: NodeFacts['taints'][number]): boolean => toleratesTaint([...have, ...added], t);
+  if (!target.canonical.taints.every(tolerates)) added.push(target.toleration);
+  for (const n of selected) {
+    for (const t of n.taints) {
+      if ((t.effect !== 'NoSchedule' && t.effect !== 'NoExecute') || tolerates(t)) continue;
+      added.push(t.value ? { key: t.key, operator: 'Equal', value: t.value, effect: t.effect } : { key: t.key, operator: 'Exists', effect: t.effect });
+    }
+  }
+  const tolerated = added.length === 0;
   if (missingSelector.length === 0 && tolerated) return { patch: [] };
 
   const patch: PatchOp[] = [];
   if (!spec.nodeSelector) patch.push({ op: 'add', path: '/spec/nodeSelector', value: Object.fromEntries(missingSelector) });
   else for (const [k, v] of missingSelector) patch.push({ op: 'add', path: `/spec/nodeSelector/${pointer(k)}`, value: v });
-  if (!tolerated) {
-    if (!spec.tolerations) patch.push({ op: 'add', path: '/spec/tolerations', value: [target.toleration] });
-    else patch.push({ op: 'add', path: '/spec/tolerations/-', value: target.toleration });
-  }
+  if (!spec.tolerations && added.length > 0) patch.push({ op: 'add', path: '/spec/tolerations', value: added });
+  else for (const t of added) patch.push({ op: 'add', path: '/spec/tolerations/-', value: t });
   if (!pod.metadata?.annotations) patch.push({ op: 'add', path: '/metadata/annotations', value: { [INJECTED_ANNOTATION]: mode } });
   else patch.push({ op: 'add', path: `/metadata/annotations/${pointer(INJECTED_ANNOTATION)}`, value: mode });
   return { patch };

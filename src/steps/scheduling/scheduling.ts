@@ -4,7 +4,7 @@ import type { Context } from '../../context.js';
 import { usageError } from '../../errors.js';
 import { CONTROLLER_REF } from '../addon/addon.js';
 import { certFacts, generateWebhookCerts, RENEW_BEFORE_MS } from './certs.js';
-import { LEGACY_NAMESPACE_LABEL, NAMESPACE_LABEL, TARGETS, type SchedulingMode } from './mutation.js';
+import { LEGACY_NAMESPACE_LABEL, NAMESPACE_LABEL, SHORT_NAMESPACE_LABEL, TARGETS, type SchedulingMode } from './mutation.js';
 import {
   ADMISSION, clusterRole, clusterRoleBinding, DEPLOYMENT_REF, deployment, describeConfiguration, LABELLED_ANNOTATION, MWC_REF, SECRET_REF, service, SERVICE_REF,
   serviceAccount, servingHosts, tlsSecret, webhookConfiguration, type Endpoint,
@@ -159,14 +159,13 @@ export interface DisableResult {
   dryRun: boolean;
 }
 
-/** Namespaces that ask for virtual nodes, by the current or the older label. */
+const ALL_NAMESPACE_LABELS = [NAMESPACE_LABEL, LEGACY_NAMESPACE_LABEL, SHORT_NAMESPACE_LABEL];
+
+/** Namespaces that ask for virtual nodes, by any of the documented labels. */
 async function labelledNamespaces(cluster: ClusterPort): Promise<KubeObject[]> {
-  const [current, legacy] = await Promise.all([
-    cluster.list<KubeObject>('v1', 'Namespace', { labelSelector: `${NAMESPACE_LABEL.key}=${NAMESPACE_LABEL.value}` }),
-    cluster.list<KubeObject>('v1', 'Namespace', { labelSelector: `${LEGACY_NAMESPACE_LABEL.key}=${LEGACY_NAMESPACE_LABEL.value}` }),
-  ]);
+  const lists = await Promise.all(ALL_NAMESPACE_LABELS.map((l) => cluster.list<KubeObject>('v1', 'Namespace', { labelSelector: `${l.key}=${l.value}` })));
   const seen = new Set<string>();
-  return [...current, ...legacy].filter((n) => !seen.has(n.metadata.name!) && seen.add(n.metadata.name!));
+  return lists.flat().filter((n) => !seen.has(n.metadata.name!) && seen.add(n.metadata.name!));
 }
 
 async function unlabel(cluster: ClusterPort, ns: KubeObject, dryRun: boolean, onlyOurs: boolean): Promise<NamespaceChange> {
@@ -236,7 +235,7 @@ export async function schedulingStatus(ctx: Context): Promise<SchedulingStatus> 
     enabled: Boolean(mwc), mode: conf?.mode ?? null, endpoint: conf ? describeEndpoint(conf.endpoint) : null, replicas, certificateExpires,
     namespaces: nss.map((n) => ({
       name: n.metadata.name!,
-      label: n.metadata.labels?.[NAMESPACE_LABEL.key] === NAMESPACE_LABEL.value ? `${NAMESPACE_LABEL.key}=${NAMESPACE_LABEL.value}` : `${LEGACY_NAMESPACE_LABEL.key}=${LEGACY_NAMESPACE_LABEL.value}`,
+      label: ((l) => `${l.key}=${l.value}`)(ALL_NAMESPACE_LABELS.find((l) => n.metadata.labels?.[l.key] === l.value) ?? NAMESPACE_LABEL),
       labelledBy: n.metadata.annotations?.[LABELLED_ANNOTATION] === 'true' ? 'vnode' as const : 'user' as const,
     })),
     warnings,

@@ -1,7 +1,7 @@
 import { managed, withAppliedHash } from '../../cluster/ensure.js';
 import type { KubeObject } from '../../cluster/port.js';
 import { VIRTUAL_KUBELET_LABEL } from './daemonset-affinity.js';
-import { LEGACY_NAMESPACE_LABEL, LEGACY_POD_LABEL, NAMESPACE_LABEL, POD_LABEL, type SchedulingMode } from './mutation.js';
+import { LEGACY_NAMESPACE_LABEL, LEGACY_POD_LABEL, NAMESPACE_LABEL, POD_LABEL, SHORT_NAMESPACE_LABEL, type SchedulingMode } from './mutation.js';
 import { HEALTH_PATH, MUTATE_PATH } from './server.js';
 
 export const NAMESPACE = 'kube-system';
@@ -143,6 +143,7 @@ export function webhookConfiguration(endpoint: Endpoint, mode: SchedulingMode, c
       byPod('pod-legacy-label.scheduling.vnode.dev', LEGACY_POD_LABEL),
       byNamespace('namespace-label.scheduling.vnode.dev', NAMESPACE_LABEL),
       byNamespace('namespace-legacy-label.scheduling.vnode.dev', LEGACY_NAMESPACE_LABEL),
+      byNamespace('namespace-short-label.scheduling.vnode.dev', SHORT_NAMESPACE_LABEL),
     ],
   }, COMPONENT_LABELS));
 }
