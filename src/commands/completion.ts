@@ -118,6 +118,10 @@ export const nodes: CommandModule = {
       const install = n.metadata.labels?.['vnode.dev/name'];
       if (install) names.add(install);
     }
+    // the add-on's nodes are its own, not labelled by vnode; uninstall takes the add-on by its name
+    const addon = (await cluster.list<KubeObject>('v1', 'Node', { labelSelector: 'type=virtual-kubelet,!k8s.aliyun.com/vnode' })).filter((n) => n.metadata.name!.startsWith('virtual-kubelet-'));
+    for (const n of addon) names.add(n.metadata.name!);
+    if (addon.length) names.add('ack-virtual-node');
     if (names.size) ctx.out.print([...names].sort().join('\n'));
   },
 };

@@ -188,6 +188,7 @@ describe('ack-virtual-node add-on through an ACK One registered cluster (real co
     const rows = s.virtualNodes.filter((v) => v.mode === 'addon');
     assert.deepEqual(rows.map((v) => [v.name, v.nodeReady]), [[NODE_H, 'Ready'], [NODE_I, 'Ready']]);
     assert.equal(rows.reduce((n, v) => n + v.pods, 0), 5);
+    assert.deepEqual((await ok(['__nodes'])).stdout.trim().split('\n'), ['ack-virtual-node', NODE_H, NODE_I], 'what shell completion offers');
     const cs = JSON.parse((await ok(['cluster', 'status', '-o', 'json'])).stdout) as { state: string; agent: { present: boolean } };
     assert.equal(cs.state, 'running');
     assert.equal(cs.agent.present, true);

@@ -41,7 +41,11 @@ export async function followTask(ctx: Context, cloud: CloudPorts, taskId: string
   try {
     for (;;) {
       const t = await cloud.cs.describeTask(taskId);
-      if (t.state === 'success') { ctx.status.end(true, `done in ${((Date.now() - started) / 1000).toFixed(1)}s`); return; }
+      if (t.state === 'success') {
+        ctx.status.update(`${what} (task ${taskId})`);
+        ctx.status.end(true, `done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+        return;
+      }
       if (t.state === 'fail' || t.state === 'failed') {
         throw operationError('AddonTaskFailed', `${what}: task ${taskId} failed${t.error ? `: ${t.error.code} ${t.error.message}` : ''}`, { hint: 'see the task in the ACK One console; run the same command again to retry' });
       }

@@ -3,6 +3,7 @@ import type { Context } from '../../context.js';
 import { operationError, VnodeError } from '../../errors.js';
 import { cordon, type DrainOptions, type DrainResult } from '../drain/drain.js';
 import { busyPods, NodeRetirement } from '../drain/retire.js';
+import { pause } from '../../util/sleep.js';
 import { asInput } from '../virtual-node/preflight.js';
 import { addonNodes, CONTROLLER_REF, followTask } from './addon.js';
 import { ADDON } from './constants.js';
@@ -103,7 +104,7 @@ export async function uninstallAddon(ctx: Context, opts: AddonUninstallOptions):
     await status.step(`Waiting for ${ADDON} to be gone`, async () => {
       while (await cloud.cs.getAddonInstance(registered.id, ADDON)) {
         if (Date.now() > deadline) throw operationError('Timeout', `${ADDON} is still listed after its uninstall task`, { hint: 'run the same command again' });
-        await new Promise((r) => setTimeout(r, 1000));
+        await pause(1000, ctx.signal);
       }
     });
     result.addonUninstalled = true;
