@@ -49,6 +49,17 @@ describe('command registry', () => {
     assert.equal(vnode(['--version']).trim(), vnode(['--no-color', '--version']).trim());
   });
 
+  it('the build leaves a V8 code cache that a plain node process accepts for the quick build', () => {
+    const root = path.resolve(import.meta.dirname, '../..');
+    // in a child: the test runner's own flags would make V8 refuse any cache
+    const r = spawnSync(process.execPath, ['-e', `
+      const fs = require('node:fs'), { Script } = require('node:vm'), { wrap } = require('node:module');
+      const file = ${JSON.stringify(path.join(root, 'dist/quick.cjs'))};
+      const s = new Script(wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData: fs.readFileSync(file + '.cache') });
+      process.stdout.write(String(s.cachedDataRejected));`], { encoding: 'utf8' });
+    assert.equal(r.stdout, 'false', r.stderr);
+  });
+
   it('a reader that closes the pipe early ends vnode quietly, exit 0', () => {
     const root = path.resolve(import.meta.dirname, '../..');
     for (const args of [['--help'], ['status', '--help']]) {
