@@ -116,6 +116,24 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./scheduling/disable.js')).default,
   },
   {
+    path: ['scheduling', 'add'],
+    summary: 'add a selector to the add-on\'s eci-profile: matched pods go to its virtual nodes, with labels/annotations added',
+    examples: ['vnode scheduling add batch --namespace-selector team=batch', 'vnode scheduling add big --pod-selector app=train --annotation k8s.aliyun.com/eci-use-specs=8-16Gi'],
+    load: async () => (await import('./scheduling/add.js')).default,
+  },
+  {
+    path: ['scheduling', 'list'],
+    summary: 'the add-on\'s selectors, in the order they are matched',
+    examples: ['vnode scheduling list', 'vnode scheduling list -o json'],
+    load: async () => (await import('./scheduling/list.js')).default,
+  },
+  {
+    path: ['scheduling', 'remove'],
+    summary: 'remove a selector from the add-on\'s eci-profile',
+    examples: ['vnode scheduling remove batch'],
+    load: async () => (await import('./scheduling/remove.js')).default,
+  },
+  {
     path: ['scheduling', 'serve'],
     summary: 'run the webhook server (what the in-cluster Deployment runs)',
     examples: ['vnode scheduling serve --tls-dir /etc/vnode/tls', 'vnode scheduling serve --tls-dir ./tls --port 9443 --listen 10.0.0.5'],

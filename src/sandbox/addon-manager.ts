@@ -14,8 +14,49 @@ const RBAC = 'rbac.authorization.k8s.io/v1';
 /** The labels the sandbox's add-on manager puts on what it deploys (ASSUMPTION: the real manager's are not documented). */
 const ADDON_LABELS = { 'app.kubernetes.io/part-of': 'ack-virtual-node', 'addon.ack.aliyun.com/managed': 'true' };
 export const CONTROLLER_APP = 'ack-virtual-node-controller';
-/** The pod label the documents use to ask for ECI, on a pod or its namespace. */
-const ECI_LABEL = { key: 'alibabacloud.com/eci', value: 'true' };
+/** The labels the documents use to ask for ECI, on a pod or its namespace. */
+const ECI_LABELS = [{ key: 'alibabacloud.com/eci', value: 'true' }, { key: 'eci', value: 'true' }];
+
+interface AdmissionPod { metadata?: { namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: { tolerations?: unknown[]; nodeSelector?: Record<string, string> } }
+interface Selector { name: string; namespaceSelector?: { matchLabels?: Record<string, string> }; objectSelector?: { matchLabels?: Record<string, string> }; effect?: { annotations?: Record<string, string>; labels?: Record<string, string> } }
+
+/** eci-profile's selectors; bad JSON is ignored, as documented. */
+function parseSelectors(raw: string | undefined): Selector[] {
+  try {
+    const v = JSON.parse(raw ?? '[]') as unknown;
+    return Array.isArray(v) ? (v as Selector[]).filter((s) => s && typeof s.name === 'string') : [];
+  } catch { return []; }
+}
+
+const matches = (want: Record<string, string> | undefined, have: Record<string, string>): boolean => Object.entries(want ?? {}).every(([k, v]) => have[k] === v);
+const pointer = (k: string): string => k.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/**
+ * What vk-webhook does to a new pod, as documented: a pod labelled for ECI, in a namespace so labelled, or matched by
+ * the first eci-profile selector (all of its pod and namespace labels), goes to the virtual nodes; a selector's
+ * effect adds its labels and annotations, the pod's own winning.
+ */
+export function vkPatch(pod: AdmissionPod, nsLabels: Record<string, string>, selectors: Selector[]): unknown[] {
+  const labels = pod.metadata?.labels ?? {};
+  const byLabel = ECI_LABELS.some((l) => labels[l.key] === l.value || nsLabels[l.key] === l.value);
+  const selector = selectors.find((s) => (s.objectSelector || s.namespaceSelector) && matches(s.objectSelector?.matchLabels, labels) && matches(s.namespaceSelector?.matchLabels, nsLabels));
+  if (!byLabel && !selector) return [];
+  const patch: unknown[] = [];
+  const toleration = { key: 'virtual-kubelet.io/provider', operator: 'Exists', effect: 'NoSchedule' };
+  const tolerations = pod.spec?.tolerations;
+  if (!tolerations) patch.push({ op: 'add', path: '/spec/tolerations', value: [toleration] });
+  else if (!tolerations.some((t) => (t as { key?: string }).key === toleration.key)) patch.push({ op: 'add', path: '/spec/tolerations/-', value: toleration });
+  if (!pod.spec?.nodeSelector) patch.push({ op: 'add', path: '/spec/nodeSelector', value: { type: 'virtual-kubelet' } });
+  else if (pod.spec.nodeSelector.type !== 'virtual-kubelet') patch.push({ op: 'add', path: '/spec/nodeSelector/type', value: 'virtual-kubelet' });
+  for (const [field, add] of [['labels', selector?.effect?.labels], ['annotations', selector?.effect?.annotations]] as const) {
+    const have = pod.metadata?.[field];
+    const missing = Object.entries(add ?? {}).filter(([k]) => have?.[k] === undefined);
+    if (missing.length === 0) continue;
+    if (!have) patch.push({ op: 'add', path: `/metadata/${field}`, value: Object.fromEntries(missing) });
+    else for (const [k, v] of missing) patch.push({ op: 'add', path: `/metadata/${field}/${pointer(k)}`, value: v });
+  }
+  return patch;
+}
 
 export interface AddonManagerOptions {
   adminKubeconfig: string;
@@ -88,6 +129,29 @@ export class AddonManager {
     }
   }
 
+  private readonly cache = new Map<string, { at: number; value: Promise<Record<string, string>> }>();
+
+  /** Labels of a namespace, or eci-profile's data: read through the API server, kept briefly. */
+  private cached(key: string, read: () => Promise<Record<string, string> | undefined>): Promise<Record<string, string>> {
+    const hit = this.cache.get(key);
+    if (hit && Date.now() - hit.at < 500) return hit.value;
+    const value = read().then((v) => v ?? {}, () => ({}));
+    this.cache.set(key, { at: Date.now(), value });
+    return value;
+  }
+
+  private async review(request: { uid: string; namespace?: string; object?: AdmissionPod }): Promise<Record<string, unknown>> {
+    const pod = request.object;
+    if (!pod) return { uid: request.uid, allowed: true };
+    const ns = request.namespace ?? pod.metadata?.namespace ?? '';
+    const [nsLabels, profile] = await Promise.all([
+      this.cached(`ns/${ns}`, async () => (await this.cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Namespace', name: ns }))?.metadata.labels),
+      this.cached('profile', async () => (await this.cluster.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'eci-profile' }))?.data),
+    ]);
+    const patch = vkPatch(pod, nsLabels, parseSelectors(profile.selectors));
+    return { uid: request.uid, allowed: true, ...(patch.length ? { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') } : {}) };
+  }
+
   private async serveWebhook(): Promise<{ url: string; caBundle: string }> {
     if (this.webhook) return this.webhook;
     const certs = await generateWebhookCerts(['127.0.0.1']);
@@ -95,23 +159,11 @@ export class AddonManager {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        let review: { apiVersion?: string; request?: { uid: string; object?: { spec?: { tolerations?: unknown[]; nodeSelector?: Record<string, string> } } } };
-        try { review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof review; } catch { res.writeHead(400).end(); return; }
-        const pod = review.request?.object;
-        const patch: unknown[] = [];
-        if (pod) {
-          const tolerations = pod.spec?.tolerations ?? [];
-          if (!tolerations.some((t) => (t as { key?: string }).key === 'virtual-kubelet.io/provider')) {
-            patch.push(pod.spec?.tolerations ? { op: 'add', path: '/spec/tolerations/-', value: { key: 'virtual-kubelet.io/provider', operator: 'Exists', effect: 'NoSchedule' } }
-              : { op: 'add', path: '/spec/tolerations', value: [{ key: 'virtual-kubelet.io/provider', operator: 'Exists', effect: 'NoSchedule' }] });
-          }
-          if (pod.spec?.nodeSelector?.type !== 'virtual-kubelet') {
-            patch.push(pod.spec?.nodeSelector ? { op: 'add', path: '/spec/nodeSelector/type', value: 'virtual-kubelet' } : { op: 'add', path: '/spec/nodeSelector', value: { type: 'virtual-kubelet' } });
-          }
-        }
-        const response = { uid: review.request?.uid ?? '', allowed: true, ...(patch.length ? { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') } : {}) };
-        const body = JSON.stringify({ apiVersion: review.apiVersion ?? 'admission.k8s.io/v1', kind: 'AdmissionReview', response });
-        res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+        let body: { apiVersion?: string; request?: { uid: string; namespace?: string; object?: AdmissionPod } };
+        try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body; } catch { res.writeHead(400).end(); return; }
+        void this.review(body.request ?? { uid: '' }).then((response) => {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ apiVersion: body.apiVersion ?? 'admission.k8s.io/v1', kind: 'AdmissionReview', response }));
+        }, () => res.writeHead(500).end());
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -174,10 +226,8 @@ export class AddonManager {
       },
       {
         apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: meta('vk-webhook', false),
-        webhooks: [
-          webhook('vk-webhook.pod.eci.aliyun.com', { objectSelector: { matchLabels: { [ECI_LABEL.key]: ECI_LABEL.value } } }),
-          webhook('vk-webhook.ns.eci.aliyun.com', { namespaceSelector: { matchLabels: { [ECI_LABEL.key]: ECI_LABEL.value } } }),
-        ],
+        // every pod: eci-profile's selectors can match any of them
+        webhooks: [webhook('vk-webhook.eci.aliyun.com', {})],
       },
     ];
   }

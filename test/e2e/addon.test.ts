@@ -82,6 +82,7 @@ describe('ack-virtual-node add-on through an ACK One registered cluster (real co
       [['config', 'set', 'kube-proxy=maybe'], /invalid kube-proxy "maybe": expected true or false/],
       [['uninstall', 'vnode', '--deregister'], /--deregister goes with ack-virtual-node or --all/],
       [['scale', '--replicas', '2'], /`vnode scale` is retired: .*one virtual node per zone/],
+      [['scheduling', 'add', 'batch', '--namespace-selector', 'team=batch'], /selectors are the ack-virtual-node add-on's .* and the add-on is not installed/],
     ];
     for (const [args, re] of cases) {
       const r = await vk(args);
@@ -198,6 +199,51 @@ describe('ack-virtual-node add-on through an ACK One registered cluster (real co
       const c = checks.find((x) => x.check === name);
       assert.equal(c?.status, 'PASS', `${name}: ${JSON.stringify(c)}`);
     }
+  });
+
+  it('selectors go into eci-profile in the add-on\'s format; the add-on\'s webhook sends matched pods to its nodes with the effect; bad ones exit 2', async () => {
+    const status = await ok(['scheduling', 'status']);
+    assert.match(status.stdout, /Engine: +the ack-virtual-node add-on's vk-webhook \(eci-profile, 0 selector\(s\)/);
+    const before = await snapshot();
+    for (const [args, re] of [
+      [['scheduling', 'add', 'x'], /selector x selects nothing/],
+      [['scheduling', 'add', 'Bad_Name', '--pod-selector', 'a=b'], /invalid selector name "Bad_Name"/],
+      [['scheduling', 'add', 'x', '--pod-selector', 'novalue'], /invalid --pod-selector "novalue": expected key=value/],
+      [['scheduling', 'add', 'x', '--namespace-selector', 'team=a b'], /invalid --namespace-selector value "a b"/],
+    ] as [string[], RegExp][]) {
+      const r = await vk(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+    }
+    const dry = await ok(['scheduling', 'add', 'batch', '--namespace-selector', 'team=batch', '--dry-run']);
+    assert.match(dry.stdout, /\(dry run\) Selector batch added/);
+    assert.equal(await snapshot(), before, 'neither bad input nor a dry run changes anything');
+
+    const add = ['scheduling', 'add', 'batch', '--namespace-selector', 'team=batch', '--label', 'tier=burst', '--annotation', 'k8s.aliyun.com/eci-use-specs=2-4Gi'];
+    assert.match((await ok(add)).stdout, /Selector batch added/);
+    assert.match((await ok(add)).stdout, /Selector batch unchanged/);
+    const profile = (await admin.get<KubeObject & { data: Record<string, string> }>(PROFILE))!.data;
+    assert.deepEqual(JSON.parse(profile.selectors!), [{ name: 'batch', namespaceSelector: { matchLabels: { team: 'batch' } }, effect: { annotations: { 'k8s.aliyun.com/eci-use-specs': '2-4Gi' }, labels: { tier: 'burst' } } }]);
+    const listed = JSON.parse((await ok(['scheduling', 'list', '-o', 'json'])).stdout) as { selectors: { name: string }[] };
+    assert.deepEqual(listed.selectors.map((x) => x.name), ['batch']);
+
+    await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'batch-jobs', labels: { team: 'batch' } } });
+    await admin.create({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'job', namespace: 'batch-jobs' },
+      spec: { replicas: 1, selector: { matchLabels: { app: 'job' } }, template: { metadata: { labels: { app: 'job' } }, spec: { containers: [{ name: 'j', image: 'busybox:1.36' }] } } },
+    });
+    const [pod] = await until('the batch pod Running', async () => {
+      const pods = await admin.list<Pod>('v1', 'Pod', { namespace: 'batch-jobs' });
+      return pods.length === 1 && pods[0]!.status.phase === 'Running' && pods;
+    });
+    assert.match(pod!.spec.nodeName!, /^virtual-kubelet-cn-hangzhou-[hi]$/);
+    assert.equal(pod!.metadata.labels!.tier, 'burst');
+    assert.equal(pod!.metadata.annotations!['k8s.aliyun.com/eci-use-specs'], '2-4Gi');
+
+    assert.match((await ok(['scheduling', 'remove', 'batch'])).stdout, /Selector batch removed/);
+    assert.match((await ok(['scheduling', 'remove', 'batch'])).stdout, /not found — nothing to remove/);
+    await admin.delete({ apiVersion: 'v1', kind: 'Namespace', name: 'batch-jobs' });
+    await until('the batch pod gone', async () => (await admin.list('v1', 'Pod', { namespace: 'batch-jobs' })).length === 0);
   });
 
   it('uninstall --drain --deregister, interrupted, is finished by a re-run: no registration, add-on, Node, container group or agent object left', async () => {

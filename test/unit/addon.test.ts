@@ -44,3 +44,32 @@ describe('add-on flags, eci-profile settings, registration names', () => {
     assert.equal(nodeNameForZone('cn-hangzhou-b'), 'virtual-kubelet-cn-hangzhou-b');
   });
 });
+
+describe('add-on selectors (eci-profile format) and what the sandbox\'s vk-webhook does with them', () => {
+  it('builds the documented shape; refuses a selector that selects nothing, bad names and bad pairs', async () => {
+    const { buildSelector, parsePairs, readSelectors } = await import('../../src/steps/scheduling/selectors.js');
+    assert.deepEqual(buildSelector('a', { app: 'x' }, {}, { 'k8s.aliyun.com/eci-use-specs': '2-4Gi' }, {}),
+      { name: 'a', objectSelector: { matchLabels: { app: 'x' } }, effect: { annotations: { 'k8s.aliyun.com/eci-use-specs': '2-4Gi' } } });
+    usage(() => buildSelector('a', {}, {}, {}, {}), /selects nothing/);
+    usage(() => buildSelector('A', { a: 'b' }, {}, {}, {}), /invalid selector name "A"/);
+    usage(() => parsePairs('--pod-selector', ['a=b,a=c']), /sets a twice/);
+    usage(() => parsePairs('--pod-selector', ['-x=1']), /invalid --pod-selector key "-x"/);
+    assert.deepEqual(parsePairs('--annotation', ['note=a, b=c'], { anyValue: true }), { note: 'a, b=c' }, 'annotation values are free text');
+    assert.throws(() => readSelectors({ selectors: '{' }), /not valid JSON/);
+    assert.deepEqual(readSelectors({}), []);
+  });
+
+  it('first matching selector wins; the pod\'s own labels win over the effect; unmatched pods are left alone', async () => {
+    const { vkPatch } = await import('../../src/sandbox/addon-manager.js');
+    const selectors = [
+      { name: 'ns', namespaceSelector: { matchLabels: { team: 'b' } }, effect: { labels: { tier: 'burst' } } },
+      { name: 'pod', objectSelector: { matchLabels: { app: 'x' } }, effect: { labels: { tier: 'other' }, annotations: { 'a/b': '1' } } },
+    ];
+    assert.deepEqual(vkPatch({ metadata: { labels: { app: 'y' } }, spec: {} }, {}, selectors), []);
+    const p = vkPatch({ metadata: { labels: { app: 'x', tier: 'mine' } }, spec: {} }, {}, selectors) as { path: string; value: unknown }[];
+    assert.deepEqual(p.map((x) => x.path), ['/spec/tolerations', '/spec/nodeSelector', '/metadata/annotations']);
+    const q = vkPatch({ metadata: { labels: { app: 'x' } }, spec: { tolerations: [] } }, { team: 'b' }, selectors) as { path: string; value: unknown }[];
+    assert.deepEqual(q.find((x) => x.path === '/metadata/labels/tier')?.value, 'burst', 'the namespace selector comes first');
+    assert.equal(vkPatch({ metadata: { labels: { 'alibabacloud.com/eci': 'true' } }, spec: {} }, {}, []).length, 2, 'the label shortcut needs no selector');
+  });
+});

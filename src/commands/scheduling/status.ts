@@ -3,8 +3,9 @@ import type { SchedulingStatus } from '../../steps/scheduling/scheduling.js';
 import type { CommandModule } from '../registry.js';
 import { table } from '../status.js';
 
-function render(s: SchedulingStatus): string {
+function render(s: SchedulingStatus & { engine: string }): string {
   const lines = [
+    `Engine:       ${s.engine}`,
     `Webhook:      ${s.enabled ? 'enabled' : 'not enabled'}`,
     ...(s.enabled ? [`Mode:         labelled pods go to ${s.mode === 'vnode' ? 'VNode' : s.mode === 'controller' ? 'controller' : 'unknown'} virtual nodes`, `Endpoint:     ${s.endpoint}`] : []),
     ...(s.replicas ? [`Replicas:     ${s.replicas.ready}/${s.replicas.desired} ready`] : []),
@@ -21,7 +22,13 @@ const command: CommandModule = {
   },
   async run(ctx) {
     const { schedulingStatus } = await import('../../steps/scheduling/scheduling.js');
-    const s = await schedulingStatus(ctx);
+    const { engineOf } = await import('../../steps/scheduling/selectors.js');
+    const [base, addon] = await Promise.all([schedulingStatus(ctx), engineOf(ctx)]);
+    const engine = [
+      ...(addon.addon ? [`the ack-virtual-node add-on's vk-webhook (eci-profile, ${addon.selectors === null ? 'selectors unreadable' : `${addon.selectors} selector(s)`}; \`vnode scheduling list\`)`] : []),
+      ...(base.enabled ? ['vnode\'s webhook (labels)'] : []),
+    ].join(' and ') || 'none: no pod is sent to virtual nodes by label';
+    const s = { ...base, engine };
     for (const w of s.warnings) ctx.out.warn(w);
     ctx.out.result(s, () => render(s));
   },
