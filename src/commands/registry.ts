@@ -130,7 +130,7 @@ export const commands: CommandEntry[] = [
   {
     path: ['scheduling', 'remove'],
     summary: 'remove a selector from the add-on\'s eci-profile',
-    examples: ['vnode scheduling remove batch'],
+    examples: ['vnode scheduling remove batch', 'vnode scheduling remove batch --dry-run'],
     load: async () => (await import('./scheduling/remove.js')).default,
   },
   {
