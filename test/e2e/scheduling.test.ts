@@ -153,8 +153,17 @@ describe('label-based scheduling (real API server calls vnode\'s webhook; the re
 
   it('an unreachable webhook does not stop pods from being created (failurePolicy Ignore); switching back removes the in-cluster server', async () => {
     // without --webhook-url: the in-cluster Deployment and Service, which this control plane has no node to run
+    const before = await admin.get<KubeObject>(MWC);
+    const waited = await vk(['scheduling', 'enable', '--timeout', '3s'], { VNODE_WEBHOOK_URL: '' });
+    assert.equal(waited.code, 1, waited.stderr);
+    assert.match(waited.stderr, /Deployment kube-system\/vnode-scheduling is not available after \ds: pod vnode-scheduling-\S+: Pending, Unschedulable/);
+    assert.equal((await admin.get<KubeObject>(MWC))?.metadata.resourceVersion, before?.metadata.resourceVersion, 'the webhook still points at the server that runs');
     const r = await ok(['scheduling', 'enable', '--no-wait'], { VNODE_WEBHOOK_URL: '' });
-    assert.match(r.stdout, /Deployment kube-system\/vnode-scheduling created/);
+    const doc = JSON.parse((await vk(['doctor', '-o', 'json'])).stdout) as { checks: { check: string; status: string; message: string }[] };
+    const sched = doc.checks.find((c) => c.check === 'scheduling-webhook');
+    assert.equal(sched?.status, 'FAIL');
+    assert.match(sched!.message, /not available, so labelled pods are not sent to virtual nodes: pod vnode-scheduling-\S+: Pending, Unschedulable/);
+    assert.match(r.stdout, /Deployment kube-system\/vnode-scheduling unchanged/, 'created by the run that waited');
     const mwc = await admin.get<KubeObject & { webhooks: { clientConfig: { service?: { name: string; path: string }; caBundle: string } }[] }>(MWC);
     assert.deepEqual(mwc?.webhooks[0]?.clientConfig.service, { name: 'vnode-scheduling', namespace: 'kube-system', path: '/mutate/vnode', port: 443 });
     // new names, new certificate: the previous CA stays trusted while servers still present the old one

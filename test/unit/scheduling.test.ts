@@ -107,3 +107,17 @@ describe('the webhook configuration and its certificate', () => {
     assert.deepEqual(describeConfiguration(webhookConfiguration({ kind: 'service' }, 'vnode', 'CA')).endpoint, { kind: 'service' });
   });
 });
+
+describe('why the in-cluster server is not available', () => {
+  it('an image that cannot be pulled or a crash loop is hopeless and named; Pending names the scheduler\'s reason', async () => {
+    const { podTrouble } = await import('../../src/steps/scheduling/scheduling.js');
+    const pull = podTrouble([{ metadata: { name: 'p1' }, status: { phase: 'Pending', containerStatuses: [{ name: 'server', state: { waiting: { reason: 'ErrImagePull', message: 'manifest unknown' } } }] } }]);
+    assert.deepEqual(pull, { hopeless: true, lines: ['pod p1: container server ErrImagePull (manifest unknown)'] });
+    const crash = podTrouble([{ metadata: { name: 'p2' }, status: { phase: 'Running', containerStatuses: [{ name: 'server', state: { waiting: { reason: 'CrashLoopBackOff' } } }] } }]);
+    assert.equal(crash.hopeless, true);
+    const pending = podTrouble([{ metadata: { name: 'p3' }, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available' }] } }]);
+    assert.deepEqual(pending, { hopeless: false, lines: ['pod p3: Pending, Unschedulable: 0/1 nodes are available'] });
+    const creating = podTrouble([{ metadata: { name: 'p4' }, status: { phase: 'Pending', containerStatuses: [{ name: 'server', state: { waiting: { reason: 'ContainerCreating' } } }] } }]);
+    assert.equal(creating.hopeless, false, 'still starting: keep waiting');
+  });
+});

@@ -1,12 +1,13 @@
 import { APPLIED_ANNOTATION, ensureHashed, ensureObject } from '../../cluster/ensure.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, describeRef, refOf, type ClusterPort, type KubeObject, type ObjectRef } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
-import { usageError } from '../../errors.js';
+import { operationError, usageError } from '../../errors.js';
+import { pause } from '../../util/sleep.js';
 import { CONTROLLER_REF } from '../addon/addon.js';
 import { certFacts, generateWebhookCerts, RENEW_BEFORE_MS } from './certs.js';
 import { LEGACY_NAMESPACE_LABEL, NAMESPACE_LABEL, SHORT_NAMESPACE_LABEL, TARGETS, type SchedulingMode } from './mutation.js';
 import {
-  ADMISSION, clusterRole, clusterRoleBinding, DEPLOYMENT_REF, deployment, describeConfiguration, LABELLED_ANNOTATION, MWC_REF, SECRET_REF, service, SERVICE_REF,
+  ADMISSION, clusterRole, clusterRoleBinding, COMPONENT_LABELS, DEPLOYMENT_REF, deployment, describeConfiguration, LABELLED_ANNOTATION, MWC_REF, SECRET_REF, service, SERVICE_REF,
   serviceAccount, servingHosts, tlsSecret, webhookConfiguration, type Endpoint,
 } from './webhook.js';
 
@@ -134,8 +135,7 @@ export async function enableScheduling(ctx: Context, opts: EnableOptions): Promi
   const applied: { object: string; action: string }[] = [];
   for (const o of objects) {
     if (o.kind === 'MutatingWebhookConfiguration' && inCluster && opts.wait) {
-      await ctx.status.step(`Waiting for Deployment ${DEPLOYMENT_REF.namespace}/${DEPLOYMENT_REF.name} to be available`,
-        () => cluster.waitFor<KubeObject>(DEPLOYMENT_REF, available, { timeoutMs: opts.timeoutMs, signal: ctx.signal }));
+      await ctx.status.step(`Waiting for Deployment ${DEPLOYMENT_REF.namespace}/${DEPLOYMENT_REF.name} to be available`, () => waitAvailable(ctx, cluster, opts.timeoutMs));
     }
     const action = await ctx.status.step(`Applying ${describeRef(refOf(o))}`, async () => (o.metadata.annotations?.[APPLIED_ANNOTATION] ? ensureHashed(cluster, o) : (await ensureObject(cluster, o)).action), (a) => a);
     applied.push({ object: describeRef(refOf(o)), action });
@@ -146,6 +146,55 @@ export async function enableScheduling(ctx: Context, opts: EnableOptions): Promi
   }
   const namespaces = await labelNamespaces(cluster, pre.namespaces, false);
   return { ...base, objects: applied, namespaces, dryRun: false };
+}
+
+/** Reasons a pod of the server will not become ready by waiting: the image, or a container that keeps failing. */
+const HOPELESS = ['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'CrashLoopBackOff', 'CreateContainerConfigError', 'CreateContainerError'];
+
+interface PodState { metadata: KubeObject['metadata']; status?: { phase?: string; conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  containerStatuses?: { name: string; state?: { waiting?: { reason?: string; message?: string } } }[] } }
+
+/** One line per pod: why it is not ready, from its container states or its scheduling condition. */
+export function podTrouble(pods: PodState[]): { hopeless: boolean; lines: string[] } {
+  let hopeless = false;
+  const lines = pods.map((p) => {
+    const waiting = (p.status?.containerStatuses ?? []).map((c) => ({ c: c.name, w: c.state?.waiting })).find((x) => x.w?.reason);
+    if (waiting) {
+      if (HOPELESS.includes(waiting.w!.reason!)) hopeless = true;
+      return `pod ${p.metadata.name}: container ${waiting.c} ${waiting.w!.reason}${waiting.w!.message ? ` (${waiting.w!.message})` : ''}`;
+    }
+    const sched = p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+    if (sched) return `pod ${p.metadata.name}: ${p.status?.phase ?? 'Pending'}, ${sched.reason ?? 'not scheduled'}${sched.message ? `: ${sched.message}` : ''}`;
+    return `pod ${p.metadata.name}: ${p.status?.phase ?? 'Pending'}`;
+  });
+  return { hopeless, lines };
+}
+
+/** The in-cluster server is Available, or why not (one line per pod). */
+export async function serverTrouble(cluster: ClusterPort): Promise<string[] | undefined> {
+  if (available(await cluster.get<KubeObject>(DEPLOYMENT_REF))) return undefined;
+  const pods = (await cluster.list<PodState & KubeObject>('v1', 'Pod', { namespace: DEPLOYMENT_REF.namespace, labelSelector: Object.entries(COMPONENT_LABELS).map(([k, v]) => `${k}=${v}`).join(',') }))
+    .filter((p) => !p.metadata.deletionTimestamp);
+  return podTrouble(pods).lines;
+}
+
+/** Until the Deployment is Available; an image that cannot be pulled or a crash loop fails at once, naming the pod's reason. */
+async function waitAvailable(ctx: Context, cluster: ClusterPort, timeoutMs: number): Promise<void> {
+  const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
+  const started = Date.now();
+  for (;;) {
+    if (available(await cluster.get<KubeObject>(DEPLOYMENT_REF))) return;
+    const pods = (await cluster.list<PodState & KubeObject>('v1', 'Pod', { namespace: DEPLOYMENT_REF.namespace, labelSelector: Object.entries(COMPONENT_LABELS).map(([k, v]) => `${k}=${v}`).join(',') }))
+      .filter((p) => !p.metadata.deletionTimestamp);
+    const t = podTrouble(pods);
+    const where = `Deployment ${DEPLOYMENT_REF.namespace}/${DEPLOYMENT_REF.name}`;
+    const hint = 'labelled pods are not sent to virtual nodes until it runs; check the image (--image for a mirror) and `kubectl -n kube-system describe pod -l app.kubernetes.io/name=vnode-scheduling`';
+    if (t.hopeless) throw operationError('WebhookNotAvailable', `${where} cannot become available: ${t.lines.join('; ')}`, { hint });
+    if (Date.now() >= deadline) {
+      throw operationError('WebhookNotAvailable', `${where} is not available after ${Math.round((Date.now() - started) / 1000)}s: ${t.lines.join('; ') || 'no pod was created'}`, { hint });
+    }
+    await pause(Math.min(1000, Math.max(0, deadline - Date.now())), ctx.signal);
+  }
 }
 
 function available(d: KubeObject | undefined): boolean {
