@@ -15,3 +15,20 @@ export function parseNamespaces(raw: unknown): string[] {
   }
   return list;
 }
+
+/** --vswitch (repeatable, comma-separated) and --security-group, checked for form. */
+export function parseNetworkFlags(raw: Record<string, unknown>): { vswitches: string[] | undefined; securityGroup: string | undefined } {
+  const given = raw.vswitch as string[] | undefined;
+  for (const v of given ?? []) {
+    if (v.split(',').some((x) => x.trim() === '')) throw usageError('InvalidVSwitch', `invalid --vswitch "${v}": an empty entry; expected vSwitch ids separated by commas, such as vsw-bp1a,vsw-bp1b`);
+  }
+  const vswitches = given?.flatMap((v) => v.split(',')).map((v) => v.trim());
+  if (vswitches) {
+    for (const v of vswitches) if (!/^vsw-[a-z0-9]+$/.test(v)) throw usageError('InvalidVSwitch', `invalid --vswitch "${v}": expected a vSwitch id such as vsw-bp1...`);
+    if (vswitches.length < 1 || vswitches.length > 10) throw usageError('TooManyVSwitches', `${vswitches.length} vSwitches given: a virtual node takes 1 to 10 vSwitches (of one VPC)`);
+    if (new Set(vswitches).size !== vswitches.length) throw usageError('DuplicateVSwitch', `--vswitch lists a vSwitch twice: ${vswitches.join(',')}`);
+  }
+  const securityGroup = raw.securityGroup === undefined ? undefined : String(raw.securityGroup);
+  if (securityGroup !== undefined && !/^sg-[a-z0-9]+$/.test(securityGroup)) throw usageError('InvalidSecurityGroup', `invalid --security-group "${securityGroup}": expected an id such as sg-bp1...`);
+  return { vswitches, securityGroup };
+}

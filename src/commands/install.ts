@@ -9,7 +9,7 @@ import { install, MAX_NAME, VNODE_BILLING, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, 
 import { parseServer } from '../steps/identity/kubeconfig-file.js';
 import { parseDuration } from '../util/duration.js';
 import type { AddonInstallOptions, AddonInstallResult } from '../steps/addon/addon.js';
-import { collect } from './flags.js';
+import { collect, parseNetworkFlags } from './flags.js';
 import type { CommandModule } from './registry.js';
 
 /** vnode's own tags: cluster, name, identity, and on an update's replacement the node it replaces. */
@@ -78,23 +78,6 @@ export function parseClusterDomain(s: string): string {
     throw usageError('InvalidClusterDomain', `invalid --cluster-domain "${s}": expected a DNS domain of lowercase labels separated by dots, e.g. cluster.local`);
   }
   return s;
-}
-
-/** --vswitch (repeatable, comma-separated) and --security-group, checked for form. */
-export function parseNetworkFlags(raw: Record<string, unknown>): { vswitches: string[] | undefined; securityGroup: string | undefined } {
-  const given = raw.vswitch as string[] | undefined;
-  for (const v of given ?? []) {
-    if (v.split(',').some((x) => x.trim() === '')) throw usageError('InvalidVSwitch', `invalid --vswitch "${v}": an empty entry; expected vSwitch ids separated by commas, such as vsw-bp1a,vsw-bp1b`);
-  }
-  const vswitches = given?.flatMap((v) => v.split(',')).map((v) => v.trim());
-  if (vswitches) {
-    for (const v of vswitches) if (!/^vsw-[a-z0-9]+$/.test(v)) throw usageError('InvalidVSwitch', `invalid --vswitch "${v}": expected a vSwitch id such as vsw-bp1...`);
-    if (vswitches.length < 1 || vswitches.length > 10) throw usageError('TooManyVSwitches', `${vswitches.length} vSwitches given: a virtual node takes 1 to 10 vSwitches (of one VPC)`);
-    if (new Set(vswitches).size !== vswitches.length) throw usageError('DuplicateVSwitch', `--vswitch lists a vSwitch twice: ${vswitches.join(',')}`);
-  }
-  const securityGroup = raw.securityGroup === undefined ? undefined : String(raw.securityGroup);
-  if (securityGroup !== undefined && !/^sg-[a-z0-9]+$/.test(securityGroup)) throw usageError('InvalidSecurityGroup', `invalid --security-group "${securityGroup}": expected an id such as sg-bp1...`);
-  return { vswitches, securityGroup };
 }
 
 export function parseOptions(raw: Record<string, unknown>, cwd: string): Omit<InstallOptions, 'vswitches' | 'securityGroup'> & { vswitches: string[] | undefined; securityGroup: string | undefined } {
@@ -245,12 +228,9 @@ function checkModeFlags(raw: Record<string, unknown>, mode: string): void {
 }
 
 export function parseAddonOptions(raw: Record<string, unknown>): AddonInstallOptions {
-  const vswitches = ((raw.vswitch as string[] | undefined) ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
-  const bad = vswitches.find((v) => !/^vsw-[a-z0-9]+$/.test(v));
-  if (bad !== undefined) throw usageError('InvalidVSwitch', `invalid --vswitch "${bad}": expected a vSwitch id such as vsw-bp1...`);
-  if (new Set(vswitches).size !== vswitches.length) throw usageError('DuplicateVSwitch', `--vswitch lists a vSwitch twice: ${vswitches.join(',')}`);
-  if (vswitches.length > 10) throw usageError('TooManyVSwitches', `${vswitches.length} vSwitches given: at most 10`);
-  const securityGroup = raw.securityGroup === undefined ? undefined : checked('--security-group', String(raw.securityGroup), /^sg-[a-z0-9]+$/, 'a security group id such as sg-bp1...');
+  const net = parseNetworkFlags(raw);
+  const vswitches = net.vswitches ?? [];
+  const securityGroup = net.securityGroup;
   const clusterName = raw.clusterName === undefined ? undefined : checked('--cluster-name', String(raw.clusterName), /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, '1-63 letters, digits, hyphens and underscores');
   return {
     vswitches, securityGroup, kubeProxy: raw.kubeProxy === false ? false : undefined, registrationName: clusterName, privateAddress: Boolean(raw.privateAddress),

@@ -5,8 +5,8 @@ import { MAX_NAME, VNODE_BILLING } from '../steps/virtual-node/install.js';
 import type { UpdateResult } from '../steps/virtual-node/update.js';
 import { parseDuration } from '../util/duration.js';
 import { addDrainOptions, FORCE_REMOVE_HELP, parseDrainOptions, renderDrain } from './drain.js';
-import { collect } from './flags.js';
-import { parseClusterDns, parseClusterDomain, parseCustomResources, parseNetworkFlags, parseTags, parseTaint } from './install.js';
+import { collect, parseNetworkFlags } from './flags.js';
+import { parseClusterDns, parseClusterDomain, parseCustomResources, parseTags, parseTaint } from './install.js';
 import type { CommandModule } from './registry.js';
 
 function render(r: UpdateResult): string {

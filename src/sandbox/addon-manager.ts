@@ -249,9 +249,8 @@ export class AddonManager {
   }
 
   private async uninstall(c: RegisteredClusterRec, a: AddonInstanceRec): Promise<void> {
-    const hook = await this.serveWebhook();
     // ASSUMPTION: the manager removes everything it applied, eci-profile included; it leaves the nodes (documented)
-    for (const o of this.objects(c, a, hook).reverse()) await this.cluster.delete({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name!, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) });
+    for (const o of this.objects(c, a, { url: '', caBundle: '' }).reverse()) await this.cluster.delete({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name!, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) });
     await this.cluster.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'eci-profile' });
     // done once the controller's pods are gone, so none registers a node again
     const deadline = Date.now() + 60_000;

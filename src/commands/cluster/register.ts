@@ -1,8 +1,7 @@
 import { Option, type Command } from 'commander';
-import { usageError } from '../../errors.js';
 import { checkRegistrationName, register, type RegisterResult } from '../../steps/addon/registration.js';
 import { parseDuration } from '../../util/duration.js';
-import { collect } from '../flags.js';
+import { collect, parseNetworkFlags } from '../flags.js';
 import type { CommandModule } from '../registry.js';
 
 function render(r: RegisterResult): string {
@@ -32,13 +31,10 @@ const command: CommandModule = {
       .addOption(new Option('--timeout <duration>', 'how long to wait for the agent to connect').default('5m'));
   },
   async run(ctx, _args, raw) {
-    const vswitches = ((raw.vswitch as string[] | undefined) ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
-    const bad = vswitches.find((v) => !/^vsw-[a-z0-9]+$/.test(v));
-    if (bad !== undefined) throw usageError('InvalidVSwitch', `invalid --vswitch "${bad}": expected a vSwitch id such as vsw-bp1...`);
-    if (raw.securityGroup !== undefined && !/^sg-[a-z0-9]+$/.test(String(raw.securityGroup))) throw usageError('InvalidSecurityGroup', `invalid --security-group "${String(raw.securityGroup)}": expected an id such as sg-bp1...`);
+    const { vswitches = [], securityGroup } = parseNetworkFlags(raw);
     if (raw.name !== undefined) checkRegistrationName(String(raw.name));
     const r = await register(ctx, {
-      name: raw.name === undefined ? undefined : String(raw.name), vswitches, securityGroup: raw.securityGroup === undefined ? undefined : String(raw.securityGroup),
+      name: raw.name === undefined ? undefined : String(raw.name), vswitches, securityGroup,
       privateAddress: Boolean(raw.privateAddress), timeoutMs: parseDuration('--timeout', String(raw.timeout)),
     });
     ctx.out.result(r, () => render(r));

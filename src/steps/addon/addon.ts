@@ -59,7 +59,7 @@ export async function followTask(ctx: Context, cloud: CloudPorts, taskId: string
   }
 }
 
-async function waitInstance(ctx: Context, cloud: CloudPorts, clusterId: string, done: (state: string | undefined) => boolean, deadline: number): Promise<string | undefined> {
+export async function waitInstance(ctx: Context, cloud: CloudPorts, clusterId: string, done: (state: string | undefined) => boolean, deadline: number): Promise<string | undefined> {
   let state = (await cloud.cs.getAddonInstance(clusterId, ADDON))?.state;
   while (!done(state) && Date.now() < deadline && !ctx.signal.aborted) {
     await pause(1000, ctx.signal);

@@ -3,9 +3,8 @@ import type { Context } from '../../context.js';
 import { operationError, VnodeError } from '../../errors.js';
 import { cordon, type DrainOptions, type DrainResult } from '../drain/drain.js';
 import { busyPods, NodeRetirement } from '../drain/retire.js';
-import { pause } from '../../util/sleep.js';
 import { asInput } from '../virtual-node/preflight.js';
-import { addonNodes, CONTROLLER_REF, followTask } from './addon.js';
+import { addonNodes, CONTROLLER_REF, followTask, waitInstance } from './addon.js';
 import { ADDON } from './constants.js';
 import { deregister, readRegistration, type DeregisterResult } from './registration.js';
 
@@ -101,12 +100,8 @@ export async function uninstallAddon(ctx: Context, opts: AddonUninstallOptions):
       const taskId = await status.step(`Uninstalling ${ADDON} (UnInstallClusterAddons)`, () => cloud.cs.uninstallAddon(registered.id, ADDON));
       await followTask(ctx, cloud, taskId, `Uninstalling ${ADDON}`, deadline);
     }
-    await status.step(`Waiting for ${ADDON} to be gone`, async () => {
-      while (await cloud.cs.getAddonInstance(registered.id, ADDON)) {
-        if (Date.now() > deadline) throw operationError('Timeout', `${ADDON} is still listed after its uninstall task`, { hint: 'run the same command again' });
-        await pause(1000, ctx.signal);
-      }
-    });
+    const left = await status.step(`Waiting for ${ADDON} to be gone`, () => waitInstance(ctx, cloud, registered.id, (s) => s === undefined, deadline));
+    if (left !== undefined) throw operationError('Timeout', `${ADDON} is still listed (${left}) after its uninstall task`, { hint: 'run the same command again' });
     result.addonUninstalled = true;
   }
   // the add-on leaves its Nodes (documented); no new instance can appear on them now

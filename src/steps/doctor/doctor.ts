@@ -12,6 +12,7 @@ import { serverWarnings } from '../identity/kubeconfig-file.js';
 import { ADDON_SECRET, readAddonSecret } from '../ram/addon-secret.js';
 import { confirmDaemonSetPatches, keepDaemonSetsOff } from '../scheduling/daemonset-affinity.js';
 import { certFacts, RENEW_BEFORE_MS } from '../scheduling/certs.js';
+import { serverTrouble } from '../scheduling/scheduling.js';
 import { describeConfiguration, MWC_REF, SECRET_REF } from '../scheduling/webhook.js';
 import { TAG_CLUSTER, TAG_IDENTITY, VNODE_LABELS, VNODE_TAINT } from '../virtual-node/install.js';
 import { opensKubeletPorts } from '../virtual-node/preflight.js';
@@ -205,7 +206,6 @@ async function checkScheduling(cluster: ClusterPort): Promise<CheckResult | unde
   const crt = (secret?.data as Record<string, string> | undefined)?.['tls.crt'];
   if (!crt) return fail('scheduling-webhook', MWC_REF.name, `the webhook's certificate Secret ${SECRET_REF.namespace}/${SECRET_REF.name} is missing: labelled pods are not sent to virtual nodes`, 'run `vnode scheduling enable`');
   if (describeConfiguration(mwc).endpoint.kind === 'service') {
-    const { serverTrouble } = await import('../scheduling/scheduling.js');
     const trouble = await serverTrouble(cluster);
     if (trouble) {
       return fail('scheduling-webhook', MWC_REF.name, `its Deployment kube-system/vnode-scheduling is not available, so labelled pods are not sent to virtual nodes: ${trouble.join('; ') || 'no pod was created'}`,

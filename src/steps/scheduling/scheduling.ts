@@ -173,9 +173,12 @@ export function podTrouble(pods: PodState[]): { hopeless: boolean; lines: string
 /** The in-cluster server is Available, or why not (one line per pod). */
 export async function serverTrouble(cluster: ClusterPort): Promise<string[] | undefined> {
   if (available(await cluster.get<KubeObject>(DEPLOYMENT_REF))) return undefined;
-  const pods = (await cluster.list<PodState & KubeObject>('v1', 'Pod', { namespace: DEPLOYMENT_REF.namespace, labelSelector: Object.entries(COMPONENT_LABELS).map(([k, v]) => `${k}=${v}`).join(',') }))
-    .filter((p) => !p.metadata.deletionTimestamp);
-  return podTrouble(pods).lines;
+  return podTrouble(await serverPods(cluster)).lines;
+}
+
+async function serverPods(cluster: ClusterPort): Promise<PodState[]> {
+  const selector = Object.entries(COMPONENT_LABELS).map(([k, v]) => `${k}=${v}`).join(',');
+  return (await cluster.list<PodState & KubeObject>('v1', 'Pod', { namespace: DEPLOYMENT_REF.namespace, labelSelector: selector })).filter((p) => !p.metadata.deletionTimestamp);
 }
 
 /** Until the Deployment is Available; an image that cannot be pulled or a crash loop fails at once, naming the pod's reason. */
@@ -184,9 +187,7 @@ async function waitAvailable(ctx: Context, cluster: ClusterPort, timeoutMs: numb
   const started = Date.now();
   for (;;) {
     if (available(await cluster.get<KubeObject>(DEPLOYMENT_REF))) return;
-    const pods = (await cluster.list<PodState & KubeObject>('v1', 'Pod', { namespace: DEPLOYMENT_REF.namespace, labelSelector: Object.entries(COMPONENT_LABELS).map(([k, v]) => `${k}=${v}`).join(',') }))
-      .filter((p) => !p.metadata.deletionTimestamp);
-    const t = podTrouble(pods);
+    const t = podTrouble(await serverPods(cluster));
     const where = `Deployment ${DEPLOYMENT_REF.namespace}/${DEPLOYMENT_REF.name}`;
     const hint = 'labelled pods are not sent to virtual nodes until it runs; check the image (--image for a mirror) and `kubectl -n kube-system describe pod -l app.kubernetes.io/name=vnode-scheduling`';
     if (t.hopeless) throw operationError('WebhookNotAvailable', `${where} cannot become available: ${t.lines.join('; ')}`, { hint });

@@ -69,11 +69,17 @@ export function readSelectors(data: Record<string, string> | undefined): Profile
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };
 
-/** The add-on must be installed: its vk-webhook is what reads these selectors. */
-async function requireAddonProfile(ctx: Context): Promise<ConfigMap> {
+/** eci-profile while the add-on is installed (its controller present), else undefined. */
+async function addonProfile(ctx: Context): Promise<ConfigMap | undefined> {
   const cluster = await ctx.cluster();
   const [profile, controller] = await Promise.all([cluster.get<ConfigMap>(PROFILE_REF), cluster.get(CONTROLLER_REF)]);
-  if (!profile || !controller) {
+  return profile && controller ? profile : undefined;
+}
+
+/** The add-on must be installed: its vk-webhook is what reads these selectors. */
+async function requireAddonProfile(ctx: Context): Promise<ConfigMap> {
+  const profile = await addonProfile(ctx);
+  if (!profile) {
     throw usageError('NoSelectorEngine', `selectors are the ${ADDON} add-on's (its ${ECI_PROFILE} and vk-webhook), and the add-on is not installed`,
       'install it (`vnode install --mode addon`), or for VNodes use label-based scheduling: `vnode scheduling enable`');
   }
@@ -115,8 +121,7 @@ export async function removeSelector(ctx: Context, name: string): Promise<Select
 
 /** Which engine sends pods to virtual nodes: the add-on's vk-webhook, vnode's webhook, both or neither. */
 export async function engineOf(ctx: Context): Promise<{ addon: boolean; selectors: number | null }> {
-  const cluster = await ctx.cluster();
-  const [profile, controller] = await Promise.all([cluster.get<ConfigMap>(PROFILE_REF), cluster.get(CONTROLLER_REF)]);
-  if (!profile || !controller) return { addon: false, selectors: null };
+  const profile = await addonProfile(ctx);
+  if (!profile) return { addon: false, selectors: null };
   try { return { addon: true, selectors: readSelectors(profile.data).length }; } catch { return { addon: true, selectors: null }; }
 }
