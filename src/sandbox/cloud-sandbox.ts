@@ -4,9 +4,9 @@ import type { EciHooks } from './cloud/eci.js';
 import type { FaultSpec } from './cloud/faults.js';
 import { startCloudEmulator, type CloudEmulator, type EmulatorOptions } from './cloud/server.js';
 import { ControllerSimulator } from './controller-sim.js';
-import { freePort } from './controlplane.js';
+import path from 'node:path';
 import { VirtualNodeSimulator } from './vnode-sim.js';
-import { WebhookHost } from './webhook-host.js';
+import { WorkerNode } from './worker.js';
 
 export interface SandboxCloudOptions {
   port?: number;
@@ -17,8 +17,8 @@ export interface SandboxCloudOptions {
   /** How long an instance stays Terminating after its pod is gone (real ECI: some seconds). */
   releaseDelayMs?: number;
   adminKubeconfig?: string;
-  /** Loopback port of the scheduling webhook host (with adminKubeconfig); default a free one. */
-  webhookPort?: number;
+  /** Without a normal worker node (with adminKubeconfig; default with one). */
+  noWorker?: boolean;
   log?: (m: string) => void;
   onRequest?: EmulatorOptions['onRequest'];
   idempotencyWindowMs?: number;
@@ -28,7 +28,7 @@ export const DEFAULT_READY_DELAY_MS = 2000;
 export const DEFAULT_RELEASE_DELAY_MS = 3000;
 
 /** The emulator plus the simulation that brings its virtual nodes to life. */
-export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise<CloudEmulator & { simulator: VirtualNodeSimulator; webhookPort: number | undefined }> {
+export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise<CloudEmulator & { simulator: VirtualNodeSimulator; worker: WorkerNode | undefined }> {
   const hooks: EciHooks = {};
   const csHooks: CsHooks = {};
   const emu = await startCloudEmulator({
@@ -55,20 +55,17 @@ export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise
     ? new ControllerSimulator({ adminKubeconfig: opts.adminKubeconfig, endpoint: emu.endpoint, state: emu.state, ...(opts.log ? { log: opts.log } : {}) })
     : undefined;
   controller?.start();
-  // label-based scheduling's webhook, outside the cluster as the API server can reach no Service here
-  const webhook = opts.adminKubeconfig
-    ? new WebhookHost({ adminKubeconfig: opts.adminKubeconfig, port: opts.webhookPort || await freePort(), ...(opts.log ? { log: opts.log } : {}) })
+  // the cluster's own machine: a normal node that runs what the sandbox can (vnode's scheduling server among it)
+  const worker = opts.adminKubeconfig && !opts.noWorker
+    ? new WorkerNode({ adminKubeconfig: opts.adminKubeconfig, dir: path.join(path.dirname(opts.adminKubeconfig), 'worker'), ...(opts.log ? { log: opts.log } : {}) })
     : undefined;
-  webhook?.start();
+  await worker?.start();
   return {
     ...emu,
     simulator,
-    webhookPort: webhook ? Number(new URL(webhook.url).port) : undefined,
-    env() {
-      return { ...emu.env(), ...(webhook ? { VNODE_WEBHOOK_URL: webhook.url } : {}) };
-    },
+    worker,
     async stop() {
-      await webhook?.stop();
+      await worker?.stop();
       await controller?.stopAll();
       await addons?.stop();
       await simulator.stopAll();

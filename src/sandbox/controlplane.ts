@@ -234,6 +234,8 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       '--authorization-mode=Node,RBAC', '--enable-bootstrap-token-auth', '--service-cluster-ip-range=10.0.0.0/24',
       '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true',
       '--max-requests-inflight=1000', '--max-mutating-requests-inflight=500', '--v=0', ...apiserverArgs(profile),
+      // webhooks and aggregated APIs behind a Service are reached at its endpoints: no kube-proxy runs here
+      '--enable-aggregator-routing=true',
     ]);
     const tls = { ca: readFileSync(f('ca.crt')), cert: readFileSync(f('admin.crt')), key: readFileSync(f('admin.key')) };
     await waitHealthy(api, async () => (await httpsGet(`${server}/readyz`, tls)) === 200, timeout);

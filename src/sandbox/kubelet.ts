@@ -28,6 +28,9 @@ export interface NodeSpec {
   providerId?: string;
   /** The cluster's version; a virtual kubelet reports it as its own. */
   serverVersion: string;
+  /** Capacity (default: a virtual node's, practically unlimited). */
+  resources?: Record<string, string>;
+  osImage?: string;
 }
 
 export interface KubeletEvents {
@@ -47,7 +50,7 @@ export function messageOf(e: unknown): string {
 /** Registers the Node (or reports its status again after a restart). */
 export async function registerNode(core: CoreV1Api, spec: NodeSpec): Promise<void> {
   const now = new Date();
-  const resources = { cpu: '20000', memory: '80000Gi', pods: '3000', 'ephemeral-storage': '100000Gi' };
+  const resources = spec.resources ?? { cpu: '20000', memory: '80000Gi', pods: '3000', 'ephemeral-storage': '100000Gi' };
   const status = {
     capacity: resources, allocatable: resources,
     conditions: [
@@ -59,7 +62,7 @@ export async function registerNode(core: CoreV1Api, spec: NodeSpec): Promise<voi
     addresses: [{ type: 'InternalIP', address: spec.internalIp }, { type: 'Hostname', address: spec.name }],
     daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
     nodeInfo: {
-      machineID: spec.machineId, systemUUID: spec.machineId, bootID: spec.machineId, kernelVersion: '', osImage: 'Alibaba Cloud ECI', containerRuntimeVersion: 'eci://1.0',
+      machineID: spec.machineId, systemUUID: spec.machineId, bootID: spec.machineId, kernelVersion: '', osImage: spec.osImage ?? 'Alibaba Cloud ECI', containerRuntimeVersion: 'eci://1.0',
       kubeletVersion: `${spec.serverVersion}-vnode`, kubeProxyVersion: `${spec.serverVersion}-vnode`, operatingSystem: 'linux', architecture: 'amd64',
     },
   };

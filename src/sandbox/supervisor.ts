@@ -7,12 +7,12 @@ import { untilAborted } from '../util/sleep.js';
 import { startSandboxCloud } from './cloud-sandbox.js';
 import { findBinaries, freePort, startControlPlane } from './controlplane.js';
 
-export interface SandboxFiles { dir: string; pid: string; env: string; ready: string; log: string; cloudState: string; cloudPort: string; webhookPort: string; kubeconfig: string }
+export interface SandboxFiles { dir: string; pid: string; env: string; ready: string; log: string; cloudState: string; cloudPort: string; kubeconfig: string }
 
 export function sandboxFiles(dir: string): SandboxFiles {
   return {
     dir, pid: path.join(dir, 'sandbox.pid'), env: path.join(dir, 'env'), ready: path.join(dir, 'ready'), log: path.join(dir, 'sandbox.log'),
-    cloudState: path.join(dir, 'cloud.json'), cloudPort: path.join(dir, 'cloud-port'), webhookPort: path.join(dir, 'webhook-port'), kubeconfig: path.join(dir, 'cp', 'admin.kubeconfig'),
+    cloudState: path.join(dir, 'cloud.json'), cloudPort: path.join(dir, 'cloud-port'), kubeconfig: path.join(dir, 'cp', 'admin.kubeconfig'),
   };
 }
 
@@ -43,17 +43,14 @@ export async function serveSandbox(dir: string, opts: SimSettings & { signal: Ab
   try {
     let port = Number(existsSync(f.cloudPort) ? readFileSync(f.cloudPort, 'utf8') : 0);
     if (!port) port = await freePort();
-    // the webhook's URL is in the cluster (MutatingWebhookConfiguration): keep its port across down/up
-    const webhookPort = Number(existsSync(f.webhookPort) ? readFileSync(f.webhookPort, 'utf8') : 0) || await freePort();
     const faults = opts.faults ? (await import('./cloud/faults.js')).parseFaults(opts.faults) : undefined;
-    const common = { stateFile: f.cloudState, readyDelayMs: opts.readyDelayMs, releaseDelayMs: opts.releaseDelayMs, ...(faults ? { faults } : {}), adminKubeconfig: cp.kubeconfig, webhookPort, log: opts.log };
+    const common = { stateFile: f.cloudState, readyDelayMs: opts.readyDelayMs, releaseDelayMs: opts.releaseDelayMs, ...(faults ? { faults } : {}), adminKubeconfig: cp.kubeconfig, log: opts.log };
     try {
       cloud = await startSandboxCloud({ port, ...common });
     } catch {
       cloud = await startSandboxCloud({ ...common, port: await freePort() });
     }
     writeFileSync(f.cloudPort, String(cloud.port));
-    writeFileSync(f.webhookPort, String(webhookPort));
     const env = { KUBECONFIG: cp.kubeconfig, ...cloud.env() };
     writeFileSync(f.env, Object.entries(env).map(([k, v]) => `export ${k}=${v}\n`).join(''), { mode: 0o600 });
     writeFileSync(f.ready, String(process.pid));

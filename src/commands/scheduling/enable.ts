@@ -1,9 +1,8 @@
 import { Option, type Command } from 'commander';
 import { usageError } from '../../errors.js';
 import type { EnableResult } from '../../steps/scheduling/scheduling.js';
-import { DEFAULT_REPLICAS, defaultImage, type Endpoint } from '../../steps/scheduling/webhook.js';
+import { DEFAULT_IMAGE, DEFAULT_REPLICAS, type Endpoint } from '../../steps/scheduling/webhook.js';
 import { parseDuration } from '../../util/duration.js';
-import { VERSION } from '../../version.js';
 import { collect, parseNamespaces } from '../flags.js';
 import type { CommandModule } from '../registry.js';
 
@@ -32,15 +31,15 @@ function render(r: EnableResult): string {
 
 const command: CommandModule = {
   configure(cmd: Command) {
-    cmd.description('Deploy the admission webhook that puts pods labelled alibabacloud.com/eci=true (or eci=true), and every pod of a namespace ' +
-      'labelled alibabacloud.com/eci=true (or virtual-node-affinity-injection=enabled), on this cluster\'s virtual nodes; label the given namespaces. ' +
-      'A pod that already selects other nodes is left alone, with a Warning event saying why. Re-running renews the certificate when it is close to expiry.')
+    cmd.description('Deploy vnode\'s scheduling server (admission webhook plus burst controller) on the official Node.js image, with its code in a ConfigMap, ' +
+      'and the Selector CRD (eci.aliyun.com/v1, as Alibaba\'s eci-profile). Pods labelled alibabacloud.com/eci=true (or eci=true), and every pod of a namespace ' +
+      'labelled alibabacloud.com/eci=true (or eci=true, virtual-node-affinity-injection=enabled), go to this cluster\'s virtual nodes; `vnode scheduling add` ' +
+      'adds Selectors with policies. A pod that already selects other nodes is left alone, with a Warning event saying why. Re-running renews the certificate when it is close to expiry.')
       .option('--namespace <name>', 'label this namespace so all its pods go to virtual nodes (repeatable, or comma-separated)', collect)
       .addOption(new Option('--mode <mode>', 'which virtual nodes labelled pods go to (default: the installed mode)').choices(['vnode', 'controller']))
-      .option('--image <ref>', `webhook server image (default: ${defaultImage(VERSION)})`)
+      .option('--image <ref>', `Node.js 20 image the server runs on, e.g. a mirror of it (default: ${DEFAULT_IMAGE}); vnode's code comes from a ConfigMap`)
       .option('--replicas <n>', 'webhook server replicas', String(DEFAULT_REPLICAS))
-      .option('--webhook-url <url>', 'call a webhook outside the cluster at this https URL instead of the in-cluster Service (run `vnode scheduling serve` there); ' +
-        'default $VNODE_WEBHOOK_URL, which the sandbox sets')
+      .option('--webhook-url <url>', 'call a server outside the cluster at this https URL instead of the in-cluster Service (run `vnode scheduling serve --mode MODE` there)')
       .option('--no-wait', 'do not wait for the webhook server to be available')
       .option('--timeout <duration>', 'how long to wait for the webhook server', '3m');
   },
@@ -48,12 +47,12 @@ const command: CommandModule = {
     const namespaces = parseNamespaces(raw.namespace);
     const replicas = Number(raw.replicas);
     if (!/^\d+$/.test(String(raw.replicas)) || replicas < 1 || replicas > 10) throw usageError('InvalidReplicas', `invalid --replicas "${String(raw.replicas)}": expected a whole number from 1 to 10`);
-    const endpoint = parseEndpoint(raw.webhookUrl ?? ctx.env.VNODE_WEBHOOK_URL);
+    const endpoint = parseEndpoint(raw.webhookUrl);
     if (endpoint.kind === 'url' && raw.image !== undefined) throw usageError('ConflictingFlags', '--image does not apply with --webhook-url: no webhook server is deployed in the cluster');
     const timeoutMs = parseDuration('--timeout', String(raw.timeout));
     const { enableScheduling } = await import('../../steps/scheduling/scheduling.js');
     const r = await enableScheduling(ctx, {
-      namespaces, mode: raw.mode as 'vnode' | 'controller' | undefined, image: String(raw.image ?? defaultImage(VERSION)), replicas, endpoint, wait: raw.wait !== false, timeoutMs,
+      namespaces, mode: raw.mode as 'vnode' | 'controller' | undefined, image: String(raw.image ?? DEFAULT_IMAGE), replicas, endpoint, wait: raw.wait !== false, timeoutMs,
     });
     ctx.out.result(r, () => render(r));
   },

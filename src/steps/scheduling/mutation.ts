@@ -1,6 +1,6 @@
 import { requiredTerms, selectsNode, toleratesTaint, type NodeFacts, type PodSchedulingSpec, type Toleration } from '../../cluster/node-match.js';
 import { NODE_LABELS as CONTROLLER_LABELS, TAINT as CONTROLLER_TAINT } from '../addon/constants.js';
-import { VNODE_LABELS, VNODE_TAINT } from '../virtual-node/install.js';
+import { VNODE_LABELS, VNODE_TAINT } from '../virtual-node/constants.js';
 
 export type SchedulingMode = 'vnode' | 'controller';
 export const SCHEDULING_MODES: SchedulingMode[] = ['vnode', 'controller'];
@@ -41,7 +41,7 @@ export const TARGETS: Record<SchedulingMode, ModeTarget> = {
   },
 };
 
-export interface PatchOp { op: 'add' | 'replace'; path: string; value: unknown }
+export interface PatchOp { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
 
 export interface Decision {
   /** Empty: nothing to change. */

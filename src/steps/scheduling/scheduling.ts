@@ -2,13 +2,17 @@ import { APPLIED_ANNOTATION, ensureHashed, ensureObject } from '../../cluster/en
 import { MANAGED_BY, MANAGED_BY_LABEL, describeRef, refOf, type ClusterPort, type KubeObject, type ObjectRef } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { operationError, usageError } from '../../errors.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { packageRoot } from '../../util/package-root.js';
 import { pause } from '../../util/sleep.js';
 import { CONTROLLER_REF } from '../addon/addon.js';
 import { certFacts, generateWebhookCerts, RENEW_BEFORE_MS } from './certs.js';
 import { LEGACY_NAMESPACE_LABEL, NAMESPACE_LABEL, SHORT_NAMESPACE_LABEL, TARGETS, type SchedulingMode } from './mutation.js';
+import { SELECTOR_API, SELECTOR_KIND } from './policy.js';
 import {
-  ADMISSION, clusterRole, clusterRoleBinding, COMPONENT_LABELS, DEPLOYMENT_REF, deployment, describeConfiguration, LABELLED_ANNOTATION, MWC_REF, SECRET_REF, service, SERVICE_REF,
-  serviceAccount, servingHosts, tlsSecret, webhookConfiguration, type Endpoint,
+  ADMISSION, clusterRole, clusterRoleBinding, CODE_REF, codeConfigMap, codeDigest, COMPONENT_LABELS, CRD_REF, DEPLOYMENT_REF, deployment, describeConfiguration, LABELLED_ANNOTATION,
+  MWC_REF, SECRET_REF, selectorCrd, service, SERVICE_REF, serviceAccount, servingHosts, tlsSecret, webhookConfiguration, type Endpoint,
 } from './webhook.js';
 
 export interface EnableOptions {
@@ -103,6 +107,25 @@ async function labelNamespaces(cluster: ClusterPort, namespaces: KubeObject[], d
   return out;
 }
 
+/** vnode's bundled server (the build's dist/webhook.cjs.gz), which the ConfigMap carries into the cluster. */
+function serverCode(): Buffer {
+  const file = path.join(packageRoot(), 'dist', 'webhook.cjs.gz');
+  try { return readFileSync(file); } catch {
+    throw operationError('ServerCodeMissing', `vnode's scheduling server code is missing (${file})`, { hint: 'this installation of vnode is incomplete; in a checkout, run `npm run build`' });
+  }
+}
+
+/** The Selector CRD: vnode's own, or one that Alibaba's eci-profile put there, which must serve v1. */
+async function selectorDefinition(cluster: ClusterPort): Promise<KubeObject | undefined> {
+  const live = await cluster.get<KubeObject>(CRD_REF);
+  if (!live || live.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) return selectorCrd();
+  if (!(await cluster.groupVersions()).includes(SELECTOR_API)) {
+    throw usageError('SelectorVersion', `CustomResourceDefinition ${CRD_REF.name} exists (not vnode's) but does not serve ${SELECTOR_API}`,
+      'add version v1 to it (Alibaba\'s eci-profile defines v1 alongside v1beta1), or delete it so vnode installs its own');
+  }
+  return undefined;
+}
+
 /** `vnode scheduling enable`: the webhook that sends labelled pods to this cluster's virtual nodes, and the namespace labels. */
 export async function enableScheduling(ctx: Context, opts: EnableOptions): Promise<EnableResult> {
   const cluster = await ctx.cluster();
@@ -110,18 +133,20 @@ export async function enableScheduling(ctx: Context, opts: EnableOptions): Promi
     await requireAdmissionV1(cluster);
     const namespaces = await requireNamespaces(cluster, opts.namespaces);
     const mode = await resolveMode(cluster, opts.mode);
-    for (const ref of [MWC_REF, SECRET_REF, DEPLOYMENT_REF, SERVICE_REF]) await checkOwned(cluster, ref);
-    return { namespaces, mode };
+    for (const ref of [MWC_REF, SECRET_REF, DEPLOYMENT_REF, SERVICE_REF, CODE_REF]) await checkOwned(cluster, ref);
+    return { namespaces, mode, crd: await selectorDefinition(cluster) };
   }, (p) => `labelled pods go to ${p.mode === 'vnode' ? 'VNode' : 'controller'} virtual nodes`);
   const certs = await certificates(cluster, opts.endpoint);
   const inCluster = opts.endpoint.kind === 'service';
+  const code = inCluster ? serverCode() : undefined;
   const objects: KubeObject[] = [
+    ...(pre.crd ? [pre.crd] : []),
     serviceAccount(), clusterRole(), clusterRoleBinding(), tlsSecret(certs.certPem, certs.keyPem, certs.caPem, certs.previousCaPem),
-    ...(inCluster ? [deployment(opts.image, opts.replicas), service()] : []),
+    ...(code ? [codeConfigMap(code), deployment(opts.image, opts.replicas, pre.mode, codeDigest(code)), service()] : []),
     webhookConfiguration(opts.endpoint, pre.mode, [certs.caPem, certs.previousCaPem].filter(Boolean).map((p) => `${p!.trim()}\n`).join('')),
   ];
   // a webhook outside the cluster replaces the in-cluster one
-  const obsolete = inCluster ? [] : (await Promise.all([DEPLOYMENT_REF, SERVICE_REF].map((r) => cluster.get<KubeObject>(r)))).filter((o): o is KubeObject => Boolean(o));
+  const obsolete = inCluster ? [] : (await Promise.all([DEPLOYMENT_REF, SERVICE_REF, CODE_REF].map((r) => cluster.get<KubeObject>(r)))).filter((o): o is KubeObject => Boolean(o));
   const base = { mode: pre.mode, endpoint: describeEndpoint(opts.endpoint), certificateExpires: certs.notAfter.toISOString() };
   if (ctx.flags.dryRun) {
     return {
@@ -138,6 +163,7 @@ export async function enableScheduling(ctx: Context, opts: EnableOptions): Promi
       await ctx.status.step(`Waiting for Deployment ${DEPLOYMENT_REF.namespace}/${DEPLOYMENT_REF.name} to be available`, () => waitAvailable(ctx, cluster, opts.timeoutMs));
     }
     const action = await ctx.status.step(`Applying ${describeRef(refOf(o))}`, async () => (o.metadata.annotations?.[APPLIED_ANNOTATION] ? ensureHashed(cluster, o) : (await ensureObject(cluster, o)).action), (a) => a);
+    if (o.kind === 'CustomResourceDefinition' && action !== 'unchanged') await ctx.status.step('Waiting for the Selector API to be served', () => waitServed(ctx, cluster));
     applied.push({ object: describeRef(refOf(o)), action });
   }
   for (const o of obsolete) {
@@ -146,6 +172,12 @@ export async function enableScheduling(ctx: Context, opts: EnableOptions): Promi
   }
   const namespaces = await labelNamespaces(cluster, pre.namespaces, false);
   return { ...base, objects: applied, namespaces, dryRun: false };
+}
+
+/** A new CRD is served once the API server has established it (a second or so). */
+async function waitServed(ctx: Context, cluster: ClusterPort): Promise<void> {
+  await cluster.waitFor<KubeObject>(CRD_REF, (o) => ((o?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [])
+    .some((c) => c.type === 'Established' && c.status === 'True'), { timeoutMs: 30_000, signal: ctx.signal });
 }
 
 /** Reasons a pod of the server will not become ready by waiting: the image, or a container that keeps failing. */
@@ -241,13 +273,23 @@ export async function disableScheduling(ctx: Context, opts: { namespaces: string
     for (const ns of nss) namespaces.push(await unlabel(cluster, ns, dryRun, false));
     return { objects: [], namespaces, dryRun };
   }
-  const refs: ObjectRef[] = [MWC_REF, DEPLOYMENT_REF, SERVICE_REF, SECRET_REF, refOf(clusterRoleBinding()), refOf(clusterRole()), refOf(serviceAccount())];
+  const refs: ObjectRef[] = [MWC_REF, DEPLOYMENT_REF, SERVICE_REF, CODE_REF, SECRET_REF, refOf(clusterRoleBinding()), refOf(clusterRole()), refOf(serviceAccount())];
   const objects: { object: string; action: string }[] = [];
   for (const ref of refs) {
     const live = await checkOwned(cluster, ref);
     if (!live) continue;
     if (!dryRun) await ctx.status.step(`Deleting ${describeRef(ref)}`, () => cluster.delete(ref));
     objects.push({ object: describeRef(ref), action: dryRun ? 'would delete' : 'deleted' });
+  }
+  // the CRD goes with the last Selector: deleting it would delete users' Selectors
+  const crd = await cluster.get<KubeObject>(CRD_REF);
+  if (crd?.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) {
+    const selectors = await cluster.list(SELECTOR_API, SELECTOR_KIND).catch(() => []);
+    if (selectors.length > 0) objects.push({ object: describeRef(CRD_REF), action: `kept (${selectors.length} Selector${selectors.length > 1 ? 's' : ''}; remove them with \`vnode scheduling remove\`, then disable again)` });
+    else {
+      if (!dryRun) await ctx.status.step(`Deleting ${describeRef(CRD_REF)}`, () => cluster.delete(CRD_REF));
+      objects.push({ object: describeRef(CRD_REF), action: dryRun ? 'would delete' : 'deleted' });
+    }
   }
   const namespaces: NamespaceChange[] = [];
   for (const ns of await labelledNamespaces(cluster)) namespaces.push(await unlabel(cluster, ns, dryRun, true));

@@ -1,13 +1,16 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { NodeFacts, NodeTaint } from '../../cluster/node-match.js';
-import type { ClusterPort, KubeObject } from '../../cluster/port.js';
-import { decide, LEGACY_POD_LABEL, POD_LABEL, SCHEDULING_MODES, TARGETS, type SchedulingMode } from './mutation.js';
+import type { NodeFacts, NodeTaint, PodSchedulingSpec } from '../../cluster/node-match.js';
+import type { ClusterPort, KubeObject, WatchEventType } from '../../cluster/port.js';
+import { pause } from '../../util/sleep.js';
+import { SCHEDULING_MODES, TARGETS, type SchedulingMode } from './mutation.js';
+import { admit, BURST_LABEL, burstPatch, BUILT_IN_RULES, isUnschedulable, pick, ruleOf, SELECTOR_API, SELECTOR_KIND, type Rule, type SelectorObject } from './policy.js';
 
 export const MUTATE_PATH = '/mutate/';
 export const HEALTH_PATH = '/healthz';
 export const SKIPPED_REASON = 'VirtualNodeNotInjected';
+export const BURST_REASON = 'BurstToVirtualNode';
 const COMPONENT = 'vnode-scheduling';
 const NODE_CACHE_MS = 5000;
 const MAX_BODY = 3 * 1024 * 1024;
@@ -20,10 +23,13 @@ export interface WebhookServerOptions {
   /** Reads the mode's nodes and writes events, as the webhook's ServiceAccount (asked for each use: a token may be renewed). */
   cluster: () => Promise<ClusterPort>;
   log: (m: string) => void;
+  /** Burst normal-node-prefer pods to this mode's virtual nodes (the in-cluster server knows its mode from its args). */
+  mode?: SchedulingMode;
 }
 
 export interface WebhookServer {
   port: number;
+  view: SchedulingView;
   /** New certificate and key for new connections (a renewed Secret). */
   reload(cert: string, key: string): void;
   close(): Promise<void>;
@@ -38,23 +44,91 @@ interface AdmissionRequest {
 
 interface NodeObject extends KubeObject { spec?: { taints?: NodeTaint[] } }
 
-/** The mutating admission webhook behind `vnode scheduling enable`: one path per install mode. */
-export async function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
-  const cache = new Map<SchedulingMode, { at: number; nodes: Promise<NodeFacts[]> }>();
-  const nodesOf = (mode: SchedulingMode): Promise<NodeFacts[]> => {
-    const hit = cache.get(mode);
+/**
+ * The webhook and the burst controller share what they know of the cluster, kept by watches: Selectors, namespace
+ * labels, and (briefly cached) the mode's virtual nodes. Until the first lists arrive the server reports not ready.
+ */
+export class SchedulingView {
+  private readonly selectors = new Map<string, SelectorObject>();
+  private readonly namespaces = new Map<string, Record<string, string>>();
+  private readonly cache = new Map<SchedulingMode, { at: number; nodes: Promise<NodeFacts[]> }>();
+  private synced = { selectors: false, namespaces: false };
+  private readonly loops: Promise<void>[] = [];
+
+  constructor(private readonly cluster: () => Promise<ClusterPort>, private readonly log: (m: string) => void, private readonly signal: AbortSignal) {}
+
+  start(): void {
+    this.loops.push(this.keep<SelectorObject>(SELECTOR_API, SELECTOR_KIND, this.selectors, () => { this.synced.selectors = true; }));
+    this.loops.push(this.keep<KubeObject>('v1', 'Namespace', undefined, () => { this.synced.namespaces = true; }, (type, ns) => {
+      if (type === 'DELETED') this.namespaces.delete(ns.metadata.name ?? '');
+      else this.namespaces.set(ns.metadata.name ?? '', ns.metadata.labels ?? {});
+    }));
+  }
+
+  get ready(): boolean {
+    return this.synced.selectors && this.synced.namespaces;
+  }
+
+  async stopped(): Promise<void> {
+    await Promise.all(this.loops);
+  }
+
+  rules(): Rule[] {
+    return [...BUILT_IN_RULES, ...[...this.selectors.values()].map(ruleOf)];
+  }
+
+  /** A namespace's labels; one not seen yet (created a moment ago) is read. */
+  async namespaceLabels(name: string): Promise<Record<string, string>> {
+    const known = this.namespaces.get(name);
+    if (known) return known;
+    const ns = await (await this.cluster()).get<KubeObject>({ apiVersion: 'v1', kind: 'Namespace', name }).catch(() => undefined);
+    return ns?.metadata.labels ?? {};
+  }
+
+  nodes(mode: SchedulingMode): Promise<NodeFacts[]> {
+    const hit = this.cache.get(mode);
     if (hit && Date.now() - hit.at < NODE_CACHE_MS) return hit.nodes;
-    const nodes = opts.cluster().then((c) => c.list<NodeObject>('v1', 'Node', { labelSelector: TARGETS[mode].nodeLabelSelector }))
+    const nodes = this.cluster().then((c) => c.list<NodeObject>('v1', 'Node', { labelSelector: TARGETS[mode].nodeLabelSelector }))
       .then((list) => list.map((n) => ({ name: n.metadata.name ?? '', labels: n.metadata.labels ?? {}, taints: n.spec?.taints ?? [] })))
       .catch((e: unknown) => {
         // without the list the mode's usual labels decide; a pod is never refused for it
-        opts.log(`listing ${mode} nodes failed: ${(e as Error).message}`);
-        cache.delete(mode);
+        this.log(`listing ${mode} nodes failed: ${(e as Error).message}`);
+        this.cache.delete(mode);
         return [];
       });
-    cache.set(mode, { at: Date.now(), nodes });
+    this.cache.set(mode, { at: Date.now(), nodes });
     return nodes;
-  };
+  }
+
+  /** List and watch, again after any failure (a CRD not there yet, the API server restarting). */
+  private async keep<T extends KubeObject>(apiVersion: string, kind: string, into: Map<string, T> | undefined, onSynced: () => void,
+    onEvent?: (type: WatchEventType, o: T) => void): Promise<void> {
+    while (!this.signal.aborted) {
+      try {
+        const cluster = await this.cluster();
+        await cluster.watchList<T>(apiVersion, kind, {}, (type, o) => {
+          if (into) { if (type === 'DELETED') into.delete(o.metadata.name ?? ''); else into.set(o.metadata.name ?? '', o); }
+          onEvent?.(type, o);
+        }, this.signal, (present) => {
+          if (into) { into.clear(); for (const o of present) into.set(o.metadata.name ?? '', o); }
+          onSynced();
+        });
+      } catch (e) {
+        if (this.signal.aborted) return;
+        // no Selector CRD: the label shortcuts still work
+        if (kind === SELECTOR_KIND) onSynced();
+        this.log(`watching ${kind} failed: ${(e as Error).message}`);
+        await pause(5000, this.signal).catch(() => undefined);
+      }
+    }
+  }
+}
+
+/** The mutating admission webhook behind `vnode scheduling enable`: one path per install mode. */
+export async function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
+  const abort = new AbortController();
+  const view = new SchedulingView(opts.cluster, opts.log, abort.signal);
+  view.start();
 
   const review = async (mode: SchedulingMode, body: { apiVersion?: string; request?: AdmissionRequest }): Promise<Record<string, unknown>> => {
     const req = body.request;
@@ -62,15 +136,16 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     const response: Record<string, unknown> = { uid: req.uid, allowed: true };
     const pod = req.object;
     if (pod?.kind === 'Pod') {
-      const d = decide(pod, mode, await nodesOf(mode));
+      const [nsLabels, nodes] = await Promise.all([view.namespaceLabels(req.namespace ?? ''), view.nodes(mode)]);
+      const d = admit(pod, nsLabels, view.rules(), mode, nodes);
       if (d.patch.length > 0) {
         response.patchType = 'JSONPatch';
         response.patch = Buffer.from(JSON.stringify(d.patch)).toString('base64');
       }
-      if (d.skipped) {
+      if (d.skipped && d.rule) {
         const message = `not sent to a virtual node: ${d.skipped}`;
         response.warnings = [message];
-        if (!req.dryRun) void opts.cluster().then((c) => recordSkip(c, pod, req.namespace ?? '', message)).catch((e: unknown) => opts.log(`event: ${(e as Error).message}`));
+        if (!req.dryRun) void opts.cluster().then((c) => recordEvent(c, pod, req.namespace ?? '', 'Warning', SKIPPED_REASON, `asked for ECI (${d.rule!.describe}) but was ${message}`)).catch((e: unknown) => opts.log(`event: ${(e as Error).message}`));
       }
     }
     return { apiVersion: body.apiVersion ?? 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
@@ -78,7 +153,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://webhook');
-    if (req.method === 'GET' && url.pathname === HEALTH_PATH) { res.writeHead(200).end('ok'); return; }
+    if (req.method === 'GET' && url.pathname === HEALTH_PATH) { res.writeHead(view.ready ? 200 : 503).end(view.ready ? 'ok' : 'syncing'); return; }
     const mode = url.pathname.startsWith(MUTATE_PATH) ? url.pathname.slice(MUTATE_PATH.length) as SchedulingMode : undefined;
     if (req.method !== 'POST' || !mode || !SCHEDULING_MODES.includes(mode)) { res.writeHead(404).end(); return; }
     const chunks: Buffer[] = [];
@@ -103,28 +178,81 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => { server.off('error', reject); resolve(); });
   });
+  const burst = opts.mode ? runBurst(view, opts.mode, opts.cluster, opts.log, abort.signal) : Promise.resolve();
   return {
     port: (server.address() as AddressInfo).port,
+    view,
     reload(cert, key) { server.setSecureContext({ cert, key, minVersion: 'TLSv1.2' }); },
-    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+    close: async () => {
+      abort.abort();
+      await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+      await Promise.all([view.stopped(), burst]);
+    },
   };
 }
 
-/** The event goes to the pod's controller when it has one: a generated pod has no name yet at admission. */
-async function recordSkip(cluster: ClusterPort, pod: KubeObject, namespace: string, message: string): Promise<void> {
+/**
+ * The burst half of normal-node-prefer: pods the webhook marked pending, unbound, that the scheduler found no node for.
+ * Every replica may do it: the patch is conditional (see burstPatch), so a pod is changed once.
+ */
+async function runBurst(view: SchedulingView, mode: SchedulingMode, cluster: () => Promise<ClusterPort>, log: (m: string) => void, signal: AbortSignal): Promise<void> {
+  const busy = new Set<string>();
+  const handle = async (pod: BurstPod): Promise<void> => {
+    const uid = pod.metadata.uid ?? '';
+    if (busy.has(uid)) return;
+    busy.add(uid);
+    try {
+      const rule = pick(view.rules(), pod.metadata.labels ?? {}, await view.namespaceLabels(pod.metadata.namespace ?? ''));
+      const b = burstPatch(pod, rule, mode, await view.nodes(mode));
+      const c = await cluster();
+      const ref = { apiVersion: 'v1', kind: 'Pod', namespace: pod.metadata.namespace ?? '', name: pod.metadata.name ?? '' };
+      if (b.skipped) {
+        await recordEvent(c, pod, ref.namespace, 'Warning', SKIPPED_REASON, `found no normal node (Unschedulable) and was not sent to a virtual node: ${b.skipped}`);
+        return;
+      }
+      if (!b.patch) return;
+      try {
+        await c.patch(ref, b.patch, 'json');
+      } catch (e) {
+        // another replica was first (the tested tolerations changed), or the pod is gone or bound meanwhile
+        const now = await c.get<BurstPod>(ref).catch(() => undefined);
+        if (!now || now.metadata.labels?.[BURST_LABEL] !== 'pending' || !isUnschedulable(now)) return;
+        throw e;
+      }
+      await recordEvent(c, pod, ref.namespace, 'Normal', BURST_REASON, `no normal node fits (Unschedulable): tolerating the virtual nodes (${rule!.describe}, policy normalNodePrefer)`);
+    } catch (e) {
+      log(`burst ${pod.metadata.namespace}/${pod.metadata.name}: ${(e as Error).message}`);
+    } finally {
+      busy.delete(uid);
+    }
+  };
+  while (!signal.aborted) {
+    try {
+      await (await cluster()).watchList<BurstPod>('v1', 'Pod', { labelSelector: `${BURST_LABEL}=pending`, fieldSelector: 'spec.nodeName=' }, (type, pod) => {
+        if (type !== 'DELETED' && isUnschedulable(pod)) void handle(pod);
+      }, signal);
+    } catch (e) {
+      if (signal.aborted) return;
+      log(`watching pending pods failed: ${(e as Error).message}`);
+      await pause(5000, signal).catch(() => undefined);
+    }
+  }
+}
+
+interface BurstPod extends KubeObject { spec?: PodSchedulingSpec; status?: { conditions?: { type: string; status: string; reason?: string }[] } }
+
+/** The event goes to the pod's controller when it has no name yet (at admission a generated pod has none). */
+async function recordEvent(cluster: ClusterPort, pod: KubeObject, namespace: string, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
   const owner = (pod.metadata.ownerReferences as { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[] | undefined)?.find((o) => o.controller);
-  const involved = owner
-    ? { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid, namespace }
-    : { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name || pod.metadata.generateName || '', namespace };
-  const labels = pod.metadata.labels ?? {};
-  const asked = labels[POD_LABEL.key] === POD_LABEL.value ? `label ${POD_LABEL.key}=${POD_LABEL.value}`
-    : labels[LEGACY_POD_LABEL.key] === LEGACY_POD_LABEL.value ? `label ${LEGACY_POD_LABEL.key}=${LEGACY_POD_LABEL.value}` : `namespace ${namespace}'s label`;
+  const involved = pod.metadata.uid || !owner
+    ? { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name || pod.metadata.generateName || '', namespace, ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}) }
+    : { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid, namespace };
   const now = new Date().toISOString();
   await cluster.create({
     apiVersion: 'v1', kind: 'Event',
     metadata: { generateName: `${involved.name}.`, namespace },
-    involvedObject: involved, reason: SKIPPED_REASON, type: 'Warning', count: 1, firstTimestamp: now, lastTimestamp: now,
-    message: `pod ${pod.metadata.name || `${pod.metadata.generateName ?? ''}*`} asked for ECI (${asked}) but was ${message}`,
+    involvedObject: involved, reason, type, count: 1, firstTimestamp: now, lastTimestamp: now,
+    message: `pod ${pod.metadata.name || `${pod.metadata.generateName ?? ''}*`} ${message}`,
     source: { component: COMPONENT },
   });
 }

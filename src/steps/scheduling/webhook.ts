@@ -1,7 +1,9 @@
 import { managed, withAppliedHash } from '../../cluster/ensure.js';
+import { createHash } from 'node:crypto';
 import type { KubeObject } from '../../cluster/port.js';
 import { VIRTUAL_KUBELET_LABEL } from './daemonset-affinity.js';
-import { LEGACY_NAMESPACE_LABEL, LEGACY_POD_LABEL, NAMESPACE_LABEL, POD_LABEL, SHORT_NAMESPACE_LABEL, type SchedulingMode } from './mutation.js';
+import type { SchedulingMode } from './mutation.js';
+import { SELECTOR_CRD, SELECTOR_GROUP, SELECTOR_KIND } from './policy.js';
 import { HEALTH_PATH, MUTATE_PATH } from './server.js';
 
 export const NAMESPACE = 'kube-system';
@@ -14,7 +16,14 @@ export const COMPONENT_LABELS = { 'app.kubernetes.io/name': WEBHOOK };
 /** On a namespace: vnode put the scheduling label there (disable takes it off again). */
 export const LABELLED_ANNOTATION = 'vnode.dev/scheduling-label';
 export const SERVE_PORT = 8443;
-export const TLS_DIR = '/etc/vnode/tls';
+/** Under /opt, which the official Node.js image leaves empty. */
+export const TLS_DIR = '/opt/vnode/tls';
+export const CODE_DIR = '/opt/vnode/code';
+export const CODE_CONFIGMAP = 'vnode-scheduling-code';
+export const CODE_FILE = 'webhook.cjs.gz';
+export const LOADER_FILE = 'loader.cjs';
+/** On the pod template: the code's digest, so a new vnode rolls the server out. */
+export const CODE_ANNOTATION = 'vnode.dev/code-sha256';
 export const DEFAULT_REPLICAS = 2;
 export const TIMEOUT_SECONDS = 5;
 
@@ -22,9 +31,99 @@ export const MWC_REF = { apiVersion: ADMISSION, kind: 'MutatingWebhookConfigurat
 export const SECRET_REF = { apiVersion: 'v1', kind: 'Secret', namespace: NAMESPACE, name: TLS_SECRET };
 export const DEPLOYMENT_REF = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NAMESPACE, name: WEBHOOK };
 export const SERVICE_REF = { apiVersion: 'v1', kind: 'Service', namespace: NAMESPACE, name: WEBHOOK };
+export const CODE_REF = { apiVersion: 'v1', kind: 'ConfigMap', namespace: NAMESPACE, name: CODE_CONFIGMAP };
+export const CRD_REF = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: SELECTOR_CRD };
 
-export function defaultImage(version: string): string {
-  return `ghcr.io/vnode-dev/vnode:v${version}`;
+/**
+ * The official Node.js image of the major version vnode is built for: vnode's server is not an image of its own but
+ * code in a ConfigMap (see codeConfigMap), so nothing has to be published. --image takes a mirror of it.
+ */
+export const DEFAULT_IMAGE = 'docker.io/library/node:20-alpine';
+
+/**
+ * Loads the gzipped server next to it as a CommonJS module. Runs on the image's own `node`; kept in the ConfigMap
+ * as text so what runs in the cluster can be read there.
+ */
+export const LOADER = `// vnode scheduling server loader: runs ${CODE_FILE} (vnode's bundled server) from this ConfigMap.
+'use strict';
+const { gunzipSync } = require('node:zlib');
+const { readFileSync } = require('node:fs');
+const Module = require('node:module');
+const path = require('node:path');
+const file = path.join(__dirname, 'webhook.cjs');
+const m = new Module(file, module);
+m.filename = file;
+m.paths = Module._nodeModulePaths(__dirname);
+m._compile(gunzipSync(readFileSync(path.join(__dirname, '${CODE_FILE}'))).toString('utf8'), file);
+`;
+
+/** The server's code: vnode's bundled, gzipped server and its loader (a ConfigMap holds up to 1 MiB). */
+export function codeConfigMap(gz: Buffer): KubeObject {
+  return managed({
+    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: CODE_CONFIGMAP, namespace: NAMESPACE, annotations: { [CODE_ANNOTATION]: codeDigest(gz) } },
+    data: { [LOADER_FILE]: LOADER }, binaryData: { [CODE_FILE]: gz.toString('base64') },
+  }, COMPONENT_LABELS);
+}
+
+export function codeDigest(gz: Buffer): string {
+  return createHash('sha256').update(gz).update(LOADER).digest('hex');
+}
+
+/** Selector (eci.aliyun.com), as Alibaba's eci-profile defines it, served as v1 (and v1beta1 for its older manifests). */
+export function selectorCrd(): KubeObject {
+  const labelSelector = {
+    type: 'object',
+    properties: {
+      matchLabels: { type: 'object', additionalProperties: { type: 'string' } },
+      matchExpressions: {
+        type: 'array',
+        items: {
+          type: 'object', required: ['key', 'operator'],
+          properties: { key: { type: 'string' }, operator: { type: 'string', enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }, values: { type: 'array', items: { type: 'string' } } },
+        },
+      },
+    },
+  };
+  const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
+  const schema = {
+    openAPIV3Schema: {
+      type: 'object',
+      properties: {
+        spec: {
+          type: 'object',
+          properties: {
+            namespaceLabels: labelSelector,
+            objectLabels: labelSelector,
+            effect: { type: 'object', properties: { annotations: stringMap, labels: stringMap } },
+            policy: {
+              type: 'object',
+              properties: {
+                fair: { type: 'object' }, normalNodeOnly: { type: 'object' }, virtualNodeOnly: { type: 'object' },
+                normalNodePrefer: { type: 'object', properties: { cpuRatio: { type: 'integer' }, memoryRatio: { type: 'integer' } } },
+                namespaceResourceLimit: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+              },
+            },
+            priority: { type: 'integer', format: 'int32' },
+          },
+        },
+      },
+    },
+  };
+  const columns = [
+    { name: 'Priority', type: 'integer', jsonPath: '.spec.priority' },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  ];
+  return withAppliedHash(managed({
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: SELECTOR_CRD },
+    spec: {
+      group: SELECTOR_GROUP, scope: 'Cluster',
+      names: { plural: 'selectors', singular: 'selector', kind: SELECTOR_KIND, listKind: 'SelectorList' },
+      versions: [
+        { name: 'v1', served: true, storage: true, schema, additionalPrinterColumns: columns },
+        { name: 'v1beta1', served: true, storage: false, schema, additionalPrinterColumns: columns },
+      ],
+    },
+  }, COMPONENT_LABELS));
 }
 
 /** Where the API server calls the webhook: the in-cluster Service, or a URL (a webhook outside the cluster, as in the sandbox). */
@@ -40,12 +139,17 @@ export function serviceAccount(): KubeObject {
   return managed({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: WEBHOOK, namespace: NAMESPACE } }, COMPONENT_LABELS);
 }
 
-/** Reads the virtual nodes (to see which a pod could reach) and explains skipped pods in events; nothing else. */
+/**
+ * Reads what decides (virtual nodes, namespace labels, Selectors), patches pods (burst: tolerations of pending pods of
+ * a normal-node-prefer selector) and explains itself in events; nothing else.
+ */
 export function clusterRole(): KubeObject {
   return managed({
     apiVersion: RBAC, kind: 'ClusterRole', metadata: { name: ROLE },
     rules: [
-      { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['nodes', 'namespaces'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'patch'] },
+      { apiGroups: [SELECTOR_GROUP], resources: ['selectors'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
     ],
   }, COMPONENT_LABELS);
@@ -70,29 +174,30 @@ function b64(s: string): string {
   return Buffer.from(s).toString('base64');
 }
 
-export function deployment(image: string, replicas: number): KubeObject {
+export function deployment(image: string, replicas: number, mode: SchedulingMode, codeSha: string): KubeObject {
   return withAppliedHash(managed({
     apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: WEBHOOK, namespace: NAMESPACE },
     spec: {
       replicas,
       selector: { matchLabels: COMPONENT_LABELS },
       template: {
-        metadata: { labels: { ...COMPONENT_LABELS } },
+        metadata: { labels: { ...COMPONENT_LABELS }, annotations: { [CODE_ANNOTATION]: codeSha } },
         spec: {
           serviceAccountName: WEBHOOK,
           // the webhook must not depend on the nodes it schedules onto
           affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: VIRTUAL_KUBELET_LABEL.key, operator: 'NotIn', values: [VIRTUAL_KUBELET_LABEL.value] }] }] } } },
-          securityContext: { runAsNonRoot: true, runAsUser: 65532 },
+          securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 },
           containers: [{
-            name: 'webhook', image,
-            args: ['scheduling', 'serve', '--tls-dir', TLS_DIR, '--port', String(SERVE_PORT)],
+            name: 'server', image,
+            command: ['node', `${CODE_DIR}/${LOADER_FILE}`],
+            args: ['serve', '--tls-dir', TLS_DIR, '--port', String(SERVE_PORT), '--mode', mode],
             ports: [{ name: 'https', containerPort: SERVE_PORT }],
             readinessProbe: { httpGet: { path: HEALTH_PATH, port: SERVE_PORT, scheme: 'HTTPS' }, periodSeconds: 5 },
-            resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+            resources: { requests: { cpu: '20m', memory: '96Mi' }, limits: { memory: '256Mi' } },
             securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-            volumeMounts: [{ name: 'tls', mountPath: TLS_DIR, readOnly: true }],
+            volumeMounts: [{ name: 'code', mountPath: CODE_DIR, readOnly: true }, { name: 'tls', mountPath: TLS_DIR, readOnly: true }],
           }],
-          volumes: [{ name: 'tls', secret: { secretName: TLS_SECRET } }],
+          volumes: [{ name: 'code', configMap: { name: CODE_CONFIGMAP } }, { name: 'tls', secret: { secretName: TLS_SECRET } }],
         },
       },
     },
@@ -113,38 +218,28 @@ function clientConfig(endpoint: Endpoint, mode: SchedulingMode, caPem: string): 
   return { service: { name: WEBHOOK, namespace: NAMESPACE, path, port: 443 }, caBundle };
 }
 
-const NOT_OPTED_OUT = { matchExpressions: [{ key: POD_LABEL.key, operator: 'NotIn', values: ['false'] }] };
-
 /**
- * One webhook per way of asking (pod label, namespace label, and their older spellings): selectors are ANDed within a
- * webhook, and a pod that asks twice is changed once (the second call finds nothing left to add).
+ * One webhook for every new pod but the server's own: which pods a Selector or a label shortcut picks is the server's
+ * to decide (Selectors change without a new configuration, as with eci-profile).
  */
 export function webhookConfiguration(endpoint: Endpoint, mode: SchedulingMode, caPem: string): KubeObject {
-  const common = {
-    clientConfig: clientConfig(endpoint, mode, caPem),
-    rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
-    // a webhook that is down must not stop pods from being created; they just stay on ordinary nodes
-    failurePolicy: 'Ignore',
-    matchPolicy: 'Equivalent',
-    // it writes an Event when it leaves a pod alone, never on a dry run
-    sideEffects: 'NoneOnDryRun',
-    timeoutSeconds: TIMEOUT_SECONDS,
-    admissionReviewVersions: ['v1', 'v1beta1'],
-    reinvocationPolicy: 'IfNeeded',
-  };
-  const byPod = (name: string, label: { key: string; value: string }): Record<string, unknown> =>
-    ({ name, ...common, namespaceSelector: {}, objectSelector: { matchLabels: { [label.key]: label.value } } });
-  const byNamespace = (name: string, label: { key: string; value: string }): Record<string, unknown> =>
-    ({ name, ...common, namespaceSelector: { matchLabels: { [label.key]: label.value } }, objectSelector: NOT_OPTED_OUT });
   return withAppliedHash(managed({
     apiVersion: ADMISSION, kind: 'MutatingWebhookConfiguration', metadata: { name: WEBHOOK, annotations: { 'vnode.dev/mode': mode } },
-    webhooks: [
-      byPod('pod-label.scheduling.vnode.dev', POD_LABEL),
-      byPod('pod-legacy-label.scheduling.vnode.dev', LEGACY_POD_LABEL),
-      byNamespace('namespace-label.scheduling.vnode.dev', NAMESPACE_LABEL),
-      byNamespace('namespace-legacy-label.scheduling.vnode.dev', LEGACY_NAMESPACE_LABEL),
-      byNamespace('namespace-short-label.scheduling.vnode.dev', SHORT_NAMESPACE_LABEL),
-    ],
+    webhooks: [{
+      name: 'pods.scheduling.vnode.dev',
+      clientConfig: clientConfig(endpoint, mode, caPem),
+      rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
+      // a webhook that is down must not stop pods from being created; they just stay on ordinary nodes
+      failurePolicy: 'Ignore',
+      matchPolicy: 'Equivalent',
+      namespaceSelector: {},
+      objectSelector: { matchExpressions: Object.entries(COMPONENT_LABELS).map(([key, v]) => ({ key, operator: 'NotIn', values: [v] })) },
+      // it writes an Event when it leaves a pod alone, never on a dry run
+      sideEffects: 'NoneOnDryRun',
+      timeoutSeconds: TIMEOUT_SECONDS,
+      admissionReviewVersions: ['v1', 'v1beta1'],
+      reinvocationPolicy: 'IfNeeded',
+    }],
   }, COMPONENT_LABELS));
 }
 

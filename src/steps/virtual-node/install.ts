@@ -30,12 +30,9 @@ export const NAME_LABEL = 'vnode.dev/name';
 export const IDENTITY_ANNOTATION = 'vnode.dev/identity';
 /** Node label values are at most 63 characters, and the name is one (vnode.dev/name). */
 export const MAX_NAME = 63;
-export const VNODE_TAINT: NodeTaint = { key: 'k8s.aliyun.com/vnode', value: 'true', effect: 'NoSchedule' };
+import { VNODE_LABELS, VNODE_TAINT } from './constants.js';
 
-/** The labels every virtual node registers with (the ECI documentation's). */
-export const VNODE_LABELS: Record<string, string> = {
-  type: 'virtual-kubelet', 'k8s.aliyun.com/vnode': 'true', 'kubernetes.io/role': 'agent', 'kubernetes.io/os': 'linux', 'beta.kubernetes.io/os': 'linux',
-};
+export { VNODE_LABELS, VNODE_TAINT };
 
 export interface InstallOptions {
   vswitches: string[];
