@@ -1,5 +1,5 @@
 import {
-  ApisApi, AuthorizationV1Api, CoreApi, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy as KPatch, VersionApi, Watch,
+  ApisApi, AuthorizationV1Api, CoreApi, CoreV1Api, HttpMethod, KubeConfig, KubernetesObjectApi, PatchStrategy as KPatch, VersionApi, Watch,
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { interrupted, operationError } from '../errors.js';
@@ -24,6 +24,17 @@ class ObjectApi extends KubernetesObjectApi {
   listPath(ref: ObjectRef): Promise<string> {
     const spec = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: ref.namespace ? { namespace: ref.namespace } : {} };
     return this.specUriPath(spec, 'list');
+  }
+
+  /** A JSON patch (RFC 6902): a list of operations, which the generic patch cannot send (it derives the path from the body). */
+  async jsonPatch(ref: ObjectRef, ops: unknown[], fieldManager: string): Promise<KubernetesObject> {
+    const path = await this.specUriPath(header(ref), 'patch');
+    const req = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PATCH);
+    req.setHeaderParam('Accept', 'application/json, */*;q=0.8');
+    req.setHeaderParam('Content-Type', KPatch.JsonPatch);
+    req.setQueryParam('fieldManager', fieldManager);
+    req.setBody(JSON.stringify(ops));
+    return this.requestPromise(req);
   }
 }
 
@@ -200,7 +211,7 @@ export class KubeCluster implements ClusterPort {
   }
 
   patch<T extends KubeObject>(ref: ObjectRef, patch: unknown, strategy: PatchStrategy): Promise<T> {
-    if (strategy === 'json') throw operationError('Unsupported', 'JSON patch is not supported by this port; use merge or strategic');
+    if (strategy === 'json') return this.call(`patch ${describeRef(ref)}`, async () => plain<T>(await this.objects.jsonPatch(ref, patch as unknown[], FIELD_MANAGER)));
     const body = { ...(patch as Record<string, unknown>), ...header(ref) } as KubernetesObject;
     const meta = (patch as { metadata?: Record<string, unknown> }).metadata;
     if (meta) body.metadata = { ...meta, ...header(ref).metadata };

@@ -29,7 +29,7 @@ export const groups: GroupEntry[] = [
   { name: 'ram', summary: 'RAM user, policies and AccessKey for the virtual node addon' },
   { name: 'secret', summary: 'the alibaba-addon-secret that holds the addon\'s AccessKey' },
   { name: 'cluster', summary: 'this cluster\'s ACK One registration (registered cluster and agent), for the add-on' },
-  { name: 'scheduling', summary: 'send labelled pods and namespaces to the virtual nodes (admission webhook)' },
+  { name: 'scheduling', summary: 'send pods to the virtual nodes by label or selector, or burst there when normal nodes are full' },
   { name: 'config', summary: 'the ack-virtual-node add-on\'s ECI settings in eci-profile (vSwitches, security group, kube-proxy)' },
   { name: 'sandbox', summary: 'local stand-ins for Alibaba Cloud and a cluster, for trying vnode out' },
 ];
@@ -117,19 +117,20 @@ export const commands: CommandEntry[] = [
   },
   {
     path: ['scheduling', 'add'],
-    summary: 'add a selector to the add-on\'s eci-profile: matched pods go to its virtual nodes, with labels/annotations added',
-    examples: ['vnode scheduling add batch --namespace-selector team=batch', 'vnode scheduling add big --pod-selector app=train --annotation k8s.aliyun.com/eci-use-specs=8-16Gi'],
+    summary: 'add a selector (eci-profile policies: fair, normal-node-only, normal-node-prefer burst, virtual-node-only) with labels/annotations to add',
+    examples: ['vnode scheduling add web --pod-selector app=web --policy normal-node-prefer', 'vnode scheduling add batch --namespace-selector team=batch --policy virtual-node-only --priority 10',
+      'vnode scheduling add big --pod-selector app=train --policy virtual-node-only --annotation k8s.aliyun.com/eci-use-specs=8-16Gi'],
     load: async () => (await import('./scheduling/add.js')).default,
   },
   {
     path: ['scheduling', 'list'],
-    summary: 'the add-on\'s selectors, in the order they are matched',
+    summary: 'the selectors in force (Selectors and label shortcuts, or the add-on\'s), in the order they win',
     examples: ['vnode scheduling list', 'vnode scheduling list -o json'],
     load: async () => (await import('./scheduling/list.js')).default,
   },
   {
     path: ['scheduling', 'remove'],
-    summary: 'remove a selector from the add-on\'s eci-profile',
+    summary: 'remove a selector vnode added',
     examples: ['vnode scheduling remove batch', 'vnode scheduling remove batch --dry-run'],
     load: async () => (await import('./scheduling/remove.js')).default,
   },

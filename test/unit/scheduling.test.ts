@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import { fitsNode, matchTerm, selectsNode, type NodeFacts } from '../../src/cluster/node-match.js';
 import { TAINT as CONTROLLER_TAINT } from '../../src/steps/addon/constants.js';
 import { generateWebhookCerts, certFacts } from '../../src/steps/scheduling/certs.js';
-import { decide, TARGETS } from '../../src/steps/scheduling/mutation.js';
+import { imageKind } from '../../src/sandbox/worker.js';
+import { decide, TARGETS, type PatchOp } from '../../src/steps/scheduling/mutation.js';
+import { admit, BUILT_IN_RULES, BURST_LABEL, burstPatch, matchesLabels, pick, ruleOf, type Rule, type SelectorObject } from '../../src/steps/scheduling/policy.js';
 import { describeConfiguration, servingHosts, webhookConfiguration } from '../../src/steps/scheduling/webhook.js';
 import { VNODE_TAINT } from '../../src/steps/virtual-node/install.js';
 
@@ -98,13 +100,92 @@ describe('the webhook configuration and its certificate', () => {
     assert.ok(facts.notAfter.getTime() > Date.now() + 365 * 86_400_000);
   });
 
-  it('one webhook per way of asking; the mode and endpoint read back', () => {
+  it('one webhook for every pod but the server\'s own (Selectors decide); the mode and endpoint read back', () => {
     const mwc = webhookConfiguration({ kind: 'url', url: 'https://127.0.0.1:9443' }, 'controller', 'CA');
     const hooks = mwc.webhooks as { name: string; objectSelector: unknown; namespaceSelector: unknown }[];
-    assert.deepEqual(hooks.map((h) => h.name), ['pod-label.scheduling.vnode.dev', 'pod-legacy-label.scheduling.vnode.dev', 'namespace-label.scheduling.vnode.dev', 'namespace-legacy-label.scheduling.vnode.dev', 'namespace-short-label.scheduling.vnode.dev']);
-    assert.deepEqual(hooks[2]!.namespaceSelector, { matchLabels: { 'alibabacloud.com/eci': 'true' } });
+    assert.deepEqual(hooks.map((h) => h.name), ['pods.scheduling.vnode.dev']);
+    assert.deepEqual(hooks[0]!.objectSelector, { matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'NotIn', values: ['vnode-scheduling'] }] });
     assert.deepEqual(describeConfiguration(mwc), { mode: 'controller', endpoint: { kind: 'url', url: 'https://127.0.0.1:9443' }, caPem: 'CA' });
     assert.deepEqual(describeConfiguration(webhookConfiguration({ kind: 'service' }, 'vnode', 'CA')).endpoint, { kind: 'service' });
+  });
+});
+
+describe('eci-profile policies (admission and burst)', () => {
+  const ns = {};
+  const podOf = (labels: Record<string, string>, spec: Record<string, unknown> = {}) => ({ metadata: { labels }, spec: { ...spec } });
+  const sel = (name: string, spec: Record<string, unknown>): Rule => ruleOf({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name }, spec } as SelectorObject);
+  const rules = (...user: Rule[]): Rule[] => [...BUILT_IN_RULES, ...user];
+  const apply = (patch: PatchOp[], doc: Record<string, unknown>): Record<string, unknown> => {
+    const out = structuredClone(doc) as Record<string, unknown>;
+    for (const op of patch) {
+      if (op.op === 'test') continue;
+      const parts = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+      let at = out as Record<string, unknown>;
+      for (const k of parts.slice(0, -1)) at = at[k] as Record<string, unknown>;
+      const last = parts[parts.length - 1]!;
+      if (last === '-') (at as unknown as unknown[]).push(op.value); else at[last] = op.value;
+    }
+    return out;
+  };
+
+  it('the highest priority wins; on a tie a user\'s selector before a built-in; a pod\'s own label always wins', () => {
+    const normal = sel('normal', { namespaceLabels: { matchLabels: { team: 'a' } }, policy: { normalNodeOnly: {} }, priority: 5 });
+    const fair = sel('fair', { namespaceLabels: { matchLabels: { team: 'a' } }, policy: { fair: {} } });
+    assert.equal(pick(rules(normal, fair), {}, { team: 'a', 'alibabacloud.com/eci': 'true' })?.name, 'normal');
+    assert.equal(pick(rules(fair), {}, { team: 'a', 'alibabacloud.com/eci': 'true' })?.name, 'fair');
+    assert.equal(pick(rules(normal), { 'alibabacloud.com/eci': 'true' }, { team: 'a' })?.name, 'pod-label');
+    assert.equal(pick(rules(normal), { 'alibabacloud.com/eci': 'false' }, { 'alibabacloud.com/eci': 'true' }), undefined, 'opted out');
+    assert.equal(pick(rules(sel('both', { namespaceLabels: { matchLabels: { team: 'a' } }, objectLabels: { matchLabels: { app: 'x' } }, policy: { fair: {} } })), { app: 'x' }, { team: 'b' }), undefined, 'namespace AND pod');
+    assert.equal(matchesLabels({ matchExpressions: [{ key: 'tier', operator: 'In', values: ['web', 'api'] }, { key: 'canary', operator: 'DoesNotExist' }] }, { tier: 'api' }), true);
+    assert.equal(ruleOf({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'x' }, spec: {} } as SelectorObject).policy, 'fair', 'eci-profile\'s default');
+    assert.equal(ruleOf({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'x' }, spec: { policy: { namespaceResourceLimit: { namespace: 'a', limits: {} } } } } as SelectorObject).policy, undefined);
+  });
+
+  it('virtual-node-only: nodeSelector and toleration; fair: toleration only; normal-node-only: nothing but the effect; the pod\'s own labels win', () => {
+    const vno = admit(podOf({ app: 'x', billing: 'mine' }), ns, rules(sel('s', { objectLabels: { matchLabels: { app: 'x' } }, policy: { virtualNodeOnly: {} }, effect: { labels: { billing: 'eci', tier: 'burst' }, annotations: { 'k8s.aliyun.com/eci-use-specs': '2-4Gi' } } })), 'vnode', [vnode]);
+    const out = apply(vno.patch, podOf({ app: 'x', billing: 'mine' })) as { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: { nodeSelector: Record<string, string>; tolerations: unknown[] } };
+    assert.deepEqual(out.spec.nodeSelector, { 'k8s.aliyun.com/vnode': 'true' });
+    assert.deepEqual(out.spec.tolerations, [{ key: 'k8s.aliyun.com/vnode', operator: 'Exists', effect: 'NoSchedule' }]);
+    assert.deepEqual(out.metadata.labels, { app: 'x', billing: 'mine', tier: 'burst' });
+    assert.deepEqual(out.metadata.annotations, { 'k8s.aliyun.com/eci-use-specs': '2-4Gi', 'vnode.dev/scheduling': 'vnode', 'vnode.dev/selector': 's' });
+
+    const fair = apply(admit(podOf({ app: 'x' }), ns, rules(sel('f', { objectLabels: { matchLabels: { app: 'x' } }, policy: { fair: {} } })), 'vnode', [vnode]).patch, podOf({ app: 'x' })) as { spec: Record<string, unknown> };
+    assert.equal(fair.spec.nodeSelector, undefined);
+    assert.deepEqual(fair.spec.tolerations, [{ key: 'k8s.aliyun.com/vnode', operator: 'Exists', effect: 'NoSchedule' }]);
+
+    const only = admit(podOf({ app: 'x' }), ns, rules(sel('n', { objectLabels: { matchLabels: { app: 'x' } }, policy: { normalNodeOnly: {} } })), 'vnode', [vnode]);
+    assert.deepEqual(only.patch.filter((p) => p.path.startsWith('/spec')), []);
+    assert.equal(admit(podOf({ app: 'y' }), ns, rules(), 'vnode', [vnode]).patch.length, 0, 'no selector: untouched');
+  });
+
+  it('normal-node-prefer marks the pod at creation and bursts it only once it is Unschedulable, with a patch that tests what it read', () => {
+    const prefer = sel('p', { objectLabels: { matchLabels: { app: 'x' } }, policy: { normalNodePrefer: {} } });
+    const created = admit(podOf({ app: 'x' }), ns, rules(prefer), 'vnode', [vnode]);
+    const pod = apply(created.patch, podOf({ app: 'x' }, { tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' }] })) as Parameters<typeof burstPatch>[0];
+    assert.equal(pod.metadata?.labels?.[BURST_LABEL], 'pending');
+    assert.equal(pod.spec?.tolerations?.length, 1, 'no toleration at creation');
+    assert.equal(burstPatch(pod, prefer, 'vnode', [vnode]).patch, undefined, 'not Unschedulable yet');
+    const stuck = { ...pod, status: { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }] } };
+    const b = burstPatch(stuck, prefer, 'vnode', [{ ...vnode, taints: [VNODE_TAINT, { key: 'dedicated', value: 'eci', effect: 'NoSchedule' }] }]);
+    assert.deepEqual(b.patch, [
+      { op: 'test', path: '/spec/tolerations', value: pod.spec!.tolerations },
+      { op: 'add', path: '/spec/tolerations/-', value: { key: 'k8s.aliyun.com/vnode', operator: 'Exists', effect: 'NoSchedule' } },
+      { op: 'add', path: '/spec/tolerations/-', value: { key: 'dedicated', operator: 'Equal', value: 'eci', effect: 'NoSchedule' } },
+      { op: 'replace', path: '/metadata/labels/vnode.dev~1burst', value: 'done' },
+    ]);
+    assert.equal(burstPatch(stuck, sel('f', { objectLabels: { matchLabels: { app: 'x' } }, policy: { fair: {} } }), 'vnode', [vnode]).patch, undefined, 'another policy: never touched');
+    assert.match(burstPatch({ ...stuck, spec: { ...stuck.spec, nodeSelector: { 'kubernetes.io/hostname': 'w1' } } }, prefer, 'vnode', [vnode]).skipped ?? '', /matches no VNode virtual node/);
+  });
+
+  it('the sandbox worker runs node of its own major version and pause; Alibaba\'s images are played; others cannot be pulled', () => {
+    assert.equal(imageKind('docker.io/library/node:20-alpine', '20'), 'node');
+    assert.equal(imageKind('node:20', '20'), 'node');
+    assert.equal(imageKind('registry.example.com/mirror/node:20.18-slim', '20'), 'node');
+    assert.equal(imageKind('node:22-alpine', '20'), 'unavailable');
+    assert.equal(imageKind('registry.k8s.io/pause:3.9'), 'pause');
+    assert.equal(imageKind('registry-cn-hangzhou-vpc.ack.aliyuncs.com/acs/virtual-nodes-eci:v2.11.0-aliyun'), 'played');
+    assert.equal(imageKind('nginx'), 'unavailable');
+    assert.equal(imageKind('localhost:5000/node:20', '20'), 'node');
   });
 });
 

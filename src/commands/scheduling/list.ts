@@ -1,23 +1,26 @@
 import type { Command } from 'commander';
-import { listSelectors, type ProfileSelector } from '../../steps/scheduling/selectors.js';
+import { selectorRows } from '../../steps/scheduling/selectors.js';
 import type { CommandModule } from '../registry.js';
 import { table } from '../status.js';
 
-const pairs = (m: Record<string, string> | undefined): string => Object.entries(m ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '-';
-
-function render(list: ProfileSelector[]): string {
-  if (list.length === 0) return 'No selector in kube-system/eci-profile.';
-  return table([['NAME', 'POD SELECTOR', 'NAMESPACE SELECTOR', 'LABELS', 'ANNOTATIONS'],
-    ...list.map((s) => [s.name, pairs(s.objectSelector?.matchLabels), pairs(s.namespaceSelector?.matchLabels), pairs(s.effect?.labels), pairs(s.effect?.annotations)])]);
-}
+const pairs = (m: Record<string, string> | null | undefined): string => Object.entries(m ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '-';
 
 const command: CommandModule = {
   configure(cmd: Command) {
-    cmd.description('List the selectors of the ack-virtual-node add-on\'s eci-profile, in the order they are matched.');
+    cmd.description('List the selectors in force, in the order they win: Selectors and the built-in label shortcuts (vnode\'s engine), ' +
+      'or the ack-virtual-node add-on\'s eci-profile selectors in list order.');
   },
   async run(ctx) {
-    const list = await listSelectors(ctx);
-    ctx.out.result({ selectors: list }, () => render(list));
+    const r = await selectorRows(ctx);
+    if (r.engine === 'addon') {
+      ctx.out.result({ engine: 'addon', selectors: r.addon }, () => (r.addon.length === 0 ? 'No selector in kube-system/eci-profile.' : table([
+        ['NAME', 'POD SELECTOR', 'NAMESPACE SELECTOR', 'LABELS', 'ANNOTATIONS'],
+        ...r.addon.map((s) => [s.name, pairs(s.objectSelector?.matchLabels), pairs(s.namespaceSelector?.matchLabels), pairs(s.effect?.labels), pairs(s.effect?.annotations)])])));
+      return;
+    }
+    ctx.out.result({ engine: 'vnode', selectors: r.rows }, () => table([
+      ['NAME', 'POLICY', 'PRIORITY', 'POD SELECTOR', 'NAMESPACE SELECTOR', 'LABELS', 'ANNOTATIONS', 'BY'],
+      ...r.rows.map((s) => [s.name, s.policy, String(s.priority), pairs(s.podSelector), pairs(s.namespaceSelector), pairs(s.labels), pairs(s.annotations), s.origin])]));
   },
 };
 

@@ -26,7 +26,7 @@ const command: CommandModule = {
     const [base, addon] = await Promise.all([schedulingStatus(ctx), engineOf(ctx)]);
     const engine = [
       ...(addon.addon ? [`the ack-virtual-node add-on's vk-webhook (eci-profile, ${addon.selectors === null ? 'selectors unreadable' : `${addon.selectors} selector(s)`}; \`vnode scheduling list\`)`] : []),
-      ...(base.enabled ? ['vnode\'s webhook (labels)'] : []),
+      ...(base.enabled ? [`vnode's scheduling server (label shortcuts${base.selectors === null ? '' : ` and ${base.selectors} Selector(s)`}; \`vnode scheduling list\`)`] : []),
     ].join(' and ') || 'none: no pod is sent to virtual nodes by label';
     const s = { ...base, engine };
     for (const w of s.warnings) ctx.out.warn(w);

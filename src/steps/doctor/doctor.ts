@@ -13,7 +13,7 @@ import { ADDON_SECRET, readAddonSecret } from '../ram/addon-secret.js';
 import { confirmDaemonSetPatches, keepDaemonSetsOff } from '../scheduling/daemonset-affinity.js';
 import { certFacts, RENEW_BEFORE_MS } from '../scheduling/certs.js';
 import { serverTrouble } from '../scheduling/scheduling.js';
-import { describeConfiguration, MWC_REF, SECRET_REF } from '../scheduling/webhook.js';
+import { DEPLOYMENT_REF, describeConfiguration, MWC_REF, SECRET_REF } from '../scheduling/webhook.js';
 import { TAG_CLUSTER, TAG_IDENTITY, VNODE_LABELS, VNODE_TAINT } from '../virtual-node/install.js';
 import { opensKubeletPorts } from '../virtual-node/preflight.js';
 import { listInstallRecords } from '../virtual-node/install-record.js';
@@ -201,7 +201,15 @@ async function checkStrays(cluster: ClusterPort, cloud: CloudPorts, clusterId: s
 
 async function checkScheduling(cluster: ClusterPort): Promise<CheckResult | undefined> {
   const mwc = await cluster.get(MWC_REF);
-  if (!mwc) return undefined;
+  if (!mwc) {
+    // an enable that could not finish: its server exists but never became available
+    if (!(await cluster.get(DEPLOYMENT_REF))) return undefined;
+    const trouble = await serverTrouble(cluster);
+    return trouble
+      ? fail('scheduling-webhook', MWC_REF.name, `not configured: its Deployment kube-system/vnode-scheduling is not available: ${trouble.join('; ') || 'no pod was created'}`,
+        'fix the image (`vnode scheduling enable --image <mirror>`), or remove it with `vnode scheduling disable`')
+      : warn('scheduling-webhook', MWC_REF.name, 'its server runs but the webhook is not configured, so no pod is sent anywhere', 'run `vnode scheduling enable` again');
+  }
   const secret = await cluster.get<KubeObject>(SECRET_REF);
   const crt = (secret?.data as Record<string, string> | undefined)?.['tls.crt'];
   if (!crt) return fail('scheduling-webhook', MWC_REF.name, `the webhook's certificate Secret ${SECRET_REF.namespace}/${SECRET_REF.name} is missing: labelled pods are not sent to virtual nodes`, 'run `vnode scheduling enable`');

@@ -204,13 +204,22 @@ export function podTrouble(pods: PodState[]): { hopeless: boolean; lines: string
 
 /** The in-cluster server is Available, or why not (one line per pod). */
 export async function serverTrouble(cluster: ClusterPort): Promise<string[] | undefined> {
-  if (available(await cluster.get<KubeObject>(DEPLOYMENT_REF))) return undefined;
+  if (rolledOut(await cluster.get<KubeObject>(DEPLOYMENT_REF))) return undefined;
   return podTrouble(await serverPods(cluster)).lines;
 }
 
+/** The pods of the Deployment's current template (its newest ReplicaSet): an older one's pods are on their way out. */
 async function serverPods(cluster: ClusterPort): Promise<PodState[]> {
   const selector = Object.entries(COMPONENT_LABELS).map(([k, v]) => `${k}=${v}`).join(',');
-  return (await cluster.list<PodState & KubeObject>('v1', 'Pod', { namespace: DEPLOYMENT_REF.namespace, labelSelector: selector })).filter((p) => !p.metadata.deletionTimestamp);
+  const [pods, sets] = await Promise.all([
+    cluster.list<PodState & KubeObject>('v1', 'Pod', { namespace: DEPLOYMENT_REF.namespace, labelSelector: selector }),
+    cluster.list<KubeObject>('apps/v1', 'ReplicaSet', { namespace: DEPLOYMENT_REF.namespace, labelSelector: selector }),
+  ]);
+  const revision = (o: KubeObject): number => Number(o.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
+  const newest = sets.filter((r) => (r.metadata.ownerReferences as { name: string }[] | undefined)?.some((o) => o.name === DEPLOYMENT_REF.name))
+    .sort((a, b) => revision(b) - revision(a))[0];
+  const hash = newest?.metadata.labels?.['pod-template-hash'];
+  return pods.filter((p) => !p.metadata.deletionTimestamp && (!hash || p.metadata.labels?.['pod-template-hash'] === hash));
 }
 
 /** Until the Deployment is Available; an image that cannot be pulled or a crash loop fails at once, naming the pod's reason. */
@@ -218,7 +227,7 @@ async function waitAvailable(ctx: Context, cluster: ClusterPort, timeoutMs: numb
   const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
   const started = Date.now();
   for (;;) {
-    if (available(await cluster.get<KubeObject>(DEPLOYMENT_REF))) return;
+    if (rolledOut(await cluster.get<KubeObject>(DEPLOYMENT_REF))) return;
     const t = podTrouble(await serverPods(cluster));
     const where = `Deployment ${DEPLOYMENT_REF.namespace}/${DEPLOYMENT_REF.name}`;
     const hint = 'labelled pods are not sent to virtual nodes until it runs; check the image (--image for a mirror) and `kubectl -n kube-system describe pod -l app.kubernetes.io/name=vnode-scheduling`';
@@ -230,9 +239,12 @@ async function waitAvailable(ctx: Context, cluster: ClusterPort, timeoutMs: numb
   }
 }
 
-function available(d: KubeObject | undefined): boolean {
-  const conds = (d?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
-  return conds.some((c) => c.type === 'Available' && c.status === 'True');
+/** As `kubectl rollout status` decides: the current template's replicas are all updated and available. */
+function rolledOut(d: KubeObject | undefined): boolean {
+  if (!d) return false;
+  const st = (d.status ?? {}) as { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number };
+  const want = Number((d.spec as { replicas?: number } | undefined)?.replicas ?? 1);
+  return (st.observedGeneration ?? 0) >= Number(d.metadata.generation ?? 0) && (st.updatedReplicas ?? 0) >= want && (st.replicas ?? 0) <= want && (st.availableReplicas ?? 0) >= want;
 }
 
 export interface DisableResult {
@@ -287,7 +299,13 @@ export async function disableScheduling(ctx: Context, opts: { namespaces: string
     const selectors = await cluster.list(SELECTOR_API, SELECTOR_KIND).catch(() => []);
     if (selectors.length > 0) objects.push({ object: describeRef(CRD_REF), action: `kept (${selectors.length} Selector${selectors.length > 1 ? 's' : ''}; remove them with \`vnode scheduling remove\`, then disable again)` });
     else {
-      if (!dryRun) await ctx.status.step(`Deleting ${describeRef(CRD_REF)}`, () => cluster.delete(CRD_REF));
+      // as kubectl delete does, until it is gone (its finalizer removes the stored objects): an enable right after must not meet it terminating
+      if (!dryRun) {
+        await ctx.status.step(`Deleting ${describeRef(CRD_REF)}`, async () => {
+          await cluster.delete(CRD_REF);
+          await cluster.waitFor(CRD_REF, (o) => !o, { timeoutMs: 60_000, signal: ctx.signal });
+        });
+      }
       objects.push({ object: describeRef(CRD_REF), action: dryRun ? 'would delete' : 'deleted' });
     }
   }
@@ -303,13 +321,16 @@ export interface SchedulingStatus {
   replicas: { ready: number; desired: number } | null;
   certificateExpires: string | null;
   namespaces: { name: string; label: string; labelledBy: 'vnode' | 'user' }[];
+  /** Selector objects (eci.aliyun.com/v1), null when that API is not served. */
+  selectors: number | null;
   warnings: string[];
 }
 
 export async function schedulingStatus(ctx: Context): Promise<SchedulingStatus> {
   const cluster = await ctx.cluster();
-  const [mwc, deploy, secret, nss] = await Promise.all([
+  const [mwc, deploy, secret, nss, selectors] = await Promise.all([
     cluster.get<KubeObject>(MWC_REF), cluster.get<KubeObject>(DEPLOYMENT_REF), cluster.get<KubeObject & { data?: Record<string, string> }>(SECRET_REF), labelledNamespaces(cluster),
+    cluster.groupVersions().then((v) => (v.includes(SELECTOR_API) ? cluster.list(SELECTOR_API, SELECTOR_KIND).then((l) => l.length) : null)),
   ]);
   const warnings: string[] = [];
   const conf = mwc ? describeConfiguration(mwc) : undefined;
@@ -330,6 +351,7 @@ export async function schedulingStatus(ctx: Context): Promise<SchedulingStatus> 
       label: ((l) => `${l.key}=${l.value}`)(ALL_NAMESPACE_LABELS.find((l) => n.metadata.labels?.[l.key] === l.value) ?? NAMESPACE_LABEL),
       labelledBy: n.metadata.annotations?.[LABELLED_ANNOTATION] === 'true' ? 'vnode' as const : 'user' as const,
     })),
+    selectors,
     warnings,
   };
 }

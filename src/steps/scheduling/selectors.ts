@@ -1,8 +1,9 @@
-import type { KubeObject } from '../../cluster/port.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { operationError, usageError } from '../../errors.js';
 import { CONTROLLER_REF, PROFILE_REF } from '../addon/addon.js';
 import { ADDON, ECI_PROFILE, NAMESPACE } from '../addon/constants.js';
+import { BUILT_IN_RULES, policyOf, POLICY_FLAG_OF, SELECTOR_API, SELECTOR_KIND, type PolicyName, type SelectorObject, type SelectorSpec } from './policy.js';
 
 /**
  * Selectors in the add-on's own format: eci-profile's `selectors` key, a JSON array of {name, namespaceSelector,
@@ -124,4 +125,140 @@ export async function engineOf(ctx: Context): Promise<{ addon: boolean; selector
   const profile = await addonProfile(ctx);
   if (!profile) return { addon: false, selectors: null };
   try { return { addon: true, selectors: readSelectors(profile.data).length }; } catch { return { addon: true, selectors: null }; }
+}
+
+/** vnode's own engine: Selector objects (eci.aliyun.com/v1), read by vnode's scheduling server. */
+export interface SelectorRequest {
+  name: string;
+  pod: Record<string, string>;
+  namespace: Record<string, string>;
+  annotations: Record<string, string>;
+  labels: Record<string, string>;
+  policy: PolicyName | undefined;
+  priority: number | undefined;
+}
+
+export interface SelectorRow {
+  name: string;
+  policy: string;
+  priority: number;
+  podSelector: Record<string, string> | null;
+  namespaceSelector: Record<string, string> | null;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** vnode made it (`scheduling add`), another tool did, or it is one of the label shortcuts. */
+  origin: 'vnode' | 'other' | 'built-in';
+}
+
+export type Engine = { kind: 'addon'; profile: ConfigMap } | { kind: 'vnode' };
+
+/** The add-on's vk-webhook when the add-on is installed, else vnode's server, whose Selector API must be served. */
+async function requireEngine(ctx: Context): Promise<Engine> {
+  const profile = await addonProfile(ctx);
+  if (profile) return { kind: 'addon', profile };
+  const cluster = await ctx.cluster();
+  if (!(await cluster.groupVersions()).includes(SELECTOR_API)) {
+    throw usageError('NoSelectorEngine', `no engine applies selectors here: the Selector API (${SELECTOR_API}) is not served and the ${ADDON} add-on is not installed`,
+      'run `vnode scheduling enable` first (it installs the Selector CRD and the server that applies it), or install the add-on (`vnode install --mode addon`)');
+  }
+  return { kind: 'vnode' };
+}
+
+function selectorSpec(r: SelectorRequest): SelectorSpec {
+  const effect = { ...(Object.keys(r.annotations).length ? { annotations: r.annotations } : {}), ...(Object.keys(r.labels).length ? { labels: r.labels } : {}) };
+  return {
+    ...(Object.keys(r.namespace).length ? { namespaceLabels: { matchLabels: r.namespace } } : {}),
+    ...(Object.keys(r.pod).length ? { objectLabels: { matchLabels: r.pod } } : {}),
+    ...(Object.keys(effect).length ? { effect } : {}),
+    policy: { [r.policy ?? 'virtualNodeOnly']: {} },
+    ...(r.priority !== undefined ? { priority: r.priority } : {}),
+  };
+}
+
+const selectorRef = (name: string): { apiVersion: string; kind: string; name: string } => ({ apiVersion: SELECTOR_API, kind: SELECTOR_KIND, name });
+
+function checkRequest(r: SelectorRequest, engine: Engine): void {
+  checkSelectorName(r.name);
+  if (Object.keys(r.pod).length === 0 && Object.keys(r.namespace).length === 0) {
+    throw usageError('NoSelector', `selector ${r.name} selects nothing: give --pod-selector k=v and/or --namespace-selector k=v`);
+  }
+  if (engine.kind === 'addon') {
+    if (r.policy && r.policy !== 'virtualNodeOnly') {
+      throw usageError('PolicyUnsupported', `--policy ${POLICY_FLAG_OF[r.policy]} is not available with the ${ADDON} add-on: its selectors always send pods to its virtual nodes (virtual-node-only)`,
+        'drop --policy, or use vnode\'s engine (`vnode scheduling enable`) on a cluster without the add-on');
+    }
+    if (r.priority !== undefined) throw usageError('PriorityUnsupported', `--priority is not available with the ${ADDON} add-on: its selectors are matched in list order`, 'drop --priority');
+  } else if (!r.policy) {
+    throw usageError('PolicyRequired', `selector ${r.name} needs --policy: fair, normal-node-only, normal-node-prefer or virtual-node-only`);
+  }
+}
+
+/** `vnode scheduling add`: a Selector object, or an entry of the add-on's eci-profile. */
+export async function applySelector(ctx: Context, r: SelectorRequest): Promise<SelectorChange & { engine: Engine['kind'] }> {
+  const engine = await requireEngine(ctx);
+  checkRequest(r, engine);
+  if (engine.kind === 'addon') return { ...(await addSelector(ctx, buildSelector(r.name, r.pod, r.namespace, r.annotations, r.labels))), engine: 'addon' };
+  const cluster = await ctx.cluster();
+  const spec = selectorSpec(r);
+  const live = await cluster.get<SelectorObject>(selectorRef(r.name));
+  const dryRun = ctx.flags.dryRun;
+  const done = async (action: SelectorChange['action']): Promise<SelectorChange & { engine: 'vnode' }> => ({ name: r.name, action, selectors: [], dryRun, engine: 'vnode' });
+  if (live) {
+    if (live.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) {
+      throw usageError('NotManaged', `Selector ${r.name} exists but vnode did not create it`, 'vnode changes only what it created; pick another name, or edit it with kubectl');
+    }
+    if (canonical(live.spec) === canonical(spec)) return done('unchanged');
+    if (!dryRun) await ctx.status.step(`Updating Selector ${r.name}`, () => cluster.patch(selectorRef(r.name), [{ op: 'replace', path: '/spec', value: spec }], 'json'));
+    return done('updated');
+  }
+  if (!dryRun) {
+    await ctx.status.step(`Creating Selector ${r.name}`, () => cluster.create({
+      apiVersion: SELECTOR_API, kind: SELECTOR_KIND, metadata: { name: r.name, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } }, spec,
+    } as KubeObject));
+  }
+  return done('created');
+}
+
+export async function deleteSelector(ctx: Context, name: string): Promise<SelectorChange & { engine: Engine['kind'] }> {
+  checkSelectorName(name);
+  const engine = await requireEngine(ctx);
+  if (engine.kind === 'addon') return { ...(await removeSelector(ctx, name)), engine: 'addon' };
+  const cluster = await ctx.cluster();
+  const live = await cluster.get<SelectorObject>(selectorRef(name));
+  const dryRun = ctx.flags.dryRun;
+  if (!live) return { name, action: 'not found', selectors: [], dryRun, engine: 'vnode' };
+  if (live.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) {
+    throw usageError('NotManaged', `Selector ${name} exists but vnode did not create it`, 'vnode changes only what it created; delete it with kubectl if you mean to');
+  }
+  if (!dryRun) await ctx.status.step(`Deleting Selector ${name}`, () => cluster.delete(selectorRef(name)));
+  return { name, action: 'deleted', selectors: [], dryRun, engine: 'vnode' };
+}
+
+/** JSON with sorted keys: the API server returns an object's maps in its own order. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
+}
+
+function rowOf(o: SelectorObject): SelectorRow {
+  const p = policyOf(o.spec);
+  return {
+    name: o.metadata.name ?? '', policy: p ? (p === 'namespaceResourceLimit' ? p : POLICY_FLAG_OF[p]) : 'fair', priority: Number(o.spec?.priority ?? 0),
+    podSelector: o.spec?.objectLabels?.matchLabels ?? null, namespaceSelector: o.spec?.namespaceLabels?.matchLabels ?? null,
+    labels: o.spec?.effect?.labels ?? {}, annotations: o.spec?.effect?.annotations ?? {},
+    origin: o.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY ? 'vnode' : 'other',
+  };
+}
+
+/** The selectors in force, in the order they win: priority, then users' before built-ins, then name. */
+export async function selectorRows(ctx: Context): Promise<{ engine: Engine['kind']; rows: SelectorRow[]; addon: ProfileSelector[] }> {
+  const engine = await requireEngine(ctx);
+  if (engine.kind === 'addon') return { engine: 'addon', rows: [], addon: readSelectors(engine.profile.data) };
+  const cluster: ClusterPort = await ctx.cluster();
+  const objects = await cluster.list<SelectorObject>(SELECTOR_API, SELECTOR_KIND);
+  const builtIns: SelectorRow[] = BUILT_IN_RULES.map((r) => ({
+    name: r.name, policy: 'virtual-node-only', priority: r.priority, podSelector: r.objectLabels?.matchLabels ?? null, namespaceSelector: r.namespaceLabels?.matchLabels ?? null,
+    labels: {}, annotations: {}, origin: 'built-in' as const,
+  }));
+  const rows = [...objects.map(rowOf), ...builtIns].sort((a, b) => b.priority - a.priority || Number(a.origin === 'built-in') - Number(b.origin === 'built-in') || a.name.localeCompare(b.name));
+  return { engine: 'vnode', rows, addon: [] };
 }
