@@ -2,6 +2,7 @@
  * Benchmarks, printed with the reference measured on the same machine in the same run.
  * 1. startup: median wall time of `vnode --help` vs `node -e 0` (target ratio <= 1.3).
  * 2. install: wall time of `vnode install` minus the emulator's ready delay (target <= 1.5 s), and its API requests.
+ * 4. scheduling (bench/scheduling.ts): admission latency of the webhook and burst latency of normal-node-prefer.
  * 3. drain: one virtual node with 3000 running pods drained by `vnode drain` and, on an identical node, by
  *    `kubectl drain --ignore-daemonsets --delete-emptydir-data --force` (target: >= 5x faster, peak RSS <= 150 MB, no pod lost).
  */
@@ -13,6 +14,7 @@ import { connectCluster } from '../src/cluster/kube.js';
 import type { KubeObject } from '../src/cluster/port.js';
 import { startSandboxCloud } from '../src/sandbox/cloud-sandbox.js';
 import { startControlPlane } from '../src/sandbox/controlplane.js';
+import { schedulingBench } from './scheduling.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 21);
@@ -171,10 +173,25 @@ async function installBench(): Promise<void> {
   }
 }
 
+/** A fresh control plane and sandbox cloud (with its worker node) for one benchmark. */
+async function withSandbox(f: (kubeconfig: string, env: NodeJS.ProcessEnv, work: string) => Promise<void>): Promise<void> {
+  const work = mkdtempSync(path.join(tmpdir(), 'vnode-bench-'));
+  const cp = await startControlPlane({ dir: path.join(work, 'cp') });
+  const cloud = await startSandboxCloud({ readyDelayMs: 200, adminKubeconfig: cp.kubeconfig });
+  try {
+    await f(cp.kubeconfig, { ...process.env, ...cloud.env(), KUBECONFIG: cp.kubeconfig, ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true' }, work);
+  } finally {
+    await cloud.stop();
+    await cp.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 const s = startup();
 console.log(`startup (${RUNS} runs each, median wall time)`);
 console.log(`  vnode --help   ${s.vnodeMs.toFixed(1)} ms`);
 console.log(`  node -e 0      ${s.nodeMs.toFixed(1)} ms`);
 console.log(`  ratio          ${s.ratio.toFixed(2)}  (target <= 1.30: ${s.ratio <= 1.3 ? 'met' : 'NOT met'})`);
 if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'install') await installBench();
+if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'scheduling') await withSandbox((kubeconfig, env, work) => schedulingBench(kubeconfig, env, runCli, work));
 if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'drain') await drainBench();

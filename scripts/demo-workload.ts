@@ -2,7 +2,8 @@
  * The demo's workload: a Deployment of 3 pods that tolerate the virtual-node taint, shown once Running on ECI.
  * `addon` as the argument: a Deployment only labelled alibabacloud.com/eci=true, which the add-on's vk-webhook sends to its nodes.
  * `namespace`: creates namespace burst (for `scheduling enable --namespace burst`); `scheduling`: a plain
- * Deployment there and a pod only labelled alibabacloud.com/eci=true, placed by the webhook and the scheduler.
+ * Deployment there and a pod only labelled alibabacloud.com/eci=true, placed by the webhook and the scheduler; `burst`:
+ * more than the worker node holds, of a normal-node-prefer selector.
  */
 import { connectCluster } from '../src/cluster/kube.js';
 import type { KubeObject } from '../src/cluster/port.js';
@@ -34,6 +35,21 @@ if (mode === 'namespace') {
   // a bare pod has no controller to recreate it: uninstall --drain would (rightly) refuse it without --force
   await cluster.delete({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'labelled' });
   console.error('$ kubectl delete pod labelled');
+} else if (mode === 'burst') {
+  // 6 replicas of 1 CPU on a 4-CPU worker: 3 fit, the rest burst to the virtual nodes (selector web, normal-node-prefer)
+  await cluster.create({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'surge', namespace: 'default' },
+    spec: { replicas: 6, selector: { matchLabels: { app: 'surge' } }, template: { metadata: { labels: { app: 'surge' } }, spec: { containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.9', resources: { requests: { cpu: '1' } } }] } } },
+  });
+  console.error('$ kubectl create deployment surge --image=registry.k8s.io/pause:3.9 --replicas=6   # each requests 1 CPU; the worker has 4');
+  const bound = await cluster.waitFor<KubeObject>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'surge' },
+    (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 6, { timeoutMs: 120_000, signal });
+  if (!bound) throw new Error('surge did not become ready');
+  for (const p of await cluster.list<KubeObject>('v1', 'Pod', { namespace: 'default', labelSelector: 'app=surge' })) {
+    console.log(`${p.metadata.name}  node=${(p.spec as { nodeName: string }).nodeName}  vnode.dev/burst=${p.metadata.labels?.['vnode.dev/burst']}`);
+  }
+  await cluster.delete({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'surge' });
+  console.error('$ kubectl delete deployment surge');
 } else {
   await deployment(mode === 'addon');
 }

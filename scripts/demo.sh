@@ -46,6 +46,12 @@ vnode scheduling enable --namespace burst
 node --import tsx scripts/demo-workload.ts scheduling
 vnode scheduling status
 
+say "Burst: a normal-node-prefer selector runs pods on the worker node while they fit, then on the virtual nodes"
+vnode scheduling add web --pod-selector app=surge --policy normal-node-prefer
+vnode scheduling list
+node --import tsx scripts/demo-workload.ts burst
+vnode scheduling remove web
+
 say "Doctor: what keeps the virtual nodes working (the sandbox's loopback API server address is a warning)"
 vnode doctor
 
