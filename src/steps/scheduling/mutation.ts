@@ -20,6 +20,8 @@ export interface ModeTarget {
   toleration: Toleration;
   /** The mode's nodes, as a label selector. */
   nodeLabelSelector: string;
+  /** The same, evaluated. */
+  isNode(labels: Record<string, string>): boolean;
   /** What a node of the mode looks like when none is registered yet. */
   canonical: NodeFacts;
 }
@@ -29,6 +31,7 @@ export const TARGETS: Record<SchedulingMode, ModeTarget> = {
     nodeSelector: { 'k8s.aliyun.com/vnode': 'true' },
     toleration: { key: VNODE_TAINT.key, operator: 'Exists', effect: VNODE_TAINT.effect },
     nodeLabelSelector: 'k8s.aliyun.com/vnode=true',
+    isNode: (l) => l['k8s.aliyun.com/vnode'] === 'true',
     canonical: { name: '', labels: VNODE_LABELS, taints: [VNODE_TAINT] },
   },
   controller: {
@@ -36,6 +39,7 @@ export const TARGETS: Record<SchedulingMode, ModeTarget> = {
     toleration: { key: CONTROLLER_TAINT.key, operator: 'Exists', effect: CONTROLLER_TAINT.effect },
     // VNode-mode nodes carry type=virtual-kubelet too; their own taint keeps controller-mode pods off them
     nodeLabelSelector: 'type=virtual-kubelet,!k8s.aliyun.com/vnode',
+    isNode: (l) => l.type === 'virtual-kubelet' && l['k8s.aliyun.com/vnode'] === undefined,
     // virtual-kubelet registers the GA os label too
     canonical: { name: '', labels: { ...CONTROLLER_LABELS, 'kubernetes.io/os': 'linux' }, taints: [CONTROLLER_TAINT] },
   },
