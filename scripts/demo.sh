@@ -10,6 +10,7 @@ export ALIBABA_CLOUD_ECS_METADATA_DISABLED=true
 
 npm run --silent build
 VNODE_KUBE_BIN_DIR=$(bash scripts/kube-bins.sh)
+bash scripts/sandbox-deps.sh
 export VNODE_KUBE_BIN_DIR
 
 WORK=$(mktemp -d)

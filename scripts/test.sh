@@ -8,6 +8,7 @@ export ALIBABA_CLOUD_ECS_METADATA_DISABLED=true
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
 echo "== lint"; npx eslint src test bench scripts
 echo "== build"; npm run --silent build
+bash scripts/sandbox-deps.sh
 
 VNODE_KUBE_BIN_DIR=$(bash scripts/kube-bins.sh)
 export VNODE_KUBE_BIN_DIR
