@@ -65,6 +65,15 @@ describe('the webhook\'s mutation', () => {
     assert.equal(fitsNode({ nodeSelector: { 'k8s.aliyun.com/vnode': 'true' }, tolerations }, gpu), true);
   });
 
+  it('never tolerates the taints of a node\'s state: a cordoned or draining node keeps new pods off', () => {
+    const cordoned: NodeFacts = { ...vnode, taints: [VNODE_TAINT, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }, { key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' }] };
+    const d = decide({ spec: {} }, 'vnode', [cordoned]);
+    assert.deepEqual(d.patch.find((p) => p.path === '/spec/tolerations')?.value, [{ key: 'k8s.aliyun.com/vnode', operator: 'Exists', effect: 'NoSchedule' }]);
+    const stuck = { metadata: { labels: { [BURST_LABEL]: 'pending' } }, spec: { tolerations: [] }, status: { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }] } };
+    const prefer = ruleOf({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'p' }, spec: { policy: { normalNodePrefer: {} } } } as SelectorObject);
+    assert.deepEqual(burstPatch(stuck, prefer, 'vnode', [cordoned]).patch?.filter((p) => p.op === 'add').map((p) => (p.value as { key: string }).key), ['k8s.aliyun.com/vnode']);
+  });
+
   it('changes nothing twice: a pod already sent there gets an empty patch', () => {
     const once = { spec: { nodeSelector: { 'k8s.aliyun.com/vnode': 'true' }, tolerations: [{ key: 'k8s.aliyun.com/vnode', operator: 'Exists' }] } };
     assert.deepEqual(decide(once, 'vnode', [vnode]), { patch: [] });

@@ -54,6 +54,15 @@ export interface Decision {
   skipped?: string;
 }
 
+/**
+ * A taint the pod must tolerate to run on the node at all: NoSchedule/NoExecute, and not one the control plane puts on
+ * for the node's state (node.kubernetes.io/unschedulable while it is cordoned or drained, not-ready, unreachable,
+ * pressure): tolerating those would send pods to a node being drained.
+ */
+export function identityTaint(t: { key: string; effect: string }): boolean {
+  return (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !t.key.startsWith('node.kubernetes.io/') && !t.key.startsWith('node.cloudprovider.kubernetes.io/');
+}
+
 interface PodLike { metadata?: { annotations?: Record<string, string> }; spec?: PodSchedulingSpec }
 
 function pointer(key: string): string {
@@ -93,7 +102,7 @@ export function decide(pod: PodLike, mode: SchedulingMode, nodes: NodeFacts[]): 
   if (!target.canonical.taints.every(tolerates)) added.push(target.toleration);
   for (const n of selected) {
     for (const t of n.taints) {
-      if ((t.effect !== 'NoSchedule' && t.effect !== 'NoExecute') || tolerates(t)) continue;
+      if (!identityTaint(t) || tolerates(t)) continue;
       added.push(t.value ? { key: t.key, operator: 'Equal', value: t.value, effect: t.effect } : { key: t.key, operator: 'Exists', effect: t.effect });
     }
   }

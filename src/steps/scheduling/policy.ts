@@ -1,7 +1,7 @@
 import { selectsNode, toleratesTaint, type NodeFacts, type PodSchedulingSpec, type Toleration } from '../../cluster/node-match.js';
 import type { KubeObject } from '../../cluster/port.js';
 import {
-  decide, INJECTED_ANNOTATION, LEGACY_NAMESPACE_LABEL, LEGACY_POD_LABEL, NAMESPACE_LABEL, POD_LABEL, SHORT_NAMESPACE_LABEL, TARGETS, type PatchOp, type SchedulingMode,
+  decide, identityTaint, INJECTED_ANNOTATION, LEGACY_NAMESPACE_LABEL, LEGACY_POD_LABEL, NAMESPACE_LABEL, POD_LABEL, SHORT_NAMESPACE_LABEL, TARGETS, type PatchOp, type SchedulingMode,
 } from './mutation.js';
 
 /**
@@ -147,7 +147,7 @@ export function virtualTolerations(spec: PodSchedulingSpec, mode: SchedulingMode
   if (!target.canonical.taints.every(tolerates)) added.push(target.toleration);
   for (const n of candidates) {
     for (const t of n.taints) {
-      if ((t.effect !== 'NoSchedule' && t.effect !== 'NoExecute') || tolerates(t)) continue;
+      if (!identityTaint(t) || tolerates(t)) continue;
       added.push(t.value ? { key: t.key, operator: 'Equal', value: t.value, effect: t.effect } : { key: t.key, operator: 'Exists', effect: t.effect });
     }
   }
