@@ -202,9 +202,11 @@ export function podTrouble(pods: PodState[]): { hopeless: boolean; lines: string
   return { hopeless, lines };
 }
 
-/** The in-cluster server is Available, or why not (one line per pod). */
+/** The in-cluster server is Available (during a rollout the old replicas serve), or why not (one line per pod). */
 export async function serverTrouble(cluster: ClusterPort): Promise<string[] | undefined> {
-  if (rolledOut(await cluster.get<KubeObject>(DEPLOYMENT_REF))) return undefined;
+  const d = await cluster.get<KubeObject>(DEPLOYMENT_REF);
+  const conds = (d?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
+  if (conds.some((c) => c.type === 'Available' && c.status === 'True')) return undefined;
   return podTrouble(await serverPods(cluster)).lines;
 }
 
