@@ -77,16 +77,6 @@ async function addonProfile(ctx: Context): Promise<ConfigMap | undefined> {
   return profile && controller ? profile : undefined;
 }
 
-/** The add-on must be installed: its vk-webhook is what reads these selectors. */
-async function requireAddonProfile(ctx: Context): Promise<ConfigMap> {
-  const profile = await addonProfile(ctx);
-  if (!profile) {
-    throw usageError('NoSelectorEngine', `selectors are the ${ADDON} add-on's (its ${ECI_PROFILE} and vk-webhook), and the add-on is not installed`,
-      'install it (`vnode install --mode addon`), or for VNodes use label-based scheduling: `vnode scheduling enable`');
-  }
-  return profile;
-}
-
 export interface SelectorChange { name: string; action: 'created' | 'updated' | 'unchanged' | 'deleted' | 'not found'; selectors: ProfileSelector[]; dryRun: boolean }
 
 async function write(ctx: Context, profile: ConfigMap, selectors: ProfileSelector[]): Promise<void> {
@@ -95,13 +85,8 @@ async function write(ctx: Context, profile: ConfigMap, selectors: ProfileSelecto
   await cluster.patch(PROFILE_REF, { metadata: { resourceVersion: profile.metadata.resourceVersion }, data: { selectors: JSON.stringify(selectors) } }, 'merge');
 }
 
-export async function listSelectors(ctx: Context): Promise<ProfileSelector[]> {
-  return readSelectors((await requireAddonProfile(ctx)).data);
-}
-
 /** Adds the selector, or replaces the one of that name (in its place: order is priority). */
-export async function addSelector(ctx: Context, sel: ProfileSelector): Promise<SelectorChange> {
-  const profile = await requireAddonProfile(ctx);
+async function addSelector(ctx: Context, profile: ConfigMap, sel: ProfileSelector): Promise<SelectorChange> {
   const list = readSelectors(profile.data);
   const i = list.findIndex((s) => s.name === sel.name);
   if (i >= 0 && JSON.stringify(list[i]) === JSON.stringify(sel)) return { name: sel.name, action: 'unchanged', selectors: list, dryRun: ctx.flags.dryRun };
@@ -110,9 +95,7 @@ export async function addSelector(ctx: Context, sel: ProfileSelector): Promise<S
   return { name: sel.name, action: i >= 0 ? 'updated' : 'created', selectors: next, dryRun: ctx.flags.dryRun };
 }
 
-export async function removeSelector(ctx: Context, name: string): Promise<SelectorChange> {
-  checkSelectorName(name);
-  const profile = await requireAddonProfile(ctx);
+async function removeSelector(ctx: Context, profile: ConfigMap, name: string): Promise<SelectorChange> {
   const list = readSelectors(profile.data);
   if (!list.some((s) => s.name === name)) return { name, action: 'not found', selectors: list, dryRun: ctx.flags.dryRun };
   const next = list.filter((s) => s.name !== name);
@@ -197,7 +180,7 @@ function checkRequest(r: SelectorRequest, engine: Engine): void {
 export async function applySelector(ctx: Context, r: SelectorRequest): Promise<SelectorChange & { engine: Engine['kind'] }> {
   const engine = await requireEngine(ctx);
   checkRequest(r, engine);
-  if (engine.kind === 'addon') return { ...(await addSelector(ctx, buildSelector(r.name, r.pod, r.namespace, r.annotations, r.labels))), engine: 'addon' };
+  if (engine.kind === 'addon') return { ...(await addSelector(ctx, engine.profile, buildSelector(r.name, r.pod, r.namespace, r.annotations, r.labels))), engine: 'addon' };
   const cluster = await ctx.cluster();
   const spec = selectorSpec(r);
   const live = await cluster.get<SelectorObject>(selectorRef(r.name));
@@ -222,7 +205,7 @@ export async function applySelector(ctx: Context, r: SelectorRequest): Promise<S
 export async function deleteSelector(ctx: Context, name: string): Promise<SelectorChange & { engine: Engine['kind'] }> {
   checkSelectorName(name);
   const engine = await requireEngine(ctx);
-  if (engine.kind === 'addon') return { ...(await removeSelector(ctx, name)), engine: 'addon' };
+  if (engine.kind === 'addon') return { ...(await removeSelector(ctx, engine.profile, name)), engine: 'addon' };
   const cluster = await ctx.cluster();
   const live = await cluster.get<SelectorObject>(selectorRef(name));
   const dryRun = ctx.flags.dryRun;
