@@ -63,6 +63,21 @@ export function identityTaint(t: { key: string; effect: string }): boolean {
   return (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !t.key.startsWith('node.kubernetes.io/') && !t.key.startsWith('node.cloudprovider.kubernetes.io/');
 }
 
+/** The tolerations a pod lacks for these nodes of the mode: the mode's own taint and each node's others (--taint extras). */
+export function missingTolerations(have: Toleration[], mode: SchedulingMode, nodes: NodeFacts[]): Toleration[] {
+  const target = TARGETS[mode];
+  const added: Toleration[] = [];
+  const tolerates = (t: NodeFacts['taints'][number]): boolean => toleratesTaint([...have, ...added], t);
+  if (!target.canonical.taints.every(tolerates)) added.push(target.toleration);
+  for (const n of nodes) {
+    for (const t of n.taints) {
+      if (!identityTaint(t) || tolerates(t)) continue;
+      added.push(t.value ? { key: t.key, operator: 'Equal', value: t.value, effect: t.effect } : { key: t.key, operator: 'Exists', effect: t.effect });
+    }
+  }
+  return added;
+}
+
 interface PodLike { metadata?: { annotations?: Record<string, string> }; spec?: PodSchedulingSpec }
 
 function pointer(key: string): string {
@@ -95,17 +110,7 @@ export function decide(pod: PodLike, mode: SchedulingMode, nodes: NodeFacts[]): 
     const why = own.length > 0 ? `its nodeSelector ${describeSelector(Object.fromEntries(own))}` : requiredTerms(spec) ? 'its required node affinity' : 'its node selection';
     return { patch: [], skipped: `${why} matches no ${mode === 'vnode' ? 'VNode' : 'controller'} virtual node` };
   }
-  // the taints of the nodes it is sent to, the mode's own and any a node was installed with (--taint)
-  const have = spec.tolerations ?? [];
-  const added: Toleration[] = [];
-  const tolerates = (t: NodeFacts['taints'][number]): boolean => toleratesTaint([...have, ...added], t);
-  if (!target.canonical.taints.every(tolerates)) added.push(target.toleration);
-  for (const n of selected) {
-    for (const t of n.taints) {
-      if (!identityTaint(t) || tolerates(t)) continue;
-      added.push(t.value ? { key: t.key, operator: 'Equal', value: t.value, effect: t.effect } : { key: t.key, operator: 'Exists', effect: t.effect });
-    }
-  }
+  const added = missingTolerations(spec.tolerations ?? [], mode, selected);
   const tolerated = added.length === 0;
   if (missingSelector.length === 0 && tolerated) return { patch: [] };
 

@@ -1,7 +1,7 @@
-import { selectsNode, toleratesTaint, type NodeFacts, type PodSchedulingSpec, type Toleration } from '../../cluster/node-match.js';
+import { selectsNode, type NodeFacts, type PodSchedulingSpec, type Toleration } from '../../cluster/node-match.js';
 import type { KubeObject } from '../../cluster/port.js';
 import {
-  decide, identityTaint, INJECTED_ANNOTATION, LEGACY_NAMESPACE_LABEL, LEGACY_POD_LABEL, NAMESPACE_LABEL, POD_LABEL, SHORT_NAMESPACE_LABEL, TARGETS, type PatchOp, type SchedulingMode,
+  decide, INJECTED_ANNOTATION, LEGACY_NAMESPACE_LABEL, LEGACY_POD_LABEL, missingTolerations, NAMESPACE_LABEL, POD_LABEL, SHORT_NAMESPACE_LABEL, TARGETS, type PatchOp, type SchedulingMode,
 } from './mutation.js';
 
 /**
@@ -138,20 +138,8 @@ function addEntries(ops: PatchOp[], path: string, existing: Record<string, strin
  * node carries (--taint extras; PreferNoSchedule is no obstacle). undefined: none of them fits the pod's own node selection.
  */
 export function virtualTolerations(spec: PodSchedulingSpec, mode: SchedulingMode, nodes: NodeFacts[]): Toleration[] | undefined {
-  const target = TARGETS[mode];
-  const candidates = (nodes.length > 0 ? nodes : [target.canonical]).filter((n) => selectsNode(spec, n));
-  if (candidates.length === 0) return undefined;
-  const have = spec.tolerations ?? [];
-  const added: Toleration[] = [];
-  const tolerates = (t: NodeFacts['taints'][number]): boolean => toleratesTaint([...have, ...added], t);
-  if (!target.canonical.taints.every(tolerates)) added.push(target.toleration);
-  for (const n of candidates) {
-    for (const t of n.taints) {
-      if (!identityTaint(t) || tolerates(t)) continue;
-      added.push(t.value ? { key: t.key, operator: 'Equal', value: t.value, effect: t.effect } : { key: t.key, operator: 'Exists', effect: t.effect });
-    }
-  }
-  return added;
+  const candidates = (nodes.length > 0 ? nodes : [TARGETS[mode].canonical]).filter((n) => selectsNode(spec, n));
+  return candidates.length === 0 ? undefined : missingTolerations(spec.tolerations ?? [], mode, candidates);
 }
 
 function addTolerations(ops: PatchOp[], spec: PodSchedulingSpec, add: Toleration[]): void {
