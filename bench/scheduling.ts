@@ -12,10 +12,79 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import { connectCluster } from '../src/cluster/kube.js';
+import { generateWebhookCerts } from '../src/steps/scheduling/certs.js';
+import { DEFAULT_IMAGE } from '../src/steps/scheduling/webhook.js';
 import type { ClusterPort, KubeObject } from '../src/cluster/port.js';
 
 type Run = (args: string[], env: NodeJS.ProcessEnv) => Promise<{ code: number; stderr: string }>;
 const WEBHOOK = 'pods.scheduling.vnode.dev';
+const NOOP_MWC = { name: 'bench-noop', webhook: 'noop.bench.vnode.dev', namespace: 'kube-system' };
+
+/**
+ * The reference: a webhook that decides nothing (a fixed patch, what vnode adds to these pods) on the same image,
+ * behind a Service, with TLS and keep-alive like vnode's server. What it costs is the price of any webhook here.
+ */
+const NOOP_SERVER = `const https = require('node:https'), fs = require('node:fs');
+const patch = Buffer.from(JSON.stringify([
+  { op: 'add', path: '/spec/nodeSelector', value: { 'k8s.aliyun.com/vnode': 'true' } },
+  { op: 'add', path: '/spec/tolerations/-', value: { key: 'k8s.aliyun.com/vnode', operator: 'Exists', effect: 'NoSchedule' } },
+  { op: 'add', path: '/metadata/annotations', value: { 'vnode.dev/scheduling': 'vnode' } },
+])).toString('base64');
+https.createServer({ cert: fs.readFileSync('/opt/noop/tls/tls.crt'), key: fs.readFileSync('/opt/noop/tls/tls.key'), keepAliveTimeout: 120000 }, (q, s) => {
+  if (q.method === 'GET') { s.writeHead(200).end('ok'); return; }
+  const c = []; q.on('data', (d) => c.push(d));
+  q.on('end', () => {
+    const r = JSON.parse(Buffer.concat(c).toString());
+    s.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ apiVersion: r.apiVersion, kind: 'AdmissionReview', response: { uid: r.request.uid, allowed: true, patchType: 'JSONPatch', patch } }));
+  });
+}).listen(8443);`;
+
+/** An object as read, made fit to create again. */
+function fresh(o: KubeObject): KubeObject {
+  const meta = { ...o.metadata } as Record<string, unknown>;
+  for (const k of ['resourceVersion', 'uid', 'creationTimestamp', 'managedFields', 'generation']) delete meta[k];
+  return { ...o, metadata: meta } as KubeObject;
+}
+
+/** The no-op webhook's Secret, Deployment (2 replicas on the worker) and Service; returns its configuration, not yet applied. */
+async function deployNoop(admin: ClusterPort): Promise<KubeObject> {
+  const ns = NOOP_MWC.namespace;
+  const certs = await generateWebhookCerts([`${NOOP_MWC.name}.${ns}.svc`]);
+  const b64 = (x: string): string => Buffer.from(x).toString('base64');
+  const app = { app: NOOP_MWC.name };
+  await admin.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: NOOP_MWC.name, namespace: ns }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64(certs.certPem), 'tls.key': b64(certs.keyPem) } } as KubeObject);
+  await admin.create({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: NOOP_MWC.name, namespace: ns },
+    spec: {
+      replicas: 2, selector: { matchLabels: app },
+      template: {
+        metadata: { labels: app },
+        spec: {
+          securityContext: { runAsUser: 65532, runAsGroup: 65532 },
+          containers: [{
+            name: 'server', image: DEFAULT_IMAGE, command: ['node', '-e', NOOP_SERVER],
+            readinessProbe: { httpGet: { path: '/healthz', port: 8443, scheme: 'HTTPS' }, periodSeconds: 5 },
+            volumeMounts: [{ name: 'tls', mountPath: '/opt/noop/tls', readOnly: true }],
+          }],
+          volumes: [{ name: 'tls', secret: { secretName: NOOP_MWC.name } }],
+        },
+      },
+    },
+  } as KubeObject);
+  await admin.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: NOOP_MWC.name, namespace: ns }, spec: { selector: app, ports: [{ port: 443, targetPort: 8443 }] } } as KubeObject);
+  await admin.waitFor<KubeObject>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: NOOP_MWC.name },
+    (d) => Number((d?.status as { availableReplicas?: number } | undefined)?.availableReplicas ?? 0) >= 2, { timeoutMs: 120_000, signal: new AbortController().signal });
+  return {
+    apiVersion: MWC.apiVersion, kind: MWC.kind, metadata: { name: NOOP_MWC.name },
+    webhooks: [{
+      name: NOOP_MWC.webhook, clientConfig: { service: { name: NOOP_MWC.name, namespace: ns, path: '/mutate', port: 443 }, caBundle: b64(certs.caPem) },
+      rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
+      failurePolicy: 'Ignore', matchPolicy: 'Equivalent', namespaceSelector: {},
+      objectSelector: { matchExpressions: [{ key: 'app', operator: 'NotIn', values: [NOOP_MWC.name] }] },
+      sideEffects: 'None', timeoutSeconds: 5, admissionReviewVersions: ['v1', 'v1beta1'],
+    }],
+  } as KubeObject;
+}
 const MWC = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', name: 'vnode-scheduling' };
 
 function quantile(xs: number[], q: number): number {
@@ -51,8 +120,9 @@ async function serverMetrics(admin: ClusterPort): Promise<string> {
   return texts.join('\n');
 }
 
-/** Cumulative bucket counts of a histogram (seconds -> count), summed over the lines that match. */
-function webhookBuckets(text: string, metric = 'apiserver_admission_webhook_admission_duration_seconds', match = (l: string) => l.includes(`name="${WEBHOOK}"`) && l.includes('operation="CREATE"')): { buckets: Map<number, number>; sum: number; count: number } {
+/** Cumulative bucket counts of a histogram (seconds -> count): the API server's for one webhook, or (no name) all lines of a metric. */
+function webhookBuckets(text: string, webhook: string | undefined, metric = 'apiserver_admission_webhook_admission_duration_seconds'): Hist {
+  const match = (l: string): boolean => webhook === undefined || (l.includes(`name="${webhook}"`) && l.includes('operation="CREATE"'));
   const buckets = new Map<number, number>();
   let sum = 0;
   let count = 0;
@@ -67,10 +137,18 @@ function webhookBuckets(text: string, metric = 'apiserver_admission_webhook_admi
   return { buckets, sum, count };
 }
 
-/** histogram_quantile over the difference of two scrapes. */
-function histogramQuantile(before: Map<number, number>, after: Map<number, number>, q: number): number {
-  const les = [...after.keys()].sort((a, b) => a - b);
-  const cum = les.map((le) => (after.get(le) ?? 0) - (before.get(le) ?? 0));
+interface Hist { buckets: Map<number, number>; sum: number; count: number }
+
+function addDelta(into: Hist, before: Hist, after: Hist): void {
+  for (const [le, v] of after.buckets) into.buckets.set(le, (into.buckets.get(le) ?? 0) + v - (before.buckets.get(le) ?? 0));
+  into.sum += after.sum - before.sum;
+  into.count += after.count - before.count;
+}
+
+/** histogram_quantile, as Prometheus interpolates within a bucket. */
+function histogramQuantile(buckets: Map<number, number>, q: number): number {
+  const les = [...buckets.keys()].sort((a, b) => a - b);
+  const cum = les.map((le) => buckets.get(le) ?? 0);
   const total = cum[cum.length - 1] ?? 0;
   const rank = q * total;
   for (let i = 0; i < les.length; i++) {
@@ -101,7 +179,7 @@ function cpuSeconds(match: (cmdline: string) => boolean): number {
 
 const GROUPS: [string, (c: string) => boolean][] = [
   ['kube-apiserver', (c) => c.includes('kube-apiserver ')], ['etcd', (c) => /\betcd --data-dir/.test(c)],
-  ['scheduling server', (c) => c.includes('loader.cjs serve')], ['this benchmark (client, sandbox cloud)', (c) => c.includes('bench/run.ts')],
+  ['scheduling server', (c) => c.includes('loader.cjs serve')], ['no-op webhook', (c) => c.includes('const https = require')], ['this benchmark (client, sandbox cloud)', (c) => c.includes('bench/run.ts')],
 ];
 
 /** Creates in flight: 8 already reach the API server's top rate here (more only queue); BENCH_ADMISSION_CONCURRENCY to change. */
@@ -155,78 +233,66 @@ export async function schedulingBench(kubeconfig: string, env: NodeJS.ProcessEnv
   const PODS = 200;
   const spec = { schedulerName: 'bench-nobody', containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.9' }] };
   const labels = { 'alibabacloud.com/eci': 'true' };
-  const rounds: { with: number[]; without: number[]; wallWith: number; wallWithout: number } = { with: [], without: [], wallWith: 0, wallWithout: 0 };
-  const cpu = { with: GROUPS.map(() => 0), without: GROUPS.map(() => 0) };
   const mwc = await admin.get<KubeObject>(MWC);
-  const restore = async (): Promise<void> => {
-    const meta = { ...mwc!.metadata };
-    for (const k of ['resourceVersion', 'uid', 'creationTimestamp', 'managedFields', 'generation']) delete (meta as Record<string, unknown>)[k];
-    await admin.create({ ...mwc!, metadata: meta } as KubeObject);
+  const noop = await deployNoop(admin);
+  const conds = ['without', 'noop', 'vnode'] as const;
+  type Cond = typeof conds[number];
+  const empty = (): Hist => ({ buckets: new Map(), sum: 0, count: 0 });
+  const res = Object.fromEntries(conds.map((c) => [c, { lat: [] as number[], wall: 0, cpu: GROUPS.map(() => 0), api: empty(), server: empty() }])) as Record<Cond, { lat: number[]; wall: number; cpu: number[]; api: Hist; server: Hist }>;
+  const use = async (c: Cond): Promise<void> => {
+    const want = { [MWC.name]: c === 'vnode' ? mwc! : undefined, [NOOP_MWC.name]: c === 'noop' ? noop : undefined };
+    for (const [name, obj] of Object.entries(want)) {
+      const ref = { ...MWC, name };
+      const live = await admin.get(ref);
+      if (live && !obj) await admin.delete(ref);
+      if (!live && obj) await admin.create(fresh(obj));
+    }
+    // the API server's view of webhook configurations follows within a moment
+    await new Promise((r) => setTimeout(r, 1500));
   };
-  let before = webhookBuckets(await metrics(kc));
-  const after = { buckets: new Map<number, number>(), sum: 0, count: 0 };
   const SERVER = 'vnode_scheduling_admission_duration_seconds';
-  const all = (): boolean => true;
-  let serverBefore = webhookBuckets(await serverMetrics(admin), SERVER, all);
-  const serverAfter = { buckets: new Map<number, number>(), sum: 0, count: 0 };
   for (let round = 0; round < 2; round++) {
-    // alternate which goes first, so warm-up and drift weigh on both alike
-    for (const withWebhook of round === 0 ? [false, true] : [true, false]) {
-      const ns = `bench-${round}-${withWebhook ? 'with' : 'without'}`;
+    // alternate the order, so warm-up and drift weigh on all alike
+    for (const c of round === 0 ? conds : [...conds].reverse()) {
+      const ns = `bench-${round}-${c}`;
       await namespace(admin, ns);
-      if (!withWebhook) {
-        await admin.delete(MWC);
-        await new Promise((r) => setTimeout(r, 1500));
-      } else if (!(await admin.get(MWC))) {
-        await restore();
-        await new Promise((r) => setTimeout(r, 1500));
-      }
-      if (withWebhook) {
-        before = webhookBuckets(await metrics(kc));
-        serverBefore = webhookBuckets(await serverMetrics(admin), SERVER, all);
-      }
+      await use(c);
+      const hook = c === 'noop' ? NOOP_MWC.webhook : WEBHOOK;
+      const api0 = webhookBuckets(await metrics(kc), hook);
+      const server0 = webhookBuckets(await serverMetrics(admin), undefined, SERVER);
       const cpu0 = GROUPS.map(([, m]) => cpuSeconds(m));
       const r = await createPods(admin, ns, PODS, labels, spec);
-      GROUPS.forEach(([, m], i) => { cpu[withWebhook ? 'with' : 'without'][i]! += cpuSeconds(m) - cpu0[i]!; });
-      if (withWebhook) {
-        const m = webhookBuckets(await metrics(kc));
-        for (const [le, v] of m.buckets) after.buckets.set(le, (after.buckets.get(le) ?? 0) + v - (before.buckets.get(le) ?? 0));
-        after.sum += m.sum - before.sum;
-        after.count += m.count - before.count;
-        const sm = webhookBuckets(await serverMetrics(admin), SERVER, all);
-        for (const [le, v] of sm.buckets) serverAfter.buckets.set(le, (serverAfter.buckets.get(le) ?? 0) + v - (serverBefore.buckets.get(le) ?? 0));
-        serverAfter.sum += sm.sum - serverBefore.sum;
-        serverAfter.count += sm.count - serverBefore.count;
-        rounds.with.push(...r.latencies);
-        rounds.wallWith += r.wallMs;
+      GROUPS.forEach(([, m], i) => { res[c].cpu[i]! += cpuSeconds(m) - cpu0[i]!; });
+      addDelta(res[c].api, api0, webhookBuckets(await metrics(kc), hook));
+      addDelta(res[c].server, server0, webhookBuckets(await serverMetrics(admin), undefined, SERVER));
+      res[c].lat.push(...r.latencies);
+      res[c].wall += r.wallMs;
+      if (c !== 'without') {
         const sample = await admin.get<KubeObject & { spec: { nodeSelector?: Record<string, string> } }>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: 'p-0' });
-        if (sample?.spec.nodeSelector?.['k8s.aliyun.com/vnode'] !== 'true') throw new Error('the webhook did not mutate the benchmark pods');
-      } else {
-        rounds.without.push(...r.latencies);
-        rounds.wallWithout += r.wallMs;
+        if (sample?.spec.nodeSelector?.['k8s.aliyun.com/vnode'] !== 'true') throw new Error(`the ${c} webhook did not mutate the benchmark pods`);
       }
     }
   }
-  if (!(await admin.get(MWC))) await restore();
-  const zero = new Map([...after.buckets.keys()].map((k) => [k, 0]));
-  const p50 = histogramQuantile(zero, after.buckets, 0.5) * 1000;
-  const p99 = histogramQuantile(zero, after.buckets, 0.99) * 1000;
-  const mean = (after.sum / Math.max(1, after.count)) * 1000;
-  const slower = (a: number, b: number): string => `${(((a / b) - 1) * 100).toFixed(1)}%`;
-  const cw = { p50: quantile(rounds.with, 0.5), p99: quantile(rounds.with, 0.99) };
-  const co = { p50: quantile(rounds.without, 0.5), p99: quantile(rounds.without, 0.99) };
-  const zs = new Map([...serverAfter.buckets.keys()].map((k) => [k, 0]));
-  const s50 = histogramQuantile(zs, serverAfter.buckets, 0.5) * 1000;
-  const s99 = histogramQuantile(zs, serverAfter.buckets, 0.99) * 1000;
-  console.log(`admission (${PODS} labelled pods x 2 rounds each way, ${CONCURRENCY} creates in flight; ${after.count} webhook calls)`);
-  console.log(`  API server     p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, mean ${mean.toFixed(2)} ms: the webhook call as the API server times it (its buckets ${[...after.buckets.keys()].filter((k) => k !== Infinity).map((k) => k * 1000).join('/')} ms)  (target p99 < 20: ${p99 < 20 ? 'met' : 'NOT met'})`);
-  console.log(`  server         p50 ${s50.toFixed(2)} ms, p99 ${s99.toFixed(2)} ms, mean ${((serverAfter.sum / Math.max(1, serverAfter.count)) * 1000).toFixed(2)} ms: the server's own handling, ${serverAfter.count} reviews`);
-  console.log(`  create, with   p50 ${cw.p50.toFixed(1)} ms, p99 ${cw.p99.toFixed(1)} ms, ${((2 * PODS) / (rounds.wallWith / 1000)).toFixed(0)} pods/s`);
-  console.log(`  create, without p50 ${co.p50.toFixed(1)} ms, p99 ${co.p99.toFixed(1)} ms, ${((2 * PODS) / (rounds.wallWithout / 1000)).toFixed(0)} pods/s`);
-  const worst = Math.max(cw.p50 / co.p50, cw.p99 / co.p99, rounds.wallWith / rounds.wallWithout);
-  const per = (x: number): string => `${((x / (2 * PODS)) * 1000).toFixed(2)}`;
-  console.log(`  CPU ms per pod ${GROUPS.map(([n], i) => `${n} ${per(cpu.without[i]!)} -> ${per(cpu.with[i]!)}`).join(', ')} (without -> with the webhook; ${cpuCount()} CPUs)`);
-  console.log(`  slower by      p50 ${slower(cw.p50, co.p50)}, p99 ${slower(cw.p99, co.p99)}, total ${slower(rounds.wallWith, rounds.wallWithout)}  (target <= 10%: ${worst <= 1.1 ? 'met' : 'NOT met'})`);
+  await use('vnode');
+  const ms = (h: Hist, q: number): number => histogramQuantile(h.buckets, q) * 1000;
+  const mean = (h: Hist): number => (h.sum / Math.max(1, h.count)) * 1000;
+  const v = res.vnode;
+  const p99 = ms(v.api, 0.99);
+  console.log(`admission (${PODS} labelled pods x 2 rounds per case, ${CONCURRENCY} creates in flight; cases: no webhook, a no-op webhook (same image, Service, TLS; a fixed patch), vnode's)`);
+  console.log(`  API server     vnode p50 ${ms(v.api, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, mean ${mean(v.api).toFixed(2)} ms; no-op p50 ${ms(res.noop.api, 0.5).toFixed(1)} ms, p99 ${ms(res.noop.api, 0.99).toFixed(1)} ms, mean ${mean(res.noop.api).toFixed(2)} ms ` +
+    `(the call as the API server times it; its buckets ${[...v.api.buckets.keys()].filter((k) => k !== Infinity).map((k) => k * 1000).join('/')} ms)  (target p99 < 20: ${p99 < 20 ? 'met' : 'NOT met'})`);
+  console.log(`  server         p50 ${ms(v.server, 0.5).toFixed(2)} ms, p99 ${ms(v.server, 0.99).toFixed(2)} ms, mean ${mean(v.server).toFixed(2)} ms: vnode's own handling, ${v.server.count} reviews`);
+  for (const c of conds) {
+    console.log(`  create, ${c.padEnd(8)}p50 ${quantile(res[c].lat, 0.5).toFixed(1)} ms, p99 ${quantile(res[c].lat, 0.99).toFixed(1)} ms, ${((2 * PODS) / (res[c].wall / 1000)).toFixed(0)} pods/s; ` +
+      `CPU ms per pod: ${GROUPS.map(([n], i) => `${n} ${((res[c].cpu[i]! / (2 * PODS)) * 1000).toFixed(2)}`).join(', ')}`);
+  }
+  const slower = (a: number, b: number): number => (a / b - 1) * 100;
+  const pct = (x: number): string => `${x.toFixed(1)}%`;
+  const vs = (c: Cond): number[] => [slower(quantile(v.lat, 0.5), quantile(res[c].lat, 0.5)), slower(quantile(v.lat, 0.99), quantile(res[c].lat, 0.99)), slower(v.wall, res[c].wall)];
+  const [a50, a99, aTot] = vs('without');
+  const [n50, n99, nTot] = vs('noop');
+  console.log(`  vnode slower   than no webhook: p50 ${pct(a50)}, p99 ${pct(a99)}, total ${pct(aTot)}  (target <= 10%: ${Math.max(a50, a99, aTot) <= 10 ? 'met' : 'NOT met'}); ` +
+    `than the no-op webhook: p50 ${pct(n50)}, p99 ${pct(n99)}, total ${pct(nTot)} (${cpuCount()} CPUs shared by all)`);
 
   // burst: fill the worker, then 100 pods of a normal-node-prefer selector
   await must(['scheduling', 'add', 'bench-burst', '--pod-selector', 'app=bench-burst', '--policy', 'normal-node-prefer']);
