@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { get } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { connectCluster } from '../../src/cluster/kube.js';
 import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
@@ -54,6 +55,18 @@ describe('scheduling: the server runs from node:20 + ConfigMap on the worker nod
     await admin.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name: p.metadata.name! });
     return p.metadata.annotations?.['vnode.dev/selector'] === selector;
   }).then(() => undefined);
+  /** Admission reviews the server's replicas have answered (their /metrics, at the pod IPs the sandbox routes). */
+  async function reviews(): Promise<number> {
+    const pods = await admin.list<Pod>('v1', 'Pod', { namespace: 'kube-system', labelSelector: 'app.kubernetes.io/name=vnode-scheduling' });
+    const counts = await Promise.all(pods.filter((p) => !p.metadata.deletionTimestamp && p.status.podIP).map((p) => new Promise<number>((resolve, reject) => {
+      get({ host: p.status.podIP, port: 8443, path: '/metrics', rejectUnauthorized: false }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => { body += c.toString(); });
+        res.on('end', () => resolve(Number(/^vnode_scheduling_admission_duration_seconds_count (\d+)/m.exec(body)?.[1] ?? NaN)));
+      }).on('error', reject);
+    })));
+    return counts.reduce((a, b) => a + b, 0);
+  }
   async function snapshot(): Promise<string> {
     const sel = { labelSelector: 'app.kubernetes.io/name=vnode-scheduling' };
     const objs = await Promise.all([
@@ -153,10 +166,12 @@ describe('scheduling: the server runs from node:20 + ConfigMap on the worker nod
     const ep = await admin.get<KubeObject & { subsets?: { addresses?: { ip: string }[] }[] }>({ apiVersion: 'v1', kind: 'Endpoints', namespace: 'kube-system', name: 'vnode-scheduling' });
     assert.deepEqual(ep?.subsets?.flatMap((s) => s.addresses ?? []).map((a) => a.ip).sort(), pods.map((p) => p.status.podIP).sort());
     const mwc = await admin.get<KubeObject & { webhooks: { clientConfig: { service?: Record<string, unknown>; url?: string }; failurePolicy: string; sideEffects: string; timeoutSeconds: number }[] }>(MWC);
-    assert.equal(mwc?.webhooks.length, 1);
-    assert.deepEqual(mwc!.webhooks[0]!.clientConfig.service, { name: 'vnode-scheduling', namespace: 'kube-system', path: '/mutate/vnode', port: 443 });
-    assert.equal(mwc!.webhooks[0]!.clientConfig.url, undefined);
-    assert.deepEqual([mwc!.webhooks[0]!.failurePolicy, mwc!.webhooks[0]!.sideEffects, mwc!.webhooks[0]!.timeoutSeconds], ['Ignore', 'NoneOnDryRun', 5]);
+    assert.equal(mwc?.webhooks.length, 5, 'one per label shortcut, no Selector yet');
+    for (const w of mwc!.webhooks) {
+      assert.deepEqual(w.clientConfig.service, { name: 'vnode-scheduling', namespace: 'kube-system', path: '/mutate/vnode', port: 443 });
+      assert.equal(w.clientConfig.url, undefined);
+      assert.deepEqual([w.failurePolicy, w.sideEffects, w.timeoutSeconds], ['Ignore', 'NoneOnDryRun', 5]);
+    }
     assert.ok(await admin.get(CRD));
 
     const before = await snapshot();
@@ -186,8 +201,12 @@ describe('scheduling: the server runs from node:20 + ConfigMap on the worker nod
       const list = await admin.list<Pod>('v1', 'Pod', { namespace: 'burst', labelSelector: 'app=web' });
       return list.length === 2 && list.every((x) => x.spec.nodeName === vnodeName && x.status.phase === 'Running');
     });
-    // an unlabelled pod in an unlabelled namespace goes to the worker (where nginx cannot be pulled)
+    // an unlabelled pod in an unlabelled namespace goes to the worker (where nginx cannot be pulled), without a call to the server
+    const calls = await reviews();
     await pod('plain', 'ordinary', {});
+    assert.equal(await reviews(), calls, 'no selector can pick it: the API server does not call the server');
+    await pod('plain', 'asks-too', { 'alibabacloud.com/eci': 'true' });
+    assert.equal(await reviews(), calls + 1);
     const o = await until('pod plain/ordinary on the worker', boundTo('plain', 'ordinary', () => WORKER_NODE));
     assert.equal(o.spec.nodeSelector, undefined);
   });
@@ -298,6 +317,22 @@ describe('scheduling: the server runs from node:20 + ConfigMap on the worker nod
     assert.equal(other?.spec.nodeName, undefined);
     assert.equal(other?.spec.tolerations?.some((x) => x.key === 'k8s.aliyun.com/vnode') ?? false, false);
     for (const p of await admin.list<Pod>('v1', 'Pod', { namespace: 'apps', labelSelector: 'app in (surge,other)' })) await admin.delete({ apiVersion: 'v1', kind: 'Pod', namespace: 'apps', name: p.metadata.name! });
+  });
+
+  it('a Selector made with kubectl (as for eci-profile) gets its webhook entry from the server and takes effect', async () => {
+    await admin.create({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'from-kubectl' }, spec: { objectLabels: { matchLabels: { app: 'moved' } }, policy: { virtualNodeOnly: {} }, priority: 1 } } as KubeObject);
+    await until('the server adding its webhook entry', async () => {
+      const m = await admin.get<KubeObject & { webhooks: { name: string }[] }>(MWC);
+      return m?.webhooks.some((w) => w.name === 'from-kubectl.selectors.scheduling.vnode.dev');
+    });
+    await untilSelectorSeen('apps', { app: 'moved' }, 'from-kubectl');
+    await pod('apps', 'moved-1', { app: 'moved' }, {}, PAUSE);
+    await until('pod apps/moved-1 on the virtual node', onVirtualNode('apps', 'moved-1'));
+    await admin.delete({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', name: 'from-kubectl' });
+    await until('the server removing its webhook entry', async () => {
+      const m = await admin.get<KubeObject & { webhooks: { name: string }[] }>(MWC);
+      return m && !m.webhooks.some((w) => w.name === 'from-kubectl.selectors.scheduling.vnode.dev');
+    });
   });
 
   it('list and status show the engine, the Selectors and the shortcuts in the order they win', async () => {

@@ -6,7 +6,7 @@ import { generateWebhookCerts, certFacts } from '../../src/steps/scheduling/cert
 import { imageKind } from '../../src/sandbox/worker.js';
 import { decide, TARGETS, type PatchOp } from '../../src/steps/scheduling/mutation.js';
 import { admit, BUILT_IN_RULES, BURST_LABEL, burstPatch, matchesLabels, pick, ruleOf, type Rule, type SelectorObject } from '../../src/steps/scheduling/policy.js';
-import { describeConfiguration, servingHosts, webhookConfiguration } from '../../src/steps/scheduling/webhook.js';
+import { describeConfiguration, reconfigured, servingHosts, webhookConfiguration } from '../../src/steps/scheduling/webhook.js';
 import { VNODE_TAINT } from '../../src/steps/virtual-node/install.js';
 
 const vnode: NodeFacts = { name: 'cn-hangzhou.vnd-1', labels: { 'k8s.aliyun.com/vnode': 'true', type: 'virtual-kubelet', 'kubernetes.io/os': 'linux', 'topology.kubernetes.io/zone': 'cn-hangzhou-h' }, taints: [VNODE_TAINT] };
@@ -109,13 +109,21 @@ describe('the webhook configuration and its certificate', () => {
     assert.ok(facts.notAfter.getTime() > Date.now() + 365 * 86_400_000);
   });
 
-  it('one webhook for every pod but the server\'s own (Selectors decide); the mode and endpoint read back', () => {
-    const mwc = webhookConfiguration({ kind: 'url', url: 'https://127.0.0.1:9443' }, 'controller', 'CA');
+  it('one webhook per shortcut and per Selector, with its selectors, never for the server\'s own pods; the mode and endpoint read back', () => {
+    const sel = { apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'web' }, spec: { objectLabels: { matchLabels: { app: 'web' } }, namespaceLabels: { matchExpressions: [{ key: 'team', operator: 'In', values: ['a'] }] }, policy: { fair: {} } } };
+    const mwc = webhookConfiguration({ kind: 'url', url: 'https://127.0.0.1:9443' }, 'controller', 'CA', [sel]);
     const hooks = mwc.webhooks as { name: string; objectSelector: unknown; namespaceSelector: unknown }[];
-    assert.deepEqual(hooks.map((h) => h.name), ['pods.scheduling.vnode.dev']);
-    assert.deepEqual(hooks[0]!.objectSelector, { matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'NotIn', values: ['vnode-scheduling'] }] });
+    const server = { key: 'app.kubernetes.io/name', operator: 'NotIn', values: ['vnode-scheduling'] };
+    assert.deepEqual(hooks.map((h) => h.name), ['pod-label.scheduling.vnode.dev', 'pod-short-label.scheduling.vnode.dev', 'namespace-label.scheduling.vnode.dev',
+      'namespace-short-label.scheduling.vnode.dev', 'namespace-injection-label.scheduling.vnode.dev', 'web.selectors.scheduling.vnode.dev']);
+    assert.deepEqual(hooks[0]!.objectSelector, { matchLabels: { 'alibabacloud.com/eci': 'true' }, matchExpressions: [server] });
+    assert.deepEqual(hooks[2]!.namespaceSelector, { matchLabels: { 'alibabacloud.com/eci': 'true' } });
+    assert.deepEqual(hooks[5]!.namespaceSelector, { matchExpressions: [{ key: 'team', operator: 'In', values: ['a'] }] });
+    assert.deepEqual(hooks[5]!.objectSelector, { matchLabels: { app: 'web' }, matchExpressions: [server] });
     assert.deepEqual(describeConfiguration(mwc), { mode: 'controller', endpoint: { kind: 'url', url: 'https://127.0.0.1:9443' }, caPem: 'CA' });
     assert.deepEqual(describeConfiguration(webhookConfiguration({ kind: 'service' }, 'vnode', 'CA')).endpoint, { kind: 'service' });
+    // read back and rendered again: the same configuration (so a re-run or the server changes nothing)
+    assert.deepEqual(reconfigured(mwc, [sel]), mwc);
   });
 });
 

@@ -9,7 +9,7 @@ import { pause } from '../../util/sleep.js';
 import { CONTROLLER_REF } from '../addon/addon.js';
 import { certFacts, generateWebhookCerts, RENEW_BEFORE_MS } from './certs.js';
 import { LEGACY_NAMESPACE_LABEL, NAMESPACE_LABEL, SHORT_NAMESPACE_LABEL, TARGETS, type SchedulingMode } from './mutation.js';
-import { SELECTOR_API, SELECTOR_KIND } from './policy.js';
+import { SELECTOR_API, SELECTOR_KIND, type SelectorObject } from './policy.js';
 import {
   ADMISSION, clusterRole, clusterRoleBinding, CODE_REF, codeConfigMap, codeDigest, COMPONENT_LABELS, CRD_REF, DEPLOYMENT_REF, deployment, describeConfiguration, LABELLED_ANNOTATION,
   MWC_REF, SECRET_REF, selectorCrd, service, SERVICE_REF, serviceAccount, servingHosts, tlsSecret, webhookConfiguration, type Endpoint,
@@ -134,7 +134,9 @@ export async function enableScheduling(ctx: Context, opts: EnableOptions): Promi
     const namespaces = await requireNamespaces(cluster, opts.namespaces);
     const mode = await resolveMode(cluster, opts.mode);
     for (const ref of [MWC_REF, SECRET_REF, DEPLOYMENT_REF, SERVICE_REF, CODE_REF]) await checkOwned(cluster, ref);
-    return { namespaces, mode, crd: await selectorDefinition(cluster) };
+    // Selectors already there (a re-run, or eci-profile's): each gets its webhook entry
+    const selectors = (await cluster.groupVersions()).includes(SELECTOR_API) ? await cluster.list<SelectorObject>(SELECTOR_API, SELECTOR_KIND) : [];
+    return { namespaces, mode, crd: await selectorDefinition(cluster), selectors };
   }, (p) => `labelled pods go to ${p.mode === 'vnode' ? 'VNode' : 'controller'} virtual nodes`);
   const certs = await certificates(cluster, opts.endpoint);
   const inCluster = opts.endpoint.kind === 'service';
@@ -143,7 +145,7 @@ export async function enableScheduling(ctx: Context, opts: EnableOptions): Promi
     ...(pre.crd ? [pre.crd] : []),
     serviceAccount(), clusterRole(), clusterRoleBinding(), tlsSecret(certs.certPem, certs.keyPem, certs.caPem, certs.previousCaPem),
     ...(code ? [codeConfigMap(code), deployment(opts.image, opts.replicas, pre.mode, codeDigest(code)), service()] : []),
-    webhookConfiguration(opts.endpoint, pre.mode, [certs.caPem, certs.previousCaPem].filter(Boolean).map((p) => `${p!.trim()}\n`).join('')),
+    webhookConfiguration(opts.endpoint, pre.mode, [certs.caPem, certs.previousCaPem].filter(Boolean).map((p) => `${p!.trim()}\n`).join(''), pre.selectors),
   ];
   // a webhook outside the cluster replaces the in-cluster one
   const obsolete = inCluster ? [] : (await Promise.all([DEPLOYMENT_REF, SERVICE_REF, CODE_REF].map((r) => cluster.get<KubeObject>(r)))).filter((o): o is KubeObject => Boolean(o));

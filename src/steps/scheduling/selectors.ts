@@ -3,6 +3,7 @@ import type { Context } from '../../context.js';
 import { operationError, usageError } from '../../errors.js';
 import { CONTROLLER_REF, PROFILE_REF } from '../addon/addon.js';
 import { ADDON, ECI_PROFILE, NAMESPACE } from '../addon/constants.js';
+import { syncEntries } from './entries.js';
 import { BUILT_IN_RULES, policyOf, POLICY_FLAG_OF, SELECTOR_API, SELECTOR_KIND, type PolicyName, type SelectorObject, type SelectorSpec } from './policy.js';
 
 /**
@@ -147,6 +148,15 @@ async function requireEngine(ctx: Context): Promise<Engine> {
   return { kind: 'vnode' };
 }
 
+/**
+ * The webhook configuration's entries follow the Selectors now, not when the server notices (it does too, also for
+ * Selectors made with kubectl).
+ */
+async function followSelectors(ctx: Context, cluster: ClusterPort): Promise<void> {
+  await ctx.status.step('Updating the webhook configuration\'s entries', async () =>
+    syncEntries(cluster, await cluster.list<SelectorObject>(SELECTOR_API, SELECTOR_KIND)), (r) => (r === 'absent' ? 'not enabled: `vnode scheduling enable` applies them' : r));
+}
+
 function selectorSpec(r: SelectorRequest): SelectorSpec {
   const effect = { ...(Object.keys(r.annotations).length ? { annotations: r.annotations } : {}), ...(Object.keys(r.labels).length ? { labels: r.labels } : {}) };
   return {
@@ -191,13 +201,17 @@ export async function applySelector(ctx: Context, r: SelectorRequest): Promise<S
       throw usageError('NotManaged', `Selector ${r.name} exists but vnode did not create it`, 'vnode changes only what it created; pick another name, or edit it with kubectl');
     }
     if (canonical(live.spec) === canonical(spec)) return done('unchanged');
-    if (!dryRun) await ctx.status.step(`Updating Selector ${r.name}`, () => cluster.patch(selectorRef(r.name), [{ op: 'replace', path: '/spec', value: spec }], 'json'));
+    if (!dryRun) {
+      await ctx.status.step(`Updating Selector ${r.name}`, () => cluster.patch(selectorRef(r.name), [{ op: 'replace', path: '/spec', value: spec }], 'json'));
+      await followSelectors(ctx, cluster);
+    }
     return done('updated');
   }
   if (!dryRun) {
     await ctx.status.step(`Creating Selector ${r.name}`, () => cluster.create({
       apiVersion: SELECTOR_API, kind: SELECTOR_KIND, metadata: { name: r.name, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } }, spec,
     } as KubeObject));
+    await followSelectors(ctx, cluster);
   }
   return done('created');
 }
@@ -213,7 +227,10 @@ export async function deleteSelector(ctx: Context, name: string): Promise<Select
   if (live.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) {
     throw usageError('NotManaged', `Selector ${name} exists but vnode did not create it`, 'vnode changes only what it created; delete it with kubectl if you mean to');
   }
-  if (!dryRun) await ctx.status.step(`Deleting Selector ${name}`, () => cluster.delete(selectorRef(name)));
+  if (!dryRun) {
+    await ctx.status.step(`Deleting Selector ${name}`, () => cluster.delete(selectorRef(name)));
+    await followSelectors(ctx, cluster);
+  }
   return { name, action: 'deleted', selectors: [], dryRun, engine: 'vnode' };
 }
 

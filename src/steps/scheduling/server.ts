@@ -5,12 +5,11 @@ import type { AddressInfo } from 'node:net';
 import type { NodeFacts, NodeTaint, PodSchedulingSpec } from '../../cluster/node-match.js';
 import type { ClusterPort, KubeObject, ListOptions, WatchEventType } from '../../cluster/port.js';
 import { pause } from '../../util/sleep.js';
+import { syncEntries } from './entries.js';
 import { SCHEDULING_MODES, TARGETS, type SchedulingMode } from './mutation.js';
+import { HEALTH_PATH, METRICS_PATH, MUTATE_PATH } from './webhook.js';
 import { admit, BURST_LABEL, burstPatch, BUILT_IN_RULES, isUnschedulable, pick, ruleOf, SELECTOR_API, SELECTOR_KIND, type Rule, type SelectorObject } from './policy.js';
 
-export const MUTATE_PATH = '/mutate/';
-export const HEALTH_PATH = '/healthz';
-export const METRICS_PATH = '/metrics';
 export const SKIPPED_REASON = 'VirtualNodeNotInjected';
 export const BURST_REASON = 'BurstToVirtualNode';
 const COMPONENT = 'vnode-scheduling';
@@ -59,7 +58,8 @@ export class SchedulingView {
   constructor(private readonly cluster: () => Promise<ClusterPort>, private readonly log: (m: string) => void, private readonly signal: AbortSignal) {}
 
   start(): void {
-    this.loops.push(this.keep<SelectorObject>(SELECTOR_API, SELECTOR_KIND, this.selectors, () => { this.synced.selectors = true; }));
+    this.loops.push(this.keep<SelectorObject>(SELECTOR_API, SELECTOR_KIND, this.selectors, () => { this.synced.selectors = true; this.entriesChanged(); },
+      () => this.entriesChanged()));
     this.loops.push(this.keep<KubeObject>('v1', 'Namespace', undefined, () => { this.synced.namespaces = true; }, (type, ns) => {
       if (type === 'DELETED') this.namespaces.delete(ns.metadata.name ?? '');
       else this.namespaces.set(ns.metadata.name ?? '', ns.metadata.labels ?? {});
@@ -68,11 +68,28 @@ export class SchedulingView {
     this.loops.push(this.keep<NodeObject>('v1', 'Node', this.virtualNodes, () => { this.synced.nodes = true; }, undefined, { labelSelector: 'type=virtual-kubelet' }));
   }
 
+  private syncTimer: NodeJS.Timeout | undefined;
+
+  /** Selectors changed (also ones made with kubectl): the webhook configuration follows, a moment later (changes come in bursts). */
+  private entriesChanged(): void {
+    if (!this.synced.selectors || this.signal.aborted) return;
+    clearTimeout(this.syncTimer);
+    this.syncTimer = setTimeout(() => {
+      void this.cluster().then((c) => syncEntries(c, [...this.selectors.values()]))
+        .then((r) => { if (r === 'updated') this.log('webhook configuration updated for the Selectors'); })
+        .catch((e: unknown) => {
+          this.log(`updating the webhook configuration: ${(e as Error).message}`);
+          if (!this.signal.aborted) this.syncTimer = setTimeout(() => this.entriesChanged(), 5000);
+        });
+    }, 300);
+  }
+
   get ready(): boolean {
     return this.synced.selectors && this.synced.namespaces && this.synced.nodes;
   }
 
   async stopped(): Promise<void> {
+    clearTimeout(this.syncTimer);
     await Promise.all(this.loops);
   }
 

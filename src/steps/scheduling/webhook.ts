@@ -3,9 +3,11 @@ import { createHash } from 'node:crypto';
 import type { KubeObject } from '../../cluster/port.js';
 import { VIRTUAL_KUBELET_LABEL } from './daemonset-affinity.js';
 import type { SchedulingMode } from './mutation.js';
-import { SELECTOR_CRD, SELECTOR_GROUP, SELECTOR_KIND } from './policy.js';
-import { HEALTH_PATH, MUTATE_PATH } from './server.js';
+import { BUILT_IN_RULES, SELECTOR_CRD, SELECTOR_GROUP, SELECTOR_KIND, type LabelSelector, type SelectorObject } from './policy.js';
 
+export const MUTATE_PATH = '/mutate/';
+export const HEALTH_PATH = '/healthz';
+export const METRICS_PATH = '/metrics';
 export const NAMESPACE = 'kube-system';
 export const WEBHOOK = 'vnode-scheduling';
 export const TLS_SECRET = 'vnode-scheduling-tls';
@@ -141,7 +143,7 @@ export function serviceAccount(): KubeObject {
 
 /**
  * Reads what decides (virtual nodes, namespace labels, Selectors), patches pods (burst: tolerations of pending pods of
- * a normal-node-prefer selector) and explains itself in events; nothing else.
+ * a normal-node-prefer selector) and its own webhook configuration, and explains itself in events; nothing else.
  */
 export function clusterRole(): KubeObject {
   return managed({
@@ -150,6 +152,8 @@ export function clusterRole(): KubeObject {
       { apiGroups: [''], resources: ['nodes', 'namespaces'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'patch'] },
       { apiGroups: [SELECTOR_GROUP], resources: ['selectors'], verbs: ['get', 'list', 'watch'] },
+      // its own webhook configuration only: one entry per Selector, kept in step when Selectors change
+      { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [WEBHOOK], verbs: ['get', 'patch'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
     ],
   }, COMPONENT_LABELS);
@@ -219,28 +223,42 @@ function clientConfig(endpoint: Endpoint, mode: SchedulingMode, caPem: string): 
 }
 
 /**
- * One webhook for every new pod but the server's own: which pods a Selector or a label shortcut picks is the server's
- * to decide (Selectors change without a new configuration, as with eci-profile).
+ * One webhook per way a pod can be picked: each label shortcut and each Selector, with the same namespace and object
+ * selectors, so the API server calls the server only for pods some selector may pick (every other pod is created as
+ * if vnode were not there). A pod several pick is called once per entry; the calls after the first change nothing.
+ * The server's own pods are never sent to it. The order is by name, so the same Selectors give the same configuration.
  */
-export function webhookConfiguration(endpoint: Endpoint, mode: SchedulingMode, caPem: string): KubeObject {
+export function webhookConfiguration(endpoint: Endpoint, mode: SchedulingMode, caPem: string, selectors: SelectorObject[] = []): KubeObject {
+  const notServer = Object.entries(COMPONENT_LABELS).map(([key, v]) => ({ key, operator: 'NotIn', values: [v] }));
+  const entry = (name: string, namespaceLabels: LabelSelector | undefined, objectLabels: LabelSelector | undefined): Record<string, unknown> => ({
+    name,
+    clientConfig: clientConfig(endpoint, mode, caPem),
+    rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
+    // a webhook that is down must not stop pods from being created; they just stay on ordinary nodes
+    failurePolicy: 'Ignore',
+    matchPolicy: 'Equivalent',
+    namespaceSelector: namespaceLabels ?? {},
+    objectSelector: { ...(objectLabels?.matchLabels ? { matchLabels: objectLabels.matchLabels } : {}), matchExpressions: [...(objectLabels?.matchExpressions ?? []), ...notServer] },
+    // it writes an Event when it leaves a pod alone, never on a dry run
+    sideEffects: 'NoneOnDryRun',
+    timeoutSeconds: TIMEOUT_SECONDS,
+    admissionReviewVersions: ['v1', 'v1beta1'],
+    reinvocationPolicy: 'IfNeeded',
+  });
   return withAppliedHash(managed({
     apiVersion: ADMISSION, kind: 'MutatingWebhookConfiguration', metadata: { name: WEBHOOK, annotations: { 'vnode.dev/mode': mode } },
-    webhooks: [{
-      name: 'pods.scheduling.vnode.dev',
-      clientConfig: clientConfig(endpoint, mode, caPem),
-      rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
-      // a webhook that is down must not stop pods from being created; they just stay on ordinary nodes
-      failurePolicy: 'Ignore',
-      matchPolicy: 'Equivalent',
-      namespaceSelector: {},
-      objectSelector: { matchExpressions: Object.entries(COMPONENT_LABELS).map(([key, v]) => ({ key, operator: 'NotIn', values: [v] })) },
-      // it writes an Event when it leaves a pod alone, never on a dry run
-      sideEffects: 'NoneOnDryRun',
-      timeoutSeconds: TIMEOUT_SECONDS,
-      admissionReviewVersions: ['v1', 'v1beta1'],
-      reinvocationPolicy: 'IfNeeded',
-    }],
+    webhooks: [
+      ...BUILT_IN_RULES.map((r) => entry(`${r.name}.scheduling.vnode.dev`, r.namespaceLabels, r.objectLabels)),
+      ...[...selectors].sort((x, y) => (x.metadata.name ?? '').localeCompare(y.metadata.name ?? ''))
+        .map((sel) => entry(`${sel.metadata.name}.selectors.scheduling.vnode.dev`, sel.spec?.namespaceLabels, sel.spec?.objectLabels)),
+    ],
   }, COMPONENT_LABELS));
+}
+
+/** The configuration as it is, with the Selectors there are now (what `enable`, `scheduling add|remove` and the server apply). */
+export function reconfigured(live: KubeObject, selectors: SelectorObject[]): KubeObject | undefined {
+  const c = describeConfiguration(live);
+  return c.mode ? webhookConfiguration(c.endpoint, c.mode, c.caPem, selectors) : undefined;
 }
 
 /** What an installed configuration says: its mode, endpoint and CA. */
