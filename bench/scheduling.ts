@@ -17,7 +17,8 @@ import { DEFAULT_IMAGE } from '../src/steps/scheduling/webhook.js';
 import type { ClusterPort, KubeObject } from '../src/cluster/port.js';
 
 type Run = (args: string[], env: NodeJS.ProcessEnv) => Promise<{ code: number; stderr: string }>;
-const WEBHOOK = 'pods.scheduling.vnode.dev';
+// the entry the benchmark's pods match: their own label
+const WEBHOOK = 'pod-label.scheduling.vnode.dev';
 const NOOP_MWC = { name: 'bench-noop', webhook: 'noop.bench.vnode.dev', namespace: 'kube-system' };
 
 /**
