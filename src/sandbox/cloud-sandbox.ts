@@ -1,10 +1,10 @@
+import path from 'node:path';
 import { AddonManager } from './addon-manager.js';
 import type { CsHooks } from './cloud/cs.js';
 import type { EciHooks } from './cloud/eci.js';
 import type { FaultSpec } from './cloud/faults.js';
 import { startCloudEmulator, type CloudEmulator, type EmulatorOptions } from './cloud/server.js';
 import { ControllerSimulator } from './controller-sim.js';
-import path from 'node:path';
 import { VirtualNodeSimulator } from './vnode-sim.js';
 import { WorkerNode } from './worker.js';
 
@@ -17,8 +17,6 @@ export interface SandboxCloudOptions {
   /** How long an instance stays Terminating after its pod is gone (real ECI: some seconds). */
   releaseDelayMs?: number;
   adminKubeconfig?: string;
-  /** Without a normal worker node (with adminKubeconfig; default with one). */
-  noWorker?: boolean;
   log?: (m: string) => void;
   onRequest?: EmulatorOptions['onRequest'];
   idempotencyWindowMs?: number;
@@ -28,7 +26,7 @@ export const DEFAULT_READY_DELAY_MS = 2000;
 export const DEFAULT_RELEASE_DELAY_MS = 3000;
 
 /** The emulator plus the simulation that brings its virtual nodes to life. */
-export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise<CloudEmulator & { simulator: VirtualNodeSimulator; worker: WorkerNode | undefined }> {
+export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise<CloudEmulator & { simulator: VirtualNodeSimulator }> {
   const hooks: EciHooks = {};
   const csHooks: CsHooks = {};
   const emu = await startCloudEmulator({
@@ -56,14 +54,13 @@ export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise
     : undefined;
   controller?.start();
   // the cluster's own machine: a normal node that runs what the sandbox can (vnode's scheduling server among it)
-  const worker = opts.adminKubeconfig && !opts.noWorker
+  const worker = opts.adminKubeconfig
     ? new WorkerNode({ adminKubeconfig: opts.adminKubeconfig, dir: path.join(path.dirname(opts.adminKubeconfig), 'worker'), ...(opts.log ? { log: opts.log } : {}) })
     : undefined;
   await worker?.start();
   return {
     ...emu,
     simulator,
-    worker,
     async stop() {
       await worker?.stop();
       await controller?.stopAll();

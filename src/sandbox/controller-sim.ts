@@ -1,12 +1,12 @@
 import eciSdk from '@alicloud/eci20180808';
 import openapiClient from '@alicloud/openapi-client';
-import { CoordinationV1Api, CoreV1Api, KubeConfig, VersionApi, type V1EnvVar, type V1Pod } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, KubeConfig, VersionApi, type V1Pod } from '@kubernetes/client-node';
 import { cloudError } from '../cloud/errors.js';
 import { poolConnections } from '../cluster/kube.js';
 import { pause as sleep } from '../util/sleep.js';
 import type { CloudState } from './cloud/state.js';
 import { allocateIp } from './cloud/state.js';
-import { INSTANCE_ANNOTATION, messageOf, podEvent, registerNode, renewLease, serveNode, serviceAccountKubeConfig, watchPods, type PodProvider } from './kubelet.js';
+import { containerEnv, INSTANCE_ANNOTATION, messageOf, podEvent, registerNode, renewLease, serveNode, serviceAccountKubeConfig, watchPods, type PodProvider } from './kubelet.js';
 
 type EciClient = InstanceType<typeof eciSdk.default>;
 
@@ -100,26 +100,12 @@ export class ControllerSimulator {
     await r.done;
   }
 
-  /** The kubelet's part: env from values and secretKeyRefs; a missing Secret is retried, as CreateContainerConfigError is. */
+  /** The kubelet's part: the container's env; a missing Secret is retried, as CreateContainerConfigError is. */
   private async resolveEnv(pod: V1Pod, signal: AbortSignal): Promise<Record<string, string>> {
     const core = this.admin.makeApiClient(CoreV1Api);
-    const ns = pod.metadata!.namespace!;
     for (let attempt = 1; !signal.aborted; attempt++) {
       try {
-        const env: Record<string, string> = {};
-        for (const e of (pod.spec?.containers?.[0]?.env ?? []) as V1EnvVar[]) {
-          const ref = e.valueFrom?.secretKeyRef;
-          if (!ref) { env[e.name] = e.value ?? ''; continue; }
-          let secret;
-          try { secret = await core.readNamespacedSecret({ name: ref.name!, namespace: ns }); } catch (err) {
-            if ((err as { code?: number }).code === 404) throw new Error(`secret "${ref.name}" not found`);
-            throw err;
-          }
-          const v = secret.data?.[ref.key];
-          if (v === undefined) throw new Error(`couldn't find key ${ref.key} in Secret ${ns}/${ref.name}`);
-          env[e.name] = Buffer.from(v, 'base64').toString('utf8');
-        }
-        return env;
+        return await containerEnv(core, pod, pod.spec!.containers[0]!);
       } catch (e) {
         if (attempt === 1 || attempt % 10 === 0) await podEvent(core, 'kubelet', pod, 'CreateContainerConfigError', `Error: ${messageOf(e)}`).catch(() => undefined);
         await sleep(2000, signal);

@@ -1,5 +1,5 @@
 import {
-  CoordinationV1Api, CoreV1Api, PatchStrategy, V1MicroTime, Watch, setHeaderOptions, KubeConfig, type V1Pod,
+  CoordinationV1Api, CoreV1Api, PatchStrategy, V1MicroTime, Watch, setHeaderOptions, KubeConfig, type V1Container, type V1Pod,
 } from '@kubernetes/client-node';
 import { poolConnections } from '../cluster/kube.js';
 import { pause as sleep } from '../util/sleep.js';
@@ -47,6 +47,48 @@ export function messageOf(e: unknown): string {
   return (e as Error).message?.split('\n')[0] ?? String(e);
 }
 
+/** A pod field a fieldRef (env or downward API volume) names; the ones vnode's pods use. */
+export function fieldOf(pod: V1Pod, fieldPath: string): string {
+  switch (fieldPath) {
+    case 'metadata.namespace': return pod.metadata?.namespace ?? '';
+    case 'metadata.name': return pod.metadata?.name ?? '';
+    case 'metadata.uid': return pod.metadata?.uid ?? '';
+    case 'spec.nodeName': return pod.spec?.nodeName ?? '';
+    case 'spec.serviceAccountName': return pod.spec?.serviceAccountName ?? '';
+    default: return '';
+  }
+}
+
+/**
+ * A container's env as a kubelet resolves it (values, fieldRefs, Secret and ConfigMap keys; no service links). A
+ * missing Secret, ConfigMap or key throws, as a kubelet reports CreateContainerConfigError.
+ */
+export async function containerEnv(core: CoreV1Api, pod: V1Pod, c: V1Container): Promise<Record<string, string>> {
+  const ns = pod.metadata!.namespace!;
+  const env: Record<string, string> = {};
+  for (const e of c.env ?? []) {
+    const f = e.valueFrom;
+    if (f?.fieldRef) env[e.name] = fieldOf(pod, f.fieldRef.fieldPath);
+    else if (f?.secretKeyRef) {
+      const s = await core.readNamespacedSecret({ name: f.secretKeyRef.name!, namespace: ns }).catch(missing(`secret "${f.secretKeyRef.name}" not found`));
+      const v = s.data?.[f.secretKeyRef.key];
+      if (v === undefined) throw new Error(`couldn't find key ${f.secretKeyRef.key} in Secret ${ns}/${f.secretKeyRef.name}`);
+      env[e.name] = Buffer.from(v, 'base64').toString('utf8');
+    } else if (f?.configMapKeyRef) {
+      const cm = await core.readNamespacedConfigMap({ name: f.configMapKeyRef.name!, namespace: ns }).catch(missing(`configmap "${f.configMapKeyRef.name}" not found`));
+      const v = cm.data?.[f.configMapKeyRef.key];
+      if (v === undefined) throw new Error(`couldn't find key ${f.configMapKeyRef.key} in ConfigMap ${ns}/${f.configMapKeyRef.name}`);
+      env[e.name] = v;
+    } else env[e.name] = e.value ?? '';
+  }
+  return env;
+}
+
+/** A read that failed: NotFound in the kubelet's words, anything else as it came. */
+function missing(message: string): (e: unknown) => never {
+  return (e) => { throw (e as { code?: number }).code === 404 ? new Error(message) : e; };
+}
+
 /** Registers the Node (or reports its status again after a restart). */
 export async function registerNode(core: CoreV1Api, spec: NodeSpec): Promise<void> {
   const now = new Date();
@@ -89,7 +131,8 @@ export async function renewLease(api: CoordinationV1Api, nodeName: string): Prom
   }
 }
 
-async function heartbeat(api: CoordinationV1Api, nodeName: string, events: KubeletEvents, signal: AbortSignal): Promise<void> {
+/** Renews the node's Lease every 10 s until the signal fires; a failure is a node warning. */
+export async function heartbeat(api: CoordinationV1Api, nodeName: string, events: KubeletEvents, signal: AbortSignal): Promise<void> {
   while (!signal.aborted) {
     await sleep(RENEW_MS, signal);
     if (signal.aborted) return;

@@ -3,6 +3,7 @@ import { randomInt } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import path from 'node:path';
+import { alive } from '../util/process.js';
 
 /**
  * How the sandbox's worker runs a container: the host's own `node` stands in for the official Node.js image of the
@@ -75,7 +76,7 @@ export function destroyNetwork(n: PodNetwork): void {
 }
 
 /** Namespaces left by a sandbox process that is gone (killed before it could clean up). */
-export function removeStaleNetworks(alive: (pid: number) => boolean): void {
+export function removeStaleNetworks(): void {
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   for (const line of (r.stdout ?? '').split('\n')) {
     const m = /^vnode-(\d+)x\d+/.exec(line.trim());

@@ -3,6 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import path from 'node:path';
 import { operationError } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
+import { alive } from '../util/process.js';
 import { untilAborted } from '../util/sleep.js';
 import { startSandboxCloud } from './cloud-sandbox.js';
 import { findBinaries, freePort, startControlPlane } from './controlplane.js';
@@ -14,10 +15,6 @@ export function sandboxFiles(dir: string): SandboxFiles {
     dir, pid: path.join(dir, 'sandbox.pid'), env: path.join(dir, 'env'), ready: path.join(dir, 'ready'), log: path.join(dir, 'sandbox.log'),
     cloudState: path.join(dir, 'cloud.json'), cloudPort: path.join(dir, 'cloud-port'), kubeconfig: path.join(dir, 'cp', 'admin.kubeconfig'),
   };
-}
-
-export function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
 export function runningPid(f: SandboxFiles): number | undefined {

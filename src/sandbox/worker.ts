@@ -7,7 +7,7 @@ import path from 'node:path';
 import { CoordinationV1Api, CoreV1Api, KubeConfig, VersionApi, type V1Container, type V1Pod, type V1Volume } from '@kubernetes/client-node';
 import { poolConnections } from '../cluster/kube.js';
 import { pause as sleep } from '../util/sleep.js';
-import { MERGE, messageOf, podEvent, registerNode, renewLease, watchPods } from './kubelet.js';
+import { containerEnv, fieldOf, heartbeat, MERGE, messageOf, podEvent, registerNode, renewLease, watchPods } from './kubelet.js';
 import {
   canIsolate, createNetwork, destroyNetwork, launch, removeStaleNetworks, RuntimeError, startApiRelay, startForwarder, writeVolume, type Mount, type PodNetwork,
 } from './pod-runtime.js';
@@ -16,7 +16,6 @@ export const WORKER_NODE = 'sandbox-worker';
 /** A small machine: enough to fill in a test. */
 export const WORKER_CAPACITY = { cpu: '4', memory: '8Gi', pods: '110', 'ephemeral-storage': '100Gi' };
 const SOURCE = 'kubelet';
-const LEASE_MS = 10_000;
 const MAX_BACKOFF_MS = 10_000;
 const STOP_GRACE_MS = 5000;
 
@@ -87,7 +86,7 @@ export class WorkerNode {
   async start(): Promise<void> {
     mkdirSync(this.opts.dir, { recursive: true });
     if (this.isolate) {
-      removeStaleNetworks((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } });
+      removeStaleNetworks();
       this.relay = await startApiRelay(this.socket, Number(new URL(this.admin.getCurrentCluster()!.server).port));
     } else {
       this.log('not root (or no iproute2/setpriv): pods that need a process report ContainerCreating');
@@ -102,7 +101,8 @@ export class WorkerNode {
     });
     const lease = this.admin.makeApiClient(CoordinationV1Api);
     await renewLease(lease, WORKER_NODE);
-    this.loops = Promise.all([this.heartbeat(lease), this.watch()]);
+    const events = { node: (_t: string, reason: string, message: string) => this.log(`${reason}: ${message}`), pod: () => {} };
+    this.loops = Promise.all([heartbeat(lease, WORKER_NODE, events, this.abort.signal).catch(() => undefined), this.watch()]);
   }
 
   async stop(): Promise<void> {
@@ -111,14 +111,6 @@ export class WorkerNode {
     await this.loops;
     await new Promise<void>((resolve) => (this.relay ? this.relay.close(() => resolve()) : resolve()));
     rmSync(this.socket, { force: true });
-  }
-
-  private async heartbeat(api: CoordinationV1Api): Promise<void> {
-    while (!this.abort.signal.aborted) {
-      await sleep(LEASE_MS, this.abort.signal).catch(() => undefined);
-      if (this.abort.signal.aborted) return;
-      await renewLease(api, WORKER_NODE).catch((e: unknown) => this.log(`lease: ${messageOf(e)}`));
-    }
   }
 
   private async watch(): Promise<void> {
@@ -171,6 +163,8 @@ export class WorkerNode {
     await stopProcess(run.forwarder);
     await run.done;
     if (run.network) destroyNetwork(run.network);
+    // its volumes hold the pod's token and Secrets: gone with the pod, as a kubelet cleans up
+    rmSync(path.join(this.opts.dir, 'pods', run.pod.metadata!.uid!), { recursive: true, force: true });
   }
 
   private async status(run: Run, containers: Record<string, unknown>[], extra: Record<string, unknown> = {}): Promise<void> {
@@ -343,48 +337,20 @@ export class WorkerNode {
     throw new RuntimeError('CreateContainerConfigError', `volume ${v.name}: the sandbox supports secret, configMap, projected and emptyDir volumes`);
   }
 
-  /** The container's environment as a kubelet builds it (no service links). */
+  /** The container's environment: what a kubelet puts in every container, then the container's own. */
   private async environment(pod: V1Pod, c: V1Container): Promise<Record<string, string>> {
-    const core = this.admin.makeApiClient(CoreV1Api);
-    const ns = pod.metadata!.namespace!;
-    const env: Record<string, string> = {
+    const own = await containerEnv(this.admin.makeApiClient(CoreV1Api), pod, c).catch((e: unknown) => { throw new RuntimeError('CreateContainerConfigError', messageOf(e)); });
+    return {
       PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOSTNAME: pod.metadata!.name!, HOME: '/',
       KUBERNETES_SERVICE_HOST: this.apiAddress, KUBERNETES_SERVICE_PORT: '443', KUBERNETES_SERVICE_PORT_HTTPS: '443',
       KUBERNETES_PORT: `tcp://${this.apiAddress}:443`,
+      ...own,
     };
-    for (const e of c.env ?? []) {
-      if (e.value !== undefined) { env[e.name] = e.value; continue; }
-      const f = e.valueFrom;
-      if (f?.fieldRef) env[e.name] = fieldOf(pod, f.fieldRef.fieldPath);
-      else if (f?.secretKeyRef) {
-        const s = await core.readNamespacedSecret({ name: f.secretKeyRef.name!, namespace: ns }).catch(() => undefined);
-        const v = s?.data?.[f.secretKeyRef.key];
-        if (v === undefined) throw new RuntimeError('CreateContainerConfigError', `secret "${f.secretKeyRef.name}" key ${f.secretKeyRef.key} not found`);
-        env[e.name] = Buffer.from(v, 'base64').toString('utf8');
-      } else if (f?.configMapKeyRef) {
-        const cm = await core.readNamespacedConfigMap({ name: f.configMapKeyRef.name!, namespace: ns }).catch(() => undefined);
-        const v = cm?.data?.[f.configMapKeyRef.key];
-        if (v === undefined) throw new RuntimeError('CreateContainerConfigError', `configmap "${f.configMapKeyRef.name}" key ${f.configMapKeyRef.key} not found`);
-        env[e.name] = v;
-      }
-    }
-    return env;
   }
 }
 
 function modeOf(v: V1Volume): number {
   return v.secret?.defaultMode ?? v.configMap?.defaultMode ?? v.projected?.defaultMode ?? 0o644;
-}
-
-function fieldOf(pod: V1Pod, fieldPath: string): string {
-  switch (fieldPath) {
-    case 'metadata.namespace': return pod.metadata?.namespace ?? '';
-    case 'metadata.name': return pod.metadata?.name ?? '';
-    case 'metadata.uid': return pod.metadata?.uid ?? '';
-    case 'spec.nodeName': return pod.spec?.nodeName ?? '';
-    case 'spec.serviceAccountName': return pod.spec?.serviceAccountName ?? '';
-    default: return '';
-  }
 }
 
 function httpProbe(https: boolean, host: string, port: number, p: string): Promise<boolean> {

@@ -1,9 +1,9 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { APPLIED_ANNOTATION, ensureHashed, ensureObject } from '../../cluster/ensure.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, describeRef, refOf, type ClusterPort, type KubeObject, type ObjectRef } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { operationError, usageError } from '../../errors.js';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { packageRoot } from '../../util/package-root.js';
 import { pause } from '../../util/sleep.js';
 import { CONTROLLER_REF } from '../addon/addon.js';
@@ -206,9 +206,7 @@ export function podTrouble(pods: PodState[]): { hopeless: boolean; lines: string
 
 /** The in-cluster server is Available (during a rollout the old replicas serve), or why not (one line per pod). */
 export async function serverTrouble(cluster: ClusterPort): Promise<string[] | undefined> {
-  const d = await cluster.get<KubeObject>(DEPLOYMENT_REF);
-  const conds = (d?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
-  if (conds.some((c) => c.type === 'Available' && c.status === 'True')) return undefined;
+  if (available(await cluster.get<KubeObject>(DEPLOYMENT_REF))) return undefined;
   return podTrouble(await serverPods(cluster)).lines;
 }
 
@@ -241,6 +239,11 @@ async function waitAvailable(ctx: Context, cluster: ClusterPort, timeoutMs: numb
     }
     await pause(Math.min(1000, Math.max(0, deadline - Date.now())), ctx.signal);
   }
+}
+
+function available(d: KubeObject | undefined): boolean {
+  const conds = (d?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
+  return conds.some((c) => c.type === 'Available' && c.status === 'True');
 }
 
 /** As `kubectl rollout status` decides: the current template's replicas are all updated and available. */

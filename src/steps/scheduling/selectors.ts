@@ -41,11 +41,16 @@ export function checkSelectorName(name: string): void {
   if (!NAME_RE.test(name)) throw usageError('InvalidName', `invalid selector name "${name}": lower-case letters, digits, '-' and '.', at most 63, starting and ending alphanumeric`);
 }
 
-export function buildSelector(name: string, pod: Record<string, string>, ns: Record<string, string>, annotations: Record<string, string>, labels: Record<string, string>): ProfileSelector {
+/** A valid name, and at least one of the two selectors (either engine). */
+function checkSelects(name: string, pod: Record<string, string>, ns: Record<string, string>): void {
   checkSelectorName(name);
   if (Object.keys(pod).length === 0 && Object.keys(ns).length === 0) {
     throw usageError('NoSelector', `selector ${name} selects nothing: give --pod-selector k=v and/or --namespace-selector k=v`);
   }
+}
+
+export function buildSelector(name: string, pod: Record<string, string>, ns: Record<string, string>, annotations: Record<string, string>, labels: Record<string, string>): ProfileSelector {
+  checkSelects(name, pod, ns);
   const effect = { ...(Object.keys(annotations).length ? { annotations } : {}), ...(Object.keys(labels).length ? { labels } : {}) };
   return {
     name,
@@ -171,10 +176,7 @@ function selectorSpec(r: SelectorRequest): SelectorSpec {
 const selectorRef = (name: string): { apiVersion: string; kind: string; name: string } => ({ apiVersion: SELECTOR_API, kind: SELECTOR_KIND, name });
 
 function checkRequest(r: SelectorRequest, engine: Engine): void {
-  checkSelectorName(r.name);
-  if (Object.keys(r.pod).length === 0 && Object.keys(r.namespace).length === 0) {
-    throw usageError('NoSelector', `selector ${r.name} selects nothing: give --pod-selector k=v and/or --namespace-selector k=v`);
-  }
+  checkSelects(r.name, r.pod, r.namespace);
   if (engine.kind === 'addon') {
     if (r.policy && r.policy !== 'virtualNodeOnly') {
       throw usageError('PolicyUnsupported', `--policy ${POLICY_FLAG_OF[r.policy]} is not available with the ${ADDON} add-on: its selectors always send pods to its virtual nodes (virtual-node-only)`,

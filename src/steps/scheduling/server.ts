@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
-import type { Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { NodeFacts, NodeTaint, PodSchedulingSpec } from '../../cluster/node-match.js';
 import type { ClusterPort, KubeObject, ListOptions, WatchEventType } from '../../cluster/port.js';
 import { pause } from '../../util/sleep.js';
@@ -29,7 +28,6 @@ export interface WebhookServerOptions {
 
 export interface WebhookServer {
   port: number;
-  view: SchedulingView;
   /** New certificate and key for new connections (a renewed Secret). */
   reload(cert: string, key: string): void;
   close(): Promise<void>;
@@ -46,20 +44,22 @@ interface NodeObject extends KubeObject { spec?: { taints?: NodeTaint[] } }
 
 /**
  * The webhook and the burst controller share what they know of the cluster, kept by watches: Selectors, namespace
- * labels, and (briefly cached) the mode's virtual nodes. Until the first lists arrive the server reports not ready.
+ * labels and the virtual nodes. Until the first lists arrive the server reports not ready.
  */
 export class SchedulingView {
   private readonly selectors = new Map<string, SelectorObject>();
   private readonly namespaces = new Map<string, Record<string, string>>();
   private readonly virtualNodes = new Map<string, NodeObject>();
   private synced = { selectors: false, namespaces: false, nodes: false };
+  /** The rules in force, made again when a Selector changes (not on each review). */
+  private current: Rule[] = BUILT_IN_RULES;
   private readonly loops: Promise<void>[] = [];
 
   constructor(private readonly cluster: () => Promise<ClusterPort>, private readonly log: (m: string) => void, private readonly signal: AbortSignal) {}
 
   start(): void {
-    this.loops.push(this.keep<SelectorObject>(SELECTOR_API, SELECTOR_KIND, this.selectors, () => { this.synced.selectors = true; this.entriesChanged(); },
-      () => this.entriesChanged()));
+    this.loops.push(this.keep<SelectorObject>(SELECTOR_API, SELECTOR_KIND, this.selectors, () => { this.synced.selectors = true; this.selectorsChanged(); },
+      () => this.selectorsChanged()));
     this.loops.push(this.keep<KubeObject>('v1', 'Namespace', undefined, () => { this.synced.namespaces = true; }, (type, ns) => {
       if (type === 'DELETED') this.namespaces.delete(ns.metadata.name ?? '');
       else this.namespaces.set(ns.metadata.name ?? '', ns.metadata.labels ?? {});
@@ -69,6 +69,11 @@ export class SchedulingView {
   }
 
   private syncTimer: NodeJS.Timeout | undefined;
+
+  private selectorsChanged(): void {
+    this.current = [...BUILT_IN_RULES, ...[...this.selectors.values()].map(ruleOf)];
+    this.entriesChanged();
+  }
 
   /** Selectors changed (also ones made with kubectl): the webhook configuration follows, a moment later (changes come in bursts). */
   private entriesChanged(): void {
@@ -94,7 +99,7 @@ export class SchedulingView {
   }
 
   rules(): Rule[] {
-    return [...BUILT_IN_RULES, ...[...this.selectors.values()].map(ruleOf)];
+    return this.current;
   }
 
   /** A namespace's labels; one not seen yet (created a moment ago) is read. */
@@ -223,7 +228,6 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   const burst = opts.mode ? runBurst(view, opts.mode, opts.cluster, opts.log, abort.signal) : Promise.resolve();
   return {
     port: (server.address() as AddressInfo).port,
-    view,
     reload(cert, key) { server.setSecureContext({ cert, key, minVersion: 'TLSv1.2' }); },
     close: async () => {
       abort.abort();
@@ -239,6 +243,8 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
  */
 async function runBurst(view: SchedulingView, mode: SchedulingMode, cluster: () => Promise<ClusterPort>, log: (m: string) => void, signal: AbortSignal): Promise<void> {
   const busy = new Set<string>();
+  // a pod no virtual node fits stays Unschedulable and is updated again and again: say so once
+  const reported = new Set<string>();
   const handle = async (pod: BurstPod): Promise<void> => {
     const uid = pod.metadata.uid ?? '';
     if (busy.has(uid)) return;
@@ -249,6 +255,8 @@ async function runBurst(view: SchedulingView, mode: SchedulingMode, cluster: () 
       const c = await cluster();
       const ref = { apiVersion: 'v1', kind: 'Pod', namespace: pod.metadata.namespace ?? '', name: pod.metadata.name ?? '' };
       if (b.skipped) {
+        if (reported.has(uid)) return;
+        reported.add(uid);
         await recordEvent(c, pod, ref.namespace, 'Warning', SKIPPED_REASON, `found no normal node (Unschedulable) and was not sent to a virtual node: ${b.skipped}`);
         return;
       }
@@ -271,7 +279,8 @@ async function runBurst(view: SchedulingView, mode: SchedulingMode, cluster: () 
   while (!signal.aborted) {
     try {
       await (await cluster()).watchList<BurstPod>('v1', 'Pod', { labelSelector: `${BURST_LABEL}=pending`, fieldSelector: 'spec.nodeName=' }, (type, pod) => {
-        if (type !== 'DELETED' && isUnschedulable(pod)) void handle(pod);
+        if (type === 'DELETED') reported.delete(pod.metadata.uid ?? '');
+        else if (isUnschedulable(pod)) void handle(pod);
       }, signal);
     } catch (e) {
       if (signal.aborted) return;
