@@ -6,7 +6,7 @@ import { parseFaults } from '../../src/sandbox/cloud/faults.js';
 import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
 import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
 import { WORKER_NODE } from '../../src/sandbox/worker.js';
-import { startTestControlPlane } from '../helpers/controlplane.js';
+import { specVersion, startTestControlPlane } from '../helpers/controlplane.js';
 import { runVnode, until, type RunResult } from '../helpers/run.js';
 
 type CP = Awaited<ReturnType<typeof startTestControlPlane>>;
@@ -47,7 +47,7 @@ describe('ack-virtual-node add-on through an ACK One registered cluster (real co
       admin.list('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', { labelSelector: 'vnode.dev/part-of' }),
     ]);
     return JSON.stringify({
-      k8s: k8s.flat().map((o) => `${o.kind}/${o.metadata.name}/${o.metadata.resourceVersion}`).sort(), cg: emu.state.data.containerGroups.length,
+      k8s: k8s.flat().map((o) => `${o.kind}/${o.metadata.name}/${specVersion(o)}`).sort(), cg: emu.state.data.containerGroups.length,
       clusters: emu.state.data.clusters ?? [], addons: emu.state.data.addons ?? [], users: emu.state.data.users,
     });
   }

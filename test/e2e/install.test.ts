@@ -8,7 +8,7 @@ import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
 import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
 import { parseFaults } from '../../src/sandbox/cloud/faults.js';
 import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
-import { startTestControlPlane } from '../helpers/controlplane.js';
+import { specVersion, startTestControlPlane } from '../helpers/controlplane.js';
 import { runVnode, type RunResult } from '../helpers/run.js';
 
 type CP = Awaited<ReturnType<typeof startTestControlPlane>>;
@@ -32,7 +32,7 @@ describe('vnode install against the real control plane and the sandbox cloud', (
       admin.list('v1', 'ServiceAccount', { ...sel, namespace: 'kube-system' }), admin.list('apps/v1', 'DaemonSet'), admin.list('v1', 'Node'),
     ]);
     const d = emu.state.data;
-    return JSON.stringify({ k8s: k8s.flat().map((o) => `${o.kind}/${o.metadata.name}/${o.metadata.resourceVersion}`).sort(), vn: d.virtualNodes, cg: d.containerGroups, users: d.users });
+    return JSON.stringify({ k8s: k8s.flat().map((o) => `${o.kind}/${o.metadata.name}/${specVersion(o)}`).sort(), vn: d.virtualNodes, cg: d.containerGroups, users: d.users });
   }
 
   before(async () => {

@@ -28,3 +28,12 @@ export async function serviceAccountToken(adminKubeconfig: string, namespace: st
   if (!tr.status?.token) throw new Error(`no token for ${namespace}/${name}`);
   return tr.status.token;
 }
+
+/**
+ * An object's version for "nothing changed" snapshots: a workload by its generation (its controller keeps updating its
+ * status while pods come and go on the sandbox's nodes; a change of its spec bumps the generation), anything else by
+ * its resourceVersion.
+ */
+export function specVersion(o: { kind?: string; metadata: { resourceVersion?: string; generation?: number } }): string {
+  return ['DaemonSet', 'Deployment', 'StatefulSet', 'ReplicaSet'].includes(o.kind ?? '') ? `g${o.metadata.generation}` : o.metadata.resourceVersion ?? '';
+}
