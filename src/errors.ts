@@ -48,3 +48,14 @@ export function isVnodeError(e: unknown): e is VnodeError {
 export function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw interrupted();
 }
+
+/** The same failure (its source, code and exit status), told with what the run had already done and what a re-run does. */
+export function withContext(e: unknown, message: string, hint: string): VnodeError {
+  const source = isVnodeError(e) ? e.source : 'operation';
+  return new VnodeError(source, isVnodeError(e) ? e.code : 'Failed', message, { hint, cause: e });
+}
+
+/** A failure's own message, for naming it inside another. */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import type { KubeObject } from '../cluster/port.js';
 import type { Context } from '../context.js';
 import { usageError } from '../errors.js';
-import { drainNode, type DrainOptions, type DrainResult } from '../steps/drain/drain.js';
+import { drainNode, drainRefusals, refuseDrain, type DrainOptions, type DrainResult } from '../steps/drain/drain.js';
 import { NAME_LABEL } from '../steps/virtual-node/install.js';
 import { parseDuration } from '../util/duration.js';
 import type { CommandModule } from './registry.js';
@@ -66,8 +66,11 @@ const command: CommandModule = {
     const cluster = await ctx.cluster();
     const nodes = [];
     for (const a of args) nodes.push(await resolveNode(ctx, a));
+    const unique = [...new Set(nodes)];
+    // every node's refusals before the first cordon; a budget only slows a drain down, as with kubectl drain
+    if (unique.length > 1) refuseDrain(unique.join(', '), await drainRefusals(cluster, unique, opts, false));
     const results: DrainResult[] = [];
-    for (const n of [...new Set(nodes)]) results.push(await drainNode(ctx, cluster, n, opts));
+    for (const n of unique) results.push(await drainNode(ctx, cluster, n, opts));
     ctx.out.result(results.length === 1 ? results[0] : results, () => results.map(renderDrain).join('\n'));
   },
 };

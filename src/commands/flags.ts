@@ -32,3 +32,15 @@ export function parseNetworkFlags(raw: Record<string, unknown>): { vswitches: st
   if (securityGroup !== undefined && !/^sg-[a-z0-9]+$/.test(securityGroup)) throw usageError('InvalidSecurityGroup', `invalid --security-group "${securityGroup}": expected an id such as sg-bp1...`);
   return { vswitches, securityGroup };
 }
+
+// the reference grammar of the distribution spec: [host[:port]/]path[:tag][@digest]
+const IMAGE_REF = /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+/** An image reference, checked for form before anything is applied. */
+export function parseImage(flag: string, raw: unknown): string {
+  const s = String(raw);
+  if (s.length > 255 || !IMAGE_REF.test(s)) {
+    throw usageError('InvalidImage', `invalid ${flag} "${s}": expected an image reference such as registry.example.com/library/node:24-alpine`);
+  }
+  return s;
+}

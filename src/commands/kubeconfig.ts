@@ -1,3 +1,4 @@
+import { parseImage } from './flags.js';
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
@@ -35,7 +36,7 @@ export function parseOptions(raw: Record<string, unknown>, cwd: string): Kubecon
     server: raw.server === undefined ? undefined : parseServer(String(raw.server)),
     extraPrivilege: Boolean(raw.extraPrivilege),
     force: Boolean(raw.force),
-    approverImage: String(raw.approverImage),
+    approverImage: parseImage('--approver-image', raw.approverImage),
   };
 }
 

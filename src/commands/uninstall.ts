@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import { usageError } from '../errors.js';
-import { uninstall, type UninstallResult } from '../steps/virtual-node/uninstall.js';
+import { errorText, usageError, withContext } from '../errors.js';
+import { preflightUninstall, uninstall, type UninstallResult } from '../steps/virtual-node/uninstall.js';
 import type { AddonUninstallResult } from '../steps/addon/uninstall.js';
 import { ADDON } from '../steps/addon/constants.js';
 import { addDrainOptions, FORCE_REMOVE_HELP, parseDrainOptions, renderDrain } from './drain.js';
@@ -81,15 +81,28 @@ const command: CommandModule = {
     const isAddon = (a: string): boolean => a === ADDON || a === 'virtual-node-eci';
     const names = args.filter((a) => !isAddon(a));
     if (raw.deregister && !raw.all && names.length === args.length) throw usageError('ConflictingFlags', `--deregister goes with ${ADDON} or --all`, `vnode uninstall ${ADDON} --drain --deregister`);
+    const withAddon = Boolean(raw.all) || names.length < args.length;
+    const withNodes = Boolean(raw.all) || names.length > 0;
+    const vnodeOpts = { ...common, names, all: Boolean(raw.all), keepRbac: Boolean(raw.keepRbac), revertDaemonsetAffinity: Boolean(raw.revertDaemonsetAffinity) };
+    // the VNodes' refusals before the add-on part changes anything (the add-on part checks its own first)
+    if (withAddon && withNodes) await preflightUninstall(ctx, vnodeOpts);
     let controller: AddonUninstallResult | undefined;
-    if (raw.all || names.length < args.length) {
+    if (withAddon) {
       const { uninstallAddon } = await import('../steps/addon/uninstall.js');
       controller = await uninstallAddon(ctx, { ...common, deregister: Boolean(raw.deregister) });
     }
     const gone = controller && !controller.found && !controller.deregistered && !raw.all ? [ADDON] : [];
-    const r: UninstallResult = names.length === 0 && !raw.all
-      ? { nodes: [], alreadyGone: [], credentialsDeleted: [], sharedDeleted: [], daemonSetsReverted: [], strays: [], dryRun: ctx.flags.dryRun }
-      : await uninstall(ctx, { ...common, names, all: Boolean(raw.all), keepRbac: Boolean(raw.keepRbac), revertDaemonsetAffinity: Boolean(raw.revertDaemonsetAffinity) });
+    const none: UninstallResult = { nodes: [], alreadyGone: [], credentialsDeleted: [], sharedDeleted: [], daemonSetsReverted: [], strays: [], dryRun: ctx.flags.dryRun };
+    let r = none;
+    try {
+      if (withNodes) r = await uninstall(ctx, vnodeOpts);
+    } catch (e) {
+      if (!controller || ctx.flags.dryRun || !(controller.found || controller.deregistered)) throw e;
+      // the add-on part is done: say so on stdout, and what the re-run finishes
+      const partial = { ...none, controller };
+      ctx.out.result(partial, () => render(partial));
+      throw withContext(e, `the add-on part is done (see above); the virtual nodes are left: ${errorText(e)}`, 'run the same command again: it skips what is done and finishes the virtual nodes');
+    }
     const out = { ...r, alreadyGone: [...gone, ...r.alreadyGone], ...(controller ? { controller } : {}) };
     ctx.out.result(out, () => render(out));
   },

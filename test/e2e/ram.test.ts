@@ -21,7 +21,10 @@ describe('vnode ram grant / revoke and secret create (SDKs against the emulator,
   const secretsSeen = new Set<string>();
   let maxKeys = 0;
 
-  const watch = (_a: string, _c: string, state: CloudEmulator['state']): void => {
+  /** Set by a test that interrupts a run after its n-th change. */
+  let onAction: ((action: string, code: string) => void) | undefined;
+  const watch = (a: string, c: string, state: CloudEmulator['state']): void => {
+    onAction?.(a, c);
     for (const k of state.data.accessKeys) secretsSeen.add(k.secret);
     const perUser = new Map<string, number>();
     for (const k of state.data.accessKeys) if (k.user) perUser.set(k.user, (perUser.get(k.user) ?? 0) + 1);
@@ -253,6 +256,38 @@ describe('vnode ram grant / revoke and secret create (SDKs against the emulator,
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`AccessKey ${now.id} deleted \\(vnode created it\\)`));
     assert.equal(emu.state.data.users.length, 0);
+  });
+
+  it('an interrupt after any change of grant (and --rotate-key) loses no record: the re-run converges and revoke leaves nothing vnode granted', async () => {
+    const CHANGES = new Set(['CreateUser', 'CreatePolicy', 'AttachPolicyToUser', 'CreateAccessKey', 'DeleteAccessKey']);
+    let cases = 0;
+    for (const rotate of [false, true]) {
+      for (let k = 1; ; k++) {
+        const user = `vnode-int-${rotate ? 'r' : 'g'}${k}`;
+        const args = ['--kubeconfig', cp.kubeconfig, 'ram', 'grant', '--user', user, '--policy', 'AliyunECIFullAccess', '--policy', 'vnode-ack-virtual-node', '--yes'];
+        if (rotate) assert.equal((await vk(args.slice(2))).code, 0);
+        const ctl = new AbortController();
+        let changes = 0;
+        onAction = (action, code) => { if (CHANGES.has(action) && code === 'OK' && ++changes === k) ctl.abort(); };
+        const r = await runVnode(rotate ? [...args, '--rotate-key'] : args, { cwd: cp.workDir, env: emu.env(), signal: ctl.signal });
+        onAction = undefined;
+        outputs.push(r);
+        const reached = ctl.signal.aborted;
+        assert.ok(reached ? [0, 130].includes(r.code) : r.code === 0, r.stderr);
+        if (reached) {
+          cases++;
+          const again = await vk(args.slice(2));
+          assert.equal(again.code, 0, again.stderr);
+        }
+        const rv = await vk(['ram', 'revoke', '--user', user, '--delete-user', '--yes']);
+        assert.equal(rv.code, 0, rv.stderr);
+        assert.deepEqual(emu.state.data.attachments.filter((a) => a.user === user), [], `after an interrupt at change ${k}${rotate ? ' (rotation)' : ''}: a policy is still attached\n${rv.stdout}`);
+        assert.deepEqual(emu.state.data.accessKeys.filter((a) => a.user === user).map((a) => a.id), [], `after an interrupt at change ${k}: a key is left`);
+        assert.ok(!emu.state.data.users.some((u) => u.name === user), `after an interrupt at change ${k}: the user is left\n${rv.stdout}`);
+        if (!reached) break;
+      }
+    }
+    assert.ok(cases >= 6, `interrupted at ${cases} points`);
   });
 
   it('no output stream of any run contains an AccessKey secret', () => {

@@ -3,7 +3,7 @@ import { usageError } from '../../errors.js';
 import type { EnableResult } from '../../steps/scheduling/scheduling.js';
 import { DEFAULT_IMAGE, DEFAULT_REPLICAS, type Endpoint } from '../../steps/scheduling/webhook.js';
 import { parseDuration } from '../../util/duration.js';
-import { collect, parseNamespaces } from '../flags.js';
+import { collect, parseImage, parseNamespaces } from '../flags.js';
 import type { CommandModule } from '../registry.js';
 
 export function parseEndpoint(raw: unknown): Endpoint {
@@ -50,9 +50,10 @@ const command: CommandModule = {
     const endpoint = parseEndpoint(raw.webhookUrl);
     if (endpoint.kind === 'url' && raw.image !== undefined) throw usageError('ConflictingFlags', '--image does not apply with --webhook-url: no webhook server is deployed in the cluster');
     const timeoutMs = parseDuration('--timeout', String(raw.timeout));
+    const image = raw.image === undefined ? DEFAULT_IMAGE : parseImage('--image', raw.image);
     const { enableScheduling } = await import('../../steps/scheduling/scheduling.js');
     const r = await enableScheduling(ctx, {
-      namespaces, mode: raw.mode as 'vnode' | 'controller' | undefined, image: String(raw.image ?? DEFAULT_IMAGE), replicas, endpoint, wait: raw.wait !== false, timeoutMs,
+      namespaces, mode: raw.mode as 'vnode' | 'controller' | undefined, image, replicas, endpoint, wait: raw.wait !== false, timeoutMs,
     });
     ctx.out.result(r, () => render(r));
   },

@@ -1,7 +1,7 @@
 import type { KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { operationError, VnodeError } from '../../errors.js';
-import { cordon, type DrainOptions, type DrainResult } from '../drain/drain.js';
+import { cordon, drainRefusals, refuseDrain, type DrainOptions, type DrainResult } from '../drain/drain.js';
 import { busyPods, NodeRetirement } from '../drain/retire.js';
 import { asInput } from '../virtual-node/preflight.js';
 import { addonNodes, CONTROLLER_REF, followTask, waitInstance } from './addon.js';
@@ -59,6 +59,7 @@ export async function uninstallAddon(ctx: Context, opts: AddonUninstallOptions):
       { hint: 'run `vnode cluster register --name <its registered name>` to adopt the registration, then uninstall again' });
   }
 
+  if (opts.drain) refuseDrain(nodes.map((n) => n.metadata.name!).join(', '), await drainRefusals(cluster, nodes.map((n) => n.metadata.name!), opts.drainOptions));
   if (!opts.drain && !opts.force) {
     const busy: string[] = [];
     for (const n of nodes) for (const p of await busyPods(cluster, n.metadata.name!)) busy.push(`${p} on ${n.metadata.name}`);

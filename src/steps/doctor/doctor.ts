@@ -9,7 +9,7 @@ import { ADDON, CONTROLLER_DEPLOYMENT, NAMESPACE as ADDON_NS, NODE_LABELS, TAINT
 import { readRegistration, STATE_MEANING } from '../addon/registration.js';
 import { BOOTSTRAP_TOKEN_TYPE, NAMESPACE as IDENTITY_NS, tokenFromSecret } from '../identity/identity.js';
 import { serverWarnings } from '../identity/kubeconfig-file.js';
-import { ADDON_SECRET, readAddonSecret } from '../ram/addon-secret.js';
+import { ADDON_SECRET, attachedByVnode, readAddonSecret } from '../ram/addon-secret.js';
 import { confirmDaemonSetPatches, keepDaemonSetsOff } from '../scheduling/daemonset-affinity.js';
 import { certFacts, RENEW_BEFORE_MS } from '../scheduling/certs.js';
 import { serverTrouble } from '../scheduling/scheduling.js';
@@ -131,12 +131,13 @@ async function checkAddonKey(ctx: Context, cluster: ClusterPort, cloud: CloudPor
     out.push(fail('addon-key', target, `AccessKey ${id} cannot call ECI: ${errorText(e)}`,
       /AccessKey|Signature/i.test(code) ? 'the key was deleted or disabled: `vnode ram grant --rotate-key`' : 'attach the ECI policy: `vnode ram grant`'));
   }
-  if (info.ramUser && info.attachedPolicies.length > 0) {
+  const recorded = info.ramUser ? await attachedByVnode(cluster, info.ramUser, info) : [];
+  if (info.ramUser && recorded.length > 0) {
     try {
       const attached = new Set((await cloud.ram.listPoliciesForUser(info.ramUser)).map((p) => `${p.type}:${p.name}`));
-      const missing = info.attachedPolicies.filter((p) => !attached.has(p));
+      const missing = recorded.filter((p) => !attached.has(p));
       out.push(missing.length === 0
-        ? pass('ram-policy', info.ramUser, `attached: ${info.attachedPolicies.join(', ')}`)
+        ? pass('ram-policy', info.ramUser, `attached: ${recorded.join(', ')}`)
         : fail('ram-policy', info.ramUser, `no longer attached to RAM user ${info.ramUser}: ${missing.join(', ')}`, 'run `vnode ram grant` to attach them again'));
     } catch (e) {
       out.push(warn('ram-policy', info.ramUser, `cannot list the policies of RAM user ${info.ramUser}: ${errorText(e)}`));

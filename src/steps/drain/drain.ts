@@ -95,6 +95,63 @@ async function pdbsHolding(cluster: ClusterPort, pods: Pod[]): Promise<string[]>
   return [...out];
 }
 
+interface Budget extends KubeObject {
+  spec?: { selector?: LabelSelector; minAvailable?: number | string; maxUnavailable?: number | string };
+  status?: { expectedPods?: number };
+}
+
+/** A budget that allows no eviction however long a drain waits, as its pods are now (kubectl drain would retry forever). */
+export function neverAllowsEviction(pdb: Budget): boolean {
+  const { minAvailable, maxUnavailable } = pdb.spec ?? {};
+  if (maxUnavailable !== undefined) return maxUnavailable === 0 || maxUnavailable === '0%';
+  if (minAvailable === '100%') return true;
+  const expected = pdb.status?.expectedPods ?? 0;
+  return typeof minAvailable === 'number' && expected > 0 && minAvailable >= expected;
+}
+
+export interface DrainRefusals { pods: string[]; budgets: string[] }
+
+/**
+ * What a drain of these nodes would refuse, for all of them at once and before anything changes: pods that need a
+ * flag (kubectl drain's rules) and PodDisruptionBudgets that can never allow their eviction.
+ */
+export async function drainRefusals(cluster: ClusterPort, nodes: string[], opts: DrainOptions, withBudgets = true): Promise<DrainRefusals> {
+  const out: DrainRefusals = { pods: [], budgets: [] };
+  const evictable: Pod[] = [];
+  for (const node of nodes) {
+    const pods = await cluster.list<Pod>('v1', 'Pod', { fieldSelector: `spec.nodeName=${node}`, ...(opts.podSelector ? { labelSelector: opts.podSelector } : {}) });
+    for (const p of pods) {
+      if (p.metadata.deletionTimestamp) continue;
+      const v = classify(p, opts);
+      if (v === 'evict') { if (p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed') evictable.push(p); continue; }
+      if (typeof v !== 'object') continue;
+      const where = nodes.length > 1 ? ` on ${node}` : '';
+      out.pods.push(`${p.metadata.namespace}/${p.metadata.name}${where} (${v.refuse === 'emptyDir' ? 'uses emptyDir: --delete-emptydir-data' : 'has no controller: --force'})`);
+    }
+  }
+  if (!withBudgets || opts.disableEviction || evictable.length === 0) return out;
+  const version = (await profileOf(cluster)).pdb;
+  for (const ns of new Set(evictable.map((p) => p.metadata.namespace!))) {
+    for (const pdb of await cluster.list<Budget>(version, 'PodDisruptionBudget', { namespace: ns })) {
+      if (!neverAllowsEviction(pdb)) continue;
+      const held = evictable.filter((p) => p.metadata.namespace === ns && selectorMatches(pdb.spec?.selector, p.metadata.labels ?? {}));
+      const rule = pdb.spec?.maxUnavailable !== undefined ? `maxUnavailable ${pdb.spec.maxUnavailable}` : `minAvailable ${String(pdb.spec?.minAvailable)} of ${pdb.status?.expectedPods ?? '?'} pod(s)`;
+      if (held.length > 0) out.budgets.push(`PodDisruptionBudget ${ns}/${pdb.metadata.name} (${rule}) allows no eviction of ${held.map((p) => p.metadata.name).join(', ')}`);
+    }
+  }
+  return out;
+}
+
+/** Throws what drainRefusals found, naming every pod and budget; nothing was changed. */
+export function refuseDrain(what: string, r: DrainRefusals): void {
+  if (r.pods.length === 0 && r.budgets.length === 0) return;
+  const list = (xs: string[]): string => xs.slice(0, 20).join(', ') + (xs.length > 20 ? `, … (${xs.length - 20} more)` : '');
+  const parts = [r.pods.length ? `${r.pods.length} pod(s) need a flag: ${list(r.pods)}` : '', r.budgets.length ? `${list(r.budgets)}` : ''].filter(Boolean);
+  const hints = [r.pods.length ? 'pods without a controller are not recreated elsewhere (--force deletes them anyway); emptyDir data is lost (--delete-emptydir-data)' : '',
+    r.budgets.length ? 'a budget that allows no eviction holds the drain forever: relax it or scale its workload up, or pass --disable-eviction (budgets not honoured)' : ''].filter(Boolean);
+  throw operationError('DrainRefused', `cannot drain ${what}: ${parts.join('; ')}; nothing was changed`, { hint: hints.join('; ') });
+}
+
 export async function cordon(cluster: ClusterPort, node: string): Promise<void> {
   await cluster.patch({ apiVersion: 'v1', kind: 'Node', name: node }, { spec: { unschedulable: true } }, 'merge');
 }

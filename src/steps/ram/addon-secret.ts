@@ -55,19 +55,35 @@ export async function deleteAddonSecret(cluster: ClusterPort): Promise<boolean> 
  * key back (`vnode secret create`) must not make vnode forget a key it owns.
  */
 export const KEY_LEDGER = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: 'vnode-ram-keys' };
+/**
+ * The policies ("Type:Name") vnode attached, per RAM user, written before each attach: an interrupt at any point
+ * leaves a record at least as large as what vnode did, so revoke detaches all of it.
+ */
+export const POLICY_LEDGER = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: 'vnode-ram-policies' };
+type Ledger = typeof KEY_LEDGER;
 
-export async function readKeyLedger(cluster: ClusterPort, user: string): Promise<string[]> {
-  const cm = await cluster.get<KubeObject>(KEY_LEDGER);
+async function readLedger(cluster: ClusterPort, ledger: Ledger, user: string): Promise<string[]> {
+  const cm = await cluster.get<KubeObject>(ledger);
   return (((cm?.data ?? {}) as Record<string, string>)[user] ?? '').split(',').filter(Boolean);
 }
 
 /** Sets the user's entry (none when ids is empty). */
-export async function writeKeyLedger(cluster: ClusterPort, user: string, ids: string[]): Promise<void> {
-  const cm = await cluster.get<KubeObject>(KEY_LEDGER);
+async function writeLedger(cluster: ClusterPort, ledger: Ledger, user: string, ids: string[]): Promise<void> {
+  const cm = await cluster.get<KubeObject>(ledger);
   const data = { ...((cm?.data ?? {}) as Record<string, string>) };
   const value = [...new Set(ids)].join(',');
   if ((data[user] ?? '') === value) return;
   if (value) data[user] = value; else delete data[user];
   if (!cm && !value) return;
-  await ensureObject(cluster, managed({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: KEY_LEDGER.name, namespace: KEY_LEDGER.namespace }, data } as KubeObject));
+  await ensureObject(cluster, managed({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ledger.name, namespace: ledger.namespace }, data } as KubeObject));
+}
+
+export const readKeyLedger = (cluster: ClusterPort, user: string): Promise<string[]> => readLedger(cluster, KEY_LEDGER, user);
+export const writeKeyLedger = (cluster: ClusterPort, user: string, ids: string[]): Promise<void> => writeLedger(cluster, KEY_LEDGER, user, ids);
+export const readPolicyLedger = (cluster: ClusterPort, user: string): Promise<string[]> => readLedger(cluster, POLICY_LEDGER, user);
+export const writePolicyLedger = (cluster: ClusterPort, user: string, refs: string[]): Promise<void> => writeLedger(cluster, POLICY_LEDGER, user, refs);
+
+/** Every policy vnode recorded attaching to user: the Secret's annotation (older runs) and the ledger. */
+export async function attachedByVnode(cluster: ClusterPort, user: string, secret: AddonSecret | undefined): Promise<string[]> {
+  return [...new Set([...(secret?.ramUser === user ? secret.attachedPolicies : []), ...(await readPolicyLedger(cluster, user))])];
 }

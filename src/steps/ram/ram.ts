@@ -7,7 +7,7 @@ import { operationError, usageError } from '../../errors.js';
 import { readTemplate } from '../../util/templates.js';
 import { CONTROLLER_REF, restartController } from '../addon/addon.js';
 import { ADDON, CONTROLLER_DEPLOYMENT, NAMESPACE } from '../addon/constants.js';
-import { ANNOTATION_KEYS, ANNOTATION_POLICIES, ANNOTATION_USER, ADDON_SECRET, deleteAddonSecret, readAddonSecret, readKeyLedger, writeAddonSecret, writeKeyLedger } from './addon-secret.js';
+import { ANNOTATION_KEYS, ANNOTATION_POLICIES, ANNOTATION_USER, ADDON_SECRET, attachedByVnode, deleteAddonSecret, readAddonSecret, readKeyLedger, writeAddonSecret, writeKeyLedger, writePolicyLedger } from './addon-secret.js';
 
 export const DEFAULT_POLICY = 'vnode-ack-virtual-node';
 export const MAX_KEYS = 2;
@@ -129,9 +129,11 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
     const policies = await Promise.all(opts.policies.map((p) => resolvePolicy(ram, p)));
     const attached = existing ? new Set((await ram.listPoliciesForUser(user)).map(refKey)) : new Set<string>();
     const keys = existing && !opts.noSecret ? await ram.listAccessKeys(user) : [];
-    const secret = cluster && !opts.noSecret ? await readAddonSecret(cluster) : undefined;
+    const stored = cluster ? await readAddonSecret(cluster) : undefined;
+    const secret = opts.noSecret ? undefined : stored;
     const ledger = cluster && !opts.noSecret ? await readKeyLedger(cluster, user) : [];
-    return { existing, policies, attached, keys, secret, ledger };
+    const policyRecord = cluster ? await attachedByVnode(cluster, user, stored) : [];
+    return { existing, policies, attached, keys, secret, ledger, policyRecord };
   });
   const toAttach = plan.policies.filter((p) => !plan.attached.has(refKey(p.ref)));
   const defaultPolicy = plan.policies.find((p) => p.ref.name === DEFAULT_POLICY);
@@ -170,9 +172,17 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
     if (!ok) throw usageError('Declined', 'nothing was changed');
   }
 
+  // a user vnode created holds only what vnode attached: a requested policy found attached but unrecorded was
+  // attached by an interrupted run of ours, so the record catches up
+  const ours = Boolean(plan.existing?.comments.startsWith(USER_COMMENT_PREFIX));
+  const policyRecord = [...new Set([
+    ...plan.policyRecord,
+    ...plan.policies.filter((p) => ours && plan.attached.has(refKey(p.ref))).map((p) => refKey(p.ref)),
+    ...toAttach.map((p) => refKey(p.ref)),
+  ])];
   const annotations = (createdKeys: string[]): Record<string, string> => ({
     [ANNOTATION_USER]: user,
-    [ANNOTATION_POLICIES]: [...new Set([...(plan.secret?.ramUser === user ? plan.secret.attachedPolicies : []), ...toAttach.map((p) => refKey(p.ref))])].join(','),
+    [ANNOTATION_POLICIES]: policyRecord.join(','),
     [ANNOTATION_KEYS]: [...new Set(createdKeys)].join(','),
   });
 
@@ -192,16 +202,28 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
     const ok = await ctx.prompt.confirm(`Make vnode's document the default version of RAM policy ${DEFAULT_POLICY}? Every user it is attached to gets exactly its actions.`, { default: true });
     if (!ok) throw usageError('Declined', 'nothing was changed');
   }
+  // the record goes first: whatever point an interrupt stops at, revoke knows every policy vnode may have attached
+  if (cluster) await writePolicyLedger(cluster, user, policyRecord);
   const userRes = await status.step(`Ensuring RAM user ${user}`, () => ram.ensureUser(user, user, `${USER_COMMENT_PREFIX} for the ECI virtual node addon`));
   const policies: GrantResult['policies'] = [];
-  for (const p of plan.policies) {
-    let created: boolean | undefined;
-    if (!p.exists) {
-      await status.step(`Creating RAM policy ${p.ref.name}`, () => ram.createPolicy(p.ref.name, policyDocument(), 'Least privilege for the ECI virtual node addon (created by vnode)'));
-      created = true;
+  try {
+    for (const p of plan.policies) {
+      let created: boolean | undefined;
+      if (!p.exists) {
+        await status.step(`Creating RAM policy ${p.ref.name}`, () => ram.createPolicy(p.ref.name, policyDocument(), 'Least privilege for the ECI virtual node addon (created by vnode)'));
+        created = true;
+      }
+      const attachedNow = plan.attached.has(refKey(p.ref)) ? false : await status.step(`Attaching ${p.ref.name} to ${user}`, () => ram.attachPolicyToUser(user, p.ref));
+      policies.push({ name: p.ref.name, type: p.ref.type, action: attachedNow ? 'attached' : 'already attached', ...(created ? { created } : {}) });
     }
-    const attachedNow = plan.attached.has(refKey(p.ref)) ? false : await status.step(`Attaching ${p.ref.name} to ${user}`, () => ram.attachPolicyToUser(user, p.ref));
-    policies.push({ name: p.ref.name, type: p.ref.type, action: attachedNow ? 'attached' : 'already attached', ...(created ? { created } : {}) });
+  } catch (e) {
+    // a refused attach (not an interrupt) leaves out of the record what RAM does not show attached
+    if (cluster && !ctx.signal.aborted) {
+      const now = new Set((await ram.listPoliciesForUser(user).catch(() => [])).map(refKey));
+      const pending = new Set(toAttach.map((p) => refKey(p.ref)));
+      await writePolicyLedger(cluster, user, policyRecord.filter((r) => !pending.has(r) || now.has(r))).catch(() => undefined);
+    }
+    throw e;
   }
 
   const policyUpdate = drift && opts.updatePolicy ? await updatePolicy(ctx, ram) : null;
@@ -295,8 +317,9 @@ export async function revoke(ctx: Context, opts: RevokeOptions): Promise<RevokeR
   const ram = (await ctx.cloud()).ram;
   const existing = await ram.getUser(user);
   const ours = secret?.ramUser === user ? secret : undefined;
+  const record = await attachedByVnode(cluster, user, secret);
   const recorded = opts.policies?.map((p) => (p === DEFAULT_POLICY ? `Custom:${p}` : p.includes(':') ? p : `System:${p}`))
-    ?? (ours?.attachedPolicies.length ? ours.attachedPolicies : [`Custom:${DEFAULT_POLICY}`]);
+    ?? (record.length ? record : [`Custom:${DEFAULT_POLICY}`]);
   const attached = existing ? new Set((await ram.listPoliciesForUser(user)).map(refKey)) : new Set<string>();
   const toDetach = recorded.filter((p) => attached.has(p));
   // the user's keys that vnode recorded creating: never another key of the user, another user's or the account's
@@ -322,6 +345,8 @@ export async function revoke(ctx: Context, opts: RevokeOptions): Promise<RevokeR
     const [type, name] = p.split(':') as ['System' | 'Custom', string];
     if (await status.step(`Detaching ${name} from ${user}`, () => ram.detachPolicyFromUser(user, { type, name }))) result.detached.push(name);
   }
+  // an entry left by an interrupt here is harmless: revoke detaches only what RAM shows attached
+  await writePolicyLedger(cluster, user, record.filter((r) => attached.has(r) && !toDetach.includes(r)));
   for (const id of toDelete) {
     if (await status.step(`Deleting AccessKey ${id}`, () => ram.deleteAccessKey(user, id))) result.deletedKeys.push(id);
   }

@@ -4,7 +4,7 @@ import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type Ku
 import type { Context } from '../../context.js';
 import { operationError, VnodeError } from '../../errors.js';
 import { AFFINITY_ANNOTATION, revertedTerms, terms } from '../scheduling/daemonset-affinity.js';
-import { cordon, drainNode, type DrainOptions, type DrainResult } from '../drain/drain.js';
+import { cordon, drainNode, drainRefusals, refuseDrain, type DrainOptions, type DrainResult } from '../drain/drain.js';
 import { busyPods, NodeRetirement } from '../drain/retire.js';
 import { findStrays } from '../drain/strays.js';
 import { deletionToken } from '../../cloud/tokens.js';
@@ -121,6 +121,31 @@ async function containerGroupsOf(cloud: CloudPorts, t: Target): Promise<Containe
   return cloud.eci.describeContainerGroups({ tags: [{ key: TAG_NODE_NAME, value: t.nodeName }] });
 }
 
+/** Refusals first, for every node at once: nothing is deleted when any node would lose pods or a drain could not finish. */
+async function checkRemovable(cluster: ClusterPort, chosen: Target[], opts: Pick<UninstallOptions, 'drain' | 'drainOptions' | 'force'>): Promise<void> {
+  const nodes = chosen.filter((t) => t.node && t.nodeName).map((t) => t.nodeName!);
+  if (opts.drain) {
+    refuseDrain(nodes.join(', '), await drainRefusals(cluster, nodes, opts.drainOptions));
+  } else if (!opts.force) {
+    const busy: string[] = [];
+    for (const t of chosen) if (t.node && t.nodeName) for (const p of await busyPods(cluster, t.nodeName)) busy.push(`${p} on ${t.name}`);
+    if (busy.length > 0) {
+      throw operationError('PodsRunning', `${busy.length} pod(s) still run on the virtual node(s): ${busy.slice(0, 20).join(', ')}${busy.length > 20 ? ', …' : ''}; deleting now would leave their ECI instances running and billed`, {
+        hint: 'pass --drain to evict them first (or --force to delete anyway)',
+      });
+    }
+  }
+}
+
+/** What uninstall would refuse for these names, checked without changing anything (before another part of a run changes something). */
+export async function preflightUninstall(ctx: Context, opts: Pick<UninstallOptions, 'names' | 'all' | 'drain' | 'drainOptions' | 'force'>): Promise<void> {
+  const cluster = await ctx.cluster();
+  const cloud = await ctx.cloud();
+  const eci = await cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: await clusterUid(cluster) }] });
+  const { chosen } = select(await findTargets(cluster, eci, cloud.regionId), opts.names, opts.all);
+  await checkRemovable(cluster, chosen, opts);
+}
+
 /**
  * Removes virtual nodes without losing pods or leaving ECI instances behind: drain, leftovers, DeleteVirtualNode,
  * the Node, then the credentials no remaining virtual node uses. Every step tolerates "already gone", so a re-run
@@ -144,16 +169,7 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
   const records = (await listInstallRecords(cluster)).filter((r) => opts.all || chosen.some((t) => r.name === t.name || r.nodes.includes(t.name))
     || missing.some((k) => r.name === k || r.nodes.includes(k)));
 
-  // refusals first, for every node at once: nothing is deleted when any node would lose pods
-  if (!opts.drain && !opts.force) {
-    const busy: string[] = [];
-    for (const t of chosen) if (t.node && t.nodeName) for (const p of await busyPods(cluster, t.nodeName)) busy.push(`${p} on ${t.name}`);
-    if (busy.length > 0) {
-      throw operationError('PodsRunning', `${busy.length} pod(s) still run on the virtual node(s): ${busy.slice(0, 20).join(', ')}${busy.length > 20 ? ', …' : ''}; deleting now would leave their ECI instances running and billed`, {
-        hint: 'pass --drain to evict them first (or --force to delete anyway)',
-      });
-    }
-  }
+  await checkRemovable(cluster, chosen, opts);
 
   if (flags.dryRun) {
     const would: string[] = [];

@@ -3,11 +3,12 @@ import type { CloudPorts, Tag, Taint, VirtualNodeInfo, VirtualNodeUpdate } from 
 import { clusterUid } from '../../cluster/cluster-id.js';
 import type { ClusterPort, KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
-import { operationError, usageError } from '../../errors.js';
+import { errorText, operationError, usageError, withContext } from '../../errors.js';
 import { DEFAULT_APPROVER_IMAGE } from '../identity/identity.js';
 import { provisionIdentity } from '../identity/kubeconfig.js';
 import type { DrainOptions, DrainResult } from '../drain/drain.js';
 import { NodeRetirement } from '../drain/retire.js';
+import { drainRefusals, refuseDrain } from '../drain/drain.js';
 import { findNodeOf } from './node-of.js';
 import { keepDaemonSetsOff } from '../scheduling/daemonset-affinity.js';
 import { VNODE_BILLING, identityName, NAME_LABEL, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, TAG_REPLACES, VNODE_LABELS, VNODE_TAINT, waitReadyAndLabel } from './install.js';
@@ -139,6 +140,9 @@ async function replaceNode(ctx: Context, cluster: ClusterPort, cloud: CloudPorts
   const oldIdentity = tagOf(current, TAG_IDENTITY) ?? '';
   let next = successor;
   let identityTag = next ? tagOf(next, TAG_IDENTITY) ?? oldIdentity : oldIdentity;
+  // what the drain of the old node would refuse, before a replacement is created (and billed)
+  const oldNode = node?.metadata.name;
+  if (oldNode) refuseDrain(oldNode, await drainRefusals(cluster, [oldNode], o.drain));
   if (!next) {
     const bootstrap = o.bootstrap ?? oldIdentity.startsWith('bootstrap:');
     if (oldIdentity === 'external' && o.bootstrap === undefined) {
@@ -168,16 +172,27 @@ async function replaceNode(ctx: Context, cluster: ClusterPort, cloud: CloudPorts
     next = { ...current, id, status: 'Pending' };
     await keepDaemonSetsOff(cluster, VNODE_LABELS, [VNODE_TAINT, ...taints], false);
   }
-  await waitReadyAndLabel(ctx, cloud, cluster, { id: next.id, name: o.name, identityTag }, deadline);
+  const replacement = next.id;
+  try {
+    await waitReadyAndLabel(ctx, cloud, cluster, { id: next.id, name: o.name, identityTag }, deadline);
 
-  const retire = new NodeRetirement(ctx, cluster, cloud, node?.metadata.name, { drain: o.drain, force: o.force, cleanupOrphans: false, timeoutMs: o.drain.timeoutMs });
-  await retire.prepare();
-  const drained = retire.result.drain;
-  if (drained && drained.remaining.length > 0) {
-    throw operationError('DrainIncomplete', `${drained.remaining.length} pod(s) still on ${node?.metadata.name}: ${drained.remaining.map((p) => `${p.namespace}/${p.name}`).join(', ')}`,
-      { hint: 'the old node stays cordoned; run the same update again to continue' });
+    const retire = new NodeRetirement(ctx, cluster, cloud, node?.metadata.name, { drain: o.drain, force: o.force, cleanupOrphans: false, timeoutMs: o.drain.timeoutMs });
+    await retire.prepare();
+    const drained = retire.result.drain;
+    if (drained && drained.remaining.length > 0) {
+      throw operationError('DrainIncomplete', `${drained.remaining.length} pod(s) still on ${node?.metadata.name}: ${drained.remaining.map((p) => `${p.namespace}/${p.name}`).join(', ')}`,
+        { hint: 'the old node stays cordoned; run the same update again to continue' });
+    }
+    await ctx.status.step(`Deleting the old virtual node ${current.id}`, () => cloud.eci.deleteVirtualNode(current.id, deletionToken('vnode', current.id)));
+    await retire.finish();
+    return { replacedBy: replacement, drained };
+  } catch (e) {
+    // the replacement stays: say that two VNodes are billed until the re-run finishes
+    const left = await cloud.eci.describeVirtualNodes({ ids: [current.id] }).then((v) => v.some((x) => x.status !== 'Cleaned'), () => true);
+    if (!left) throw e;
+    throw withContext(e, `${errorText(e)}; done: the replacement ${replacement} was created; left: ${current.id} (cordoned${node ? ` as ${node.metadata.name}` : ''}) still exists, so two VNodes are billed`,
+      `run the same update again: it continues with ${replacement} and removes ${current.id}${isDrainTimeout(e) ? ' (raise --timeout or relax the PodDisruptionBudget if the drain timed out)' : ''}`);
   }
-  await ctx.status.step(`Deleting the old virtual node ${current.id}`, () => cloud.eci.deleteVirtualNode(current.id, deletionToken('vnode', current.id)));
-  await retire.finish();
-  return { replacedBy: next.id, drained };
 }
+
+const isDrainTimeout = (e: unknown): boolean => (e as { code?: string }).code === 'DrainTimeout' || (e as { code?: string }).code === 'DrainIncomplete';
