@@ -20,6 +20,17 @@ export interface SandboxCloudOptions {
   log?: (m: string) => void;
   onRequest?: EmulatorOptions['onRequest'];
   idempotencyWindowMs?: number;
+  /** Glob patterns of images the worker node cannot pull. */
+  unpullable?: string[];
+}
+
+/** Runs each stop in turn, each in its own try: one part's failure never keeps the next running. */
+export async function stopEach(stops: (() => Promise<unknown> | undefined)[], log?: (m: string) => void): Promise<void> {
+  let first: unknown;
+  for (const stop of stops) {
+    try { await stop(); } catch (e) { log?.(`stopping: ${e instanceof Error ? e.message : String(e)}`); first ??= e; }
+  }
+  if (first !== undefined) throw first;
 }
 
 export const DEFAULT_READY_DELAY_MS = 2000;
@@ -55,18 +66,15 @@ export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise
   controller?.start();
   // the cluster's own machine: a normal node that runs what the sandbox can (vnode's scheduling server among it)
   const worker = opts.adminKubeconfig
-    ? new WorkerNode({ adminKubeconfig: opts.adminKubeconfig, dir: path.join(path.dirname(opts.adminKubeconfig), 'worker'), ...(opts.log ? { log: opts.log } : {}) })
+    ? new WorkerNode({ adminKubeconfig: opts.adminKubeconfig, dir: path.join(path.dirname(opts.adminKubeconfig), 'worker'), ...(opts.log ? { log: opts.log } : {}), ...(opts.unpullable ? { unpullable: opts.unpullable } : {}) })
     : undefined;
   await worker?.start();
   return {
     ...emu,
     simulator,
+    /** Every part is stopped, whatever another part throws; the first failure is reported after. */
     async stop() {
-      await worker?.stop();
-      await controller?.stopAll();
-      await addons?.stop();
-      await simulator.stopAll();
-      await emu.stop();
+      await stopEach([() => worker?.stop(), () => controller?.stopAll(), () => addons?.stop(), () => simulator.stopAll(), () => emu.stop()], opts.log);
     },
   };
 }

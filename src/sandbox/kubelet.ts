@@ -146,7 +146,10 @@ export function watchPods(kc: KubeConfig, query: Record<string, string | undefin
     let ctl: AbortController | undefined;
     const finish = (): void => { signal.removeEventListener('abort', finish); ctl?.abort(); resolve(); };
     signal.addEventListener('abort', finish, { once: true });
-    new Watch(kc).watch('/api/v1/pods', { ...query, allowWatchBookmarks: true }, (type, obj: V1Pod) => onEvent(type, obj), () => finish())
+    new Watch(kc).watch('/api/v1/pods', { ...query, allowWatchBookmarks: true }, (type, obj: V1Pod) => {
+      // a BOOKMARK carries only a resourceVersion, an ERROR a Status: neither is a pod to act on
+      if ((type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') && obj?.metadata?.uid && obj.metadata.name && obj.metadata.namespace) onEvent(type, obj);
+    }, () => finish())
       .then((c) => { ctl = c; if (signal.aborted) c.abort(); }, () => finish());
   });
 }

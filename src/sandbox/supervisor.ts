@@ -5,7 +5,8 @@ import { operationError } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { alive } from '../util/process.js';
 import { untilAborted } from '../util/sleep.js';
-import { startSandboxCloud } from './cloud-sandbox.js';
+import { startSandboxCloud, stopEach } from './cloud-sandbox.js';
+import { endProcesses, sandboxProcesses } from './processes.js';
 import { findBinaries, freePort, startControlPlane } from './controlplane.js';
 
 export interface SandboxFiles { dir: string; pid: string; env: string; ready: string; log: string; cloudState: string; cloudPort: string; kubeconfig: string }
@@ -28,11 +29,12 @@ export function envText(f: SandboxFiles): string | undefined {
 }
 
 /** The foreground half (`vnode sandbox serve`): owns every process of the sandbox until signalled. */
-export interface SimSettings { readyDelayMs: number; releaseDelayMs: number; faults: string | undefined }
+export interface SimSettings { readyDelayMs: number; releaseDelayMs: number; faults: string | undefined; unpullable: string[] }
 
 export async function serveSandbox(dir: string, opts: SimSettings & { signal: AbortSignal; log: (m: string) => void; env: NodeJS.ProcessEnv }): Promise<void> {
   const f = sandboxFiles(dir);
   mkdirSync(dir, { recursive: true });
+  await endLeftovers(dir, opts.log);
   writeFileSync(f.pid, String(process.pid));
   rmSync(f.ready, { force: true });
   const cp = await startControlPlane({ dir: path.join(dir, 'cp'), env: opts.env, log: opts.log });
@@ -41,7 +43,7 @@ export async function serveSandbox(dir: string, opts: SimSettings & { signal: Ab
     let port = Number(existsSync(f.cloudPort) ? readFileSync(f.cloudPort, 'utf8') : 0);
     if (!port) port = await freePort();
     const faults = opts.faults ? (await import('./cloud/faults.js')).parseFaults(opts.faults) : undefined;
-    const common = { stateFile: f.cloudState, readyDelayMs: opts.readyDelayMs, releaseDelayMs: opts.releaseDelayMs, ...(faults ? { faults } : {}), adminKubeconfig: cp.kubeconfig, log: opts.log };
+    const common = { stateFile: f.cloudState, readyDelayMs: opts.readyDelayMs, releaseDelayMs: opts.releaseDelayMs, ...(faults ? { faults } : {}), adminKubeconfig: cp.kubeconfig, log: opts.log, unpullable: opts.unpullable };
     try {
       cloud = await startSandboxCloud({ port, ...common });
     } catch {
@@ -55,11 +57,25 @@ export async function serveSandbox(dir: string, opts: SimSettings & { signal: Ab
     await untilAborted(opts.signal);
   } finally {
     rmSync(f.ready, { force: true });
-    await cloud?.stop();
-    await cp.stop();
+    // each part in its own try, the control plane last; then whatever of this sandbox is still running
+    await stopEach([() => cloud?.stop(), () => cp.stop()], opts.log).catch(() => undefined);
+    const left = sandboxProcesses(dir, process.pid);
+    if (left.length > 0) {
+      opts.log(`ending ${left.length} process(es) still running: ${left.map((p) => p.pid).join(', ')}`);
+      await endProcesses(left.map((p) => p.pid), 2000);
+    }
     rmSync(f.pid, { force: true });
     opts.log('sandbox stopped');
   }
+}
+
+/** Processes a killed sandbox of this directory left (its supervisor gone): ended before anything starts. */
+async function endLeftovers(dir: string, log: (m: string) => void): Promise<number[]> {
+  const left = sandboxProcesses(dir).filter((p) => p.pid !== process.pid);
+  if (left.length === 0) return [];
+  log(`ending ${left.length} process(es) a stopped sandbox of ${dir} left running: ${left.map((p) => `${p.pid} (${p.cmdline.split(' ')[0]!.split('/').pop()})`).join(', ')}`);
+  await endProcesses(left.map((p) => p.pid), 3000);
+  return left.map((p) => p.pid);
 }
 
 /** Builds the control-plane binaries on first use (scripts/kube-bins.sh), so `sandbox up` works on a fresh machine. */
@@ -76,12 +92,13 @@ export function ensureBinaries(env: NodeJS.ProcessEnv, log: (m: string) => void)
 }
 
 /** The background half (`vnode sandbox up`): starts `sandbox serve` detached and returns once it is ready. */
-export async function startSandboxDetached(dir: string, opts: SimSettings & { env: NodeJS.ProcessEnv; timeoutMs: number; signal: AbortSignal }): Promise<string> {
+export async function startSandboxDetached(dir: string, opts: SimSettings & { env: NodeJS.ProcessEnv; timeoutMs: number; signal: AbortSignal; log: (m: string) => void }): Promise<string> {
   const f = sandboxFiles(dir);
   mkdirSync(dir, { recursive: true });
+  if (!runningPid(f)) await endLeftovers(dir, opts.log);
   const fd = openSync(f.log, 'a');
   const child = spawn(process.execPath, [path.join(packageRoot(), 'bin', 'vnode.js'), 'sandbox', 'serve', '--dir', dir, '--ready-delay', `${opts.readyDelayMs}ms`,
-    '--release-delay', `${opts.releaseDelayMs}ms`, ...(opts.faults ? ['--faults', opts.faults] : []), '-v'],
+    '--release-delay', `${opts.releaseDelayMs}ms`, ...(opts.faults ? ['--faults', opts.faults] : []), ...opts.unpullable.flatMap((u) => ['--unpullable', u]), '-v'],
     { detached: true, stdio: ['ignore', fd, fd], env: opts.env });
   closeSync(fd);
   child.unref();
@@ -99,13 +116,27 @@ export async function startSandboxDetached(dir: string, opts: SimSettings & { en
   throw operationError('SandboxFailed', `the sandbox did not become ready${exited !== null ? ` (exited with ${exited})` : ''}:\n${logTail}`, { hint: `full log: ${f.log}` });
 }
 
-export async function stopSandbox(dir: string, timeoutMs = 60_000): Promise<boolean> {
+export interface StopResult {
+  stopped: boolean;
+  /** Processes of the sandbox that outlived its supervisor, ended by pid. */
+  killed: { pid: number; cmdline: string }[];
+}
+
+/**
+ * Stops the supervisor (SIGTERM, SIGKILL after graceMs), then ends by pid every process of the sandbox still running
+ * (its process group, and whatever names its directory): nothing of it is left when this returns.
+ */
+export async function stopSandbox(dir: string, graceMs = 20_000): Promise<StopResult> {
   const f = sandboxFiles(dir);
   const pid = runningPid(f);
-  if (!pid) return false;
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + timeoutMs;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (alive(pid)) process.kill(pid, 'SIGKILL');
-  return true;
+  if (pid) {
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  const left = sandboxProcesses(path.resolve(dir), pid);
+  if (left.length > 0) await endProcesses(left.map((p) => p.pid), 3000);
+  if (pid) { rmSync(f.pid, { force: true }); rmSync(f.ready, { force: true }); }
+  return { stopped: pid !== undefined, killed: left };
 }

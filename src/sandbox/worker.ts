@@ -24,24 +24,38 @@ export interface WorkerOptions {
   /** Where pods' volumes and logs go. */
   dir: string;
   log?: (m: string) => void;
+  /** Glob patterns of images the worker cannot pull (besides `.invalid` registries). */
+  unpullable?: string[];
 }
 
 /** What the sandbox can run of an image; see README (the sandbox's worker). */
 export type ImageKind = 'node' | 'pause' | 'played' | 'unavailable';
 
+/** `*` matches any run of characters (across '/' too), everything else itself. */
+export function imagePattern(glob: string): RegExp {
+  return new RegExp(`^${glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+}
+
+/** The registry host of an image reference (docker.io when it names none). */
+export function imageHost(image: string): string {
+  const first = image.split('/')[0]!;
+  return image.includes('/') && (/[.:]/.test(first) || first === 'localhost') ? first : 'docker.io';
+}
+
 /**
  * The official Node.js image of the host's major version runs as the host's node; pause images run as nothing (all
- * they do is wait); Alibaba's closed images (its registries) are played by the sandbox's simulators; nothing else can
- * be pulled here.
+ * they do is wait). Every other image is played, as the virtual-node simulator plays pods: Running and ready, no
+ * process, as a cluster that can pull it would run it. Unpullable are only images of a registry under the reserved
+ * `.invalid` domain (RFC 2606) and those matching the sandbox's --unpullable patterns.
  */
-export function imageKind(image: string, nodeMajor = process.versions.node.split('.')[0]): ImageKind {
+export function imageKind(image: string, nodeMajor = process.versions.node.split('.')[0], unpullable: RegExp[] = []): ImageKind {
   const [repo, tag = 'latest'] = image.split('@')[0]!.split(/:(?=[^/]*$)/);
-  const host = repo!.includes('/') && /[.:]/.test(repo!.split('/')[0]!) ? repo!.split('/')[0]! : 'docker.io';
-  if (host.endsWith('.aliyuncs.com')) return 'played';
+  const host = imageHost(repo!);
+  if (host.split(':')[0]!.endsWith('.invalid') || unpullable.some((p) => p.test(image))) return 'unavailable';
   const name = repo!.split('/').pop();
   if (name === 'pause') return 'pause';
-  if (name === 'node' && (tag === nodeMajor || tag.startsWith(`${nodeMajor}-`) || tag.startsWith(`${nodeMajor}.`))) return 'node';
-  return 'unavailable';
+  if (name === 'node') return tag === nodeMajor || tag.startsWith(`${nodeMajor}-`) || tag.startsWith(`${nodeMajor}.`) ? 'node' : 'unavailable';
+  return 'played';
 }
 
 interface Run {
@@ -105,10 +119,12 @@ export class WorkerNode {
     this.loops = Promise.all([heartbeat(lease, WORKER_NODE, events, this.abort.signal).catch(() => undefined), this.watch()]);
   }
 
+  /** Stops every pod whatever one of them throws, then the loops and the relay. */
   async stop(): Promise<void> {
     this.abort.abort();
-    await Promise.all([...this.runs.values()].map((r) => this.teardown(r)));
-    await this.loops;
+    const failed = (await Promise.allSettled([...this.runs.values()].map((r) => this.teardown(r)))).filter((r) => r.status === 'rejected');
+    for (const f of failed) this.log(`stopping a pod: ${messageOf((f as PromiseRejectedResult).reason)}`);
+    await this.loops?.catch(() => undefined);
     await new Promise<void>((resolve) => (this.relay ? this.relay.close(() => resolve()) : resolve()));
     rmSync(this.socket, { force: true });
   }
@@ -117,7 +133,8 @@ export class WorkerNode {
     const core = this.admin.makeApiClient(CoreV1Api);
     const fieldSelector = `spec.nodeName=${WORKER_NODE}`;
     const onPod = (type: string, pod: V1Pod): void => {
-      const uid = pod.metadata?.uid ?? '';
+      const uid = pod.metadata?.uid;
+      if (!uid || !pod.metadata?.name || !pod.metadata.namespace) return;
       const run = this.runs.get(uid);
       if (type === 'DELETED') { if (run) void this.teardown(run); return; }
       if (pod.metadata?.deletionTimestamp) { if (run) void this.teardown(run).then(() => this.finish(pod)); else void this.finish(pod); return; }
@@ -159,10 +176,13 @@ export class WorkerNode {
     run.stopped = true;
     run.abort.abort();
     this.runs.delete(run.pod.metadata!.uid!);
-    await stopProcess(run.proc);
-    await stopProcess(run.forwarder);
-    await run.done;
-    if (run.network) destroyNetwork(run.network);
+    try {
+      await stopProcess(run.proc);
+      await stopProcess(run.forwarder);
+      await run.done;
+    } finally {
+      if (run.network) destroyNetwork(run.network);
+    }
     // its volumes hold the pod's token and Secrets: gone with the pod, as a kubelet cleans up
     rmSync(path.join(this.opts.dir, 'pods', run.pod.metadata!.uid!), { recursive: true, force: true });
   }
@@ -189,20 +209,24 @@ export class WorkerNode {
   private async runPod(run: Run): Promise<void> {
     const pod = run.pod;
     const containers = pod.spec?.containers ?? [];
-    const kinds = containers.map((c) => imageKind(c.image ?? ''));
+    const unpullable = (this.opts.unpullable ?? []).map(imagePattern);
+    const kinds = containers.map((c) => imageKind(c.image ?? '', undefined, unpullable));
     const core = this.admin.makeApiClient(CoreV1Api);
     const base = (c: V1Container): Record<string, unknown> => ({ name: c.name, image: c.image ?? '', imageID: '', restartCount: run.restarts });
     const unavailable = containers.filter((_, i) => kinds[i] === 'unavailable');
     if (unavailable.length > 0) {
       const c = unavailable[0]!;
-      const message = `failed to pull image "${c.image}": the sandbox can run node:${process.versions.node.split('.')[0]} (as its own Node.js) and pause images only`;
+      const major = process.versions.node.split('.')[0];
+      const why = imageHost(c.image ?? '').split(':')[0]!.endsWith('.invalid') ? 'its registry is under the reserved .invalid domain'
+        : imageKind(c.image ?? '', major) === 'unavailable' ? `the sandbox runs node images of Node.js ${major} only (as its own Node.js)` : 'it matches the sandbox\'s --unpullable';
+      const message = `failed to pull image "${c.image}": ${why}`;
       await podEvent(core, SOURCE, pod, 'Failed', `Failed to pull image "${c.image}": ${message}`).catch(() => undefined);
       await this.status(run, containers.map((x, i) => ({ ...base(x), ready: false, started: false, state: { waiting: kinds[i] === 'unavailable' ? { reason: 'ErrImagePull', message } : { reason: 'ContainerCreating' } } })), { phase: 'Pending' });
       return;
     }
     const procIndex = kinds.indexOf('node');
     if (procIndex < 0) {
-      // nothing to run here (pause) or played by the sandbox's simulators
+      // nothing to run here (pause), or played: Running and ready without a process
       run.ready = true;
       const now = new Date();
       await this.status(run, containers.map((c) => ({ ...base(c), imageID: `${c.image}@sha256:${'0'.repeat(64)}`, ready: true, started: true, state: { running: { startedAt: now } } })), { phase: 'Running', podIP: '127.0.0.1', podIPs: [{ ip: '127.0.0.1' }] });

@@ -7,6 +7,8 @@ import { after, describe, it } from 'node:test';
 import { connectCloud } from '../../src/cloud/index.js';
 import { connectCluster } from '../../src/cluster/kube.js';
 import { binaryVersion, findBinaries } from '../../src/sandbox/controlplane.js';
+import { sandboxProcesses } from '../../src/sandbox/processes.js';
+import type { KubeObject } from '../../src/cluster/port.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -69,5 +71,58 @@ describe('vnode sandbox up / env / down', () => {
     assert.equal((await connectCloud({ profile: undefined, region: undefined }, { env: env2, signal, log: () => {} }).ram.getUser('kept-across-restarts'))?.name, 'kept-across-restarts');
     const cluster2 = await connectCluster({ kubeconfig: env2.KUBECONFIG, context: undefined }, { env: {}, cwd: dir });
     assert.ok(await cluster2.get({ apiVersion: 'v1', kind: 'Namespace', name: 'kube-system' }), 'etcd data kept');
+  });
+
+  it('down right after a Deployment on the normal node went: every part stops, within 30 s, and no process of the sandbox is left', async () => {
+    const env = parseEnv((await vnode(['sandbox', 'env', '--dir', dir])).stdout);
+    const cluster = await connectCluster({ kubeconfig: env.KUBECONFIG, context: undefined }, { env: {}, cwd: dir });
+    const major = process.versions.node.split('.')[0];
+    await cluster.create({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'busy', namespace: 'default' },
+      spec: { replicas: 2, selector: { matchLabels: { app: 'busy' } }, template: { metadata: { labels: { app: 'busy' } }, spec: {
+        containers: [{ name: 'c', image: `node:${major}-alpine`, command: ['node', '-e', 'setInterval(() => {}, 1000)'] }],
+      } } },
+    } as KubeObject);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const pods = await cluster.list<KubeObject>('v1', 'Pod', { namespace: 'default', labelSelector: 'app=busy' });
+      if (pods.length === 2 && pods.every((p) => (p.status as { phase?: string }).phase === 'Running')) break;
+      assert.ok(Date.now() < deadline, 'the pods did not run on the worker');
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await cluster.delete({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'busy' });
+    const started = Date.now();
+    const down = await vnode(['sandbox', 'down', '--dir', dir]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.ok(Date.now() - started < 30_000, `down took ${Date.now() - started} ms`);
+    assert.deepEqual(sandboxProcesses(dir), [], 'processes of the sandbox left running');
+    const log = readFileSync(path.join(dir, 'sandbox.log'), 'utf8');
+    assert.match(log.slice(log.lastIndexOf('sandbox ready')), /sandbox stopped/);
+    assert.doesNotMatch(log, /undefined\/undefined/);
+  });
+
+  it('a sandbox whose supervisor was killed: the next up ends what it left, and down ends stragglers by pid and says so', async () => {
+    const up = await vnode(['sandbox', 'up', '--dir', dir]);
+    assert.equal(up.code, 0, up.stderr);
+    const pids = Object.values(JSON.parse(readFileSync(path.join(dir, 'cp', 'pids.json'), 'utf8')) as Record<string, number>);
+    const supervisor = Number(readFileSync(path.join(dir, 'sandbox.pid'), 'utf8'));
+    // SIGKILL to the supervisor alone: its children live on, as after a crash
+    process.kill(supervisor, 'SIGKILL');
+    while (alive(supervisor)) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(pids.every(alive), 'the control plane outlived its supervisor');
+    const again = await vnode(['sandbox', 'up', '--dir', dir]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /ending \d+ process\(es\) a stopped sandbox of .* left running/);
+    for (const pid of pids) assert.equal(alive(pid), false, `old pid ${pid} still running`);
+
+    const newSupervisor = Number(readFileSync(path.join(dir, 'sandbox.pid'), 'utf8'));
+    const newPids = Object.values(JSON.parse(readFileSync(path.join(dir, 'cp', 'pids.json'), 'utf8')) as Record<string, number>);
+    process.kill(newSupervisor, 'SIGKILL');
+    while (alive(newSupervisor)) await new Promise((r) => setTimeout(r, 50));
+    const down = await vnode(['sandbox', 'down', '--dir', dir]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(down.stdout, /Ended \d+ process\(es\) it left running: \d+ \((etcd|kube-)/);
+    for (const pid of newPids) assert.equal(alive(pid), false, `pid ${pid} still running`);
+    assert.deepEqual(sandboxProcesses(dir), []);
   });
 });

@@ -79,7 +79,7 @@ describe('scheduling: the server runs from node:20 + ConfigMap on the worker nod
 
   before(async () => {
     cp = await startTestControlPlane();
-    emu = await startSandboxCloud({ readyDelayMs: 200, adminKubeconfig: cp.kubeconfig });
+    emu = await startSandboxCloud({ readyDelayMs: 200, adminKubeconfig: cp.kubeconfig, unpullable: ['registry.example.com/vnode/*'] });
     admin = await connectCluster({ kubeconfig: cp.kubeconfig, context: undefined }, { env: {}, cwd: cp.workDir });
     for (const [name, labels] of [['burst', {}], ['legacy', {}], ['plain', {}], ['short', { eci: 'true' }], ['injected', { 'virtual-node-affinity-injection': 'enabled' }],
       ['team-normal', { team: 'normal', 'alibabacloud.com/eci': 'true' }], ['apps', {}]] as const) {
@@ -201,7 +201,7 @@ describe('scheduling: the server runs from node:20 + ConfigMap on the worker nod
       const list = await admin.list<Pod>('v1', 'Pod', { namespace: 'burst', labelSelector: 'app=web' });
       return list.length === 2 && list.every((x) => x.spec.nodeName === vnodeName && x.status.phase === 'Running');
     });
-    // an unlabelled pod in an unlabelled namespace goes to the worker (where nginx cannot be pulled), without a call to the server
+    // an unlabelled pod in an unlabelled namespace goes to the worker, without a call to the server
     const calls = await reviews();
     await pod('plain', 'ordinary', {});
     assert.equal(await reviews(), calls, 'no selector can pick it: the API server does not call the server');
@@ -209,6 +209,11 @@ describe('scheduling: the server runs from node:20 + ConfigMap on the worker nod
     assert.equal(await reviews(), calls + 1);
     const o = await until('pod plain/ordinary on the worker', boundTo('plain', 'ordinary', () => WORKER_NODE));
     assert.equal(o.spec.nodeSelector, undefined);
+    // an image a real cluster pulls runs on the normal node too (played: Running and ready, no process)
+    await until('pod plain/ordinary Running and ready on the worker', async () => {
+      const x = await admin.get<Pod & { status: { conditions?: { type: string; status: string }[] } }>({ apiVersion: 'v1', kind: 'Pod', namespace: 'plain', name: 'ordinary' });
+      return x?.status.phase === 'Running' && x.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    });
   });
 
   it('pods that opt out, or chose other nodes, are left alone; the latter get a Warning event saying why', async () => {

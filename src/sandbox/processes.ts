@@ -1,0 +1,56 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { alive } from '../util/process.js';
+
+interface ProcInfo { pid: number; ppid: number; pgid: number; cmdline: string }
+
+function readProc(pid: number): ProcInfo | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name may hold spaces and parentheses: fields start after its last ')'
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+    return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), cmdline };
+  } catch {
+    return undefined;
+  }
+}
+
+function allProcs(): ProcInfo[] {
+  let names: string[];
+  try { names = readdirSync('/proc'); } catch { return []; }
+  return names.filter((n) => /^\d+$/.test(n)).map((n) => readProc(Number(n))).filter((p): p is ProcInfo => p !== undefined);
+}
+
+/** This process and its ancestors: never counted as the sandbox's, even when their command line names its directory. */
+function ownLine(procs: ProcInfo[]): Set<number> {
+  const byPid = new Map(procs.map((p) => [p.pid, p]));
+  const out = new Set<number>();
+  for (let pid: number | undefined = process.pid; pid && pid > 1 && !out.has(pid); pid = byPid.get(pid)?.ppid) out.add(pid);
+  return out;
+}
+
+/**
+ * The processes of the sandbox in dir: those whose command line names the directory (the supervisor, etcd, the API
+ * server, the controller manager, the scheduler) and those of the supervisor's process group (its pods' processes).
+ */
+export function sandboxProcesses(dir: string, supervisorPid?: number): { pid: number; cmdline: string }[] {
+  const procs = allProcs();
+  const mine = ownLine(procs);
+  const needle = dir.endsWith('/') ? dir : `${dir}/`;
+  return procs.filter((p) => !mine.has(p.pid) && p.cmdline !== '' && ((supervisorPid !== undefined && p.pgid === supervisorPid)
+    || p.cmdline.includes(needle) || p.cmdline.split(' ').includes(dir)))
+    .map(({ pid, cmdline }) => ({ pid, cmdline }));
+}
+
+/** SIGTERM, then SIGKILL after graceMs for what is still there; returns the pids that needed SIGKILL. */
+export async function endProcesses(pids: number[], graceMs: number): Promise<number[]> {
+  const signal = (pid: number, sig: NodeJS.Signals): void => { try { process.kill(pid, sig); } catch { /* gone */ } };
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const stubborn = pids.filter(alive);
+  for (const pid of stubborn) signal(pid, 'SIGKILL');
+  const killDeadline = Date.now() + 5000;
+  while (stubborn.some(alive) && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 50));
+  return stubborn;
+}
