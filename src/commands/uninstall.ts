@@ -35,7 +35,8 @@ function render(r: UninstallResult & { controller?: AddonUninstallResult }): str
     lines.push('No changes were applied; run again without --dry-run to apply them.');
     return lines.join('\n');
   }
-  for (const g of r.alreadyGone) lines.push(`Virtual node ${g}: not found — already uninstalled.`);
+  const installed = r.installed === undefined ? '' : r.installed.length ? ` (installed: ${r.installed.join(', ')})` : ' (no virtual node is installed)';
+  for (const g of r.alreadyGone) lines.push(`Virtual node ${g}: not found — already uninstalled${g === ADDON ? '' : installed}.`);
   for (const n of r.nodes) {
     if (n.drain) lines.push(renderDrain(n.drain));
     if (n.orphansDeleted.length) lines.push(`${n.orphansDeleted.length} orphaned ECI container group(s) deleted: ${n.orphansDeleted.join(', ')}`);

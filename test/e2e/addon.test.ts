@@ -78,6 +78,8 @@ describe('ack-virtual-node add-on through an ACK One registered cluster (real co
       [['cluster', 'register', '--name', 'has space'], /invalid registration name "has space"/],
       [['cluster', 'register'], /registering this cluster needs its VPC: pass --vswitch/],
       [['cluster', 'register', '--vswitch', `${VSW_H},vsw-bp1othervpczoneh0001`], /belong to different VPCs/],
+      [['cluster', 'register', '--name', 'BAD_Name'], /invalid registration name "BAD_Name": 1-63 letters, digits, Chinese characters and hyphens/],
+      [['cluster', 'register', '--vswitch', VSW_H, '--yes'], /a security group is needed: pass --security-group with one of vpc-/],
       [['config', 'get'], /no ConfigMap kube-system\/eci-profile: the ack-virtual-node add-on is not installed/],
       [['config', 'set', 'color=blue'], /unknown setting "color": expected key=value with key one of vswitch, security-group, kube-proxy, resource-group/],
       [['config', 'set', 'kube-proxy=maybe'], /invalid kube-proxy "maybe": expected true or false/],
@@ -156,6 +158,15 @@ describe('ack-virtual-node add-on through an ACK One registered cluster (real co
     assert.match(again.stdout, /already installed, active/);
     const reg = await ok(['cluster', 'register']);
     assert.match(reg.stdout, /running, already registered/);
+    // flags given for a registration that exists are checked, and a difference is said
+    const unknown = await vk(['cluster', 'register', '--vswitch', 'vsw-bp1nosuchvswitch0001']);
+    assert.equal(unknown.code, 2, unknown.stderr);
+    assert.match(unknown.stderr, /unknown vSwitch vsw-bp1nosuchvswitch0001/);
+    const other = await vk(['cluster', 'register', '--vswitch', 'vsw-bp1othervpczoneh0001']);
+    assert.equal(other.code, 2, other.stderr);
+    assert.match(other.stderr, /vsw-bp1othervpczoneh0001 is in vpc-\w+, but registered cluster c\w+ is attached to vpc-/);
+    const differs = await ok(['cluster', 'register', '--vswitch', VSW_I]);
+    assert.match(differs.stderr, new RegExp(`already exists with vSwitches ${VSW_H},${VSW_I}: a registration keeps its network, so --vswitch ${VSW_I} is checked but not applied`));
     assert.equal(await snapshot(), before);
   });
 

@@ -51,6 +51,12 @@ describe('Container Service wire contract (official @alicloud/cs20151215 against
 
     // a fuzzy name filter: contract-10 must not pass for contract-1
     await cloud.cs.createCluster({ name: 'contract-10', vpcId: 'vpc-bp1sandbox0000000001', vSwitchIds: [], tags: [] });
+    // the documented name rule: letters, digits, Chinese characters and hyphens, not starting with a hyphen
+    for (const bad of ['BAD_Name', '-lead', 'x'.repeat(64)]) {
+      await assert.rejects(cloud.cs.createCluster({ name: bad, vpcId: 'vpc-bp1sandbox0000000001', vSwitchIds: [], tags: [] }), (e: { details?: { code?: string; status?: number } }) =>
+        e.details?.code === 'InvalidParameter' && e.details.status === 400, bad);
+    }
+    await cloud.cs.createCluster({ name: '集群-1', vpcId: 'vpc-bp1sandbox0000000001', vSwitchIds: [], tags: [] });
     const found = await cloud.cs.findClusters('contract-1');
     assert.deepEqual(found.map((c) => c.id), [clusterId]);
     const list = last('DescribeClustersForRegion');

@@ -101,6 +101,8 @@ describe('scheduling: the server runs from node:20 + ConfigMap on the worker nod
       [['scheduling', 'enable', '--mode', 'vnode', '--webhook-url', 'http://127.0.0.1:1'], /invalid --webhook-url "http:\/\/127\.0\.0\.1:1": expected an https:\/\/ URL/],
       [['scheduling', 'enable', '--mode', 'vnode', '--webhook-url', 'https://127.0.0.1:1', '--image', 'x/y:1'], /--image does not apply with --webhook-url/],
       [['scheduling', 'enable', '--mode', 'vnode', '--replicas', '0'], /invalid --replicas "0": expected a whole number from 1 to 10/],
+      [['scheduling', 'enable', '--mode', 'vnode', '--image', ''], /invalid --image "": expected an image reference/],
+      [['scheduling', 'enable', '--mode', 'vnode', '--image', 'Node 24'], /invalid --image "Node 24": expected an image reference/],
       [['scheduling', 'disable', '--namespace', 'nope'], /namespace not found: nope/],
       [['scheduling', 'add', 'web', '--pod-selector', 'app=web', '--policy', 'fair'], /the Selector API \(eci\.aliyun\.com\/v1\) is not served.*\n.*vnode scheduling enable/],
       [['scheduling', 'add', 'web', '--pod-selector', 'app=web', '--policy', 'sometimes'], /argument 'sometimes' is invalid.*fair, normal-node-only, normal-node-prefer, virtual-node-only/],
@@ -234,6 +236,8 @@ describe('scheduling: the server runs from node:20 + ConfigMap on the worker nod
       [['scheduling', 'add', 'web', '--policy', 'fair'], /selector web selects nothing: give --pod-selector/],
       [['scheduling', 'add', 'Web!', '--pod-selector', 'app=web', '--policy', 'fair'], /invalid selector name "Web!"/],
       [['scheduling', 'add', 'web', '--pod-selector', 'app', '--policy', 'fair'], /invalid --pod-selector "app": expected key=value/],
+      [['scheduling', 'add', 'web', '--pod-selector', 'app=web,', '--policy', 'fair'], /invalid --pod-selector "app=web,": an empty term/],
+      [['scheduling', 'add', 'web', '--namespace-selector', ',team=a', '--policy', 'fair'], /invalid --namespace-selector ",team=a": an empty term/],
       [['scheduling', 'add', 'web', '--pod-selector', 'app=web', '--policy', 'fair', '--priority', 'high'], /invalid --priority "high": expected a whole number/],
       [['scheduling', 'add', 'web', '--pod-selector', 'app=web', '--policy', 'fair', '--label', 'bad key=1'], /invalid --label key "bad key"/],
     ];

@@ -171,7 +171,7 @@ describe('vnode drain and uninstall against the real control plane and the sandb
     assert.ok(await admin.get({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: 'vnode:extra' }));
     const again = await vk(['uninstall', 'vn-a']);
     assert.equal(again.code, 0);
-    assert.match(again.stdout, /vn-a: not found — already uninstalled/);
+    assert.match(again.stdout, /vn-a: not found — already uninstalled \(installed: vn-b\)\./);
   });
 
   it('an unclaimed instance found only by its tag is named, not deleted; --all --cleanup-orphans removes it; the last node takes the shared objects along', async () => {

@@ -49,7 +49,8 @@ const ROUTES: Record<string, Route> = {
   DescribeTaskInfo: { method: 'GET', path: '/tasks/{task_id}' },
 };
 
-const NAME_RE = /^[A-Za-z0-9\u4e00-\u9fa5][A-Za-z0-9\u4e00-\u9fa5_-]{0,62}$/;
+// the documented rule of a cluster name: letters, digits, Chinese characters and hyphens, not starting with a hyphen
+const NAME_RE = /^[A-Za-z0-9\u4e00-\u9fa5][A-Za-z0-9\u4e00-\u9fa5-]{0,62}$/;
 
 function clusters(ctx: CallContext): RegisteredClusterRec[] {
   return (ctx.state.data.clusters ??= []);
@@ -215,7 +216,7 @@ export function csService(hooks: CsHooks = {}): Service {
       CreateCluster(ctx) {
         const b = (ctx.body ?? {}) as Record<string, unknown>;
         const name = b.name;
-        if (typeof name !== 'string' || !NAME_RE.test(name)) throw invalidParameter('name must be 1-63 characters: letters, digits, Chinese characters, hyphens and underscores, not starting with a hyphen');
+        if (typeof name !== 'string' || !NAME_RE.test(name)) throw invalidParameter('name must be 1-63 characters: letters, digits, Chinese characters and hyphens, not starting with a hyphen');
         if (b.region_id !== ctx.state.data.regionId) throw invalidParameter(`region_id ${String(b.region_id)} is not supported`);
         if (b.cluster_type !== 'ExternalKubernetes') throw invalidParameter(`cluster_type ${String(b.cluster_type)}: the sandbox registers external clusters only (ExternalKubernetes)`);
         const vpcId = b.vpcid;

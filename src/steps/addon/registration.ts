@@ -70,10 +70,11 @@ export interface RegisterResult {
   dryRun: boolean;
 }
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+// the Container Service's rule for a cluster name
+const NAME_RE = /^[A-Za-z0-9\u4e00-\u9fa5][A-Za-z0-9\u4e00-\u9fa5-]{0,62}$/;
 
 export function checkRegistrationName(name: string): void {
-  if (!NAME_RE.test(name)) throw usageError('InvalidName', `invalid registration name "${name}": 1-63 letters, digits, hyphens and underscores, starting with a letter or digit`);
+  if (!NAME_RE.test(name)) throw usageError('InvalidName', `invalid registration name "${name}": 1-63 letters, digits, Chinese characters and hyphens, not starting with a hyphen`);
 }
 
 /**
@@ -164,7 +165,7 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
       action = 'adopted';
     } else {
       if (opts.vswitches.length === 0) throw usageError('VSwitchRequired', 'registering this cluster needs its VPC: pass --vswitch (the vSwitches ECI pods use, one VPC)');
-      const net = await status.step('Checking the vSwitches and security group', () => checkNetwork(cloud, { vswitches: opts.vswitches, securityGroup: opts.securityGroup ?? '' }).catch(asInput), (n) => `VPC ${n.vpcId}`);
+      const net = await status.step('Checking the vSwitches and security group', () => checkNetwork(cloud, { vswitches: opts.vswitches, securityGroup: opts.securityGroup }).catch(asInput), (n) => `VPC ${n.vpcId}`);
       const input = { name, vpcId: net.vpcId, vSwitchIds: opts.vswitches, ...(opts.securityGroup ? { securityGroupId: opts.securityGroup } : {}), tags: [{ key: 'created-by', value: 'vnode' }] };
       calls.push(`CreateCluster ${JSON.stringify({ name, cluster_type: 'ExternalKubernetes', vpcid: net.vpcId, vswitch_ids: opts.vswitches, ...(opts.securityGroup ? { security_group_id: opts.securityGroup } : {}) })}`);
       if (flags.dryRun) {
@@ -177,6 +178,7 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
     }
   }
   const id = current!.id;
+  if (action !== 'created' && (opts.vswitches.length > 0 || opts.securityGroup)) await checkGivenNetwork(ctx, cloud, current!, opts);
   if (!flags.dryRun && (!record || record.clusterId !== id)) {
     // recorded at once: an interrupted run resumes with this registration
     await writeRegistration(cluster, { clusterId: id, name, region: cloud.regionId, privateAddress: opts.privateAddress, agentObjects: record?.clusterId === id ? record.agentObjects : [] });
@@ -208,6 +210,34 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
     }
   }
   return { clusterId: id, name, state, action, agent, calls, dryRun: flags.dryRun };
+}
+
+/** --vswitch/--security-group given for a registration that exists: they must exist and be of its VPC; a difference is said. */
+async function checkGivenNetwork(ctx: Context, cloud: CloudPorts, current: RegisteredCluster, opts: RegisterOptions): Promise<void> {
+  let vpcId: string;
+  if (opts.vswitches.length > 0 && opts.securityGroup) {
+    vpcId = (await checkNetwork(cloud, { vswitches: opts.vswitches, securityGroup: opts.securityGroup }).catch(asInput)).vpcId;
+  } else if (opts.vswitches.length > 0) {
+    const found = (await Promise.all(opts.vswitches.map((v) => cloud.vpc.describeVSwitches({ vSwitchId: v }).catch(asInput)))).flat();
+    for (const v of opts.vswitches) if (!found.some((x) => x.id === v)) throw usageError('UnknownVSwitch', `unknown vSwitch ${v} in region ${cloud.regionId}`);
+    const vpcs = [...new Set(found.map((x) => x.vpcId))];
+    if (vpcs.length > 1) throw usageError('VSwitchesInSeveralVpcs', `the vSwitches belong to different VPCs (${found.map((x) => `${x.id} in ${x.vpcId}`).join(', ')})`);
+    vpcId = vpcs[0]!;
+  } else {
+    const sg = (await cloud.ecs.describeSecurityGroups({ ids: [opts.securityGroup!] }).catch(asInput)).find((g) => g.id === opts.securityGroup);
+    if (!sg) throw usageError('UnknownSecurityGroup', `unknown security group ${opts.securityGroup} in region ${cloud.regionId}`);
+    vpcId = sg.vpcId;
+  }
+  const given = [opts.vswitches.length ? `--vswitch ${opts.vswitches.join(',')}` : '', opts.securityGroup ? `--security-group ${opts.securityGroup}` : ''].filter(Boolean).join(' ');
+  if (current.vpcId && vpcId !== current.vpcId) {
+    throw usageError('OtherVpc', `${given} ${given.includes(' --') ? 'are' : 'is'} in ${vpcId}, but registered cluster ${current.id} is attached to ${current.vpcId}`,
+      `give vSwitches and a security group of ${current.vpcId}, or drop the flags`);
+  }
+  const diffs = [
+    opts.vswitches.length && current.vSwitchIds.length && [...opts.vswitches].sort().join(',') !== [...current.vSwitchIds].sort().join(',') ? `vSwitches ${current.vSwitchIds.join(',')}` : '',
+    opts.securityGroup && current.securityGroupId && opts.securityGroup !== current.securityGroupId ? `security group ${current.securityGroupId}` : '',
+  ].filter(Boolean);
+  if (diffs.length) ctx.out.warn(`registered cluster ${current.id} already exists with ${diffs.join(' and ')}: a registration keeps its network, so ${given} is checked but not applied to it`);
 }
 
 export interface RegistrationStatus {

@@ -25,7 +25,11 @@ const VALUE_RE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 /** k=v pairs (comma-separated or repeated): label keys and values as Kubernetes allows them. */
 export function parsePairs(flag: string, items: string[], opts: { anyValue?: boolean } = {}): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const item of items.flatMap((s) => (opts.anyValue ? [s] : s.split(','))).map((s) => s.trim()).filter(Boolean)) {
+  for (const given of items) {
+    // as kubectl: an empty term (a stray comma) is an error, not nothing
+    if (!opts.anyValue && given.split(',').some((t) => t.trim() === '')) throw usageError('InvalidSelector', `invalid ${flag} "${given}": an empty term; expected key=value[,key=value...]`);
+  }
+  for (const item of items.flatMap((s) => (opts.anyValue ? [s] : s.split(','))).map((s) => s.trim())) {
     const i = item.indexOf('=');
     if (i <= 0) throw usageError('InvalidSelector', `invalid ${flag} "${item}": expected key=value`);
     const [k, v] = [item.slice(0, i), item.slice(i + 1)];

@@ -39,7 +39,7 @@ export function opensKubeletPorts(perms: { protocol: string; portRange: string; 
 }
 
 /** vSwitches Available and of one VPC, the security group in that VPC (and open for the kubelet ports: a warning). */
-export async function checkNetwork(cloud: CloudPorts, opts: { vswitches: string[]; securityGroup: string; zone?: string | undefined }): Promise<NetworkCheck> {
+export async function checkNetwork(cloud: CloudPorts, opts: { vswitches: string[]; securityGroup: string | undefined; zone?: string | undefined }): Promise<NetworkCheck> {
   const warnings: string[] = [];
   const found = await Promise.all(opts.vswitches.map((id) => cloud.vpc.describeVSwitches({ vSwitchId: id }).catch(asInput)));
   const vsws = found.map((list, i) => {
@@ -55,6 +55,7 @@ export async function checkNetwork(cloud: CloudPorts, opts: { vswitches: string[
   const vpcId = vpcs[0]!;
   const zones = [...new Set(vsws.map((x) => x.zoneId))];
   if (opts.zone && !zones.includes(opts.zone)) throw usageError('ZoneMismatch', `--zone ${opts.zone} has none of the given vSwitches (their zones: ${zones.join(', ')})`);
+  if (!opts.securityGroup) throw usageError('SecurityGroupRequired', `a security group is needed: pass --security-group with one of ${vpcId}`, `list them with \`aliyun ecs DescribeSecurityGroups --VpcId ${vpcId}\``);
   const sgs = await cloud.ecs.describeSecurityGroups({ ids: [opts.securityGroup] });
   const sg = sgs.find((g) => g.id === opts.securityGroup);
   if (!sg) throw usageError('UnknownSecurityGroup', `unknown security group ${opts.securityGroup} in region ${cloud.regionId}`);

@@ -45,6 +45,8 @@ export interface UninstalledNode {
 export interface UninstallResult {
   nodes: UninstalledNode[];
   alreadyGone: string[];
+  /** The install names found before this run (so a mistyped name shows next to the real ones). */
+  installed?: string[];
   credentialsDeleted: string[];
   sharedDeleted: string[];
   daemonSetsReverted: string[];
@@ -159,7 +161,7 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
   const eciBefore = await cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: clusterId }] });
   const all = await findTargets(cluster, eciBefore, cloud.regionId);
   const { chosen, missing } = select(all, opts.names, opts.all);
-  const result: UninstallResult = { nodes: [], alreadyGone: missing, credentialsDeleted: [], sharedDeleted: [], daemonSetsReverted: [], strays: [], dryRun: flags.dryRun };
+  const result: UninstallResult = { nodes: [], alreadyGone: missing, installed: [...new Set(all.map((t) => t.name))], credentialsDeleted: [], sharedDeleted: [], daemonSetsReverted: [], strays: [], dryRun: flags.dryRun };
   const identities = new Set(chosen.map((t) => t.eci?.tags.find((x) => x.key === TAG_IDENTITY)?.value ?? t.node?.metadata.annotations?.[IDENTITY_ANNOTATION])
     .filter((x): x is string => Boolean(x)));
   // a name with neither VNode nor Node may still have credentials: an earlier uninstall stopped before removing them
