@@ -59,3 +59,19 @@ export function withContext(e: unknown, message: string, hint: string): VnodeErr
 export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+const DEFAULT_RERUN = 'run the same command again to finish: it checks what is already done and does only what is left';
+
+/**
+ * An interrupted run told in full: the step it stopped in (or before), what was done, and what a re-run does. A
+ * message that already names what is left (drain, uninstall) keeps it.
+ */
+export function describeInterrupt(e: unknown, progress: { done: readonly string[]; stoppedAt: { text: string; during: boolean } | undefined }, rerun?: string): VnodeError {
+  const own = isVnodeError(e) && e.message !== 'interrupted' ? e.message : '';
+  const where = progress.stoppedAt ? `${progress.stoppedAt.during ? 'during' : 'before'} "${progress.stoppedAt.text}"` : '';
+  const done = progress.done.length ? `done: ${progress.done.slice(-8).join('; ')}${progress.done.length > 8 ? ` (and ${progress.done.length - 8} earlier)` : ''}` : 'nothing was done yet';
+  const message = [own || `interrupted${where ? ` ${where}` : ''}`, own && where ? `stopped ${where}` : '', done].filter(Boolean).join('; ');
+  const details = isVnodeError(e) ? e.details : undefined;
+  const ownHint = isVnodeError(e) && e.hint && e.hint !== interrupted().hint ? e.hint : undefined;
+  return new VnodeError('interrupted', 'Interrupted', message, { hint: rerun ?? ownHint ?? DEFAULT_RERUN, cause: e, ...(details ? { details } : {}) });
+}

@@ -105,7 +105,14 @@ Try it locally first: eval "$(vnode sandbox up)"`);
       const ctx = createContext(globalFlags(self), deps);
       const n = self.registeredArguments.length;
       const args = params.slice(0, n).flatMap((p) => (Array.isArray(p) ? p : p === undefined ? [] : [p]));
-      const code = await mod.run(ctx, args.map(String), self.opts());
+      let code: void | number;
+      try {
+        code = await mod.run(ctx, args.map(String), self.opts());
+      } catch (e) {
+        if (!ctx.signal.aborted) throw e;
+        const { describeInterrupt } = await import('./errors.js');
+        throw describeInterrupt(e, ctx.status, entry.rerun);
+      }
       outcome.code = typeof code === 'number' ? code : 0;
     });
   }

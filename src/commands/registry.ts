@@ -16,6 +16,8 @@ export interface CommandEntry {
   hidden?: boolean;
   /** Real invocations, shown at the end of the command's help. */
   examples: string[];
+  /** What running it again does after an interrupt (the default: it does only what is left). */
+  rerun?: string;
   load(): Promise<CommandModule>;
 }
 
@@ -40,6 +42,7 @@ export const commands: CommandEntry[] = [
     path: ['ram', 'grant'],
     summary: 'create the addon\'s RAM user, grant it ECI permissions, put its AccessKey in the cluster',
     examples: ['vnode ram grant --yes', 'vnode ram grant --rotate-key', 'vnode ram grant --policy AliyunECIFullAccess --dry-run'],
+    rerun: 'run the same command again: it finds the user, the policies and the key vnode already made (recorded in the cluster before each change) and does the rest; `vnode ram revoke` undoes all of it',
     load: async () => (await import('./ram/grant.js')).default,
   },
   {
@@ -70,6 +73,7 @@ export const commands: CommandEntry[] = [
     path: ['cluster', 'register'],
     summary: 'register this cluster with ACK One (registered cluster), apply its agent, wait until connected',
     examples: ['vnode cluster register --vswitch vsw-a --security-group sg-x', 'vnode cluster register --name dc1-prod --private-address', 'vnode cluster register --dry-run'],
+    rerun: 'run the same command again: it resumes with the registration recorded in kube-system/vnode-registration, applies the agent if missing and waits until it is running',
     load: async () => (await import('./cluster/register.js')).default,
   },
   {
@@ -88,6 +92,7 @@ export const commands: CommandEntry[] = [
     path: ['install'],
     summary: 'create virtual node(s) for this cluster in ECI, wait until Ready, keep DaemonSets off them',
     examples: ['vnode install --vswitch vsw-a,vsw-b --security-group sg-x', 'vnode install --bootstrap --count 2 --vswitch vsw-a --security-group sg-x --name burst', 'vnode install --mode addon --vswitch vsw-a,vsw-b --security-group sg-x --yes'],
+    rerun: 'run the same command again: it finds what this install already created (by ClientToken, tags and its record) and finishes it, creating nothing twice',
     load: async () => (await import('./install.js')).default,
   },
   {
@@ -101,6 +106,7 @@ export const commands: CommandEntry[] = [
     path: ['scheduling', 'enable'],
     summary: 'deploy the webhook that puts pods labelled alibabacloud.com/eci=true on virtual nodes; label namespaces',
     examples: ['vnode scheduling enable --namespace burst', 'vnode scheduling enable --namespace jobs,batch --mode controller', 'vnode scheduling enable --dry-run'],
+    rerun: 'run the same command again: objects already applied are unchanged, and it waits for the server\'s rollout before switching the webhook on',
     load: async () => (await import('./scheduling/enable.js')).default,
   },
   {
@@ -120,6 +126,7 @@ export const commands: CommandEntry[] = [
     summary: 'add a selector (eci-profile policies: fair, normal-node-only, normal-node-prefer burst, virtual-node-only) with labels/annotations to add',
     examples: ['vnode scheduling add web --pod-selector app=web --policy normal-node-prefer', 'vnode scheduling add batch --namespace-selector team=batch --policy virtual-node-only --priority 10',
       'vnode scheduling add big --pod-selector app=train --policy virtual-node-only --annotation k8s.aliyun.com/eci-use-specs=8-16Gi'],
+    rerun: 'run the same command again: the Selector is created or updated to exactly what was given, and its webhook entry with it',
     load: async () => (await import('./scheduling/add.js')).default,
   },
   {
@@ -172,6 +179,7 @@ export const commands: CommandEntry[] = [
     path: ['config', 'set'],
     summary: 'change the add-on\'s vSwitches, security group or kube-proxy in eci-profile (hot, new ECI pods)',
     examples: ['vnode config set kube-proxy=false --dry-run', 'vnode config set vswitch=vsw-a,vsw-b security-group=sg-x'],
+    rerun: 'run the same command again: settings already in eci-profile are left as they are, the rest are written',
     load: async () => (await import('./config/set.js')).default,
   },
   {

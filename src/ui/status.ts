@@ -9,6 +9,10 @@ import type { OutStream } from './streams.js';
  */
 export class Status {
   private current: { text: string; started: number; spinner?: Ora } | undefined;
+  /** The steps that finished, in order: what an interrupted run names as done. */
+  readonly done: string[] = [];
+  /** The step an interrupt stopped: the one running, or the next one, which did not start. */
+  stoppedAt: { text: string; during: boolean } | undefined;
 
   constructor(
     private readonly out: Output,
@@ -42,6 +46,8 @@ export class Status {
     if (!cur) return;
     this.current = undefined;
     const text = suffix ? `${cur.text} (${suffix})` : cur.text;
+    if (ok) this.done.push(text);
+    else if (this.signal.aborted) this.stoppedAt ??= { text: cur.text, during: true };
     if (cur.spinner) {
       if (ok) cur.spinner.succeed(text);
       else cur.spinner.fail(text);
@@ -52,6 +58,7 @@ export class Status {
 
   /** Runs fn as one step: marked done on success, failed on error. */
   async step<T>(text: string, fn: () => Promise<T>, done?: (r: T) => string | undefined): Promise<T> {
+    if (this.signal.aborted) this.stoppedAt ??= { text, during: false };
     throwIfAborted(this.signal);
     await this.start(text);
     try {

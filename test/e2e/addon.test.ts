@@ -314,7 +314,9 @@ describe('ack-virtual-node add-on through an ACK One registered cluster (real co
       let r: RunResult;
       try { r = await vk(['install', '--mode', 'addon', '--vswitch', VSW_H, '--security-group', SG, '--yes'], ctl.signal); } finally { onRequest = () => {}; }
       assert.equal(r.code, 130, `${point}: ${r.stderr}`);
-      assert.match(r.stderr, /interrupted/);
+      // the step it stopped in, what was done, what a re-run does
+      assert.match(r.stderr, /interrupted (during|before) "[^"]+"; done: .*Registering this cluster with ACK One as /, point);
+      assert.match(r.stderr, /run the same command again: it finds what this install already created/, point);
       assert.ok(await admin.get(RECORD), `${point}: the registration is recorded at once`);
     }
     const again = await ok(['install', '--mode', 'addon', '--vswitch', VSW_H, '--security-group', SG, '--yes']);

@@ -276,6 +276,10 @@ describe('vnode ram grant / revoke and secret create (SDKs against the emulator,
         assert.ok(reached ? [0, 130].includes(r.code) : r.code === 0, r.stderr);
         if (reached) {
           cases++;
+          if (r.code === 130) {
+            assert.match(r.stderr, /interrupted (during|before) "[^"]+"; done: Reading RAM user/);
+            assert.match(r.stderr, /recorded in the cluster before each change/);
+          }
           const again = await vk(args.slice(2));
           assert.equal(again.code, 0, again.stderr);
         }

@@ -103,6 +103,24 @@ describe('vnode update (in place, or replaced without losing pods)', () => {
     assert.equal(JSON.stringify(vnodes()), before);
   });
 
+  it('a replacement that the old node\'s drain would refuse (a bare pod, a budget allowing no eviction) is refused before a second VNode is created', async () => {
+    const node = `cn-hangzhou.${vnodes()[0]!.id}`;
+    const before = JSON.stringify(vnodes());
+    await admin.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bare', namespace: 'default' }, spec: { nodeName: node, tolerations: [{ operator: 'Exists' }], containers: [{ name: 'c', image: 'nginx' }] } } as KubeObject);
+    const bare = await vk(['update', 'vnode', '--vswitch', VSW_I]);
+    assert.equal(bare.code, 1, bare.stderr);
+    assert.match(bare.stderr, /cannot drain cn-hangzhou\.vnd-\w+: 1 pod\(s\) need a flag: default\/bare \(has no controller: --force\); nothing was changed/);
+    await admin.deletePod('default', 'bare', 0);
+    const pdb = { apiVersion: (await profileOf(admin)).pdb, kind: 'PodDisruptionBudget', namespace: 'default', name: 'web-all' };
+    await admin.create({ apiVersion: pdb.apiVersion, kind: pdb.kind, metadata: { name: pdb.name, namespace: pdb.namespace }, spec: { maxUnavailable: 0, selector: { matchLabels: { app: 'web' } } } });
+    const held = await vk(['update', 'vnode', '--vswitch', VSW_I]);
+    assert.equal(held.code, 1, held.stderr);
+    assert.match(held.stderr, /PodDisruptionBudget default\/web-all \(maxUnavailable 0\) allows no eviction of web-/);
+    await admin.delete(pdb);
+    assert.equal(JSON.stringify(vnodes()), before, 'no replacement was created');
+    assert.notEqual(((await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: node }))!.spec as { unschedulable?: boolean }).unschedulable, true);
+  });
+
   it('a vSwitch change replaces the node: new one Ready first, pods moved (PDB honoured), old one deleted', async () => {
     const old = vnodes()[0]!.id;
     const r = await ok(['update', 'vnode', '--vswitch', VSW_I]);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,6 +35,8 @@ export async function serviceAccountToken(adminKubeconfig: string, namespace: st
  * status while pods come and go on the sandbox's nodes; a change of its spec bumps the generation), anything else by
  * its resourceVersion.
  */
-export function specVersion(o: { kind?: string; metadata: { resourceVersion?: string; generation?: number } }): string {
+export function specVersion(o: { kind?: string; metadata: { resourceVersion?: string; generation?: number; labels?: Record<string, string> }; spec?: unknown }): string {
+  // a Node's status (heartbeats, conditions) changes all the time, more often on newer servers: what vnode could change is its labels and spec
+  if (o.kind === 'Node') return createHash('sha256').update(JSON.stringify([o.metadata.labels ?? {}, o.spec ?? {}])).digest('hex').slice(0, 16);
   return ['DaemonSet', 'Deployment', 'StatefulSet', 'ReplicaSet'].includes(o.kind ?? '') ? `g${o.metadata.generation}` : o.metadata.resourceVersion ?? '';
 }
