@@ -9,13 +9,26 @@ const PAGE_SIZE = 100;
 
 interface ClusterFields {
   clusterId?: string; name?: string; clusterType?: string; state?: string; regionId?: string; vpcId?: string; vswitchIds?: string[];
-  securityGroupId?: string; resourceGroupId?: string; created?: string;
+  securityGroupId?: string; resourceGroupId?: string; created?: string; masterUrl?: string;
+}
+
+/** master_url is a JSON string naming the endpoints: api_server_endpoint (public) and intranet_api_server_endpoint. */
+export function publicEndpointOf(masterUrl: string | undefined): boolean | undefined {
+  if (!masterUrl) return undefined;
+  try {
+    const m = JSON.parse(masterUrl) as Record<string, unknown>;
+    if (typeof m.api_server_endpoint === 'string' && m.api_server_endpoint !== '') return true;
+    return typeof m.intranet_api_server_endpoint === 'string' && m.intranet_api_server_endpoint !== '' ? false : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function cluster(c: ClusterFields | undefined): RegisteredCluster {
   return {
     id: c?.clusterId ?? '', name: c?.name ?? '', type: c?.clusterType ?? '', state: c?.state ?? '', regionId: c?.regionId ?? '', vpcId: c?.vpcId ?? '',
     vSwitchIds: c?.vswitchIds ?? [], securityGroupId: c?.securityGroupId ?? '', resourceGroupId: c?.resourceGroupId ?? '', created: c?.created ?? '',
+    publicEndpoint: publicEndpointOf(c?.masterUrl),
   };
 }
 
@@ -57,6 +70,7 @@ export class SdkCs implements CsPort {
   async createCluster(input: CreateRegistrationInput): Promise<{ clusterId: string; taskId: string }> {
     const r = await this.call('CreateCluster', (c) => c.createCluster(new csSdk.CreateClusterRequest({
       name: input.name, regionId: this.ctx.config.regionId, clusterType: 'ExternalKubernetes', vpcid: input.vpcId, vswitchIds: input.vSwitchIds,
+      endpointPublicAccess: input.endpointPublicAccess,
       ...(input.securityGroupId ? { securityGroupId: input.securityGroupId } : {}),
       ...(input.resourceGroupId ? { resourceGroupId: input.resourceGroupId } : {}),
       tags: input.tags.map((t) => new csSdk.Tag({ key: t.key, value: t.value })),
@@ -90,7 +104,8 @@ export class SdkCs implements CsPort {
       const r = await this.call('GetClusterAddonInstance', (c) => c.getClusterAddonInstance(clusterId, name));
       return { name: r.body?.name ?? name, version: r.body?.version ?? '', state: r.body?.state ?? '', config: r.body?.config ?? '' };
     } catch (e) {
-      if (hasCode(e, 'AddonNotFound')) return undefined;
+      // AddonNotFound, or any 404 (older API versions answer the path of a missing instance so)
+      if (hasCode(e, 'AddonNotFound') || (e as { details?: { status?: number } }).details?.status === 404) return undefined;
       throw e;
     }
   }

@@ -92,8 +92,14 @@ export interface EciPort {
 export interface RegisteredCluster {
   id: string; name: string; type: string; state: string; regionId: string; vpcId: string; vSwitchIds: string[];
   securityGroupId: string; resourceGroupId: string; created: string;
+  /** From master_url: true with a public API server endpoint, false with only the VPC one, undefined when not told. */
+  publicEndpoint?: boolean | undefined;
 }
-export interface CreateRegistrationInput { name: string; vpcId: string; vSwitchIds: string[]; securityGroupId?: string; resourceGroupId?: string; tags: Tag[] }
+export interface CreateRegistrationInput {
+  name: string; vpcId: string; vSwitchIds: string[]; securityGroupId?: string; resourceGroupId?: string; tags: Tag[];
+  /** An EIP on the API server SLB: what an agent connecting over the internet talks to. */
+  endpointPublicAccess: boolean;
+}
 export interface AddonVersion { name: string; version: string }
 export interface AddonInstance { name: string; version: string; state: string; config: string }
 export interface CsTask { id: string; type: string; state: string; error?: { code: string; message: string } }

@@ -219,11 +219,12 @@ function checkModeFlags(raw: Record<string, unknown>, mode: string): void {
     ['--custom-resources', raw.customResources !== undefined], ['--cluster-dns', raw.clusterDns !== undefined], ['--cluster-domain', raw.clusterDomain !== undefined],
     ['--count', String(raw.count) !== '1'], ['--name', String(raw.name) !== 'vnode'], ['--ttl', String(raw.ttl) !== '24h'],
   ];
-  const addonOnly: [string, boolean][] = [['--no-kube-proxy', raw.kubeProxy === false], ['--cluster-name', raw.clusterName !== undefined], ['--private-address', Boolean(raw.privateAddress)]];
+  const addonOnly: [string, boolean][] = [['--no-kube-proxy', raw.kubeProxy === false], ['--cluster-name', raw.clusterName !== undefined], ['--private-address', Boolean(raw.privateAddress)],
+    ['--agent-manifest', raw.agentManifest !== undefined]];
   const wrong = (mode === 'addon' ? vnodeOnly : addonOnly).filter(([, given]) => given).map(([f]) => f);
   if (wrong.length > 0) {
     throw usageError('ConflictingFlags', `${wrong.join(', ')} ${wrong.length === 1 ? 'does' : 'do'} not apply to --mode ${mode}`,
-      mode === 'addon' ? 'addon mode takes --vswitch, --security-group, --no-kube-proxy, --resource-group, --cluster-name, --private-address' : 'add --mode addon for the in-cluster ack-virtual-node add-on');
+      mode === 'addon' ? 'addon mode takes --vswitch, --security-group, --no-kube-proxy, --resource-group, --cluster-name, --private-address, --agent-manifest' : 'add --mode addon for the in-cluster ack-virtual-node add-on');
   }
 }
 
@@ -231,7 +232,7 @@ export function parseAddonOptions(raw: Record<string, unknown>): AddonInstallOpt
   const net = parseNetworkFlags(raw);
   const vswitches = net.vswitches ?? [];
   const securityGroup = net.securityGroup;
-  const clusterName = raw.clusterName === undefined ? undefined : checked('--cluster-name', String(raw.clusterName), /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, '1-63 letters, digits, hyphens and underscores');
+  const clusterName = raw.clusterName === undefined ? undefined : checked('--cluster-name', String(raw.clusterName), /^[A-Za-z0-9\u4e00-\u9fa5][A-Za-z0-9\u4e00-\u9fa5-]{0,62}$/, '1-63 letters, digits, Chinese characters and hyphens, not starting with a hyphen');
   return {
     vswitches, securityGroup, kubeProxy: raw.kubeProxy === false ? false : undefined, registrationName: clusterName, privateAddress: Boolean(raw.privateAddress),
     daemonsetAffinity: raw.daemonsetAffinity !== false,
@@ -250,7 +251,8 @@ const command: CommandModule = {
       .addOption(new Option('--mode <mode>', 'vnode: ECI-hosted VNode (CreateVirtualNode); addon: the ack-virtual-node add-on (controller: its former name)').choices(['vnode', 'addon', 'controller']).default('vnode'))
       .addOption(new Option('--no-kube-proxy', 'addon mode: ECI pods run without kube-proxy (eci-profile enableClusterIp=false; for jobs or large scale)'))
       .addOption(new Option('--cluster-name <name>', 'addon mode: the name to register this cluster with in ACK One (default vnode-<first 8 of kube-system\'s uid>)'))
-      .addOption(new Option('--private-address', 'addon mode: the agent connects over the VPC (leased line, VPN) instead of the internet'))
+      .addOption(new Option('--private-address', 'addon mode: the agent connects over the VPC (Express Connect, VPN, CEN) instead of the internet; the registration gets no public endpoint'))
+      .addOption(new Option('--agent-manifest <file>', 'addon mode: apply this agent manifest exported from the ACK One console instead of calling DescribeExternalAgent (- for stdin)'))
       .addOption(new Option('--vswitch <ids>', 'vSwitch id(s) of one VPC, comma-separated or repeated (1-10)').argParser(collect))
       .addOption(new Option('--security-group <id>', 'security group of that VPC'))
       .addOption(new Option('--name <name>', 'virtual node name (with --count n: <name>-1..n)').default('vnode'))
@@ -281,7 +283,8 @@ const command: CommandModule = {
     }
     checkModeFlags(raw, mode);
     if (mode === 'addon') {
-      const opts = parseAddonOptions(raw);
+      const { readAgentManifest } = await import('./cluster/register.js');
+      const opts = { ...parseAddonOptions(raw), agentManifest: await readAgentManifest(ctx, raw.agentManifest) };
       // loaded only for this mode: the VNode install path stays as small as it was
       const { installAddon } = await import('../steps/addon/addon.js');
       const r = await installAddon(ctx, opts);

@@ -77,7 +77,7 @@ export class AddonManager {
   private readonly admin = new KubeConfig();
   private readonly cluster: ClusterPort;
   private readonly abort = new AbortController();
-  private readonly connected = new Map<string, string>();
+  private readonly connected = new Map<string, { token: string; viaVpc: boolean }>();
   private loop: Promise<void> | undefined;
   private webhook: { server: Server; url: string; caBundle: string } | undefined;
 
@@ -106,7 +106,7 @@ export class AddonManager {
 
   hooks(): CsHooks {
     return {
-      agentConnected: (id, token) => this.connected.get(id) === token,
+      agentConnected: (id, token, publicReachable) => { const a = this.connected.get(id); return a !== undefined && a.token === token && (a.viaVpc || publicReachable); },
       installAddon: (c, a) => this.install(c, a),
       uninstallAddon: (c, a) => this.uninstall(c, a),
     };
@@ -120,10 +120,12 @@ export class AddonManager {
     if (!id) return;
     if (type === 'DELETED' || dep.metadata.deletionTimestamp) { this.connected.delete(id); this.log(`agent of ${id} gone`); return; }
     const ref = env.find((e) => e.name === 'ACK_AGENT_TOKEN')?.valueFrom?.secretKeyRef;
+    // ASSUMPTION: the agent's route shows in its stub endpoint (the VPC one for PrivateIpAddress=true)
+    const viaVpc = (env.find((e) => e.name === 'ACK_STUB_ENDPOINT')?.value ?? '').includes('.vpc-');
     try {
       const secret = ref ? await this.cluster.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: ref.name }) : undefined;
       const token = secret?.data?.[ref!.key];
-      if (token) { this.connected.set(id, Buffer.from(token, 'base64').toString('utf8')); this.log(`agent of ${id} connected`); }
+      if (token) { this.connected.set(id, { token: Buffer.from(token, 'base64').toString('utf8'), viaVpc }); this.log(`agent of ${id} connected${viaVpc ? ' over the VPC' : ' over the internet'}`); }
     } catch (e) {
       this.log(`reading the agent's token: ${messageOf(e)}`);
     }

@@ -22,6 +22,8 @@ export interface SandboxCloudOptions {
   idempotencyWindowMs?: number;
   /** Glob patterns of images the worker node cannot pull. */
   unpullable?: string[];
+  /** Cloud actions answered as removed APIs. */
+  retired?: string[];
 }
 
 /** Runs each stop in turn, each in its own try: one part's failure never keeps the next running. */
@@ -48,6 +50,7 @@ export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
     ...(opts.idempotencyWindowMs !== undefined ? { idempotencyWindowMs: opts.idempotencyWindowMs } : {}),
+    ...(opts.retired ? { retired: opts.retired } : {}),
   });
   const simulator = new VirtualNodeSimulator({
     state: emu.state, readyDelayMs: opts.readyDelayMs ?? DEFAULT_READY_DELAY_MS, releaseDelayMs: opts.releaseDelayMs ?? DEFAULT_RELEASE_DELAY_MS,

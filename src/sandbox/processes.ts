@@ -29,16 +29,20 @@ function ownLine(procs: ProcInfo[]): Set<number> {
   return out;
 }
 
+const CONTROL_PLANE = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+
 /**
- * The processes of the sandbox in dir: those whose command line names the directory (the supervisor, etcd, the API
- * server, the controller manager, the scheduler) and those of the supervisor's process group (its pods' processes).
+ * The processes of the sandbox in dir: what it starts whose command line names the directory (its supervisor, etcd,
+ * the API server, the controller manager, the scheduler), and those of the supervisor's process group (its pods).
+ * Other commands naming the directory (`vnode sandbox down --dir …`) are not the sandbox's.
  */
 export function sandboxProcesses(dir: string, supervisorPid?: number): { pid: number; cmdline: string }[] {
   const procs = allProcs();
   const mine = ownLine(procs);
   const needle = dir.endsWith('/') ? dir : `${dir}/`;
-  return procs.filter((p) => !mine.has(p.pid) && p.cmdline !== '' && ((supervisorPid !== undefined && p.pgid === supervisorPid)
-    || p.cmdline.includes(needle) || p.cmdline.split(' ').includes(dir)))
+  const names = (p: ProcInfo): boolean => p.cmdline.includes(needle) || p.cmdline.split(' ').includes(dir);
+  const started = (p: ProcInfo): boolean => CONTROL_PLANE.includes(p.cmdline.split(' ')[0]!.split('/').pop()!) || / sandbox serve /.test(` ${p.cmdline} `);
+  return procs.filter((p) => !mine.has(p.pid) && p.cmdline !== '' && ((supervisorPid !== undefined && p.pgid === supervisorPid) || (names(p) && started(p))))
     .map(({ pid, cmdline }) => ({ pid, cmdline }));
 }
 

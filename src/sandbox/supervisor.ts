@@ -29,7 +29,7 @@ export function envText(f: SandboxFiles): string | undefined {
 }
 
 /** The foreground half (`vnode sandbox serve`): owns every process of the sandbox until signalled. */
-export interface SimSettings { readyDelayMs: number; releaseDelayMs: number; faults: string | undefined; unpullable: string[] }
+export interface SimSettings { readyDelayMs: number; releaseDelayMs: number; faults: string | undefined; unpullable: string[]; retired: string[] }
 
 export async function serveSandbox(dir: string, opts: SimSettings & { signal: AbortSignal; log: (m: string) => void; env: NodeJS.ProcessEnv }): Promise<void> {
   const f = sandboxFiles(dir);
@@ -43,7 +43,7 @@ export async function serveSandbox(dir: string, opts: SimSettings & { signal: Ab
     let port = Number(existsSync(f.cloudPort) ? readFileSync(f.cloudPort, 'utf8') : 0);
     if (!port) port = await freePort();
     const faults = opts.faults ? (await import('./cloud/faults.js')).parseFaults(opts.faults) : undefined;
-    const common = { stateFile: f.cloudState, readyDelayMs: opts.readyDelayMs, releaseDelayMs: opts.releaseDelayMs, ...(faults ? { faults } : {}), adminKubeconfig: cp.kubeconfig, log: opts.log, unpullable: opts.unpullable };
+    const common = { stateFile: f.cloudState, readyDelayMs: opts.readyDelayMs, releaseDelayMs: opts.releaseDelayMs, ...(faults ? { faults } : {}), adminKubeconfig: cp.kubeconfig, log: opts.log, unpullable: opts.unpullable, retired: opts.retired };
     try {
       cloud = await startSandboxCloud({ port, ...common });
     } catch {
@@ -98,7 +98,7 @@ export async function startSandboxDetached(dir: string, opts: SimSettings & { en
   if (!runningPid(f)) await endLeftovers(dir, opts.log);
   const fd = openSync(f.log, 'a');
   const child = spawn(process.execPath, [path.join(packageRoot(), 'bin', 'vnode.js'), 'sandbox', 'serve', '--dir', dir, '--ready-delay', `${opts.readyDelayMs}ms`,
-    '--release-delay', `${opts.releaseDelayMs}ms`, ...(opts.faults ? ['--faults', opts.faults] : []), ...opts.unpullable.flatMap((u) => ['--unpullable', u]), '-v'],
+    '--release-delay', `${opts.releaseDelayMs}ms`, ...(opts.faults ? ['--faults', opts.faults] : []), ...opts.unpullable.flatMap((u) => ['--unpullable', u]), ...opts.retired.flatMap((r) => ['--retired', r]), '-v'],
     { detached: true, stdio: ['ignore', fd, fd], env: opts.env });
   closeSync(fd);
   child.unref();

@@ -36,7 +36,7 @@ describe('Container Service wire contract (official @alicloud/cs20151215 against
 
   it('registers, finds, connects, installs and removes an add-on, deletes: each request as the SDK models say', async () => {
     const { clusterId, taskId } = await cloud.cs.createCluster({
-      name: 'contract-1', vpcId: 'vpc-bp1sandbox0000000001', vSwitchIds: ['vsw-bp1sandboxzoneh00001'], securityGroupId: 'sg-bp1sandboxkubelet0001', tags: [{ key: 'k', value: 'v' }],
+      name: 'contract-1', vpcId: 'vpc-bp1sandbox0000000001', vSwitchIds: ['vsw-bp1sandboxzoneh00001'], securityGroupId: 'sg-bp1sandboxkubelet0001', tags: [{ key: 'k', value: 'v' }], endpointPublicAccess: true,
     });
     assert.match(clusterId, /^c[0-9a-f]{32}$/);
     assert.match(taskId, /^T-/);
@@ -45,18 +45,18 @@ describe('Container Service wire contract (official @alicloud/cs20151215 against
     assert.equal(create.path, '/clusters');
     assert.deepEqual(create.body, {
       name: 'contract-1', region_id: 'cn-hangzhou', cluster_type: 'ExternalKubernetes', vpcid: 'vpc-bp1sandbox0000000001',
-      vswitch_ids: ['vsw-bp1sandboxzoneh00001'], security_group_id: 'sg-bp1sandboxkubelet0001', tags: [{ key: 'k', value: 'v' }],
+      vswitch_ids: ['vsw-bp1sandboxzoneh00001'], security_group_id: 'sg-bp1sandboxkubelet0001', tags: [{ key: 'k', value: 'v' }], endpoint_public_access: true,
     });
     for (const k of Object.keys(create.body as object)) assert.ok(wireNames(csSdk.CreateClusterRequest).includes(k), `CreateCluster body key ${k}`);
 
     // a fuzzy name filter: contract-10 must not pass for contract-1
-    await cloud.cs.createCluster({ name: 'contract-10', vpcId: 'vpc-bp1sandbox0000000001', vSwitchIds: [], tags: [] });
+    await cloud.cs.createCluster({ name: 'contract-10', vpcId: 'vpc-bp1sandbox0000000001', vSwitchIds: [], tags: [], endpointPublicAccess: false });
     // the documented name rule: letters, digits, Chinese characters and hyphens, not starting with a hyphen
     for (const bad of ['BAD_Name', '-lead', 'x'.repeat(64)]) {
-      await assert.rejects(cloud.cs.createCluster({ name: bad, vpcId: 'vpc-bp1sandbox0000000001', vSwitchIds: [], tags: [] }), (e: { details?: { code?: string; status?: number } }) =>
+      await assert.rejects(cloud.cs.createCluster({ name: bad, vpcId: 'vpc-bp1sandbox0000000001', vSwitchIds: [], tags: [], endpointPublicAccess: false }), (e: { details?: { code?: string; status?: number } }) =>
         e.details?.code === 'InvalidParameter' && e.details.status === 400, bad);
     }
-    await cloud.cs.createCluster({ name: '集群-1', vpcId: 'vpc-bp1sandbox0000000001', vSwitchIds: [], tags: [] });
+    await cloud.cs.createCluster({ name: '集群-1', vpcId: 'vpc-bp1sandbox0000000001', vSwitchIds: [], tags: [], endpointPublicAccess: false });
     const found = await cloud.cs.findClusters('contract-1');
     assert.deepEqual(found.map((c) => c.id), [clusterId]);
     const list = last('DescribeClustersForRegion');
@@ -65,7 +65,19 @@ describe('Container Service wire contract (official @alicloud/cs20151215 against
     assert.deepEqual(list.query, { cluster_type: 'ExternalKubernetes', name: 'contract-1', page_number: '1', page_size: '100' });
     assert.equal(list.body, undefined);
 
-    assert.equal((await cloud.cs.describeCluster(clusterId))?.state, 'initial');
+    const detail = await cloud.cs.describeCluster(clusterId);
+    assert.equal(detail?.state, 'initial');
+    assert.equal(detail?.publicEndpoint, true, 'master_url names api_server_endpoint with endpoint_public_access');
+    const privateOnly = (await cloud.cs.createCluster({ name: 'contract-vpc', vpcId: 'vpc-bp1sandbox0000000001', vSwitchIds: [], tags: [], endpointPublicAccess: false })).clusterId;
+    assert.equal((await cloud.cs.describeCluster(privateOnly))?.publicEndpoint, false);
+    // a public agent of a registration without a public endpoint: refused; the VPC one is fine
+    await assert.rejects(cloud.cs.describeExternalAgent(privateOnly, false), (e: { details?: { code?: string; status?: number } }) => e.details?.code === 'ErrorClusterEndpointNotPublic' && e.details.status === 400);
+    assert.ok(await cloud.cs.describeExternalAgent(privateOnly, true));
+    // a retired API answers as an unknown one
+    emu.retired.add('DescribeExternalAgent');
+    await assert.rejects(cloud.cs.describeExternalAgent(clusterId, true), (e: { details?: { code?: string; status?: number } }) => e.details?.code === 'InvalidAction.NotFound' && e.details.status === 404);
+    emu.retired.clear();
+    await cloud.cs.deleteCluster(privateOnly);
     assert.deepEqual([last('DescribeClusterDetail').method, last('DescribeClusterDetail').path], ['GET', `/clusters/${clusterId}`]);
     assert.equal(await cloud.cs.describeCluster('c0000000000000000000000000000000'), undefined, 'ErrorClusterNotFound reads as absent');
 

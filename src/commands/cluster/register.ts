@@ -1,8 +1,26 @@
 import { Option, type Command } from 'commander';
-import { checkRegistrationName, register, type RegisterResult } from '../../steps/addon/registration.js';
+import { checkAgentManifest, checkRegistrationName, register, type RegisterResult } from '../../steps/addon/registration.js';
 import { parseDuration } from '../../util/duration.js';
 import { collect, parseNetworkFlags } from '../flags.js';
 import type { CommandModule } from '../registry.js';
+import type { Context } from '../../context.js';
+import { usageError } from '../../errors.js';
+
+/** --agent-manifest FILE (or - for stdin), read and checked before anything else happens. */
+export async function readAgentManifest(ctx: Context, raw: unknown): Promise<string | undefined> {
+  if (raw === undefined) return undefined;
+  const file = String(raw);
+  let text: string | undefined;
+  if (file === '-') text = await ctx.readStdin();
+  else {
+    const { readFile } = await import('node:fs/promises');
+    text = await readFile((await import('node:path')).resolve(ctx.cwd, file), 'utf8').catch(() => undefined);
+    if (text === undefined) throw usageError('AgentManifestMissing', `--agent-manifest ${file}: no such file (or not readable)`);
+  }
+  if (!text?.trim()) throw usageError('InvalidAgentManifest', `--agent-manifest ${file}: empty`);
+  checkAgentManifest(text, file);
+  return text;
+}
 
 function render(r: RegisterResult): string {
   if (r.dryRun) {
@@ -27,14 +45,16 @@ const command: CommandModule = {
       .addOption(new Option('--name <name>', 'registration name (default vnode-<first 8 of kube-system\'s uid>)'))
       .addOption(new Option('--vswitch <ids>', 'vSwitch id(s) of the VPC the cluster is attached to (needed to create the registration)').argParser(collect))
       .addOption(new Option('--security-group <id>', 'security group of that VPC'))
-      .addOption(new Option('--private-address', 'the agent connects over the VPC (leased line, VPN) instead of the internet'))
+      .addOption(new Option('--private-address', 'the agent connects over the VPC (Express Connect, VPN, CEN) instead of the internet; the registration gets no public endpoint'))
+      .addOption(new Option('--agent-manifest <file>', 'apply this agent manifest, exported from the ACK One console, instead of calling DescribeExternalAgent (- for stdin)'))
       .addOption(new Option('--timeout <duration>', 'how long to wait for the agent to connect').default('5m'));
   },
   async run(ctx, _args, raw) {
     const { vswitches = [], securityGroup } = parseNetworkFlags(raw);
     if (raw.name !== undefined) checkRegistrationName(String(raw.name));
+    const agentManifest = await readAgentManifest(ctx, raw.agentManifest);
     const r = await register(ctx, {
-      name: raw.name === undefined ? undefined : String(raw.name), vswitches, securityGroup,
+      name: raw.name === undefined ? undefined : String(raw.name), vswitches, securityGroup, agentManifest,
       privateAddress: Boolean(raw.privateAddress), timeoutMs: parseDuration('--timeout', String(raw.timeout)),
     });
     ctx.out.result(r, () => render(r));

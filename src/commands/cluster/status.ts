@@ -7,6 +7,7 @@ function render(s: RegistrationStatus): string {
   return [
     `Registered cluster:  ${s.name} (${s.clusterId})`,
     `State:               ${s.state}${s.meaning ? ` — ${s.meaning}` : ''}`,
+    `Access:              ${s.access === 'internet and VPC' ? 'internet and VPC (a public API server endpoint: SLB with EIP, billed)' : s.access === 'VPC only' ? 'VPC only (no public endpoint: the agent needs --private-address)' : 'not reported'}`,
     `Agent:               ${s.agent.present ? `Deployment ${s.agent.deployment}, ${s.agent.ready} available` : `Deployment ${s.agent.deployment} missing`}`,
   ].join('\n');
 }

@@ -19,21 +19,24 @@ const releaseOption = (): Option => new Option('--release-delay <duration>', 'ho
 const faultsOption = (): Option => new Option('--faults <spec>', 'inject cloud faults, e.g. "*:throttle=0.1,500=0.05,503=0.05,reset=0.05;CreateAccessKey:latency=2s"');
 const unpullableOption = (): Option => new Option('--unpullable <pattern>', 'images the worker node cannot pull (ErrImagePull), a glob such as "registry.example.com/*"; repeatable. '
   + 'Registries under the reserved .invalid domain are never pullable').argParser(collect);
+const retiredOption = (): Option => new Option('--retired <action>', 'answer this cloud API as removed (InvalidAction.NotFound), e.g. DescribeExternalAgent; repeatable').argParser(collect);
 
 /** The simulation settings `up` hands to `serve`, checked before anything starts. */
-async function simSettings(raw: Record<string, unknown>): Promise<{ readyDelayMs: number; releaseDelayMs: number; faults: string | undefined; unpullable: string[] }> {
+async function simSettings(raw: Record<string, unknown>): Promise<{ readyDelayMs: number; releaseDelayMs: number; faults: string | undefined; unpullable: string[]; retired: string[] }> {
   const faults = raw.faults === undefined ? undefined : String(raw.faults);
   if (faults !== undefined) (await import('../../sandbox/cloud/faults.js')).parseFaults(faults);
   const unpullable = (raw.unpullable as string[] | undefined) ?? [];
   for (const u of unpullable) if (!/^[\w.*/:@-]+$/.test(u)) throw usageError('InvalidPattern', `invalid --unpullable "${u}": expected an image pattern such as "registry.example.com/*" (letters, digits, . _ - / : @ and *)`);
-  return { readyDelayMs: parseDuration('--ready-delay', String(raw.readyDelay)), releaseDelayMs: parseDuration('--release-delay', String(raw.releaseDelay)), faults, unpullable };
+  const retired = (raw.retired as string[] | undefined) ?? [];
+  for (const r of retired) if (!/^[A-Z][A-Za-z0-9]+$/.test(r)) throw usageError('InvalidAction', `invalid --retired "${r}": expected an API action name such as DescribeExternalAgent`);
+  return { readyDelayMs: parseDuration('--ready-delay', String(raw.readyDelay)), releaseDelayMs: parseDuration('--release-delay', String(raw.releaseDelay)), faults, unpullable, retired };
 }
 
 export const up: CommandModule = {
   configure(cmd: Command) {
     cmd.description('Start the local sandbox in the background: a real Kubernetes control plane (etcd, API server, controller manager, ' +
       'scheduler; 1.20.2 built once, or the binaries in VNODE_KUBE_BIN_DIR) and the Alibaba Cloud emulator with its virtual-node simulation. Prints export lines; state survives down/up.')
-      .addOption(dirOption()).addOption(delayOption()).addOption(releaseOption()).addOption(faultsOption()).addOption(unpullableOption());
+      .addOption(dirOption()).addOption(delayOption()).addOption(releaseOption()).addOption(faultsOption()).addOption(unpullableOption()).addOption(retiredOption());
   },
   async run(ctx, _args, raw) {
     const dir = dirOf(ctx, raw);
@@ -82,7 +85,7 @@ export const env: CommandModule = {
 export const serve: CommandModule = {
   configure(cmd: Command) {
     cmd.description('Run the sandbox in the foreground (what `sandbox up` starts in the background).').addOption(dirOption()).addOption(delayOption())
-      .addOption(releaseOption()).addOption(faultsOption()).addOption(unpullableOption());
+      .addOption(releaseOption()).addOption(faultsOption()).addOption(unpullableOption()).addOption(retiredOption());
   },
   async run(ctx, _args, raw) {
     const { serveSandbox } = await import('../../sandbox/supervisor.js');

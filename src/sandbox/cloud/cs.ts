@@ -12,7 +12,8 @@ import { iso, randomId, type AddonInstanceRec, type RegisteredClusterRec, type T
 /** The sandbox's side of what Alibaba's add-on manager and its cluster connection do (set when there is a cluster). */
 export interface CsHooks {
   /** Does the cluster run this registration's agent (its Deployment, with the token its manifest carries)? */
-  agentConnected?(clusterId: string, token: string): boolean;
+  /** publicReachable: the registration has a public endpoint, so an agent connecting over the internet reaches it. */
+  agentConnected?(clusterId: string, token: string, publicReachable: boolean): boolean;
   /** Deploys the add-on into the registered cluster (what the add-on manager applies); settles the task. */
   installAddon?(cluster: RegisteredClusterRec, addon: AddonInstanceRec): Promise<void>;
   /** Removes what installAddon applied; settles the task. */
@@ -75,11 +76,21 @@ function addonNotFound(name: string): ApiError {
   return new ApiError(404, 'AddonNotFound', `addon ${name} not found`);
 }
 
+/** master_url as DescribeClusterDetail has it: a JSON string; the public endpoint only with endpoint_public_access. */
+function masterUrl(c: RegisteredClusterRec): string {
+  // ASSUMPTION: the addresses (an SLB in the VPC, an EIP); the keys are the SDK model's
+  const n = parseInt(c.id.slice(-4), 16);
+  return JSON.stringify({
+    ...(c.endpointPublicAccess ? { api_server_endpoint: `https://47.96.${(n >> 8) & 255}.${n & 255}:6443` } : {}),
+    intranet_api_server_endpoint: `https://192.168.${(n >> 8) & 255}.${n & 255}:6443`,
+  });
+}
+
 function view(c: RegisteredClusterRec): Record<string, unknown> {
   return {
     cluster_id: c.id, name: c.name, cluster_type: c.clusterType, region_id: c.regionId, state: c.state, vpc_id: c.vpcId,
     vswitch_ids: c.vswitchIds, security_group_id: c.securityGroupId, resource_group_id: c.resourceGroupId, created: c.created, updated: c.updated,
-    current_version: '', deletion_protection: false, tags: c.tags, size: 0,
+    current_version: '', deletion_protection: false, tags: c.tags, size: 0, master_url: masterUrl(c),
   };
 }
 
@@ -149,8 +160,10 @@ export function csService(hooks: CsHooks = {}): Service {
         }
         continue;
       }
+      if (c.state === 'deleted' || c.state === 'delete_failed' || c.state === 'failed') continue;
       if (c.state === 'initial' && t - c.createdAt >= INITIAL_MS) c.state = 'waiting';
-      const connected = hooks.agentConnected?.(c.id, c.agentToken) ?? false;
+      // an agent connects through an endpoint the registration has: over the internet only with public access
+      const connected = hooks.agentConnected?.(c.id, c.agentToken, Boolean(c.endpointPublicAccess)) ?? false;
       if ((c.state === 'waiting' || c.state === 'disconnected') && connected) c.state = 'running';
       else if (c.state === 'running' && !connected) c.state = 'disconnected';
       if (c.state !== was) c.updated = iso(ctx.now);
@@ -228,8 +241,10 @@ export function csService(hooks: CsHooks = {}): Service {
         }
         const sg = typeof b.security_group_id === 'string' ? b.security_group_id : '';
         if (sg && !ctx.state.data.securityGroups.some((g) => g.id === sg && g.vpcId === vpcId)) throw invalidParameter(`security_group_id ${sg} does not exist in ${vpcId}`);
+        if (b.endpoint_public_access !== undefined && typeof b.endpoint_public_access !== 'boolean') throw invalidParameter('endpoint_public_access must be a boolean');
         const tags = Array.isArray(b.tags) ? (b.tags as { key?: unknown; value?: unknown }[]).map((t) => ({ key: String(t.key ?? ''), value: String(t.value ?? '') })) : [];
         const c: RegisteredClusterRec = {
+          endpointPublicAccess: b.endpoint_public_access === true,
           id: `c${randomId('', 32, '0123456789abcdef')}`, name, regionId: ctx.state.data.regionId, clusterType: 'ExternalKubernetes', state: 'initial',
           vpcId, vswitchIds, securityGroupId: sg, resourceGroupId: typeof b.resource_group_id === 'string' ? b.resource_group_id : '',
           created: iso(ctx.now), updated: iso(ctx.now), createdAt: ctx.now.getTime(), agentToken: randomBytes(24).toString('hex'), tags,
@@ -255,9 +270,13 @@ export function csService(hooks: CsHooks = {}): Service {
       },
       DescribeExternalAgent(ctx) {
         const c = cluster(ctx, ctx.path.ClusterId);
-        if (c.state === 'deleting') throw new ApiError(400, 'ErrorClusterState', `cluster ${c.id} is being deleted`);
+        if (c.state === 'deleting' || c.state === 'deleted' || c.state === 'delete_failed' || c.state === 'failed') throw new ApiError(400, 'ErrorClusterState', `cluster ${c.id} is ${c.state}`);
         const priv = q(ctx, 'PrivateIpAddress') ?? 'false';
         if (priv !== 'true' && priv !== 'false') throw invalidParameter(`PrivateIpAddress must be true or false, not ${priv}`);
+        // ASSUMPTION: the code and status when a public agent is asked of a registration without a public endpoint
+        if (priv === 'false' && !c.endpointPublicAccess) {
+          throw new ApiError(400, 'ErrorClusterEndpointNotPublic', `cluster ${c.id} has no public API server endpoint (created without endpoint_public_access): an agent can only connect over its VPC (PrivateIpAddress=true)`);
+        }
         const mode = q(ctx, 'AgentMode') ?? 'admin';
         if (mode !== 'admin' && mode !== 'restricted') throw invalidParameter(`AgentMode must be admin or restricted, not ${mode}`);
         return { config: agentManifest(c, { privateAddress: priv === 'true', mode }) };

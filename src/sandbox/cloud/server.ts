@@ -30,6 +30,8 @@ export interface EmulatorOptions {
   onWire?: (w: { action: string; method: string; path: string; query: Record<string, string>; body: unknown }) => void;
   /** Called after every answered request (tests watch invariants with it). */
   onRequest?: (action: string, code: string, state: CloudState) => void;
+  /** Actions answered as a removed API would be (`sandbox up --retired DescribeExternalAgent`). */
+  retired?: string[];
 }
 
 export interface CloudEmulator {
@@ -37,6 +39,8 @@ export interface CloudEmulator {
   endpoint: string;
   state: CloudState;
   faults: FaultSpec;
+  /** Actions answered as removed APIs; tests may change it. */
+  retired: Set<string>;
   /** Counts of answers by action and code ("OK" for success), for tests and logs. */
   stats: Map<string, number>;
   /** Environment that points vnode and scripts using the SDKs at the emulator. */
@@ -64,6 +68,7 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
   const nonces = new Map<string, number>();
   const now = opts.now ?? Date.now;
   const faults = opts.faults ?? new Map();
+  const retired = new Set(opts.retired ?? []);
   const stats = new Map<string, number>();
   const count = (action: string, code: string): void => {
     const k = `${action} ${code}`;
@@ -100,7 +105,8 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
       else send(res, e.status, { RequestId: requestId, HostId: host, Code: e.code, Message: e.message, Recommend: `https://api.aliyun.com/troubleshoot?q=${encodeURIComponent(e.code)}&product=${service?.code ?? ''}`, ...e.extra }, retryAfter);
     };
     try {
-      if (!service || !service.handlers[action]) {
+      // ASSUMPTION: a retired API answers as an unknown one does (the gateway's InvalidAction.NotFound, 404)
+      if (!service || !service.handlers[action] || retired.has(action)) {
         throw new ApiError(404, 'InvalidAction.NotFound', `Specified api is not found, please check your url and method.`);
       }
       let pathParams: Record<string, string> = {};
@@ -170,7 +176,7 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
   const port = (server.address() as AddressInfo).port;
   const endpoint = `127.0.0.1:${port}`;
   return {
-    port, endpoint, state, faults, stats,
+    port, endpoint, state, faults, retired, stats,
     env() {
       const k = state.operatorKey;
       return {

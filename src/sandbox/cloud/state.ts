@@ -31,7 +31,10 @@ export interface ContainerGroupRec {
 /** A registered (ExternalKubernetes) cluster in the Container Service. */
 export interface RegisteredClusterRec {
   id: string; name: string; regionId: string; clusterType: 'ExternalKubernetes';
-  state: 'initial' | 'waiting' | 'running' | 'disconnected' | 'deleting';
+  /** failed, delete_failed and deleted are never reached by time: a test (or an edited state file) sets them. */
+  state: 'initial' | 'waiting' | 'running' | 'disconnected' | 'deleting' | 'deleted' | 'delete_failed' | 'failed';
+  /** CreateCluster's endpoint_public_access: the API server SLB gets an EIP, so an agent can connect over the internet. */
+  endpointPublicAccess?: boolean;
   vpcId: string; vswitchIds: string[]; securityGroupId: string; resourceGroupId: string; created: string; updated: string;
   /** ms; initial -> waiting some time after creation, deleting -> gone some time after DeleteCluster. */
   createdAt: number; deletingAt?: number;

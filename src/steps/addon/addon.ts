@@ -8,7 +8,7 @@ import { confirmDaemonSetPatches, keepDaemonSetsOff, type AffinityChange } from 
 import { nodeUsable } from '../virtual-node/node-of.js';
 import { asInput, checkNetwork, checkVersion } from '../virtual-node/preflight.js';
 import { ADDON, CONTROLLER_DEPLOYMENT, ECI_PROFILE, NAMESPACE, NODE_LABELS, NODE_PREFIX, nodeNameForZone, TAINT, VNODE_LABEL } from './constants.js';
-import { defaultRegistrationName, readRegistration, register, type RegisterResult } from './registration.js';
+import { defaultRegistrationName, readRegistration, register, registrationCost, type RegisterResult } from './registration.js';
 
 export const PROFILE_REF = { apiVersion: 'v1', kind: 'ConfigMap', namespace: NAMESPACE, name: ECI_PROFILE };
 export const CONTROLLER_REF = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NAMESPACE, name: CONTROLLER_DEPLOYMENT };
@@ -36,6 +36,8 @@ export async function restartController(cluster: ClusterPort): Promise<string[]>
 
 /** Polls a task until it ends; a failed task is an error with the service's code and message. */
 export async function followTask(ctx: Context, cloud: CloudPorts, taskId: string, what: string, deadline: number): Promise<void> {
+  // older API versions answer without a task: the caller follows GetClusterAddonInstance's state instead
+  if (!taskId) { ctx.out.debug(`${what}: no task_id in the answer; following the add-on instance's state`); return; }
   const started = Date.now();
   await ctx.status.start(`${what} (task ${taskId})`);
   try {
@@ -76,6 +78,7 @@ export interface AddonInstallOptions {
   resourceGroup: string | undefined;
   registrationName: string | undefined;
   privateAddress: boolean;
+  agentManifest?: string | undefined;
   daemonsetAffinity: boolean;
   timeoutMs: number;
   wait: boolean;
@@ -144,11 +147,11 @@ export async function installAddon(ctx: Context, opts: AddonInstallOptions): Pro
 
   if (!pre.record && !flags.dryRun) {
     const name = opts.registrationName ?? await defaultRegistrationName(cluster);
-    const ok = await ctx.prompt.confirm(`This cluster is not registered with ACK One. Register it as ${name} (a registered cluster, free of charge) and apply its agent?`, { default: true });
+    const ok = await ctx.prompt.confirm(`This cluster is not registered with ACK One. Register it as ${name} and apply its agent? ${registrationCost(opts.privateAddress)}`, { default: true });
     if (!ok) throw usageError('Declined', 'nothing was changed', 'register first with `vnode cluster register`, or pass --yes');
   }
   const registration = await register(ctx, {
-    name: opts.registrationName, vswitches: opts.vswitches, securityGroup: opts.securityGroup, privateAddress: opts.privateAddress, timeoutMs: opts.timeoutMs,
+    name: opts.registrationName, vswitches: opts.vswitches, securityGroup: opts.securityGroup, privateAddress: opts.privateAddress, timeoutMs: opts.timeoutMs, agentManifest: opts.agentManifest,
   });
   const clusterId = registration.clusterId;
 

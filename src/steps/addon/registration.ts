@@ -55,6 +55,8 @@ export interface RegisterOptions {
   vswitches: string[];
   securityGroup: string | undefined;
   privateAddress: boolean;
+  /** The agent manifest exported from the ACK One console, applied instead of calling DescribeExternalAgent. */
+  agentManifest?: string | undefined;
   /** 0: no limit. */
   timeoutMs: number;
 }
@@ -72,6 +74,44 @@ export interface RegisterResult {
 
 // the Container Service's rule for a cluster name
 const NAME_RE = /^[A-Za-z0-9\u4e00-\u9fa5][A-Za-z0-9\u4e00-\u9fa5-]{0,62}$/;
+
+/** What a registration costs and needs, by how its agent connects: said before it is created. */
+export function registrationCost(privateAddress: boolean): string {
+  return privateAddress
+    ? 'Its agent connects over the VPC: the data center must reach the VPC (Express Connect, VPN or CEN). ACK One waives its management fee for registered clusters.'
+    : 'Its agent connects over the internet, to the API server SLB with an EIP (endpoint_public_access): the SLB and the EIP are billed (ACK One waives only its management fee), '
+      + 'and Alibaba recommends access control on the SLB\'s 6443 listener. --private-address connects over the VPC instead.';
+}
+
+/** States of a registration that is over: never adopted or reused. */
+const TERMINAL = ['deleted', 'delete_failed', 'failed'];
+
+/** The ack-cluster-agent Deployment of a manifest, and the cluster it names (ACK_CLUSTER_ID), checked before anything is applied. */
+export function checkAgentManifest(text: string, source: string): { objects: number; clusterId: string | undefined } {
+  let docs: KubeObject[];
+  try {
+    docs = parseAllDocuments(text).map((d) => {
+      if (d.errors.length > 0) throw d.errors[0]!;
+      return d.toJS() as KubeObject | null;
+    }).filter((o): o is KubeObject => Boolean(o));
+  } catch (e) {
+    throw usageError('InvalidAgentManifest', `--agent-manifest ${source}: not YAML (${(e as Error).message.split('\n')[0]})`, 'export it again from the ACK One console');
+  }
+  if (docs.some((o) => typeof o !== 'object' || !o.kind || !o.apiVersion || !o.metadata?.name)) {
+    throw usageError('InvalidAgentManifest', `--agent-manifest ${source}: every document must be a Kubernetes object (apiVersion, kind, metadata.name)`);
+  }
+  const dep = docs.find((o) => o.kind === 'Deployment' && o.metadata.name === AGENT_DEPLOYMENT);
+  if (!dep) throw usageError('InvalidAgentManifest', `--agent-manifest ${source}: no Deployment ${AGENT_DEPLOYMENT} in it: not the agent manifest of a registered cluster`, 'export it from the ACK One console (the cluster\'s Connection Information)');
+  const env = ((dep.spec as { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } } | undefined)?.template?.spec?.containers ?? []).flatMap((c) => c.env ?? []);
+  return { objects: docs.length, clusterId: env.find((e) => e.name === 'ACK_CLUSTER_ID')?.value };
+}
+
+/** DescribeExternalAgent answered as a removed API (it is documented as deprecated, going offline). */
+function isRetired(e: unknown): boolean {
+  const d = (e as { details?: { code?: string; status?: number } }).details;
+  const code = d?.code ?? (e as { code?: string }).code ?? '';
+  return code === 'InvalidAction.NotFound' || /deprecat|offline|retired/i.test(code) || (d?.status === 404 && code !== 'ErrorClusterNotFound');
+}
 
 export function checkRegistrationName(name: string): void {
   if (!NAME_RE.test(name)) throw usageError('InvalidName', `invalid registration name "${name}": 1-63 letters, digits, Chinese characters and hyphens, not starting with a hyphen`);
@@ -152,11 +192,14 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
   const deadline = opts.timeoutMs > 0 ? Date.now() + opts.timeoutMs : Infinity;
 
   let current = record ? await status.step(`Looking up registered cluster ${record.clusterId}`, () => cloud.cs.describeCluster(record.clusterId).catch(asInput), (c) => c?.state ?? 'gone') : undefined;
-  if (current?.state === 'deleting') current = undefined;
+  if (current?.state === 'delete_failed') throw deleteFailed(current);
+  if (current && (current.state === 'deleting' || TERMINAL.includes(current.state))) current = undefined;
   let action: RegisterResult['action'] = 'existing';
   if (!current) {
     const found = await status.step(`Looking for a registered cluster named ${name}`, () => cloud.cs.findClusters(name).catch(asInput), (l) => (l.length ? l.map((c) => `${c.id} ${c.state}`).join(', ') : 'none'));
-    const live = found.filter((c) => c.state !== 'deleting');
+    const stuck = found.find((c) => c.state === 'delete_failed');
+    if (stuck) throw deleteFailed(stuck);
+    const live = found.filter((c) => c.state !== 'deleting' && !TERMINAL.includes(c.state));
     if (live.length > 1) {
       throw usageError('AmbiguousRegistration', `${live.length} registered clusters are named ${name}: ${live.map((c) => c.id).join(', ')}`, 'delete the extra ones in the ACK One console, or pass another --name');
     }
@@ -164,21 +207,44 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
       current = live[0];
       action = 'adopted';
     } else {
+      if (opts.agentManifest !== undefined) {
+        throw usageError('AgentManifestWithoutRegistration', `--agent-manifest is the manifest of an existing registration, but this cluster has none named ${name}`,
+          'register first (without --agent-manifest), or give --name of the registration the manifest was exported from');
+      }
       if (opts.vswitches.length === 0) throw usageError('VSwitchRequired', 'registering this cluster needs its VPC: pass --vswitch (the vSwitches ECI pods use, one VPC)');
       const net = await status.step('Checking the vSwitches and security group', () => checkNetwork(cloud, { vswitches: opts.vswitches, securityGroup: opts.securityGroup }).catch(asInput), (n) => `VPC ${n.vpcId}`);
-      const input = { name, vpcId: net.vpcId, vSwitchIds: opts.vswitches, ...(opts.securityGroup ? { securityGroupId: opts.securityGroup } : {}), tags: [{ key: 'created-by', value: 'vnode' }] };
-      calls.push(`CreateCluster ${JSON.stringify({ name, cluster_type: 'ExternalKubernetes', vpcid: net.vpcId, vswitch_ids: opts.vswitches, ...(opts.securityGroup ? { security_group_id: opts.securityGroup } : {}) })}`);
+      const input = {
+        name, vpcId: net.vpcId, vSwitchIds: opts.vswitches, ...(opts.securityGroup ? { securityGroupId: opts.securityGroup } : {}), tags: [{ key: 'created-by', value: 'vnode' }],
+        // an agent on the internet needs the public endpoint; one on the VPC route does not
+        endpointPublicAccess: !opts.privateAddress,
+      };
+      calls.push(`CreateCluster ${JSON.stringify({
+        name, region_id: cloud.regionId, cluster_type: 'ExternalKubernetes', vpcid: net.vpcId, vswitch_ids: opts.vswitches,
+        ...(opts.securityGroup ? { security_group_id: opts.securityGroup } : {}), endpoint_public_access: input.endpointPublicAccess, tags: input.tags,
+      })}`);
       if (flags.dryRun) {
         calls.push(`DescribeExternalAgent PrivateIpAddress=${opts.privateAddress}, then apply the manifest`, 'DescribeClusterDetail until running');
         return { clusterId: '', name, state: '', action: 'would create', agent: [], calls, dryRun: true };
       }
       const made = await status.step(`Registering this cluster with ACK One as ${name}`, () => createOnce(ctx, cloud, input), (m) => m.id);
-      current = { id: made.id, name, type: 'ExternalKubernetes', state: 'initial', regionId: cloud.regionId, vpcId: net.vpcId, vSwitchIds: opts.vswitches, securityGroupId: opts.securityGroup ?? '', resourceGroupId: '', created: '' };
+      current = {
+        id: made.id, name, type: 'ExternalKubernetes', state: 'initial', regionId: cloud.regionId, vpcId: net.vpcId, vSwitchIds: opts.vswitches,
+        securityGroupId: opts.securityGroup ?? '', resourceGroupId: '', created: '', publicEndpoint: input.endpointPublicAccess,
+      };
       action = made.adopted ? 'adopted' : 'created';
     }
   }
   const id = current!.id;
   if (action !== 'created' && (opts.vswitches.length > 0 || opts.securityGroup)) await checkGivenNetwork(ctx, cloud, current!, opts);
+  // an agent on the internet cannot reach a registration without a public endpoint (DescribeClusterDetail's master_url says)
+  if (!opts.privateAddress && current!.publicEndpoint === false) {
+    throw usageError('NoPublicEndpoint', `registered cluster ${id} has no public API server endpoint (created without endpoint_public_access): its agent can only connect over the VPC`,
+      'pass --private-address (the data center must reach the VPC: Express Connect, VPN or CEN)');
+  }
+  const manifestOf = opts.agentManifest === undefined ? undefined : checkAgentManifest(opts.agentManifest, 'given');
+  if (manifestOf && manifestOf.clusterId !== id) {
+    throw usageError('AgentManifestOfOtherCluster', `--agent-manifest is the agent of ${manifestOf.clusterId ?? 'no named cluster'}, not of ${id} (${name})`, `export the manifest of ${id} from the ACK One console`);
+  }
   if (!flags.dryRun && (!record || record.clusterId !== id)) {
     // recorded at once: an interrupted run resumes with this registration
     await writeRegistration(cluster, { clusterId: id, name, region: cloud.regionId, privateAddress: opts.privateAddress, agentObjects: record?.clusterId === id ? record.agentObjects : [] });
@@ -189,12 +255,18 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
     const c = await status.step(`Waiting for ${id} to be created`, () => waitState(ctx, cloud, id, (x) => x?.state !== 'initial', deadline), (x) => x?.state ?? 'gone');
     state = c?.state ?? 'gone';
   }
-  if (state === 'failed' || state === 'gone') throw operationError('RegistrationFailed', `registered cluster ${id} is ${state}`, { hint: 'delete it in the ACK One console (or `vnode cluster deregister`) and register again' });
+  if (state === 'delete_failed') throw deleteFailed(current!);
+  if (TERMINAL.includes(state) || state === 'gone') throw operationError('RegistrationFailed', `registered cluster ${id} is ${state}`, { hint: 'delete it in the ACK One console (or `vnode cluster deregister`) and register again' });
   let agent: { object: string; action: string }[] = [];
   if (state !== 'running') {
-    calls.push(`DescribeExternalAgent PrivateIpAddress=${opts.privateAddress}, then apply the manifest`);
+    calls.push(opts.agentManifest !== undefined ? `apply the given agent manifest (${manifestOf!.objects} objects)` : `DescribeExternalAgent PrivateIpAddress=${opts.privateAddress}, then apply the manifest`);
     if (flags.dryRun) return { clusterId: id, name, state, action, agent, calls, dryRun: true };
-    const manifest = await status.step('Fetching the agent manifest (DescribeExternalAgent)', () => cloud.cs.describeExternalAgent(id, opts.privateAddress));
+    const manifest = opts.agentManifest ?? await status.step('Fetching the agent manifest (DescribeExternalAgent)', () => cloud.cs.describeExternalAgent(id, opts.privateAddress).catch((e: unknown) => {
+      if (!isRetired(e)) throw e;
+      throw operationError('AgentApiRetired', `DescribeExternalAgent is no longer offered by the Container Service (${(e as { details?: { code?: string } }).details?.code ?? (e as Error).message}): vnode cannot fetch the agent manifest of ${id}`, {
+        hint: `export it from the ACK One console (Clusters > ${name} > Connection Information, the ${opts.privateAddress ? 'internal' : 'public'} network tab) and run again with --agent-manifest FILE`,
+      });
+    }));
     const applied = await status.step('Applying the agent manifest', () => applyAgent(cluster, manifest), (a) => `${a.actions.length} objects`);
     agent = applied.actions;
     const prior = (await readRegistration(cluster))?.agentObjects ?? [];
@@ -240,12 +312,19 @@ async function checkGivenNetwork(ctx: Context, cloud: CloudPorts, current: Regis
   if (diffs.length) ctx.out.warn(`registered cluster ${current.id} already exists with ${diffs.join(' and ')}: a registration keeps its network, so ${given} is checked but not applied to it`);
 }
 
+function deleteFailed(c: RegisteredCluster): VnodeError {
+  return operationError('RegistrationDeleteFailed', `registered cluster ${c.id} (${c.name}) is delete_failed: ACK One could not delete it, and vnode neither reuses it nor registers this cluster again under its name`,
+    { hint: `delete it in the ACK One console (Clusters > ${c.name} > More > Delete), then run again` });
+}
+
 export interface RegistrationStatus {
   registered: boolean;
   clusterId: string | null;
   name: string | null;
   state: string | null;
   meaning: string | null;
+  /** How an agent can reach the registration (from master_url); null when not told. */
+  access: 'internet and VPC' | 'VPC only' | null;
   agent: { deployment: string; present: boolean; ready: string };
 }
 
@@ -254,12 +333,13 @@ export async function registrationStatus(ctx: Context): Promise<RegistrationStat
   const record = await readRegistration(cluster);
   const dep = await cluster.get<KubeObject & { spec?: { replicas?: number }; status?: { availableReplicas?: number } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NAMESPACE, name: AGENT_DEPLOYMENT });
   const agent = { deployment: `${NAMESPACE}/${AGENT_DEPLOYMENT}`, present: Boolean(dep), ready: dep ? `${dep.status?.availableReplicas ?? 0}/${dep.spec?.replicas ?? 1}` : '-' };
-  if (!record) return { registered: false, clusterId: null, name: null, state: null, meaning: null, agent };
+  if (!record) return { registered: false, clusterId: null, name: null, state: null, meaning: null, access: null, agent };
   const cloud = await ctx.cloud().catch(asInput);
   const c = await cloud.cs.describeCluster(record.clusterId).catch(asInput);
   const state = c?.state ?? 'gone';
   return {
     registered: Boolean(c), clusterId: record.clusterId, name: record.name, state,
+    access: c?.publicEndpoint === true ? 'internet and VPC' : c?.publicEndpoint === false ? 'VPC only' : null,
     meaning: c ? STATE_MEANING[state] ?? null : 'the recorded registration no longer exists in ACK One: `vnode cluster register` registers again', agent,
   };
 }
@@ -282,7 +362,8 @@ export async function deregister(ctx: Context, opts: { addonRemovedFirst?: boole
   for (const r of labelled) if (!refs.some((x) => describeRef(x) === describeRef(r))) refs.push(r);
   if (!record && refs.length === 0) return { clusterId: null, clusterDeleted: false, agentDeleted: [], dryRun: flags.dryRun };
   const cloud = await ctx.cloud().catch(asInput);
-  const current = record ? await cloud.cs.describeCluster(record.clusterId).catch(asInput) : undefined;
+  let current = record ? await cloud.cs.describeCluster(record.clusterId).catch(asInput) : undefined;
+  if (current?.state === 'deleted') current = undefined;
   if (current && current.state !== 'deleting' && !opts.addonRemovedFirst) {
     const addon = current.state === 'running' ? await cloud.cs.getAddonInstance(current.id, ADDON) : undefined;
     if (addon || await cluster.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NAMESPACE, name: CONTROLLER_DEPLOYMENT })) {
@@ -299,7 +380,7 @@ export async function deregister(ctx: Context, opts: { addonRemovedFirst?: boole
   let clusterDeleted = false;
   if (current) {
     clusterDeleted = await status.step(`Deregistering ${current.id} (DeleteCluster)`, () => cloud.cs.deleteCluster(current.id));
-    await status.step(`Waiting for ${current.id} to be deleted`, () => waitState(ctx, cloud, current.id, (c) => !c, Date.now() + 120_000), (c) => (c ? c.state : 'deleted'));
+    await status.step(`Waiting for ${current.id} to be deleted`, () => waitState(ctx, cloud, current.id, (c) => !c || c.state === 'deleted', Date.now() + 120_000), (c) => (c ? c.state : 'deleted'));
   }
   const agentDeleted: string[] = [];
   for (const r of refs) if (await cluster.delete(r)) agentDeleted.push(describeRef(r));
