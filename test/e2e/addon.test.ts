@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connectCluster } from '../../src/cluster/kube.js';
 import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { agentManifest } from '../../src/sandbox/cloud/cs.js';
 import { parseFaults } from '../../src/sandbox/cloud/faults.js';
 import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
 import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
@@ -324,6 +327,89 @@ describe('ack-virtual-node add-on through an ACK One registered cluster (real co
     assert.equal(liveClusters().length, 1);
     assert.equal((emu.state.data.addons ?? []).length, 1);
     await ok(['uninstall', 'ack-virtual-node', '--drain', '--deregister']);
+    await until('no registration left', async () => (emu.state.data.clusters ?? []).length === 0);
+  });
+
+  it('the registration fits its agent: public by default (billed SLB and EIP said), VPC-only refused for a public agent, --agent-manifest when DescribeExternalAgent is retired, terminal states never reused', async () => {
+    const net = ['--vswitch', VSW_H, '--security-group', SG];
+    const ask = await vk(['install', '--mode', 'addon', ...net]);
+    assert.equal(ask.code, 2, ask.stderr);
+    assert.match(ask.stderr, /over the internet, to the API server SLB with an EIP \(endpoint_public_access\): the SLB and the EIP are billed \(ACK One waives only its management fee\)/);
+    assert.doesNotMatch(ask.stderr, /free of charge/);
+    const dry = await ok(['cluster', 'register', ...net, '--dry-run']);
+    assert.match(dry.stdout, /would call CreateCluster \{"name":"vnode-\w+","region_id":"cn-hangzhou","cluster_type":"ExternalKubernetes","vpcid":"vpc-\w+","vswitch_ids":\[".*"\],"security_group_id":"sg-\w+","endpoint_public_access":true,/);
+    assert.match((await ok(['cluster', 'register', ...net, '--private-address', '--dry-run'])).stdout, /"endpoint_public_access":false/);
+
+    // VPC only: the agent connects over the VPC; a public agent is refused before anything changes
+    const priv = await ok(['cluster', 'register', ...net, '--private-address', '--timeout', '1m']);
+    assert.match(priv.stdout, /: running \(created\)/);
+    assert.match((await ok(['cluster', 'status'])).stdout, /Access: +VPC only/);
+    const pub = await vk(['cluster', 'register']);
+    assert.equal(pub.code, 2, pub.stderr);
+    assert.match(pub.stderr, /has no public API server endpoint \(created without endpoint_public_access\): its agent can only connect over the VPC\n.*--private-address/);
+    await ok(['cluster', 'deregister']);
+
+    // DescribeExternalAgent retired: exit 1 naming --agent-manifest; the console's manifest then registers it
+    emu.retired.add('DescribeExternalAgent');
+    try {
+      const gone = await vk(['cluster', 'register', ...net, '--timeout', '1m']);
+      assert.equal(gone.code, 1, gone.stderr);
+      assert.match(gone.stderr, /DescribeExternalAgent is no longer offered by the Container Service \(InvalidAction\.NotFound\).*\n.*ACK One console.*--agent-manifest FILE/);
+      const rec = liveClusters()[0]!;
+      assert.match((await ok(['cluster', 'status'])).stdout, /Access: +internet and VPC/);
+      const dir = cp.workDir;
+      const file = path.join(dir, 'agent.yaml');
+      const bad: [string, string, RegExp][] = [
+        [path.join(dir, 'missing.yaml'), '', /--agent-manifest .*missing\.yaml: no such file/],
+        [path.join(dir, 'bad.yaml'), 'a: [b\n', /not YAML/],
+        [path.join(dir, 'nodep.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n', /no Deployment ack-cluster-agent in it/],
+        [path.join(dir, 'other.yaml'), agentManifest({ ...rec, id: 'c0000000000000000000000000000abcd' }, { privateAddress: false, mode: 'admin' }), /is the agent of c0000000000000000000000000000abcd, not of c\w+/],
+      ];
+      for (const [f, text, re] of bad) {
+        if (text) writeFileSync(f, text);
+        const r = await vk(['cluster', 'register', '--agent-manifest', f]);
+        assert.equal(r.code, 2, `${f}: ${r.stderr}`);
+        assert.match(r.stderr, re);
+      }
+      assert.equal(await admin.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'kube-system', name: 'ack-cluster-agent' }), undefined, 'nothing applied');
+      writeFileSync(file, agentManifest(rec, { privateAddress: false, mode: 'admin' }));
+      const fromStdin = await runVnode(['--kubeconfig', cp.kubeconfig, 'cluster', 'register', '--agent-manifest', '-', '--timeout', '1m'], { cwd: cp.workDir, env: emu.env(), stdin: agentManifest(rec, { privateAddress: false, mode: 'admin' }) });
+      assert.equal(fromStdin.code, 0, fromStdin.stderr);
+      assert.match(fromStdin.stdout, /: running/);
+      const agent = await admin.get<KubeObject>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'kube-system', name: 'ack-cluster-agent' });
+      assert.equal(agent?.metadata.labels?.['vnode.dev/part-of'], 'ack-cluster-agent', 'labelled as vnode\'s own agent objects');
+      assert.match((await ok(['cluster', 'register', '--agent-manifest', file])).stdout, /running, already registered/);
+    } finally {
+      emu.retired.clear();
+    }
+
+    // a failed registration is never reused: a new one is made; delete_failed stops with the console step; deleted ends a deregister
+    const first = liveClusters()[0]!;
+    first.state = 'failed';
+    const again = await ok(['cluster', 'register', ...net, '--timeout', '1m']);
+    assert.match(again.stdout, /: running \(created\)/);
+    assert.notEqual(liveClusters().find((c) => c.state === 'running')?.id, first.id);
+    const second = liveClusters().find((c) => c.state === 'running')!;
+    second.state = 'delete_failed';
+    const stuck = await vk(['cluster', 'register']);
+    assert.equal(stuck.code, 1, stuck.stderr);
+    assert.match(stuck.stderr, /is delete_failed: ACK One could not delete it.*\n.*delete it in the ACK One console/);
+    second.state = 'deleted';
+    await ok(['cluster', 'deregister']);
+    assert.equal(await admin.get(RECORD), undefined);
+    emu.state.data.clusters = [];
+  });
+
+  it('an older Container Service (no task_id, a bare 404 for a missing add-on): install and uninstall follow the add-on instance instead', async () => {
+    emu.state.data.csLegacy = true;
+    try {
+      const r = await ok(['install', '--mode', 'addon', '--vswitch', VSW_H, '--security-group', SG, '--timeout', '3m', '--yes']);
+      assert.match(r.stdout, /Add-on ack-virtual-node v[\d.]+: installed, active/);
+      await ok(['uninstall', 'ack-virtual-node', '--drain', '--deregister']);
+      assert.deepEqual(emu.state.data.addons ?? [], []);
+    } finally {
+      emu.state.data.csLegacy = false;
+    }
     await until('no registration left', async () => (emu.state.data.clusters ?? []).length === 0);
   });
 });

@@ -316,7 +316,7 @@ export function csService(hooks: CsHooks = {}): Service {
             ctx.state.data.addons = addons(ctx).filter((a) => a !== rec);
           });
         }
-        return { cluster_id: c.id, request_id: ctx.requestId, task_id: t.id };
+        return { cluster_id: c.id, request_id: ctx.requestId, ...(ctx.state.data.csLegacy ? {} : { task_id: t.id }) };
       },
       UnInstallClusterAddons(ctx) {
         const c = cluster(ctx, ctx.path.ClusterId);
@@ -335,12 +335,12 @@ export function csService(hooks: CsHooks = {}): Service {
             ctx.state.data.addons = addons(ctx).filter((a) => a !== rec);
           }, () => { rec.state = 'active'; });
         }
-        return { cluster_id: c.id, request_id: ctx.requestId, task_id: t.id };
+        return { cluster_id: c.id, request_id: ctx.requestId, ...(ctx.state.data.csLegacy ? {} : { task_id: t.id }) };
       },
       GetClusterAddonInstance(ctx) {
         const c = cluster(ctx, ctx.path.cluster_id);
         const rec = addons(ctx).find((a) => a.clusterId === c.id && a.name === ctx.path.instance_name);
-        if (!rec) throw addonNotFound(ctx.path.instance_name ?? '');
+        if (!rec) throw ctx.state.data.csLegacy ? new ApiError(404, 'NotFound', `instance ${ctx.path.instance_name ?? ''} not found`) : addonNotFound(ctx.path.instance_name ?? '');
         return { name: rec.name, version: rec.version, state: rec.state, config: rec.config, logging: { capable: false, enabled: false, log_project: '', logstore: '' } };
       },
       ListClusterAddonInstances(ctx) {

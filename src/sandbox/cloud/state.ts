@@ -69,6 +69,11 @@ export interface CloudStateData {
   idempotency: IdempotencyRec[];
   /** Container Service (absent in older state files). */
   clusters?: RegisteredClusterRec[];
+  /**
+   * The Container Service as an older API version answers (a switch of the state file): Install/UnInstallClusterAddons
+   * without a task_id, GetClusterAddonInstance of a missing add-on as a bare 404 (ASSUMPTION: code NotFound).
+   */
+  csLegacy?: boolean;
   addons?: AddonInstanceRec[];
   tasks?: TaskRec[];
 }
