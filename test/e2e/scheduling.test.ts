@@ -260,7 +260,12 @@ describe('scheduling: the server runs from node:20 + ConfigMap on the worker nod
 
     // the server sees new Selectors through its watch
     await untilSelectorSeen('apps', { app: 'train' }, 'train');
-    await untilSelectorSeen('team-normal', {}, 'normal');
+    // normal-node-only adds nothing: the server has it once a pod of team-normal no longer gets the namespace shortcut's patch
+    await until('selector normal in effect', async () => {
+      const p = await admin.create<Pod>({ apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'probe-', namespace: 'team-normal', labels: { probe: 'true' } }, spec: { containers: [{ name: 'c', image: PAUSE }] } } as unknown as Pod);
+      await admin.delete({ apiVersion: 'v1', kind: 'Pod', namespace: 'team-normal', name: p.metadata.name! });
+      return p.spec.nodeSelector === undefined && p.metadata.annotations?.['vnode.dev/scheduling'] === undefined;
+    });
     await untilSelectorSeen('apps', { app: 'mixed' }, 'mixed');
     const t = await pod('apps', 'train-1', { app: 'train' }, {}, PAUSE);
     assert.equal(t.metadata.annotations?.['vnode.dev/selector'], 'train');
@@ -275,7 +280,7 @@ describe('scheduling: the server runs from node:20 + ConfigMap on the worker nod
     const n = await pod('team-normal', 'stays', {}, {}, PAUSE);
     assert.equal(n.spec.nodeSelector, undefined);
     assert.equal(n.spec.tolerations?.some((x) => x.key === 'k8s.aliyun.com/vnode') ?? false, false);
-    assert.equal(n.metadata.annotations?.['vnode.dev/selector'], 'normal');
+    assert.equal(n.metadata.annotations?.['vnode.dev/selector'], undefined, 'normal-node-only adds nothing');
     const stays = await until('pod team-normal/stays bound', async () => { const p = await getPod('team-normal', 'stays'); return p?.spec.nodeName ? p : false; });
     assert.equal(stays.spec.nodeName, WORKER_NODE);
 
@@ -326,6 +331,39 @@ describe('scheduling: the server runs from node:20 + ConfigMap on the worker nod
     assert.equal(other?.spec.nodeName, undefined);
     assert.equal(other?.spec.tolerations?.some((x) => x.key === 'k8s.aliyun.com/vnode') ?? false, false);
     for (const p of await admin.list<Pod>('v1', 'Pod', { namespace: 'apps', labelSelector: 'app in (surge,other)' })) await admin.delete({ apiVersion: 'v1', kind: 'Pod', namespace: 'apps', name: p.metadata.name! });
+  });
+
+  it('normal-node-prefer takes pods that were Pending before its Selector existed: none stays Pending, each burst pod tolerates once', async () => {
+    const big = { containers: [{ name: 'c', image: PAUSE, resources: { requests: { cpu: '1' } } }] };
+    await admin.create({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'late', namespace: 'apps' },
+      spec: { replicas: 6, selector: { matchLabels: { app: 'late' } }, template: { metadata: { labels: { app: 'late' } }, spec: big } },
+    } as KubeObject);
+    const list = (): Promise<Pod[]> => admin.list<Pod>('v1', 'Pod', { namespace: 'apps', labelSelector: 'app=late' });
+    await until('late pods Unschedulable before any Selector', async () => (await list()).filter((p) => unschedulable(p)).length >= 2, 60_000);
+    for (const p of await list()) assert.equal(p.metadata.labels?.['vnode.dev/burst'], undefined, 'no mark: created before the Selector');
+    await ok(['scheduling', 'add', 'late-prefer', '--pod-selector', 'app=late', '--policy', 'normal-node-prefer']);
+    const placed = await until('all six late pods bound', async () => { const l = (await list()).filter((p) => !p.metadata.deletionTimestamp); return l.length === 6 && l.every((p) => p.spec.nodeName) && l; }, 90_000);
+    const burst = placed.filter((p) => p.spec.nodeName === vnodeName);
+    assert.ok(burst.length >= 2, placed.map((p) => `${p.metadata.name}@${p.spec.nodeName}`).join(' '));
+    for (const p of burst) {
+      assert.equal(p.metadata.labels?.['vnode.dev/burst'], 'done');
+      assert.equal(p.spec.tolerations?.filter((x) => x.key === 'k8s.aliyun.com/vnode').length, 1);
+    }
+    await admin.delete({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'apps', name: 'late' });
+    await ok(['scheduling', 'remove', 'late-prefer']);
+    await until('late pods gone', async () => (await list()).length === 0, 60_000);
+  });
+
+  it('a Selector without any policy (made with kubectl) is virtual-node-only, as eci-profile\'s findExecutor has it', async () => {
+    await admin.create({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'no-policy' }, spec: { objectLabels: { matchLabels: { app: 'nopol' } } } } as KubeObject);
+    await untilSelectorSeen('apps', { app: 'nopol' }, 'no-policy');
+    const p = await pod('apps', 'nopol-1', { app: 'nopol' }, {}, PAUSE);
+    assert.equal(p.spec.nodeSelector?.['k8s.aliyun.com/vnode'], 'true');
+    await until('pod apps/nopol-1 on the virtual node', onVirtualNode('apps', 'nopol-1'));
+    assert.match((await ok(['scheduling', 'list'])).stdout, /no-policy\s+virtual-node-only/);
+    await admin.delete({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', name: 'no-policy' });
+    await admin.delete({ apiVersion: 'v1', kind: 'Pod', namespace: 'apps', name: 'nopol-1' });
   });
 
   it('a Selector made with kubectl (as for eci-profile) gets its webhook entry from the server and takes effect', async () => {

@@ -154,11 +154,18 @@ describe('eci-profile policies (admission and burst)', () => {
     assert.equal(pick(rules(normal), { 'alibabacloud.com/eci': 'false' }, { 'alibabacloud.com/eci': 'true' }), undefined, 'opted out');
     assert.equal(pick(rules(sel('both', { namespaceLabels: { matchLabels: { team: 'a' } }, objectLabels: { matchLabels: { app: 'x' } }, policy: { fair: {} } })), { app: 'x' }, { team: 'b' }), undefined, 'namespace AND pod');
     assert.equal(matchesLabels({ matchExpressions: [{ key: 'tier', operator: 'In', values: ['web', 'api'] }, { key: 'canary', operator: 'DoesNotExist' }] }, { tier: 'api' }), true);
-    assert.equal(ruleOf({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'x' }, spec: {} } as SelectorObject).policy, 'fair', 'eci-profile\'s default');
-    assert.equal(ruleOf({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'x' }, spec: { policy: { namespaceResourceLimit: { namespace: 'a', limits: {} } } } } as SelectorObject).policy, undefined);
+    // eci-profile's findExecutor: no policy is virtual-node-only; several set: fair, virtual-node-only, normal-node-only, normal-node-prefer
+    const policy = (spec: SelectorObject['spec']): string | undefined => ruleOf({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'x' }, spec } as SelectorObject).policy;
+    assert.equal(policy({}), 'virtualNodeOnly', 'eci-profile\'s default');
+    assert.equal(policy({ policy: { namespaceResourceLimit: {} } }), 'virtualNodeOnly');
+    assert.equal(policy({ policy: { normalNodePrefer: {}, fair: {}, virtualNodeOnly: {} } }), 'fair');
+    assert.equal(policy({ policy: { normalNodePrefer: {}, virtualNodeOnly: {} } }), 'virtualNodeOnly');
+    assert.equal(policy({ policy: { normalNodePrefer: {}, normalNodeOnly: {} } }), 'normalNodeOnly');
+    assert.equal(policy({ policy: { normalNodePrefer: {} } }), 'normalNodePrefer');
+    assert.equal(ruleOf({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'x' }, spec: { policy: { namespaceResourceLimit: { namespace: 'a', limits: {} } } } } as SelectorObject).policy, 'virtualNodeOnly', 'namespaceResourceLimit picks no executor');
   });
 
-  it('virtual-node-only: nodeSelector and toleration; fair: toleration only; normal-node-only: nothing but the effect; the pod\'s own labels win', () => {
+  it('virtual-node-only: nodeSelector and toleration; fair: toleration only; normal-node-only: nothing at all; the pod\'s own labels win', () => {
     const vno = admit(podOf({ app: 'x', billing: 'mine' }), ns, rules(sel('s', { objectLabels: { matchLabels: { app: 'x' } }, policy: { virtualNodeOnly: {} }, effect: { labels: { billing: 'eci', tier: 'burst' }, annotations: { 'k8s.aliyun.com/eci-use-specs': '2-4Gi' } } })), 'vnode', [vnode]);
     const out = apply(vno.patch, podOf({ app: 'x', billing: 'mine' })) as { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: { nodeSelector: Record<string, string>; tolerations: unknown[] } };
     assert.deepEqual(out.spec.nodeSelector, { 'k8s.aliyun.com/vnode': 'true' });
@@ -170,8 +177,8 @@ describe('eci-profile policies (admission and burst)', () => {
     assert.equal(fair.spec.nodeSelector, undefined);
     assert.deepEqual(fair.spec.tolerations, [{ key: 'k8s.aliyun.com/vnode', operator: 'Exists', effect: 'NoSchedule' }]);
 
-    const only = admit(podOf({ app: 'x' }), ns, rules(sel('n', { objectLabels: { matchLabels: { app: 'x' } }, policy: { normalNodeOnly: {} } })), 'vnode', [vnode]);
-    assert.deepEqual(only.patch.filter((p) => p.path.startsWith('/spec')), []);
+    const only = admit(podOf({ app: 'x' }), ns, rules(sel('n', { objectLabels: { matchLabels: { app: 'x' } }, policy: { normalNodeOnly: {} }, effect: { labels: { billing: 'eci' }, annotations: { a: 'b' } } })), 'vnode', [vnode]);
+    assert.deepEqual(only.patch, [], 'normal-node-only adds nothing, not even the effect (eci-profile\'s executor)');
     assert.equal(admit(podOf({ app: 'y' }), ns, rules(), 'vnode', [vnode]).patch.length, 0, 'no selector: untouched');
   });
 
@@ -191,6 +198,12 @@ describe('eci-profile policies (admission and burst)', () => {
       { op: 'replace', path: '/metadata/labels/vnode.dev~1burst', value: 'done' },
     ]);
     assert.equal(burstPatch(stuck, sel('f', { objectLabels: { matchLabels: { app: 'x' } }, policy: { fair: {} } }), 'vnode', [vnode]).patch, undefined, 'another policy: never touched');
+    // a pod made before the Selector (or while the webhook was down) carries no mark: it bursts all the same, once
+    const unmarked = { ...podOf({ app: 'x' }), status: stuck.status } as Parameters<typeof burstPatch>[0];
+    const u = burstPatch(unmarked, prefer, 'vnode', [vnode]);
+    assert.deepEqual(u.patch?.at(-1), { op: 'add', path: '/metadata/labels/vnode.dev~1burst', value: 'done' });
+    const burst = apply(u.patch!, unmarked as unknown as Record<string, unknown>) as Parameters<typeof burstPatch>[0];
+    assert.equal(burstPatch({ ...burst, status: stuck.status }, prefer, 'vnode', [vnode]).patch, undefined, 'done: never again');
     assert.match(burstPatch({ ...stuck, spec: { ...stuck.spec, nodeSelector: { 'kubernetes.io/hostname': 'w1' } } }, prefer, 'vnode', [vnode]).skipped ?? '', /matches no VNode virtual node/);
   });
 

@@ -69,10 +69,14 @@ export const BUILT_IN_RULES: Rule[] = [
     `namespace label ${l.key}=${l.value}`, 0, { namespaceLabels: { matchLabels: { [l.key]: l.value } }, objectLabels: NOT_OPTED_OUT })),
 ];
 
-export function policyOf(spec: SelectorSpec | undefined): PolicyName | 'namespaceResourceLimit' | undefined {
+/**
+ * The policy that acts on a Selector's pods, as eci-profile's findExecutor picks it: fair, then virtualNodeOnly, then
+ * normalNodeOnly, then normalNodePrefer; none of these (no policy, or only namespaceResourceLimit) is virtualNodeOnly.
+ */
+export function policyOf(spec: SelectorSpec | undefined): PolicyName {
   const p = spec?.policy ?? {};
-  for (const k of ['virtualNodeOnly', 'normalNodePrefer', 'fair', 'normalNodeOnly', 'namespaceResourceLimit'] as const) if (p[k]) return k;
-  return undefined;
+  for (const k of ['fair', 'virtualNodeOnly', 'normalNodeOnly', 'normalNodePrefer'] as const) if (p[k]) return k;
+  return 'virtualNodeOnly';
 }
 
 export function ruleOf(o: SelectorObject): Rule {
@@ -82,8 +86,7 @@ export function ruleOf(o: SelectorObject): Rule {
     name, builtIn: false, priority: Number(o.spec?.priority ?? 0),
     ...(o.spec?.namespaceLabels ? { namespaceLabels: o.spec.namespaceLabels } : {}),
     ...(o.spec?.objectLabels ? { objectLabels: o.spec.objectLabels } : {}),
-    // eci-profile's default when no policy is given is fair
-    policy: p === 'namespaceResourceLimit' ? undefined : p ?? 'fair',
+    policy: p,
     effect: { annotations: o.spec?.effect?.annotations ?? {}, labels: o.spec?.effect?.labels ?? {} },
     describe: `selector ${name}`,
   };
@@ -153,6 +156,8 @@ export function admit(pod: PodLike, namespaceLabels: Record<string, string>, rul
   const labels = pod.metadata?.labels ?? {};
   const rule = pick(rules, labels, namespaceLabels);
   if (!rule?.policy) return { patch: [], rule, ...(rule ? { skipped: `${rule.describe}'s policy is not one vnode applies (fair, normalNodeOnly, normalNodePrefer, virtualNodeOnly)` } : {}) };
+  // as eci-profile's executor: normal-node-only changes nothing at all, not even the effect
+  if (rule.policy === 'normalNodeOnly') return { patch: [], rule };
   const spec = pod.spec ?? {};
   const ops: PatchOp[] = [];
   let skipped: string | undefined;
@@ -173,9 +178,8 @@ export function admit(pod: PodLike, namespaceLabels: Record<string, string>, rul
       break;
     }
     case 'normalNodePrefer':
+      // a fast path only: burst takes every unbound pod of the Selector, marked or not
       if (!spec.nodeName && labels[BURST_LABEL] === undefined) marks[BURST_LABEL] = 'pending';
-      break;
-    case 'normalNodeOnly':
       break;
   }
   addEntries(ops, '/metadata/labels', pod.metadata?.labels, marks);
@@ -199,13 +203,16 @@ export function isUnschedulable(pod: UnscheduledPod): boolean {
  * it read, so a second replica doing the same fails instead of adding them twice.
  */
 export function burstPatch(pod: UnscheduledPod, rule: Rule | undefined, mode: SchedulingMode, nodes: NodeFacts[]): { patch: PatchOp[] | undefined; skipped?: string } {
-  if (rule?.policy !== 'normalNodePrefer' || pod.metadata?.labels?.[BURST_LABEL] !== 'pending' || !isUnschedulable(pod)) return { patch: undefined };
+  // every pod of the Selector, also those created before it existed or while the webhook was down (no mark)
+  if (rule?.policy !== 'normalNodePrefer' || pod.metadata?.labels?.[BURST_LABEL] === 'done' || !isUnschedulable(pod)) return { patch: undefined };
   const spec = pod.spec ?? {};
   const add = virtualTolerations(spec, mode, nodes);
   if (add === undefined) return { patch: undefined, skipped: `its node selection matches no ${mode === 'vnode' ? 'VNode' : 'controller'} virtual node` };
   const ops: PatchOp[] = [];
   if (spec.tolerations) ops.push({ op: 'test', path: '/spec/tolerations', value: spec.tolerations });
   addTolerations(ops, spec, add);
-  ops.push({ op: 'replace', path: `/metadata/labels/${pointer(BURST_LABEL)}`, value: 'done' });
+  const labels = pod.metadata?.labels;
+  ops.push(labels?.[BURST_LABEL] !== undefined ? { op: 'replace', path: `/metadata/labels/${pointer(BURST_LABEL)}`, value: 'done' }
+    : labels ? { op: 'add', path: `/metadata/labels/${pointer(BURST_LABEL)}`, value: 'done' } : { op: 'add', path: '/metadata/labels', value: { [BURST_LABEL]: 'done' } });
   return { patch: ops };
 }

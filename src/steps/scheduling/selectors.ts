@@ -248,7 +248,7 @@ function canonical(v: unknown): string {
 function rowOf(o: SelectorObject): SelectorRow {
   const p = policyOf(o.spec);
   return {
-    name: o.metadata.name ?? '', policy: p ? (p === 'namespaceResourceLimit' ? p : POLICY_FLAG_OF[p]) : 'fair', priority: Number(o.spec?.priority ?? 0),
+    name: o.metadata.name ?? '', policy: POLICY_FLAG_OF[p], priority: Number(o.spec?.priority ?? 0),
     podSelector: o.spec?.objectLabels?.matchLabels ?? null, namespaceSelector: o.spec?.namespaceLabels?.matchLabels ?? null,
     labels: o.spec?.effect?.labels ?? {}, annotations: o.spec?.effect?.annotations ?? {},
     origin: o.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY ? 'vnode' : 'other',

@@ -70,9 +70,17 @@ export class SchedulingView {
 
   private syncTimer: NodeJS.Timeout | undefined;
 
+  private readonly ruleListeners: (() => void)[] = [];
+
+  /** Called after the Selectors changed (burst looks again at the pods already pending). */
+  onRulesChanged(f: () => void): void {
+    this.ruleListeners.push(f);
+  }
+
   private selectorsChanged(): void {
     this.current = [...BUILT_IN_RULES, ...[...this.selectors.values()].map(ruleOf)];
     this.entriesChanged();
+    for (const f of this.ruleListeners) f();
   }
 
   /** Selectors changed (also ones made with kubectl): the webhook configuration follows, a moment later (changes come in bursts). */
@@ -238,7 +246,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
 }
 
 /**
- * The burst half of normal-node-prefer: pods the webhook marked pending, unbound, that the scheduler found no node for.
+ * The burst half of normal-node-prefer: unbound pods of such a Selector (marked at admission or not) that the scheduler found no node for.
  * Every replica may do it: the patch is conditional (see burstPatch), so a pod is changed once.
  */
 async function runBurst(view: SchedulingView, mode: SchedulingMode, cluster: () => Promise<ClusterPort>, log: (m: string) => void, signal: AbortSignal): Promise<void> {
@@ -266,7 +274,7 @@ async function runBurst(view: SchedulingView, mode: SchedulingMode, cluster: () 
       } catch (e) {
         // another replica was first (the tested tolerations changed), or the pod is gone or bound meanwhile
         const now = await c.get<BurstPod>(ref).catch(() => undefined);
-        if (!now || now.metadata.labels?.[BURST_LABEL] !== 'pending' || !isUnschedulable(now)) return;
+        if (!now || now.metadata.labels?.[BURST_LABEL] === 'done' || !isUnschedulable(now)) return;
         throw e;
       }
       await recordEvent(c, pod, ref.namespace, 'Normal', BURST_REASON, `no normal node fits (Unschedulable): tolerating the virtual nodes (${rule!.describe}, policy normalNodePrefer)`);
@@ -276,12 +284,22 @@ async function runBurst(view: SchedulingView, mode: SchedulingMode, cluster: () 
       busy.delete(uid);
     }
   };
+  // the pending pods as the watch last showed them: a new Selector takes those already waiting, with no pod event
+  const waiting = new Map<string, BurstPod>();
+  view.onRulesChanged(() => { for (const p of waiting.values()) void handle(p); });
   while (!signal.aborted) {
     try {
-      await (await cluster()).watchList<BurstPod>('v1', 'Pod', { labelSelector: `${BURST_LABEL}=pending`, fieldSelector: 'spec.nodeName=' }, (type, pod) => {
-        if (type === 'DELETED') reported.delete(pod.metadata.uid ?? '');
-        else if (isUnschedulable(pod)) void handle(pod);
-      }, signal);
+      // every unbound pod, not only those marked at admission: a Selector also takes pods made before it (or while the webhook was down)
+      await (await cluster()).watchList<BurstPod>('v1', 'Pod', { labelSelector: `${BURST_LABEL}!=done`, fieldSelector: 'spec.nodeName=' }, (type, pod) => {
+        const uid = pod.metadata.uid ?? '';
+        if (type === 'DELETED') { reported.delete(uid); waiting.delete(uid); return; }
+        if (!isUnschedulable(pod)) { waiting.delete(uid); return; }
+        waiting.set(uid, pod);
+        void handle(pod);
+      }, signal, (present) => {
+        waiting.clear();
+        for (const p of present) if (isUnschedulable(p)) waiting.set(p.metadata.uid ?? '', p);
+      });
     } catch (e) {
       if (signal.aborted) return;
       log(`watching pending pods failed: ${(e as Error).message}`);
