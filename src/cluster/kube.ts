@@ -1,3 +1,4 @@
+import { crdNames } from './crd-schema.js';
 import {
   ApisApi, AuthorizationV1Api, CoreApi, CoreV1Api, HttpMethod, KubeConfig, KubernetesObjectApi, PatchStrategy as KPatch, VersionApi, Watch,
   type KubernetesObject,
@@ -49,8 +50,9 @@ function header(ref: ObjectRef): KubernetesObject & { metadata: { name: string }
 }
 
 /** Client objects carry Date instances and undefined fields; vnode works with plain JSON. */
+/** A model the client returned, as wire JSON. */
 function plain<T>(o: unknown): T {
-  return JSON.parse(JSON.stringify(o)) as T;
+  return crdNames(JSON.parse(JSON.stringify(o)) as T, 'wire');
 }
 
 export class KubeCluster implements ClusterPort {
@@ -207,12 +209,12 @@ export class KubeCluster implements ClusterPort {
 
   create<T extends KubeObject>(obj: T, opts: { dryRun?: boolean } = {}): Promise<T> {
     return this.call(`create ${describeRef({ ...obj, name: obj.metadata.name ?? obj.metadata.generateName ?? '', namespace: obj.metadata.namespace ?? '' })}`, async () =>
-      plain<T>(await this.objects.create(obj as KubernetesObject, undefined, opts.dryRun ? 'All' : undefined, FIELD_MANAGER)));
+      plain<T>(await this.objects.create(crdNames(obj, 'model') as KubernetesObject, undefined, opts.dryRun ? 'All' : undefined, FIELD_MANAGER)));
   }
 
   patch<T extends KubeObject>(ref: ObjectRef, patch: unknown, strategy: PatchStrategy): Promise<T> {
     if (strategy === 'json') return this.call(`patch ${describeRef(ref)}`, async () => plain<T>(await this.objects.jsonPatch(ref, patch as unknown[], FIELD_MANAGER)));
-    const body = { ...(patch as Record<string, unknown>), ...header(ref) } as KubernetesObject;
+    const body = crdNames({ ...(patch as Record<string, unknown>), ...header(ref) }, 'model') as KubernetesObject;
     const meta = (patch as { metadata?: Record<string, unknown> }).metadata;
     if (meta) body.metadata = { ...meta, ...header(ref).metadata };
     return this.call(`patch ${describeRef(ref)}`, async () =>

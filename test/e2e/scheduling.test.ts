@@ -366,6 +366,37 @@ describe('scheduling: the server runs from node:20 + ConfigMap on the worker nod
     await admin.delete({ apiVersion: 'v1', kind: 'Pod', namespace: 'apps', name: 'nopol-1' });
   });
 
+  it('one bad Selector breaks nothing: no entry, a Warning event, a row in list and doctor; the good one made after it works; fractional ratios are accepted', async () => {
+    const long = `${'a'.repeat(62)}.${'b'.repeat(62)}.${'c'.repeat(62)}.${'d'.repeat(60)}`;
+    await admin.create({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'bad-in' }, spec: { objectLabels: { matchExpressions: [{ key: 'app', operator: 'In' }] }, policy: { virtualNodeOnly: {} } } } as KubeObject);
+    await admin.create({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: long }, spec: { objectLabels: { matchLabels: { app: 'long' } }, policy: { virtualNodeOnly: {} } } } as KubeObject);
+    // the CRD as sent: its enum and preserve-unknown-fields survive client-node's model (an operator outside the enum is refused)
+    await assert.rejects(admin.create({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'bad-op' }, spec: { objectLabels: { matchExpressions: [{ key: 'a', operator: 'Near' }] } } } as KubeObject));
+    // eci-profile's types are float64
+    await admin.create({ apiVersion: 'eci.aliyun.com/v1beta1', kind: 'Selector', metadata: { name: 'ratios' }, spec: { objectLabels: { matchLabels: { app: 'ratios' } }, policy: { normalNodePrefer: { cpuRatio: 0.5, memoryRatio: 0.75 } } } } as KubeObject);
+    await ok(['scheduling', 'add', 'good-one', '--pod-selector', 'app=good', '--policy', 'virtual-node-only']);
+    const again = await ok(['scheduling', 'enable']);
+    assert.doesNotMatch(again.stderr, /Required value/);
+    const mwc = await admin.get<KubeObject & { webhooks: { name: string }[] }>(MWC);
+    const names = mwc!.webhooks.map((w) => w.name);
+    assert.ok(names.includes('good-one.selectors.scheduling.vnode.dev') && names.includes('pod-label.scheduling.vnode.dev'), names.join(' '));
+    assert.ok(!names.some((n) => n.startsWith('bad-in.') || n.startsWith('aaaa')), names.join(' '));
+    await untilSelectorSeen('apps', { app: 'good' }, 'good-one');
+    await pod('apps', 'good-1', { app: 'good' }, {}, PAUSE);
+    await until('pod apps/good-1 on the virtual node', onVirtualNode('apps', 'good-1'));
+    const asked = await pod('plain', 'asks-after-bad', { 'alibabacloud.com/eci': 'true' }, {}, PAUSE);
+    assert.equal(asked.spec.nodeSelector?.['k8s.aliyun.com/vnode'], 'true');
+    const list = await ok(['scheduling', 'list']);
+    assert.match(list.stdout, /Selector bad-in is NOT APPLIED \(no webhook entry\): objectLabels\.matchExpressions\[0\]: operator In needs at least one value\./);
+    assert.match(list.stdout, /Selector a{62}\.b+\.c+\.d+ is NOT APPLIED \(no webhook entry\): its name is 249 characters/);
+    const doc = JSON.parse((await vk(['doctor', '-o', 'json'])).stdout) as { checks: { check: string; target: string; status: string; message: string }[] };
+    assert.deepEqual(doc.checks.filter((c) => c.check === 'selector').map((c) => [c.target, c.status]).sort(), [[long, 'FAIL'], ['bad-in', 'FAIL']].sort());
+    await until('a SelectorNotApplied event for bad-in', async () => (await events('default', 'SelectorNotApplied')).some((e) => /Selector bad-in is not applied/.test(e.message)));
+    for (const name of ['bad-in', long, 'ratios']) await admin.delete({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', name });
+    await ok(['scheduling', 'remove', 'good-one']);
+    await admin.delete({ apiVersion: 'v1', kind: 'Pod', namespace: 'apps', name: 'good-1' });
+  });
+
   it('a Selector made with kubectl (as for eci-profile) gets its webhook entry from the server and takes effect', async () => {
     await admin.create({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'from-kubectl' }, spec: { objectLabels: { matchLabels: { app: 'moved' } }, policy: { virtualNodeOnly: {} }, priority: 1 } } as KubeObject);
     await until('the server adding its webhook entry', async () => {
@@ -422,5 +453,28 @@ describe('scheduling: the server runs from node:20 + ConfigMap on the worker nod
     const last = await ok(['scheduling', 'disable']);
     assert.match(last.stdout, /CustomResourceDefinition selectors\.eci\.aliyun\.com deleted/);
     assert.equal(await admin.get(CRD), undefined);
+  });
+
+  it('a Selector CRD from eci-profile\'s own manifest (v1beta1 only) is upgraded in place to serve v1 too, without losing a Selector', async () => {
+    await admin.create({
+      apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'selectors.eci.aliyun.com' },
+      spec: { group: 'eci.aliyun.com', scope: 'Cluster', names: { kind: 'Selector', plural: 'selectors', listKind: 'SelectorList', singular: 'selector' },
+        versions: [{ name: 'v1beta1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
+    } as KubeObject);
+    await until('the v1beta1 Selector API', async () => { try { await admin.list('eci.aliyun.com/v1beta1', 'Selector'); return true; } catch { return false; } });
+    await admin.create({ apiVersion: 'eci.aliyun.com/v1beta1', kind: 'Selector', metadata: { name: 'from-eci-profile' }, spec: { objectLabels: { matchLabels: { app: 'old' } }, policy: { normalNodePrefer: { cpuRatio: 0.5 } } } } as KubeObject);
+    const r = await ok(['scheduling', 'enable']);
+    assert.match(r.stdout, /CustomResourceDefinition selectors\.eci\.aliyun\.com serves v1 too \(eci-profile's definition; v1beta1 kept as storage\)/);
+    const sel = await admin.get<KubeObject & { spec: Record<string, unknown> }>({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', name: 'from-eci-profile' });
+    assert.deepEqual(sel?.spec, { objectLabels: { matchLabels: { app: 'old' } }, policy: { normalNodePrefer: { cpuRatio: 0.5 } } });
+    const crd = await admin.get<KubeObject & { spec: { versions: { name: string; served: boolean; storage: boolean }[] } }>(CRD);
+    assert.deepEqual(crd!.spec.versions.map((v) => [v.name, v.served, v.storage]).sort(), [['v1', true, false], ['v1beta1', true, true]]);
+    assert.notEqual(crd!.metadata.labels?.['app.kubernetes.io/managed-by'], 'vnode', 'still eci-profile\'s');
+    const mwc = await admin.get<KubeObject & { webhooks: { name: string }[] }>(MWC);
+    assert.ok(mwc!.webhooks.some((w) => w.name === 'from-eci-profile.selectors.scheduling.vnode.dev'));
+    assert.doesNotMatch((await ok(['scheduling', 'enable'])).stdout, /serves v1 too/, 'a re-run finds v1 served');
+    await ok(['scheduling', 'disable']);
+    await admin.delete({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', name: 'from-eci-profile' });
+    await admin.delete(CRD);
   });
 });

@@ -70,3 +70,24 @@ describe('what differs by Kubernetes version (one table)', () => {
     assert.deepEqual(componentPortArgs(versionProfile(v(36))), []);
   });
 });
+
+describe('CustomResourceDefinition schemas through client-node\'s model', () => {
+  it('wire names (enum, x-kubernetes-*) become the model\'s and back, in typed positions only', async () => {
+    const { crdNames } = await import('../../src/cluster/crd-schema.js');
+    const wire = {
+      apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'x' },
+      spec: { versions: [{ name: 'v1', schema: { openAPIV3Schema: { type: 'object', properties: {
+        op: { type: 'string', enum: ['In'] }, any: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+        list: { type: 'array', items: { type: 'string', enum: ['a'] } },
+      } } } }] },
+    };
+    const model = crdNames(wire, 'model');
+    const props = (model.spec.versions[0]!.schema.openAPIV3Schema as { properties: Record<string, Record<string, unknown>> }).properties;
+    assert.deepEqual(props.op, { type: 'string', _enum: ['In'] });
+    assert.deepEqual(props.any, { type: 'object', x_kubernetes_preserve_unknown_fields: true });
+    assert.deepEqual(props.list!.items, { type: 'string', enum: ['a'] }, 'items is passed through by the model: left as it is');
+    assert.deepEqual(crdNames(model, 'wire'), wire);
+    const pod = { kind: 'Pod', spec: { versions: [] } };
+    assert.equal(crdNames(pod, 'model'), pod);
+  });
+});

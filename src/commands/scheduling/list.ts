@@ -18,9 +18,10 @@ const command: CommandModule = {
         ...r.addon.map((s) => [s.name, pairs(s.objectSelector?.matchLabels), pairs(s.namespaceSelector?.matchLabels), pairs(s.effect?.labels), pairs(s.effect?.annotations)])])));
       return;
     }
-    ctx.out.result({ engine: 'vnode', selectors: r.rows }, () => table([
+    ctx.out.result({ engine: 'vnode', selectors: r.rows }, () => [table([
       ['NAME', 'POLICY', 'PRIORITY', 'POD SELECTOR', 'NAMESPACE SELECTOR', 'LABELS', 'ANNOTATIONS', 'BY'],
-      ...r.rows.map((s) => [s.name, s.policy, String(s.priority), pairs(s.podSelector), pairs(s.namespaceSelector), pairs(s.labels), pairs(s.annotations), s.origin])]));
+      ...r.rows.map((s) => [s.name, s.policy, String(s.priority), pairs(s.podSelector), pairs(s.namespaceSelector), pairs(s.labels), pairs(s.annotations), s.origin])]),
+    ...r.rows.filter((s) => s.problem).map((s) => `Selector ${s.name} is NOT APPLIED (no webhook entry): ${s.problem}.`)].join('\n'));
   },
 };
 

@@ -13,7 +13,8 @@ import { ADDON_SECRET, attachedByVnode, readAddonSecret } from '../ram/addon-sec
 import { confirmDaemonSetPatches, keepDaemonSetsOff } from '../scheduling/daemonset-affinity.js';
 import { certFacts, RENEW_BEFORE_MS } from '../scheduling/certs.js';
 import { serverTrouble } from '../scheduling/scheduling.js';
-import { DEPLOYMENT_REF, describeConfiguration, MWC_REF, SECRET_REF } from '../scheduling/webhook.js';
+import { DEPLOYMENT_REF, describeConfiguration, entryProblem, MWC_REF, SECRET_REF } from '../scheduling/webhook.js';
+import { SELECTOR_API, SELECTOR_KIND, type SelectorObject } from '../scheduling/policy.js';
 import { TAG_CLUSTER, TAG_IDENTITY, VNODE_LABELS, VNODE_TAINT } from '../virtual-node/install.js';
 import { opensKubeletPorts } from '../virtual-node/preflight.js';
 import { listInstallRecords } from '../virtual-node/install-record.js';
@@ -200,6 +201,15 @@ async function checkStrays(cluster: ClusterPort, cloud: CloudPorts, clusterId: s
     'found by tags ECI does not document: check them in the ECI console; `vnode uninstall --all --cleanup-orphans` deletes them');
 }
 
+/** Selectors the API server would refuse in a webhook entry: vnode applies them nowhere, and says why. */
+async function checkSelectors(cluster: ClusterPort): Promise<CheckResult[]> {
+  if (!(await cluster.get(MWC_REF)) || !(await cluster.groupVersions()).includes(SELECTOR_API)) return [];
+  return (await cluster.list<SelectorObject>(SELECTOR_API, SELECTOR_KIND)).flatMap((sel) => {
+    const why = entryProblem(sel);
+    return why ? [fail('selector', sel.metadata.name ?? '', `not applied (no webhook entry): ${why}; the other Selectors keep working`, `fix it: kubectl edit selectors.eci.aliyun.com ${sel.metadata.name}`)] : [];
+  });
+}
+
 async function checkScheduling(cluster: ClusterPort): Promise<CheckResult | undefined> {
   const mwc = await cluster.get(MWC_REF);
   if (!mwc) {
@@ -282,6 +292,7 @@ export async function runDoctor(ctx: Context, opts: { name: string | undefined; 
     await guarded('eci-profile', `${ADDON_NS}/eci-profile`, () => checkProfile(cluster, cloud, rows.filter((r) => r.mode === 'addon').map((r) => r.nodeName ?? r.name)));
   }
   await guarded('scheduling-webhook', MWC_REF.name, () => checkScheduling(cluster));
+  await guarded('selector', '', () => checkSelectors(cluster));
   const summary: Record<CheckStatus, number> = { PASS: 0, WARN: 0, FAIL: 0 };
   for (const c of checks) summary[c.status]++;
   return { checks, summary };

@@ -115,15 +115,35 @@ function serverCode(): Buffer {
   }
 }
 
-/** The Selector CRD: vnode's own, or one that Alibaba's eci-profile put there, which must serve v1. */
-async function selectorDefinition(cluster: ClusterPort): Promise<KubeObject | undefined> {
-  const live = await cluster.get<KubeObject>(CRD_REF);
-  if (!live || live.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) return selectorCrd();
-  if (!(await cluster.groupVersions()).includes(SELECTOR_API)) {
-    throw usageError('SelectorVersion', `CustomResourceDefinition ${CRD_REF.name} exists (not vnode's) but does not serve ${SELECTOR_API}`,
-      'add version v1 to it (Alibaba\'s eci-profile defines v1 alongside v1beta1), or delete it so vnode installs its own');
+interface CrdVersion { name: string; served: boolean; storage: boolean; schema?: unknown }
+
+/**
+ * The Selector CRD: vnode's own, or one that Alibaba's eci-profile put there. Its manifest serves v1beta1 only: that
+ * one is upgraded in place to serve v1 too (same schema, storage unchanged, so no stored Selector is touched).
+ */
+async function selectorDefinition(cluster: ClusterPort): Promise<{ own?: KubeObject; addV1?: { versions: CrdVersion[]; resourceVersion: string } }> {
+  const live = await cluster.get<KubeObject & { spec?: { versions?: CrdVersion[] } }>(CRD_REF);
+  if (!live || live.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) return { own: selectorCrd() };
+  const versions = live.spec?.versions ?? [];
+  const v1 = versions.find((v) => v.name === 'v1');
+  if (v1?.served) return {};
+  const stored = versions.find((v) => v.storage) ?? versions[0];
+  if (!stored || v1) {
+    throw usageError('SelectorVersion', `CustomResourceDefinition ${CRD_REF.name} exists (not vnode's) and ${v1 ? 'has version v1 but does not serve it' : 'has no version'}`,
+      'set served: true on its v1 (Alibaba\'s eci-profile defines v1 alongside v1beta1), or delete it so vnode installs its own');
   }
-  return undefined;
+  return { addV1: { resourceVersion: live.metadata.resourceVersion ?? '', versions: [...versions, { name: 'v1', served: true, storage: false, ...(stored.schema ? { schema: stored.schema } : {}) }] } };
+}
+
+/** Until the API server serves the Selector API at v1 (a moment after its CRD changed). */
+async function waitSelectorApi(ctx: Context, cluster: ClusterPort): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try { await cluster.list(SELECTOR_API, SELECTOR_KIND); return; } catch (e) {
+      if (Date.now() > deadline || ctx.signal.aborted) throw e;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
 }
 
 /** `vnode scheduling enable`: the webhook that sends labelled pods to this cluster's virtual nodes, and the namespace labels. */
@@ -141,11 +161,13 @@ export async function enableScheduling(ctx: Context, opts: EnableOptions): Promi
   const certs = await certificates(cluster, opts.endpoint);
   const inCluster = opts.endpoint.kind === 'service';
   const code = inCluster ? serverCode() : undefined;
+  const caBundle = [certs.caPem, certs.previousCaPem].filter(Boolean).map((p) => `${p!.trim()}\n`).join('');
+  const withSelectors = (list: SelectorObject[]): KubeObject => webhookConfiguration(opts.endpoint, pre.mode, caBundle, list);
   const objects: KubeObject[] = [
-    ...(pre.crd ? [pre.crd] : []),
+    ...(pre.crd.own ? [pre.crd.own] : []),
     serviceAccount(), clusterRole(), clusterRoleBinding(), tlsSecret(certs.certPem, certs.keyPem, certs.caPem, certs.previousCaPem),
     ...(code ? [codeConfigMap(code), deployment(opts.image, opts.replicas, pre.mode, codeDigest(code)), service()] : []),
-    webhookConfiguration(opts.endpoint, pre.mode, [certs.caPem, certs.previousCaPem].filter(Boolean).map((p) => `${p!.trim()}\n`).join(''), pre.selectors),
+    withSelectors(pre.selectors),
   ];
   // a webhook outside the cluster replaces the in-cluster one
   const obsolete = inCluster ? [] : (await Promise.all([DEPLOYMENT_REF, SERVICE_REF, CODE_REF].map((r) => cluster.get<KubeObject>(r)))).filter((o): o is KubeObject => Boolean(o));
@@ -154,12 +176,23 @@ export async function enableScheduling(ctx: Context, opts: EnableOptions): Promi
     return {
       ...base, dryRun: true, namespaces: await labelNamespaces(cluster, pre.namespaces, true),
       objects: [
+        ...(pre.crd.addV1 ? [{ object: describeRef(CRD_REF), action: 'would serve v1 too (eci-profile\'s definition, v1beta1 kept as storage)' }] : []),
         ...await Promise.all(objects.map(async (o) => ({ object: describeRef(refOf(o)), action: (await cluster.get(refOf(o))) ? 'exists' : 'would create' }))),
         ...obsolete.map((o) => ({ object: describeRef(refOf(o)), action: 'would delete' })),
       ],
     };
   }
   const applied: { object: string; action: string }[] = [];
+  if (pre.crd.addV1) {
+    const { versions, resourceVersion } = pre.crd.addV1;
+    await ctx.status.step(`Adding version v1 to ${describeRef(CRD_REF)} (eci-profile's, served as v1beta1 only)`, async () => {
+      await cluster.patch(CRD_REF, { metadata: { resourceVersion }, spec: { versions } }, 'merge');
+      await waitSelectorApi(ctx, cluster);
+    });
+    applied.push({ object: describeRef(CRD_REF), action: 'serves v1 too (eci-profile\'s definition; v1beta1 kept as storage)' });
+    // its Selectors are readable as v1 now: each gets its webhook entry at once
+    objects[objects.length - 1] = withSelectors(await cluster.list<SelectorObject>(SELECTOR_API, SELECTOR_KIND));
+  }
   for (const o of objects) {
     if (o.kind === 'MutatingWebhookConfiguration' && inCluster && opts.wait) {
       await ctx.status.step(`Waiting for Deployment ${DEPLOYMENT_REF.namespace}/${DEPLOYMENT_REF.name} to be available`, () => waitAvailable(ctx, cluster, opts.timeoutMs));

@@ -5,6 +5,7 @@ import { CONTROLLER_REF, PROFILE_REF } from '../addon/addon.js';
 import { ADDON, ECI_PROFILE, NAMESPACE } from '../addon/constants.js';
 import { syncEntries } from './entries.js';
 import { BUILT_IN_RULES, policyOf, POLICY_FLAG_OF, SELECTOR_API, SELECTOR_KIND, type PolicyName, type SelectorObject, type SelectorSpec } from './policy.js';
+import { entryProblem } from './webhook.js';
 
 /**
  * Selectors in the add-on's own format: eci-profile's `selectors` key, a JSON array of {name, namespaceSelector,
@@ -141,6 +142,8 @@ export interface SelectorRow {
   annotations: Record<string, string>;
   /** vnode made it (`scheduling add`), another tool did, or it is one of the label shortcuts. */
   origin: 'vnode' | 'other' | 'built-in';
+  /** Why it is not applied (the API server would refuse its webhook entry); null when it is. */
+  problem: string | null;
 }
 
 export type Engine = { kind: 'addon'; profile: ConfigMap } | { kind: 'vnode' };
@@ -252,6 +255,7 @@ function rowOf(o: SelectorObject): SelectorRow {
     podSelector: o.spec?.objectLabels?.matchLabels ?? null, namespaceSelector: o.spec?.namespaceLabels?.matchLabels ?? null,
     labels: o.spec?.effect?.labels ?? {}, annotations: o.spec?.effect?.annotations ?? {},
     origin: o.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY ? 'vnode' : 'other',
+    problem: entryProblem(o) ?? null,
   };
 }
 
@@ -263,7 +267,7 @@ export async function selectorRows(ctx: Context): Promise<{ engine: Engine['kind
   const objects = await cluster.list<SelectorObject>(SELECTOR_API, SELECTOR_KIND);
   const builtIns: SelectorRow[] = BUILT_IN_RULES.map((r) => ({
     name: r.name, policy: 'virtual-node-only', priority: r.priority, podSelector: r.objectLabels?.matchLabels ?? null, namespaceSelector: r.namespaceLabels?.matchLabels ?? null,
-    labels: {}, annotations: {}, origin: 'built-in' as const,
+    labels: {}, annotations: {}, origin: 'built-in' as const, problem: null,
   }));
   const rows = [...objects.map(rowOf), ...builtIns].sort((a, b) => b.priority - a.priority || Number(a.origin === 'built-in') - Number(b.origin === 'built-in') || a.name.localeCompare(b.name));
   return { engine: 'vnode', rows, addon: [] };

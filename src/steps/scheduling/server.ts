@@ -6,11 +6,12 @@ import type { ClusterPort, KubeObject, ListOptions, WatchEventType } from '../..
 import { pause } from '../../util/sleep.js';
 import { syncEntries } from './entries.js';
 import { SCHEDULING_MODES, TARGETS, type SchedulingMode } from './mutation.js';
-import { HEALTH_PATH, METRICS_PATH, MUTATE_PATH } from './webhook.js';
+import { entryProblem, HEALTH_PATH, METRICS_PATH, MUTATE_PATH } from './webhook.js';
 import { admit, BURST_LABEL, burstPatch, BUILT_IN_RULES, isUnschedulable, pick, ruleOf, SELECTOR_API, SELECTOR_KIND, type Rule, type SelectorObject } from './policy.js';
 
 export const SKIPPED_REASON = 'VirtualNodeNotInjected';
 export const BURST_REASON = 'BurstToVirtualNode';
+export const BAD_SELECTOR_REASON = 'SelectorNotApplied';
 const COMPONENT = 'vnode-scheduling';
 const MAX_BODY = 3 * 1024 * 1024;
 
@@ -77,10 +78,31 @@ export class SchedulingView {
     this.ruleListeners.push(f);
   }
 
+  /** Selectors (by uid and resourceVersion) already told why they get no webhook entry. */
+  private readonly toldBad = new Set<string>();
+
   private selectorsChanged(): void {
-    this.current = [...BUILT_IN_RULES, ...[...this.selectors.values()].map(ruleOf)];
+    const all = [...this.selectors.values()];
+    const bad = all.map((sel) => ({ sel, why: entryProblem(sel) })).filter((x) => x.why !== undefined);
+    // a Selector the API server would refuse in a webhook entry gets none, and acts on no pod: the others keep working
+    this.current = [...BUILT_IN_RULES, ...all.filter((sel) => !bad.some((b) => b.sel === sel)).map(ruleOf)];
+    for (const { sel, why } of bad) this.tellBad(sel, why!);
     this.entriesChanged();
     for (const f of this.ruleListeners) f();
+  }
+
+  private tellBad(sel: SelectorObject, why: string): void {
+    const key = `${sel.metadata.uid}/${sel.metadata.resourceVersion}`;
+    if (!this.synced.selectors || this.toldBad.has(key)) return;
+    this.toldBad.add(key);
+    this.log(`Selector ${sel.metadata.name} gets no webhook entry: ${why}`);
+    const now = new Date().toISOString();
+    void this.cluster().then((c) => c.create({
+      apiVersion: 'v1', kind: 'Event', metadata: { generateName: `${(sel.metadata.name ?? 'selector').slice(0, 200)}.`, namespace: 'default' },
+      involvedObject: { apiVersion: SELECTOR_API, kind: SELECTOR_KIND, name: sel.metadata.name, uid: sel.metadata.uid },
+      reason: BAD_SELECTOR_REASON, type: 'Warning', count: 1, firstTimestamp: now, lastTimestamp: now,
+      message: `Selector ${sel.metadata.name} is not applied: ${why}; the other Selectors keep working`, source: { component: COMPONENT },
+    } as KubeObject)).catch((e: unknown) => this.log(`recording the event of Selector ${sel.metadata.name}: ${(e as Error).message}`));
   }
 
   /** Selectors changed (also ones made with kubectl): the webhook configuration follows, a moment later (changes come in bursts). */

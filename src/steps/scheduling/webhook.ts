@@ -101,7 +101,8 @@ export function selectorCrd(): KubeObject {
               type: 'object',
               properties: {
                 fair: { type: 'object' }, normalNodeOnly: { type: 'object' }, virtualNodeOnly: { type: 'object' },
-                normalNodePrefer: { type: 'object', properties: { cpuRatio: { type: 'integer' }, memoryRatio: { type: 'integer' } } },
+                // float64 in eci-profile's types: fractions are valid
+                normalNodePrefer: { type: 'object', properties: { cpuRatio: { type: 'number' }, memoryRatio: { type: 'number' } } },
                 namespaceResourceLimit: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
               },
             },
@@ -222,6 +223,48 @@ function clientConfig(endpoint: Endpoint, mode: SchedulingMode, caPem: string): 
   return { service: { name: WEBHOOK, namespace: NAMESPACE, path, port: 443 }, caBundle };
 }
 
+const ENTRY_SUFFIX = '.selectors.scheduling.vnode.dev';
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function keyProblem(key: string): string | undefined {
+  const parts = key.split('/');
+  const name = parts.pop()!;
+  const prefix = parts.join('/');
+  if (parts.length > 1 || (prefix && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) || name.length > 63 || !LABEL_NAME.test(name)) return `label key "${key}" is not a valid label key`;
+  return undefined;
+}
+
+function selectorProblem(what: string, sel: LabelSelector | undefined): string | undefined {
+  for (const [k, v] of Object.entries(sel?.matchLabels ?? {})) {
+    const p = keyProblem(k) ?? (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v) ? `value "${String(v)}" of ${k} is not a valid label value` : undefined);
+    if (p) return `${what}.matchLabels: ${p}`;
+  }
+  for (const [i, e] of (sel?.matchExpressions ?? []).entries()) {
+    const at = `${what}.matchExpressions[${i}]`;
+    const p = keyProblem(e.key ?? '');
+    if (p) return `${at}: ${p}`;
+    const values = e.values ?? [];
+    if ((e.operator === 'In' || e.operator === 'NotIn') && values.length === 0) return `${at}: operator ${e.operator} needs at least one value`;
+    if ((e.operator === 'Exists' || e.operator === 'DoesNotExist') && values.length > 0) return `${at}: operator ${e.operator} takes no values`;
+    if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(e.operator)) return `${at}: operator "${e.operator}" is not one of In, NotIn, Exists, DoesNotExist`;
+    const bad = values.find((v) => typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v));
+    if (bad !== undefined) return `${at}: value "${String(bad)}" is not a valid label value`;
+  }
+  return undefined;
+}
+
+/**
+ * Why a Selector cannot have a webhook entry, checked as the API server would check the entry (its name, its
+ * namespace and object selectors): a bad one is left out, so it never breaks the configuration of the others.
+ */
+export function entryProblem(sel: SelectorObject): string | undefined {
+  const name = `${sel.metadata.name ?? ''}${ENTRY_SUFFIX}`;
+  if (name.length > 253) return `its name is ${sel.metadata.name?.length} characters: a webhook entry's name (name${ENTRY_SUFFIX}) may have at most 253`;
+  return selectorProblem('namespaceLabels', sel.spec?.namespaceLabels) ?? selectorProblem('objectLabels', sel.spec?.objectLabels);
+}
+
 /**
  * One webhook per way a pod can be picked: each label shortcut and each Selector, with the same namespace and object
  * selectors, so the API server calls the server only for pods some selector may pick (every other pod is created as
@@ -249,8 +292,8 @@ export function webhookConfiguration(endpoint: Endpoint, mode: SchedulingMode, c
     apiVersion: ADMISSION, kind: 'MutatingWebhookConfiguration', metadata: { name: WEBHOOK, annotations: { 'vnode.dev/mode': mode } },
     webhooks: [
       ...BUILT_IN_RULES.map((r) => entry(`${r.name}.scheduling.vnode.dev`, r.namespaceLabels, r.objectLabels)),
-      ...[...selectors].sort((x, y) => (x.metadata.name ?? '').localeCompare(y.metadata.name ?? ''))
-        .map((sel) => entry(`${sel.metadata.name}.selectors.scheduling.vnode.dev`, sel.spec?.namespaceLabels, sel.spec?.objectLabels)),
+      ...[...selectors].filter((sel) => entryProblem(sel) === undefined).sort((x, y) => (x.metadata.name ?? '').localeCompare(y.metadata.name ?? ''))
+        .map((sel) => entry(`${sel.metadata.name}${ENTRY_SUFFIX}`, sel.spec?.namespaceLabels, sel.spec?.objectLabels)),
     ],
   }, COMPONENT_LABELS));
 }
