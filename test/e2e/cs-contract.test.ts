@@ -67,6 +67,8 @@ describe('Container Service wire contract (official @alicloud/cs20151215 against
 
     const detail = await cloud.cs.describeCluster(clusterId);
     assert.equal(detail?.state, 'initial');
+    assert.deepEqual([last('DescribeClusterDetail').method, last('DescribeClusterDetail').path], ['GET', `/clusters/${clusterId}`]);
+    assert.equal(await cloud.cs.describeCluster('c0000000000000000000000000000000'), undefined, 'ErrorClusterNotFound reads as absent');
     assert.equal(detail?.publicEndpoint, true, 'master_url names api_server_endpoint with endpoint_public_access');
     const privateOnly = (await cloud.cs.createCluster({ name: 'contract-vpc', vpcId: 'vpc-bp1sandbox0000000001', vSwitchIds: [], tags: [], endpointPublicAccess: false })).clusterId;
     assert.equal((await cloud.cs.describeCluster(privateOnly))?.publicEndpoint, false);
@@ -78,8 +80,6 @@ describe('Container Service wire contract (official @alicloud/cs20151215 against
     await assert.rejects(cloud.cs.describeExternalAgent(clusterId, true), (e: { details?: { code?: string; status?: number } }) => e.details?.code === 'InvalidAction.NotFound' && e.details.status === 404);
     emu.retired.clear();
     await cloud.cs.deleteCluster(privateOnly);
-    assert.deepEqual([last('DescribeClusterDetail').method, last('DescribeClusterDetail').path], ['GET', `/clusters/${clusterId}`]);
-    assert.equal(await cloud.cs.describeCluster('c0000000000000000000000000000000'), undefined, 'ErrorClusterNotFound reads as absent');
 
     const manifest = await cloud.cs.describeExternalAgent(clusterId, true);
     const agent = last('DescribeExternalAgent');

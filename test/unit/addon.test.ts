@@ -25,14 +25,16 @@ describe('add-on flags, eci-profile settings, registration names', () => {
     usage(() => parseAddonOptions({ vswitch: ['vsw-a,vsw-a'], timeout: '1m' }), /lists a vSwitch twice/);
     usage(() => parseAddonOptions({ clusterName: 'a'.repeat(64), timeout: '1m' }), /invalid --cluster-name/);
     usage(() => checkRegistrationName('_x'), /invalid registration name "_x"/);
+    usage(() => parseAddonOptions({ clusterName: 'dc1_prod', timeout: '1m' }), /invalid --cluster-name "dc1_prod".*Chinese characters and hyphens/);
+    checkRegistrationName('集群-1');
   });
 
   it('takes good ones', () => {
     assert.deepEqual(parseAssignments(['vswitch=vsw-a,vsw-b', 'kube-proxy=false']), { vswitch: 'vsw-a,vsw-b', 'kube-proxy': 'false' });
-    const o = parseAddonOptions({ vswitch: ['vsw-a,vsw-b', 'vsw-c'], securityGroup: 'sg-x', kubeProxy: false, timeout: '1m', clusterName: 'dc1_prod' });
+    const o = parseAddonOptions({ vswitch: ['vsw-a,vsw-b', 'vsw-c'], securityGroup: 'sg-x', kubeProxy: false, timeout: '1m', clusterName: 'dc1-prod' });
     assert.deepEqual(o.vswitches, ['vsw-a', 'vsw-b', 'vsw-c']);
     assert.equal(o.kubeProxy, false);
-    assert.equal(o.registrationName, 'dc1_prod');
+    assert.equal(o.registrationName, 'dc1-prod');
     assert.equal(parseAddonOptions({ timeout: '1m' }).kubeProxy, undefined, 'unset: leave enableClusterIp as it is');
     checkRegistrationName('vnode-1a2b3c4d');
   });
