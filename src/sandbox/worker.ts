@@ -8,6 +8,7 @@ import { CoordinationV1Api, CoreV1Api, KubeConfig, VersionApi, type V1Container,
 import { poolConnections } from '../cluster/kube.js';
 import { pause as sleep } from '../util/sleep.js';
 import { containerEnv, fieldOf, heartbeat, MERGE, messageOf, podEvent, registerNode, renewLease, watchPods } from './kubelet.js';
+import { nodeForMajor } from './node-runtime.js';
 import {
   canIsolate, createNetwork, destroyNetwork, launch, removeStaleNetworks, RuntimeError, startApiRelay, startForwarder, writeVolume, type Mount, type PodNetwork,
 } from './pod-runtime.js';
@@ -42,19 +43,27 @@ export function imageHost(image: string): string {
   return image.includes('/') && (/[.:]/.test(first) || first === 'localhost') ? first : 'docker.io';
 }
 
-/**
- * The official Node.js image of the host's major version runs as the host's node; pause images run as nothing (all
- * they do is wait). Every other image is played, as the virtual-node simulator plays pods: Running and ready, no
- * process, as a cluster that can pull it would run it. Unpullable are only images of a registry under the reserved
- * `.invalid` domain (RFC 2606) and those matching the sandbox's --unpullable patterns.
- */
-export function imageKind(image: string, nodeMajor = process.versions.node.split('.')[0], unpullable: RegExp[] = []): ImageKind {
+/** The Node.js major version a `node` image's tag names (`24`, `24-alpine`, `24.11.1-slim`); undefined for others. */
+export function nodeMajorOf(image: string): string | undefined {
   const [repo, tag = 'latest'] = image.split('@')[0]!.split(/:(?=[^/]*$)/);
+  if (repo!.split('/').pop() !== 'node') return undefined;
+  return /^(\d+)([.-]|$)/.exec(tag)?.[1];
+}
+
+/**
+ * The official Node.js image runs as a real process on the Node.js of its own major version (npm's node package);
+ * pause images run as nothing (all they do is wait). Every other image is played, as the virtual-node simulator
+ * plays pods: Running and ready, no process, as a cluster that can pull it would run it. Unpullable are only images
+ * of a registry under the reserved `.invalid` domain (RFC 2606), those matching the sandbox's --unpullable patterns,
+ * and `node` images whose tag names no major version.
+ */
+export function imageKind(image: string, unpullable: RegExp[] = []): ImageKind {
+  const [repo] = image.split('@')[0]!.split(/:(?=[^/]*$)/);
   const host = imageHost(repo!);
   if (host.split(':')[0]!.endsWith('.invalid') || unpullable.some((p) => p.test(image))) return 'unavailable';
   const name = repo!.split('/').pop();
   if (name === 'pause') return 'pause';
-  if (name === 'node') return tag === nodeMajor || tag.startsWith(`${nodeMajor}-`) || tag.startsWith(`${nodeMajor}.`) ? 'node' : 'unavailable';
+  if (name === 'node') return nodeMajorOf(image) ? 'node' : 'unavailable';
   return 'played';
 }
 
@@ -210,18 +219,15 @@ export class WorkerNode {
     const pod = run.pod;
     const containers = pod.spec?.containers ?? [];
     const unpullable = (this.opts.unpullable ?? []).map(imagePattern);
-    const kinds = containers.map((c) => imageKind(c.image ?? '', undefined, unpullable));
+    const kinds = containers.map((c) => imageKind(c.image ?? '', unpullable));
     const core = this.admin.makeApiClient(CoreV1Api);
     const base = (c: V1Container): Record<string, unknown> => ({ name: c.name, image: c.image ?? '', imageID: '', restartCount: run.restarts });
     const unavailable = containers.filter((_, i) => kinds[i] === 'unavailable');
     if (unavailable.length > 0) {
       const c = unavailable[0]!;
-      const major = process.versions.node.split('.')[0];
       const why = imageHost(c.image ?? '').split(':')[0]!.endsWith('.invalid') ? 'its registry is under the reserved .invalid domain'
-        : imageKind(c.image ?? '', major) === 'unavailable' ? `the sandbox runs node images of Node.js ${major} only (as its own Node.js)` : 'it matches the sandbox\'s --unpullable';
-      const message = `failed to pull image "${c.image}": ${why}`;
-      await podEvent(core, SOURCE, pod, 'Failed', `Failed to pull image "${c.image}": ${message}`).catch(() => undefined);
-      await this.status(run, containers.map((x, i) => ({ ...base(x), ready: false, started: false, state: { waiting: kinds[i] === 'unavailable' ? { reason: 'ErrImagePull', message } : { reason: 'ContainerCreating' } } })), { phase: 'Pending' });
+        : imageKind(c.image ?? '') === 'unavailable' ? 'the sandbox runs node images whose tag names a major version (node:24-alpine) only' : 'it matches the sandbox\'s --unpullable';
+      await this.pullFailed(run, c, `failed to pull image "${c.image}": ${why}`);
       return;
     }
     const procIndex = kinds.indexOf('node');
@@ -236,9 +242,18 @@ export class WorkerNode {
       await this.status(run, containers.map((c) => ({ ...base(c), ready: false, started: false, state: { waiting: { reason: 'ContainerCreating', message: 'the sandbox needs root and iproute2 to run pods' } } })), { phase: 'Pending' });
       return;
     }
+    const container = containers[procIndex]!;
+    // the image's own Node.js major, as its image carries it
+    let nodeBinary: string;
+    try {
+      nodeBinary = await nodeForMajor(nodeMajorOf(container.image ?? '')!, { log: (m) => this.log(m) });
+    } catch (e) {
+      await this.pullFailed(run, container, `failed to pull image "${container.image}": ${messageOf(e)}`);
+      return;
+    }
+    if (run.abort.signal.aborted) return;
     const dir = path.join(this.opts.dir, 'pods', pod.metadata!.uid!);
     mkdirSync(dir, { recursive: true });
-    const container = containers[procIndex]!;
     let mounts: Mount[];
     let env: Record<string, string>;
     try {
@@ -255,7 +270,7 @@ export class WorkerNode {
     const user = pod.spec?.securityContext;
     const csc = container.securityContext;
     const command = [...(container.command ?? ['node']), ...(container.args ?? [])];
-    if (command[0] === 'node' || command[0] === '/usr/local/bin/node') command[0] = process.execPath;
+    if (command[0] === 'node' || command[0] === '/usr/local/bin/node') command[0] = nodeBinary;
     const signal = run.abort.signal;
     while (!signal.aborted) {
       const started = new Date();
@@ -280,6 +295,16 @@ export class WorkerNode {
         state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(backoff / 1000)}s restarting failed container=${container.name} pod=${pod.metadata!.name}` } } }]);
       await sleep(backoff, signal).catch(() => undefined);
     }
+  }
+
+  /** What a kubelet reports for an image it cannot pull: ErrImagePull on the container, a Failed event. */
+  private async pullFailed(run: Run, c: V1Container, message: string): Promise<void> {
+    const core = this.admin.makeApiClient(CoreV1Api);
+    await podEvent(core, SOURCE, run.pod, 'Failed', message.replace(/^failed/, 'Failed')).catch(() => undefined);
+    await this.status(run, (run.pod.spec?.containers ?? []).map((x) => ({
+      name: x.name, image: x.image ?? '', imageID: '', restartCount: run.restarts, ready: false, started: false,
+      state: { waiting: x === c ? { reason: 'ErrImagePull', message } : { reason: 'ContainerCreating' } },
+    })), { phase: 'Pending' });
   }
 
   /** The readiness probe (HTTP(S) GET to the pod IP, as a kubelet does it from the node), until the container exits. */

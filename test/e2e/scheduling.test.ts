@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { get } from 'node:https';
 import { after, before, describe, it } from 'node:test';
+import { DEFAULT_IMAGE } from '../../src/steps/scheduling/webhook.js';
 import { connectCluster } from '../../src/cluster/kube.js';
 import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
 import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
@@ -23,7 +24,7 @@ interface Pod extends KubeObject {
 }
 type Event = KubeObject & { reason: string; message: string; type: string; involvedObject: { name: string } };
 
-describe('scheduling: the server runs from node:20 + ConfigMap on the worker node, the API server calls it through the Service, the real scheduler places the pods', () => {
+describe('scheduling: the server runs from the official node image + ConfigMap on the worker node, on that image\'s Node.js, the API server calls it through the Service, the real scheduler places the pods', () => {
   let cp: CP;
   let emu: CloudEmulator;
   let admin: ClusterPort;
@@ -66,6 +67,17 @@ describe('scheduling: the server runs from node:20 + ConfigMap on the worker nod
       }).on('error', reject);
     })));
     return counts.reduce((a, b) => a + b, 0);
+  }
+  /** The Node.js versions the server's replicas report at /metrics. */
+  async function runtimes(): Promise<string[]> {
+    const pods = await admin.list<Pod>('v1', 'Pod', { namespace: 'kube-system', labelSelector: 'app.kubernetes.io/name=vnode-scheduling' });
+    return Promise.all(pods.filter((p) => !p.metadata.deletionTimestamp && p.status.podIP).map((p) => new Promise<string>((resolve, reject) => {
+      get({ host: p.status.podIP, port: 8443, path: '/metrics', rejectUnauthorized: false }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => { body += c.toString(); });
+        res.on('end', () => resolve(/^vnode_scheduling_nodejs_info\{version="([^"]+)"\} 1$/m.exec(body)?.[1] ?? 'none'));
+      }).on('error', reject);
+    })));
   }
   async function snapshot(): Promise<string> {
     const sel = { labelSelector: 'app.kubernetes.io/name=vnode-scheduling' };
@@ -130,12 +142,21 @@ describe('scheduling: the server runs from node:20 + ConfigMap on the worker nod
     const sched = doc.checks.find((c) => c.check === 'scheduling-webhook');
     assert.equal(sched?.status, 'FAIL');
     assert.match(sched!.message, /ErrImagePull/);
+    // a node image whose Node.js major cannot be had fails to pull as well
+    await admin.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'node-99', namespace: 'default' }, spec: { nodeName: WORKER_NODE, containers: [{ name: 'c', image: 'node:99-alpine', command: ['node', '-e', '0'] }] } } as KubeObject);
+    const n99 = await until('node:99 ErrImagePull', async () => {
+      const p = await admin.get<Pod & { status: { containerStatuses?: { state?: { waiting?: { reason?: string; message?: string } } }[] } }>({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'node-99' });
+      const w = p?.status.containerStatuses?.[0]?.state?.waiting;
+      return w?.reason === 'ErrImagePull' && w;
+    }, 120_000);
+    assert.match(n99.message ?? '', /npm could not install node@99/);
+    await admin.deletePod('default', 'node-99', 0);
 
     // interrupted while it waits for the server: the re-run converges
     const ctl = new AbortController();
     const watcher = until('the new Deployment template', async () => {
       const d = await admin.get<KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } }>(DEPLOY);
-      return d?.spec.template.spec.containers[0]?.image.includes('node:20') && d;
+      return d?.spec.template.spec.containers[0]?.image === DEFAULT_IMAGE && d;
     }).then(() => ctl.abort());
     const cut = await vk(['scheduling', 'enable', '--namespace', 'burst'], ctl.signal);
     await watcher;
@@ -148,7 +169,10 @@ describe('scheduling: the server runs from node:20 + ConfigMap on the worker nod
   it('enable: the official Node.js image runs vnode\'s code from the ConfigMap on the worker, behind the Service; a re-run changes nothing', async () => {
     const d = await admin.get<KubeObject & { spec: { template: { spec: { containers: { image: string; command: string[]; args: string[] }[]; volumes: { configMap?: { name: string } }[] } } } }>(DEPLOY);
     const c = d!.spec.template.spec.containers[0]!;
-    assert.equal(c.image, 'docker.io/library/node:20-alpine');
+    assert.equal(c.image, 'docker.io/library/node:26-alpine');
+    // the sandbox ran it on that image's own Node.js major, not the host's: the server says which
+    const majors = await runtimes();
+    assert.ok(majors.length > 0 && majors.every((v) => v.startsWith('v26.')), majors.join(' '));
     assert.deepEqual(c.command, ['node', '/opt/vnode/code/loader.cjs']);
     assert.deepEqual(c.args, ['serve', '--tls-dir', '/opt/vnode/tls', '--port', '8443', '--mode', 'vnode']);
     const cm = await admin.get<KubeObject & { binaryData: Record<string, string>; data: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: 'vnode-scheduling-code' });

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { fitsNode, matchTerm, selectsNode, type NodeFacts } from '../../src/cluster/node-match.js';
 import { TAINT as CONTROLLER_TAINT } from '../../src/steps/addon/constants.js';
 import { generateWebhookCerts, certFacts } from '../../src/steps/scheduling/certs.js';
-import { imageKind, imagePattern } from '../../src/sandbox/worker.js';
+import { imageKind, imagePattern, nodeMajorOf } from '../../src/sandbox/worker.js';
 import { decide, TARGETS, type PatchOp } from '../../src/steps/scheduling/mutation.js';
 import { admit, BUILT_IN_RULES, BURST_LABEL, burstPatch, matchesLabels, pick, ruleOf, type Rule, type SelectorObject } from '../../src/steps/scheduling/policy.js';
 import { describeConfiguration, reconfigured, servingHosts, webhookConfiguration } from '../../src/steps/scheduling/webhook.js';
@@ -207,21 +207,26 @@ describe('eci-profile policies (admission and burst)', () => {
     assert.match(burstPatch({ ...stuck, spec: { ...stuck.spec, nodeSelector: { 'kubernetes.io/hostname': 'w1' } } }, prefer, 'vnode', [vnode]).skipped ?? '', /matches no VNode virtual node/);
   });
 
-  it('the sandbox worker runs node of its own major version and pause; other images are played; .invalid registries and --unpullable patterns cannot be pulled', () => {
-    assert.equal(imageKind('docker.io/library/node:20-alpine', '20'), 'node');
-    assert.equal(imageKind('node:20', '20'), 'node');
-    assert.equal(imageKind('registry.example.com/mirror/node:20.18-slim', '20'), 'node');
-    assert.equal(imageKind('node:22-alpine', '20'), 'unavailable');
+  it('the sandbox worker runs node images (on their own major) and pause; other images are played; .invalid registries and --unpullable patterns cannot be pulled', () => {
+    assert.equal(imageKind('docker.io/library/node:20-alpine'), 'node');
+    assert.equal(imageKind('node:20'), 'node');
+    assert.equal(imageKind('registry.example.com/mirror/node:20.18-slim'), 'node');
+    assert.equal(imageKind('node:24-alpine'), 'node');
+    assert.equal(imageKind('node:lts-alpine'), 'unavailable', 'no major version in the tag');
+    assert.equal(nodeMajorOf('docker.io/library/node:26-alpine'), '26');
+    assert.equal(nodeMajorOf('node:24.11.1-slim'), '24');
+    assert.equal(nodeMajorOf('node'), undefined);
+    assert.equal(nodeMajorOf('nginx:24'), undefined);
     assert.equal(imageKind('registry.k8s.io/pause:3.9'), 'pause');
     assert.equal(imageKind('registry-cn-hangzhou-vpc.ack.aliyuncs.com/acs/virtual-nodes-eci:v2.11.0-aliyun'), 'played');
     assert.equal(imageKind('nginx'), 'played');
     assert.equal(imageKind('registry.example.com/team/app:1.2'), 'played');
-    assert.equal(imageKind('localhost:5000/node:20', '20'), 'node');
+    assert.equal(imageKind('localhost:5000/node:20'), 'node');
     assert.equal(imageKind('registry.vnode.invalid/app:1'), 'unavailable');
     assert.equal(imageKind('registry.vnode.invalid:5000/app:1'), 'unavailable');
-    assert.equal(imageKind('registry.example.com/vnode/vnode:v0.1.0', '20', [imagePattern('registry.example.com/vnode/*')]), 'unavailable');
-    assert.equal(imageKind('registry.example.com/other/x:1', '20', [imagePattern('registry.example.com/vnode/*')]), 'played');
-    assert.equal(imageKind('nginx', '20', [imagePattern('nginx')]), 'unavailable');
+    assert.equal(imageKind('registry.example.com/vnode/vnode:v0.1.0', [imagePattern('registry.example.com/vnode/*')]), 'unavailable');
+    assert.equal(imageKind('registry.example.com/other/x:1', [imagePattern('registry.example.com/vnode/*')]), 'played');
+    assert.equal(imageKind('nginx', [imagePattern('nginx')]), 'unavailable');
   });
 });
 

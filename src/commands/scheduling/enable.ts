@@ -37,7 +37,7 @@ const command: CommandModule = {
       'adds Selectors with policies. A pod that already selects other nodes is left alone, with a Warning event saying why. Re-running renews the certificate when it is close to expiry.')
       .option('--namespace <name>', 'label this namespace so all its pods go to virtual nodes (repeatable, or comma-separated)', collect)
       .addOption(new Option('--mode <mode>', 'which virtual nodes labelled pods go to (default: the installed mode)').choices(['vnode', 'controller']))
-      .option('--image <ref>', `Node.js 20 image the server runs on, e.g. a mirror of it (default: ${DEFAULT_IMAGE}); vnode's code comes from a ConfigMap`)
+      .option('--image <ref>', `Node.js image the server runs on (a supported LTS: 22, 24 or 26), e.g. a mirror of it (default: ${DEFAULT_IMAGE}); vnode's code comes from a ConfigMap`)
       .option('--replicas <n>', 'webhook server replicas', String(DEFAULT_REPLICAS))
       .option('--webhook-url <url>', 'call a server outside the cluster at this https URL instead of the in-cluster Service (run `vnode scheduling serve --mode MODE` there)')
       .option('--no-wait', 'do not wait for the webhook server to be available')

@@ -14,6 +14,8 @@ export const BURST_REASON = 'BurstToVirtualNode';
 export const BAD_SELECTOR_REASON = 'SelectorNotApplied';
 const COMPONENT = 'vnode-scheduling';
 const MAX_BODY = 3 * 1024 * 1024;
+/** The Node.js the server runs on, as Prometheus' *_info convention has it. */
+const RUNTIME_INFO = `# HELP vnode_scheduling_nodejs_info The Node.js version the server runs on.\n# TYPE vnode_scheduling_nodejs_info gauge\nvnode_scheduling_nodejs_info{version="${process.version}"} 1\n`;
 
 export interface WebhookServerOptions {
   host: string;
@@ -226,7 +228,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     const started = performance.now();
     const url = new URL(req.url ?? '/', 'https://webhook');
     if (req.method === 'GET' && url.pathname === HEALTH_PATH) { res.writeHead(view.ready ? 200 : 503).end(view.ready ? 'ok' : 'syncing'); return; }
-    if (req.method === 'GET' && url.pathname === METRICS_PATH) { res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(timing.text()); return; }
+    if (req.method === 'GET' && url.pathname === METRICS_PATH) { res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(timing.text() + RUNTIME_INFO); return; }
     const mode = url.pathname.startsWith(MUTATE_PATH) ? url.pathname.slice(MUTATE_PATH.length) as SchedulingMode : undefined;
     if (req.method !== 'POST' || !mode || !SCHEDULING_MODES.includes(mode)) { res.writeHead(404).end(); return; }
     const chunks: Buffer[] = [];

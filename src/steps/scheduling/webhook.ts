@@ -40,7 +40,8 @@ export const CRD_REF = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomRes
  * The official Node.js image of the major version vnode is built for: vnode's server is not an image of its own but
  * code in a ConfigMap (see codeConfigMap), so nothing has to be published. --image takes a mirror of it.
  */
-export const DEFAULT_IMAGE = 'docker.io/library/node:20-alpine';
+/** The Active LTS line (supported until 2029-04-30), the longest support window of the lines users can pull. */
+export const DEFAULT_IMAGE = 'docker.io/library/node:26-alpine';
 
 /**
  * Loads the gzipped server next to it as a CommonJS module. Runs on the image's own `node`; kept in the ConfigMap
