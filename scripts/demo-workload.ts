@@ -3,7 +3,8 @@
  * `addon` as the argument: a Deployment only labelled alibabacloud.com/eci=true, which the add-on's vk-webhook sends to its nodes.
  * `namespace`: creates namespace burst (for `scheduling enable --namespace burst`); `scheduling`: a plain
  * Deployment there and a pod only labelled alibabacloud.com/eci=true, placed by the webhook and the scheduler; `burst`:
- * more than the worker node holds, of a normal-node-prefer selector.
+ * more than the worker node holds, of a normal-node-prefer selector; `no-policy`: a Selector made as for eci-profile,
+ * with no policy (virtual-node-only, as eci-profile has it), and a pod it picks.
  */
 import { connectCluster } from '../src/cluster/kube.js';
 import type { KubeObject } from '../src/cluster/port.js';
@@ -35,6 +36,24 @@ if (mode === 'namespace') {
   // a bare pod has no controller to recreate it: uninstall --drain would (rightly) refuse it without --force
   await cluster.delete({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'labelled' });
   console.error('$ kubectl delete pod labelled');
+} else if (mode === 'no-policy') {
+  await cluster.create({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'batch' }, spec: { objectLabels: { matchLabels: { app: 'batch' } } } } as KubeObject);
+  console.error('$ kubectl apply -f selector-batch.yaml   # objectLabels app=batch, no policy');
+  // the server picks the new Selector up from its watch: a pod made a moment too early is left to the worker
+  let placed: KubeObject | undefined;
+  for (let i = 0; i < 30 && !placed; i++) {
+    const p = await cluster.create({ apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'batch-', namespace: 'default', labels: { app: 'batch' } }, spec: { containers: [{ name: 'job', image: 'registry.k8s.io/pause:3.9' }] } } as KubeObject);
+    if ((p.spec as { nodeSelector?: Record<string, string> }).nodeSelector?.['k8s.aliyun.com/vnode'] === 'true') placed = p;
+    else { await cluster.delete({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: p.metadata.name! }); await new Promise((r) => setTimeout(r, 500)); }
+  }
+  if (!placed) throw new Error('the Selector without policy did not take effect');
+  console.error('$ kubectl run batch --image=registry.k8s.io/pause:3.9 --labels=app=batch');
+  const ref = { apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: placed.metadata.name! };
+  const running = await cluster.waitFor<KubeObject>(ref, (p) => (p?.status as { phase?: string } | undefined)?.phase === 'Running', { timeoutMs: 120_000, signal });
+  show(running!);
+  await cluster.delete(ref);
+  await cluster.delete({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', name: 'batch' });
+  console.error('$ kubectl delete pod/batch selector/batch');
 } else if (mode === 'burst') {
   // 6 replicas of 1 CPU on a 4-CPU worker: 3 fit, the rest burst to the virtual nodes (selector web, normal-node-prefer)
   await cluster.create({

@@ -53,6 +53,9 @@ vnode scheduling list
 node --import tsx scripts/demo-workload.ts burst
 vnode scheduling remove web
 
+say "A Selector made with kubectl (as for Alibaba's eci-profile) without any policy: virtual-node-only, as eci-profile has it"
+node --import tsx scripts/demo-workload.ts no-policy
+
 say "Doctor: what keeps the virtual nodes working (the sandbox's loopback API server address is a warning)"
 vnode doctor
 
@@ -70,6 +73,7 @@ vnode uninstall --all --drain
 vnode status
 
 say "The ack-virtual-node add-on: register this cluster with ACK One (agent applied), install the add-on through the Container Service, one node per zone"
+vnode cluster register --vswitch vsw-bp1sandboxzoneh00001,vsw-bp1sandboxzonei00001 --security-group sg-bp1sandboxkubelet0001 --dry-run   # a public endpoint (endpoint_public_access) by default
 vnode install --mode addon --vswitch vsw-bp1sandboxzoneh00001,vsw-bp1sandboxzonei00001 --security-group sg-bp1sandboxkubelet0001 --yes
 vnode cluster status
 node --import tsx scripts/demo-workload.ts addon
