@@ -16,5 +16,20 @@ export default tseslint.config(
     },
   },
   { files: ['src/main.ts'], rules: { 'no-restricted-syntax': 'off' } },
+  // the features stand side by side on src/steps/ground: none imports another, and the ground imports none
+  ...featureBoundaries(),
   { files: ['**/*.mjs'], languageOptions: { globals: { process: 'readonly' } } },
 );
+
+function featureBoundaries() {
+  const features = ['addon', 'virtual-node', 'scheduling'];
+  const above = ['doctor', 'status'];
+  const rule = (banned, why) => ['error', { patterns: banned.map((f) => ({ group: [`../${f}/*`, `**/steps/${f}/*`], message: why })) }];
+  return [
+    ...features.map((f) => ({
+      files: [`src/steps/${f}/**/*.ts`],
+      rules: { 'no-restricted-imports': rule([...features.filter((x) => x !== f), ...above], `a feature never imports another feature (or status/doctor): share it through src/steps/ground`) },
+    })),
+    { files: ['src/steps/ground/**/*.ts'], rules: { 'no-restricted-imports': rule([...features, ...above], 'the ground floor imports no feature') } },
+  ];
+}

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { age, collectStatus, findOne, type VirtualNodeStatus } from '../steps/virtual-node/status.js';
+import { age, collectStatus, findOne, type VirtualNodeStatus } from '../steps/status/status.js';
 import type { CommandModule } from './registry.js';
 
 export function table(rows: string[][]): string {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeObject } from '../../src/cluster/port.js';
 import { parseClusterDns, parseClusterDomain, parseCustomResources, parseOptions, parseTag, parseTags, parseTaint } from '../../src/commands/install.js';
-import { EXCLUDE, excludedTerms, isExcluded, revertedTerms, wouldSchedule } from '../../src/steps/scheduling/daemonset-affinity.js';
+import { EXCLUDE, excludedTerms, isExcluded, revertedTerms, wouldSchedule } from '../../src/steps/ground/daemonset-affinity.js';
 import { nodeNames, VNODE_LABELS, VNODE_TAINT } from '../../src/steps/virtual-node/install.js';
 import { clientToken } from '../../src/steps/virtual-node/install-record.js';
 

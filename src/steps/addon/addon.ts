@@ -4,22 +4,15 @@ import type { Context } from '../../context.js';
 import { operationError, usageError, VnodeError } from '../../errors.js';
 import { pause } from '../../util/sleep.js';
 import { ADDON_SECRET, readAddonSecret } from '../ram/addon-secret.js';
-import { confirmDaemonSetPatches, keepDaemonSetsOff, type AffinityChange } from '../scheduling/daemonset-affinity.js';
-import { nodeUsable } from '../virtual-node/node-of.js';
-import { asInput, checkNetwork, checkVersion } from '../virtual-node/preflight.js';
-import { ADDON, CONTROLLER_DEPLOYMENT, ECI_PROFILE, NAMESPACE, NODE_LABELS, NODE_PREFIX, nodeNameForZone, TAINT, VNODE_LABEL } from './constants.js';
+import { confirmDaemonSetPatches, keepDaemonSetsOff, type AffinityChange } from '../ground/daemonset-affinity.js';
+import { asInput, checkNetwork, checkVersion } from '../ground/preflight.js';
+import { CONTROLLER_REF, nodeUsable, PROFILE_REF } from '../ground/virtual-nodes.js';
+import { ADDON, CONTROLLER_DEPLOYMENT, ECI_PROFILE, NAMESPACE, NODE_LABELS, nodeNameForZone, TAINT } from './constants.js';
 import { defaultRegistrationName, readRegistration, register, registrationCost, type RegisterResult } from './registration.js';
 
-export const PROFILE_REF = { apiVersion: 'v1', kind: 'ConfigMap', namespace: NAMESPACE, name: ECI_PROFILE };
-export const CONTROLLER_REF = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NAMESPACE, name: CONTROLLER_DEPLOYMENT };
+export { addonNodes, CONTROLLER_REF, PROFILE_REF } from '../ground/virtual-nodes.js';
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };
-
-/** The add-on's nodes: virtual-kubelet-<zone>, labelled type=virtual-kubelet, not ECI-hosted VNodes. */
-export async function addonNodes(cluster: ClusterPort): Promise<KubeObject[]> {
-  const nodes = await cluster.list<KubeObject>('v1', 'Node', { labelSelector: `type=virtual-kubelet,!${VNODE_LABEL}` });
-  return nodes.filter((n) => n.metadata.name!.startsWith(NODE_PREFIX)).sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!));
-}
 
 export async function readProfile(cluster: ClusterPort): Promise<Record<string, string> | undefined> {
   return (await cluster.get<ConfigMap>(PROFILE_REF))?.data;

@@ -4,23 +4,13 @@
  * marked ASSUMPTION.
  */
 
-export const ADDON = 'ack-virtual-node';
-export const NAMESPACE = 'kube-system';
-/** The controller the add-on manager deploys. */
-export const CONTROLLER_DEPLOYMENT = 'ack-virtual-node-controller';
-export const ECI_PROFILE = 'eci-profile';
+import { ADDON_NAMESPACE } from '../ground/virtual-nodes.js';
+
+export {
+  ADDON, ADDON_NAMESPACE as NAMESPACE, ADDON_NODE_LABELS as NODE_LABELS, ADDON_NODE_PREFIX as NODE_PREFIX, ADDON_TAINT as TAINT, CONTROLLER_DEPLOYMENT, ECI_PROFILE,
+  nodeNameForZone, VNODE_LABEL,
+} from '../ground/virtual-nodes.js';
 export const VK_WEBHOOK = 'vk-webhook';
-/** One node per zone of eci-profile's vSwitchIds: virtual-kubelet-<region>-<zone letter>, i.e. virtual-kubelet-<zone id>. */
-export const NODE_PREFIX = 'virtual-kubelet-';
-export function nodeNameForZone(zoneId: string): string {
-  return `${NODE_PREFIX}${zoneId}`;
-}
-/** The taint on every node of the add-on. */
-export const TAINT = { key: 'virtual-kubelet.io/provider', value: 'alibabacloud', effect: 'NoSchedule' };
-/** Labels the add-on's nodes register with (as captured from running clusters). */
-export const NODE_LABELS: Record<string, string> = { type: 'virtual-kubelet', 'kubernetes.io/role': 'agent', 'beta.kubernetes.io/os': 'linux' };
-/** ECI-hosted VNodes carry type=virtual-kubelet as well; this label tells them apart. */
-export const VNODE_LABEL = 'k8s.aliyun.com/vnode';
 
 /** The cluster type of a registered cluster. */
 export const CLUSTER_TYPE = 'ExternalKubernetes';
@@ -31,7 +21,7 @@ export const CLUSTER_TYPE = 'ExternalKubernetes';
 export const AGENT_DEPLOYMENT = 'ack-cluster-agent';
 
 /** Where vnode records the registration in the cluster itself, so any machine can re-run. */
-export const REGISTRATION = { apiVersion: 'v1', kind: 'ConfigMap', namespace: NAMESPACE, name: 'vnode-registration' };
+export const REGISTRATION = { apiVersion: 'v1', kind: 'ConfigMap', namespace: ADDON_NAMESPACE, name: 'vnode-registration' };
 /** On each object vnode applied from the agent manifest. */
 export const PART_OF_LABEL = 'vnode.dev/part-of';
 export const AGENT_PART = 'ack-cluster-agent';

@@ -1,6 +1,6 @@
 import type { Context } from '../../context.js';
 import { usageError } from '../../errors.js';
-import { asInput, checkNetwork } from '../virtual-node/preflight.js';
+import { asInput, checkNetwork } from '../ground/preflight.js';
 import { addonNodes, PROFILE_REF, profileChanges, readProfile, type ProfileChange } from './addon.js';
 import { ADDON, ECI_PROFILE, NAMESPACE } from './constants.js';
 

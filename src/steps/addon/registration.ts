@@ -7,7 +7,7 @@ import { describeRef, refOf, type ClusterPort, type KubeObject, type ObjectRef }
 import type { Context } from '../../context.js';
 import { operationError, usageError, VnodeError } from '../../errors.js';
 import { pause } from '../../util/sleep.js';
-import { asInput, checkNetwork } from '../virtual-node/preflight.js';
+import { asInput, checkNetwork } from '../ground/preflight.js';
 import { ADDON, AGENT_DEPLOYMENT, AGENT_PART, CONTROLLER_DEPLOYMENT, NAMESPACE, PART_OF_LABEL, REGISTRATION } from './constants.js';
 
 export interface RegistrationRecord {

@@ -3,7 +3,7 @@ import type { Context } from '../../context.js';
 import { operationError, VnodeError } from '../../errors.js';
 import { cordon, drainRefusals, refuseDrain, type DrainOptions, type DrainResult } from '../drain/drain.js';
 import { busyPods, NodeRetirement } from '../drain/retire.js';
-import { asInput } from '../virtual-node/preflight.js';
+import { asInput } from '../ground/preflight.js';
 import { addonNodes, CONTROLLER_REF, followTask, waitInstance } from './addon.js';
 import { ADDON } from './constants.js';
 import { deregister, readRegistration, type DeregisterResult } from './registration.js';
@@ -28,11 +28,6 @@ export interface AddonUninstallResult {
   wouldDelete?: string[];
 }
 
-/** Is anything of the add-on left in the cluster (its controller or its nodes)? */
-export async function addonPresent(ctx: Context): Promise<boolean> {
-  const cluster = await ctx.cluster();
-  return Boolean(await cluster.get(CONTROLLER_REF)) || (await addonNodes(cluster)).length > 0;
-}
 
 /**
  * Removes the add-on without losing pods or leaving ECI instances (in a registered cluster, uninstalling it deletes

@@ -10,17 +10,17 @@ import { readRegistration, STATE_MEANING } from '../addon/registration.js';
 import { BOOTSTRAP_TOKEN_TYPE, NAMESPACE as IDENTITY_NS, tokenFromSecret } from '../identity/identity.js';
 import { serverWarnings } from '../identity/kubeconfig-file.js';
 import { ADDON_SECRET, attachedByVnode, readAddonSecret } from '../ram/addon-secret.js';
-import { confirmDaemonSetPatches, keepDaemonSetsOff } from '../scheduling/daemonset-affinity.js';
+import { confirmDaemonSetPatches, keepDaemonSetsOff } from '../ground/daemonset-affinity.js';
 import { certFacts, RENEW_BEFORE_MS } from '../scheduling/certs.js';
 import { serverTrouble } from '../scheduling/scheduling.js';
 import { DEPLOYMENT_REF, describeConfiguration, entryProblem, MWC_REF, SECRET_REF } from '../scheduling/webhook.js';
 import { SELECTOR_API, SELECTOR_KIND, type SelectorObject } from '../scheduling/policy.js';
 import { TAG_CLUSTER, TAG_IDENTITY, VNODE_LABELS, VNODE_TAINT } from '../virtual-node/install.js';
-import { opensKubeletPorts } from '../virtual-node/preflight.js';
+import { opensKubeletPorts } from '../ground/preflight.js';
 import { listInstallRecords } from '../virtual-node/install-record.js';
 import { findStrays } from '../drain/strays.js';
 import { INSTANCE_ANNOTATION, TAG_CLUSTER_ID, TAG_NODE_NAME, TERMINAL_STATUSES } from '../../assumptions.js';
-import { collectStatus, findOne, type VirtualNodeStatus } from '../virtual-node/status.js';
+import { collectStatus, findOne, type VirtualNodeStatus } from '../status/status.js';
 
 export type CheckStatus = 'PASS' | 'WARN' | 'FAIL';
 

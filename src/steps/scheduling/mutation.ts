@@ -1,6 +1,5 @@
 import { requiredTerms, selectsNode, toleratesTaint, type NodeFacts, type PodSchedulingSpec, type Toleration } from '../../cluster/node-match.js';
-import { NODE_LABELS as CONTROLLER_LABELS, TAINT as CONTROLLER_TAINT } from '../addon/constants.js';
-import { VNODE_LABELS, VNODE_TAINT } from '../virtual-node/constants.js';
+import { ADDON_NODE_LABELS as CONTROLLER_LABELS, ADDON_TAINT as CONTROLLER_TAINT, VNODE_LABELS, VNODE_TAINT } from '../ground/virtual-nodes.js';
 
 export type SchedulingMode = 'vnode' | 'controller';
 export const SCHEDULING_MODES: SchedulingMode[] = ['vnode', 'controller'];

@@ -6,7 +6,7 @@ import type { Context } from '../../context.js';
 import { operationError, usageError } from '../../errors.js';
 import { packageRoot } from '../../util/package-root.js';
 import { pause } from '../../util/sleep.js';
-import { CONTROLLER_REF } from '../addon/addon.js';
+import { CONTROLLER_REF } from '../ground/virtual-nodes.js';
 import { certFacts, generateWebhookCerts, RENEW_BEFORE_MS } from './certs.js';
 import { LEGACY_NAMESPACE_LABEL, NAMESPACE_LABEL, SHORT_NAMESPACE_LABEL, TARGETS, type SchedulingMode } from './mutation.js';
 import { SELECTOR_API, SELECTOR_KIND, type SelectorObject } from './policy.js';

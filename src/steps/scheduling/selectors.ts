@@ -1,8 +1,7 @@
 import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { operationError, usageError } from '../../errors.js';
-import { CONTROLLER_REF, PROFILE_REF } from '../addon/addon.js';
-import { ADDON, ECI_PROFILE, NAMESPACE } from '../addon/constants.js';
+import { ADDON, ADDON_NAMESPACE as NAMESPACE, CONTROLLER_REF, ECI_PROFILE, PROFILE_REF } from '../ground/virtual-nodes.js';
 import { syncEntries } from './entries.js';
 import { BUILT_IN_RULES, policyOf, POLICY_FLAG_OF, SELECTOR_API, SELECTOR_KIND, type PolicyName, type SelectorObject, type SelectorSpec } from './policy.js';
 import { entryProblem } from './webhook.js';

@@ -1,7 +1,7 @@
 import { managed, withAppliedHash } from '../../cluster/ensure.js';
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../../cluster/port.js';
-import { VIRTUAL_KUBELET_LABEL } from './daemonset-affinity.js';
+import { VIRTUAL_KUBELET_LABEL } from '../ground/daemonset-affinity.js';
 import type { SchedulingMode } from './mutation.js';
 import { BUILT_IN_RULES, SELECTOR_CRD, SELECTOR_GROUP, SELECTOR_KIND, type LabelSelector, type SelectorObject } from './policy.js';
 

@@ -3,7 +3,7 @@ import { clusterUid } from '../../cluster/cluster-id.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { VnodeError, operationError, throwIfAborted, usageError } from '../../errors.js';
-import { confirmDaemonSetPatches, keepDaemonSetsOff, type AffinityChange, type NodeTaint } from '../scheduling/daemonset-affinity.js';
+import { confirmDaemonSetPatches, keepDaemonSetsOff, type AffinityChange, type NodeTaint } from '../ground/daemonset-affinity.js';
 import { DEFAULT_APPROVER_IMAGE } from '../identity/identity.js';
 import { clientToken, ensureInstallRecord, findInstallRecord } from './install-record.js';
 import { detectClusterDns } from './dns.js';
@@ -11,7 +11,7 @@ import { zoneOf } from './zone.js';
 import { findNodeOf, nodeUsable } from './node-of.js';
 import { pause } from '../../util/sleep.js';
 import { assumedNodeName } from '../../assumptions.js';
-import { asInput, checkNetwork, checkVersion, type NetworkCheck } from './preflight.js';
+import { asInput, checkNetwork, checkVersion, type NetworkCheck } from '../ground/preflight.js';
 import { provisionIdentity } from '../identity/kubeconfig.js';
 import { isClusterAdmin, kubeconfigToSend, serverWarnings } from '../identity/kubeconfig-file.js';
 

@@ -1,7 +1,6 @@
 import { assumedNodeName } from '../../assumptions.js';
 import type { VirtualNodeInfo } from '../../cloud/port.js';
 import type { ClusterPort, KubeObject } from '../../cluster/port.js';
-import { nodeReady } from '../../cluster/node-match.js';
 
 /** The documented label every VNode's Node carries. */
 export const VNODE_NODE_SELECTOR = 'k8s.aliyun.com/vnode=true';
@@ -33,7 +32,4 @@ export async function findNodeOf(cluster: ClusterPort, v: Pick<VirtualNodeInfo, 
 }
 
 /** Ready, and schedulable by the node-lifecycle controller's measure: its not-ready taint is gone too. */
-export function nodeUsable(n: KubeObject | undefined): boolean {
-  const taints = ((n?.spec as { taints?: { key: string }[] } | undefined)?.taints ?? []);
-  return nodeReady(n) && !taints.some((t) => t.key === 'node.kubernetes.io/not-ready' || t.key === 'node.kubernetes.io/unreachable');
-}
+export { nodeUsable } from '../ground/virtual-nodes.js';

@@ -3,7 +3,7 @@ import { clusterUid } from '../../cluster/cluster-id.js';
 import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject, type ObjectRef } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { operationError, VnodeError } from '../../errors.js';
-import { AFFINITY_ANNOTATION, revertedTerms, terms } from '../scheduling/daemonset-affinity.js';
+import { AFFINITY_ANNOTATION, revertedTerms, terms } from '../ground/daemonset-affinity.js';
 import { cordon, drainNode, drainRefusals, refuseDrain, type DrainOptions, type DrainResult } from '../drain/drain.js';
 import { busyPods, NodeRetirement } from '../drain/retire.js';
 import { findStrays } from '../drain/strays.js';
@@ -13,7 +13,7 @@ import { BOOTSTRAP_TOKEN_TYPE, EXTRA_ENDPOINTS_ROLE, EXTRA_ROLE, NAMESPACE } fro
 import { IDENTITY_ANNOTATION, identityName, NAME_LABEL, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME } from './install.js';
 import { deleteInstallRecord, installRecordName, listInstallRecords } from './install-record.js';
 import { findTargets, select, type Target } from './targets.js';
-import { addonPresent } from '../addon/uninstall.js';
+import { addonPresent } from '../ground/virtual-nodes.js';
 
 export interface UninstallOptions {
   names: string[];
@@ -264,7 +264,7 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
   }
   if (remaining.length === 0) {
     if (!opts.keepRbac) for (const r of await sharedObjects(cluster)) if (await cluster.delete(r)) result.sharedDeleted.push(describe(r));
-    if (opts.revertDaemonsetAffinity && await addonPresent(ctx)) ctx.out.warn('DaemonSet affinity kept: the ack-virtual-node add-on\'s virtual nodes remain');
+    if (opts.revertDaemonsetAffinity && await addonPresent(cluster)) ctx.out.warn('DaemonSet affinity kept: the ack-virtual-node add-on\'s virtual nodes remain');
     else if (opts.revertDaemonsetAffinity) result.daemonSetsReverted = await revertAffinity(cluster);
   } else if (opts.revertDaemonsetAffinity) {
     ctx.out.warn(`DaemonSet affinity kept: ${remaining.length} virtual node(s) remain`);

@@ -10,9 +10,9 @@ import type { DrainOptions, DrainResult } from '../drain/drain.js';
 import { NodeRetirement } from '../drain/retire.js';
 import { drainRefusals, refuseDrain } from '../drain/drain.js';
 import { findNodeOf } from './node-of.js';
-import { keepDaemonSetsOff } from '../scheduling/daemonset-affinity.js';
+import { keepDaemonSetsOff } from '../ground/daemonset-affinity.js';
 import { VNODE_BILLING, identityName, NAME_LABEL, TAG_CLUSTER, TAG_IDENTITY, TAG_NAME, TAG_REPLACES, VNODE_LABELS, VNODE_TAINT, waitReadyAndLabel } from './install.js';
-import { asInput, checkNetwork } from './preflight.js';
+import { asInput, checkNetwork } from '../ground/preflight.js';
 import { deletionToken } from '../../cloud/tokens.js';
 
 export { TAG_REPLACES } from './install.js';

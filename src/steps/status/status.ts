@@ -5,8 +5,8 @@ import type { Context } from '../../context.js';
 import { usageError } from '../../errors.js';
 import { PROFILE_REF } from '../addon/addon.js';
 import { NODE_PREFIX, VNODE_LABEL } from '../addon/constants.js';
-import { NAME_LABEL, TAG_CLUSTER, TAG_NAME } from './install.js';
-import { zoneOf } from './zone.js';
+import { NAME_LABEL, TAG_CLUSTER, TAG_NAME } from '../virtual-node/install.js';
+import { zoneOf } from '../virtual-node/zone.js';
 
 export interface Condition { type: string; status: string; reason?: string; message?: string; lastHeartbeatTime?: string }
 
