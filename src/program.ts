@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { Deps, GlobalFlags } from './context.js';
-import { commands, groups, type CommandEntry } from './commands/registry.js';
+import { commands, docsPage, groups, type CommandEntry } from './commands/registry.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './ui/formats.js';
 
 import { VERSION } from './version.js';
@@ -88,14 +88,14 @@ Try it locally first: eval "$(vnode sandbox up)"`);
       if (!parents.has(name)) {
         const group = program.command(name).description(groups.find((g) => g.name === name)?.summary ?? '');
         const examples = commands.filter((c) => c.path[0] === name && !c.hidden).map((c) => c.examples[0]).filter((e): e is string => Boolean(e)).slice(0, 4);
-        group.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}`);
+        group.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}\n\nDocs: ${docsPage([name])} (in vnode's package)`);
         parents.set(name, group);
       }
       parent = parents.get(name)!;
     }
     const cmd = parent.command(entry.path[entry.path.length - 1]!, entry.hidden ? { hidden: true } : {}).description(entry.summary);
     for (const a of entry.aliases ?? []) cmd.alias(a);
-    if (entry.examples.length) cmd.addHelpText('after', `\nExamples:\n${entry.examples.map((e) => `  ${e}`).join('\n')}`);
+    cmd.addHelpText('after', `${entry.examples.length ? `\nExamples:\n${entry.examples.map((e) => `  ${e}`).join('\n')}\n` : ''}\nDocs: ${docsPage(entry.path)} (in vnode's package)`);
     if (entry !== target) continue;
     const mod = await entry.load();
     mod.configure(cmd);

@@ -26,6 +26,17 @@ export interface GroupEntry {
   summary: string;
 }
 
+/** The docs page (in the package) of each command, by its first word. */
+const DOCS: Record<string, string> = {
+  ram: 'ram.md', secret: 'ram.md', kubeconfig: 'kubeconfig.md', cluster: 'addon.md', config: 'addon.md', install: 'vnodes.md', status: 'vnodes.md',
+  update: 'vnodes.md', drain: 'vnodes.md', uninstall: 'vnodes.md', scale: 'vnodes.md', scheduling: 'scheduling.md', doctor: 'doctor.md',
+  completion: 'conventions.md', __nodes: 'conventions.md', sandbox: 'sandbox.md',
+};
+
+export function docsPage(path: string[]): string {
+  return `docs/${DOCS[path[0]!] ?? 'conventions.md'}`;
+}
+
 /** Groups appear in help where their first command stands in `commands`. */
 export const groups: GroupEntry[] = [
   { name: 'ram', summary: 'RAM user, policies and AccessKey for the virtual node addon' },

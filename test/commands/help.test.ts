@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -24,17 +24,19 @@ describe('help', () => {
     assert.deepEqual(listed, ['ram', 'secret', 'kubeconfig', 'cluster', 'install', 'status', 'scheduling', 'doctor', 'update', 'config', 'drain', 'uninstall', 'completion', 'sandbox', 'help']);
   });
 
-  it('every group\'s help ends with examples of its commands', async () => {
+  it('every group\'s help ends with examples of its commands, then its docs page', async () => {
     for (const g of ['ram', 'secret', 'cluster', 'scheduling', 'config', 'sandbox']) {
       const r = await runVnode([g, '--help']);
-      assert.match(r.stdout, new RegExp(`Examples:\\n(  .*vnode ${g} .*\\n?){1,4}$`), g);
+      assert.match(r.stdout, new RegExp(`Examples:\\n(  .*vnode ${g} .*\\n){1,4}\\nDocs: docs/[a-z-]+\\.md \\(in vnode's package\\)\\n?$`), g);
     }
   });
 
-  it('every command\'s help ends with 2-4 examples, and each example parses with the flags the command has', async () => {
+  it('every command\'s help ends with 2-4 examples and its docs page, and each example parses with the flags the command has', async () => {
     for (const entry of commands.filter((c) => !c.hidden)) {
       const r = await runVnode([...entry.path, '--help']);
-      const tail = r.stdout.split('Examples:\n')[1];
+      const docs = /\nDocs: (docs\/[a-z-]+\.md) \(in vnode's package\)\n?$/.exec(r.stdout);
+      assert.ok(docs && existsSync(path.resolve(import.meta.dirname, '../..', docs[1]!)), `${entry.path.join(' ')} --help ends with its docs page`);
+      const tail = r.stdout.split('Examples:\n')[1]?.split('\nDocs: ')[0];
       assert.ok(tail, `${entry.path.join(' ')} --help has examples`);
       const shown = tail.trimEnd().split('\n');
       assert.ok(shown.length >= 1 && shown.length <= 4, `${entry.path.join(' ')}: ${shown.length} examples`);
