@@ -1,7 +1,7 @@
 /**
  * What vnode relies on about Alibaba Cloud, in one place. Documented facts first; then ASSUMPTIONS: names and tags
  * no public document confirms. Product logic must not depend on an assumption alone where a documented signal
- * exists; each assumption is listed in the README.
+ * exists; each assumption is listed in docs/assumptions.md.
  */
 
 /** Documented: the pod annotation naming the ECI instance that runs the pod. */

@@ -29,7 +29,7 @@ export interface WorkerOptions {
   unpullable?: string[];
 }
 
-/** What the sandbox can run of an image; see README (the sandbox's worker). */
+/** What the sandbox can run of an image; see docs/sandbox.md (the sandbox's worker node). */
 export type ImageKind = 'node' | 'pause' | 'played' | 'unavailable';
 
 /** `*` matches any run of characters (across '/' too), everything else itself. */
