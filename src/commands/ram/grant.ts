@@ -1,8 +1,6 @@
-import { Option, type Command } from 'commander';
 import { usageError } from '../../errors.js';
 import { DEFAULT_POLICY, grant, validatePolicyName, validateUserName, type GrantResult } from '../../steps/ram/ram.js';
-import { collect } from '../flags.js';
-import type { CommandModule } from '../registry.js';
+import { defineCommand, flag, read } from '../define.js';
 
 function render(r: GrantResult): string {
   const lines: string[] = [];
@@ -30,24 +28,22 @@ function render(r: GrantResult): string {
   return lines.join('\n');
 }
 
-const command: CommandModule = {
-  configure(cmd: Command) {
-    cmd
-      .description('Create the RAM user of the ECI virtual node addon (if missing), grant it permissions, and store an AccessKey of it in ' +
-        'kube-system/alibaba-addon-secret. Re-running converges: one user, one key, each policy attached once.')
-      .addOption(new Option('--user <name>', 'RAM user name (default: vnode-addon-<8 hex of the kube-system namespace UID>)'))
-      .addOption(new Option('--policy <name>', `policy to attach, repeatable (default: the custom least-privilege ${DEFAULT_POLICY})`).argParser(collect))
-      .addOption(new Option('--rotate-key', 'create a new AccessKey, update the Secret, then delete the old key'))
-      .addOption(new Option('--no-secret', 'grant permissions only; no AccessKey, no Secret'))
-      .addOption(new Option('--update-policy', `when ${DEFAULT_POLICY} differs from vnode's document, make vnode's its new default version (RAM keeps 5; the oldest non-default goes)`));
+export default defineCommand({
+  description: 'Create the RAM user of the ECI virtual node addon (if missing), grant it permissions, and store an AccessKey of it in '
+    + 'kube-system/alibaba-addon-secret. Re-running converges: one user, one key, each policy attached once.',
+  flags: {
+    user: flag('--user <name>', 'RAM user name (default: vnode-addon-<8 hex of the kube-system namespace UID>)', read.optional(validateUserName)),
+    policies: flag('--policy <name>', `policy to attach, repeatable (default: the custom least-privilege ${DEFAULT_POLICY})`,
+      (raw) => [...new Set((read.optionalList(raw) ?? [DEFAULT_POLICY]).map(validatePolicyName))], { repeatable: true }),
+    rotateKey: flag('--rotate-key', 'create a new AccessKey, update the Secret, then delete the old key', read.bool),
+    secret: flag('--no-secret', 'grant permissions only; no AccessKey, no Secret', read.unlessNegated),
+    updatePolicy: flag('--update-policy', `when ${DEFAULT_POLICY} differs from vnode's document, make vnode's its new default version (RAM keeps 5; the oldest non-default goes)`, read.bool),
   },
-  async run(ctx, _args, raw) {
-    const user = raw.user === undefined ? undefined : validateUserName(String(raw.user));
-    const policies = ((raw.policy as string[] | undefined) ?? [DEFAULT_POLICY]).map(validatePolicyName);
-    if (raw.rotateKey && raw.secret === false) throw usageError('ConflictingFlags', '--rotate-key and --no-secret contradict each other: a rotated key must go into the Secret', 'rotate with `vnode ram grant --rotate-key`; use --no-secret only to grant permissions');
-    const r = await grant(ctx, { user, policies: [...new Set(policies)], rotateKey: Boolean(raw.rotateKey), noSecret: raw.secret === false, updatePolicy: raw.updatePolicy === true });
+  async run(ctx, o) {
+    if (o.rotateKey && !o.secret) {
+      throw usageError('ConflictingFlags', '--rotate-key and --no-secret contradict each other: a rotated key must go into the Secret', 'rotate with `vnode ram grant --rotate-key`; use --no-secret only to grant permissions');
+    }
+    const r = await grant(ctx, { user: o.user, policies: o.policies, rotateKey: o.rotateKey, noSecret: !o.secret, updatePolicy: o.updatePolicy });
     ctx.out.result(r, () => render(r));
   },
-};
-
-export default command;
+});

@@ -1,9 +1,7 @@
-import { Option, type Command } from 'commander';
 import { usageError } from '../../errors.js';
 import { POLICY_FLAGS } from '../../steps/scheduling/policy.js';
 import { applySelector, parsePairs, type SelectorChange } from '../../steps/scheduling/selectors.js';
-import { collect } from '../flags.js';
-import type { CommandModule } from '../registry.js';
+import { defineCommand, flag, read } from '../define.js';
 
 export function renderChange(r: SelectorChange & { engine: 'addon' | 'vnode' }): string {
   const pre = r.dryRun ? '(dry run) ' : '';
@@ -24,33 +22,25 @@ function parsePriority(raw: unknown): number | undefined {
   return n;
 }
 
-const command: CommandModule = {
-  configure(cmd: Command) {
-    cmd
-      .description('Add (or replace) a selector: the pods it matches get its policy and effect. Without the ack-virtual-node add-on it is a Selector ' +
-        '(eci.aliyun.com/v1, the format of Alibaba\'s eci-profile) applied by vnode\'s scheduling server: fair (virtual nodes allowed), normal-node-only, ' +
-        'normal-node-prefer (burst to virtual nodes when normal nodes are full) or virtual-node-only; the highest --priority wins. With the add-on it is an ' +
-        'entry of eci-profile\'s `selectors`, applied by the add-on\'s vk-webhook in list order. The effect\'s labels and annotations never override the pod\'s own.')
-      .argument('<name>', 'selector name')
-      .addOption(new Option('--pod-selector <k=v,...>', 'pod labels that must all match').argParser(collect))
-      .addOption(new Option('--namespace-selector <k=v,...>', 'namespace labels that must all match').argParser(collect))
-      .addOption(new Option('--policy <policy>', 'where matched pods may run (required without the add-on)').choices(Object.keys(POLICY_FLAGS)))
-      .option('--priority <n>', 'the highest matching selector wins (default 0; a pod\'s own alibabacloud.com/eci=true label always wins)')
-      .addOption(new Option('--annotation <k=v>', 'added to matched pods, repeatable (e.g. k8s.aliyun.com/eci-use-specs=2-4Gi)').argParser(collect))
-      .addOption(new Option('--label <k=v>', 'added to matched pods, repeatable').argParser(collect));
+const pairs = (flagName: string, anyValue = false) => (raw: unknown): Record<string, string> => parsePairs(flagName, read.list(raw), { anyValue });
+
+export default defineCommand({
+  description: 'Add (or replace) a selector: the pods it matches get its policy and effect. Without the ack-virtual-node add-on it is a Selector '
+    + '(eci.aliyun.com/v1, the format of Alibaba\'s eci-profile) applied by vnode\'s scheduling server: fair (virtual nodes allowed), normal-node-only, '
+    + 'normal-node-prefer (burst to virtual nodes when normal nodes are full) or virtual-node-only; the highest --priority wins. With the add-on it is an '
+    + 'entry of eci-profile\'s `selectors`, applied by the add-on\'s vk-webhook in list order. The effect\'s labels and annotations never override the pod\'s own.',
+  args: [['<name>', 'selector name']],
+  flags: {
+    pod: flag('--pod-selector <k=v,...>', 'pod labels that must all match', pairs('--pod-selector'), { repeatable: true }),
+    namespace: flag('--namespace-selector <k=v,...>', 'namespace labels that must all match', pairs('--namespace-selector'), { repeatable: true }),
+    policy: flag('--policy <policy>', 'where matched pods may run (required without the add-on)', (raw) => (raw === undefined ? undefined : POLICY_FLAGS[String(raw)]),
+      { choices: Object.keys(POLICY_FLAGS) }),
+    priority: flag('--priority <n>', 'the highest matching selector wins (default 0; a pod\'s own alibabacloud.com/eci=true label always wins)', parsePriority),
+    annotations: flag('--annotation <k=v>', 'added to matched pods, repeatable (e.g. k8s.aliyun.com/eci-use-specs=2-4Gi)', pairs('--annotation', true), { repeatable: true }),
+    labels: flag('--label <k=v>', 'added to matched pods, repeatable', pairs('--label'), { repeatable: true }),
   },
-  async run(ctx, args, raw) {
-    const r = await applySelector(ctx, {
-      name: args[0]!,
-      pod: parsePairs('--pod-selector', (raw.podSelector as string[] | undefined) ?? []),
-      namespace: parsePairs('--namespace-selector', (raw.namespaceSelector as string[] | undefined) ?? []),
-      annotations: parsePairs('--annotation', (raw.annotation as string[] | undefined) ?? [], { anyValue: true }),
-      labels: parsePairs('--label', (raw.label as string[] | undefined) ?? []),
-      policy: raw.policy === undefined ? undefined : POLICY_FLAGS[String(raw.policy)],
-      priority: parsePriority(raw.priority),
-    });
+  async run(ctx, o, args) {
+    const r = await applySelector(ctx, { name: args[0]!, ...o });
     ctx.out.result(r, () => renderChange(r));
   },
-};
-
-export default command;
+});
