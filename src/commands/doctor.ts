@@ -1,6 +1,5 @@
-import type { Command } from 'commander';
+import { defineCommand, flag, read } from './define.js';
 import type { DoctorResult } from '../steps/doctor/doctor.js';
-import type { CommandModule } from './registry.js';
 import { table } from './status.js';
 
 function render(r: DoctorResult, color: (s: string, status: string) => string): string {
@@ -12,22 +11,20 @@ function render(r: DoctorResult, color: (s: string, status: string) => string): 
   return lines.join('\n');
 }
 
-const command: CommandModule = {
-  configure(cmd: Command) {
-    cmd.description('Check what keeps virtual nodes working: API server version; each node Ready in ECI and in the cluster (with its last warning); ' +
-      'DaemonSets kept off them; their credentials; the addon\'s AccessKey and RAM policy (controller mode); the security group\'s kubelet ports; ' +
-      'the server address; ECI instances with no pod (billed) and pods with no instance; pods per node; the scheduling webhook\'s certificate. ' +
-      'Exit 1 when a check fails.')
-      .argument('[name]', 'only this virtual node (name, VNode id or Node name)')
-      .option('--fix', 'repair what can be repaired in place (re-apply the DaemonSet exclusion)');
+export default defineCommand({
+  description: 'Check what keeps virtual nodes working: API server version; each node Ready in ECI and in the cluster (with its last warning); '
+    + 'DaemonSets kept off them; their credentials; the addon\'s AccessKey and RAM policy (controller mode); the security group\'s kubelet ports; '
+    + 'the server address; ECI instances with no pod (billed) and pods with no instance; pods per node; the scheduling webhook\'s certificate. '
+    + 'Exit 1 when a check fails.',
+  args: [['[name]', 'only this virtual node (name, VNode id or Node name)']],
+  flags: {
+    fix: flag('--fix', 'repair what can be repaired in place (re-apply the DaemonSet exclusion)', read.bool),
   },
-  async run(ctx, args, raw) {
+  async run(ctx, o, args) {
     const { runDoctor } = await import('../steps/doctor/doctor.js');
-    const r = await ctx.status.step('Running checks', () => runDoctor(ctx, { name: args[0], fix: raw.fix === true }), (x) => `${x.checks.length} checks`);
+    const r = await ctx.status.step('Running checks', () => runDoctor(ctx, { name: args[0], fix: o.fix }), (x) => `${x.checks.length} checks`);
     const paint = (s: string, status: string): string => (status === 'FAIL' ? ctx.out.color.red(s) : status === 'WARN' ? ctx.out.color.yellow(s) : ctx.out.color.green(s));
     ctx.out.result(r, () => render(r, paint));
     return r.summary.FAIL > 0 ? 1 : 0;
   },
-};
-
-export default command;
+});

@@ -1,40 +1,48 @@
-import { Option, type Command } from 'commander';
 import type { KubeObject } from '../cluster/port.js';
 import type { Context } from '../context.js';
 import { usageError } from '../errors.js';
 import { drainNode, drainRefusals, refuseDrain, type DrainOptions, type DrainResult } from '../steps/drain/drain.js';
 import { NAME_LABEL } from '../steps/virtual-node/install.js';
-import { parseDuration } from '../util/duration.js';
-import type { CommandModule } from './registry.js';
+import { defineCommand, flag, read, type Values } from './define.js';
+import { durationFlag } from './flags.js';
 
 /** --force where a node is removed: pods without a controller, pods that keep coming back, and their instances. */
 export const FORCE_REMOVE_HELP = 'remove the node even with pods on it: pods without a controller are deleted, and pods that come back '
   + 'after eviction (they tolerate the cordon) have their ECI instances deleted so their controllers recreate them elsewhere';
 
-export function addDrainOptions(cmd: Command, forceHelp = 'also remove pods that no controller manages (they are not recreated)'): Command {
-  return cmd
-    .addOption(new Option('--disable-eviction', 'delete pods instead of evicting them (bypasses PodDisruptionBudgets)'))
-    .addOption(new Option('--timeout <duration>', 'give up after this long; 0 = no limit').default('5m'))
-    .addOption(new Option('--parallel <n>', 'evictions in flight at once').default('64'))
-    .addOption(new Option('--force', forceHelp))
-    .addOption(new Option('--delete-emptydir-data', 'also remove pods with emptyDir volumes (their data is lost)'))
-    .addOption(new Option('--grace-period <seconds>', 'termination grace period; -1 = each pod\'s own').default('-1'))
-    .addOption(new Option('--pod-selector <selector>', 'only pods matching this label selector'));
+const SELECTOR = /^[A-Za-z0-9_./-]+(\s*(=|==|!=)\s*[A-Za-z0-9_.-]*)?(\s*,\s*[A-Za-z0-9_./-]+(\s*(=|==|!=)\s*[A-Za-z0-9_.-]*)?)*$/;
+
+/** The drain flags, declared once for drain, update and uninstall (only --force's help differs). */
+export function drainFlags(forceHelp = 'also remove pods that no controller manages (they are not recreated)') {
+  return {
+    disableEviction: flag('--disable-eviction', 'delete pods instead of evicting them (bypasses PodDisruptionBudgets)', read.bool),
+    timeoutMs: durationFlag('--timeout <duration>', 'give up after this long; 0 = no limit', '5m'),
+    parallel: flag('--parallel <n>', 'evictions in flight at once', (raw) => {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 1 || n > 1000) throw usageError('InvalidParallel', `invalid --parallel "${String(raw)}": expected a whole number from 1 to 1000`);
+      return n;
+    }, { default: '64' }),
+    force: flag('--force', forceHelp, read.bool),
+    deleteEmptydirData: flag('--delete-emptydir-data', 'also remove pods with emptyDir volumes (their data is lost)', read.bool),
+    gracePeriodSeconds: flag('--grace-period <seconds>', 'termination grace period; -1 = each pod\'s own', (raw) => {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < -1) throw usageError('InvalidGracePeriod', `invalid --grace-period "${String(raw)}": expected -1 (the pod's own) or seconds >= 0`);
+      return n === -1 ? undefined : n;
+    }, { default: '-1' }),
+    podSelector: flag('--pod-selector <selector>', 'only pods matching this label selector', (raw) => {
+      if (raw === undefined) return undefined;
+      const sel = String(raw);
+      if (!SELECTOR.test(sel)) throw usageError('InvalidSelector', `invalid --pod-selector "${sel}": expected key=value[,key!=value,...]`);
+      return sel;
+    }),
+  };
 }
 
-export function parseDrainOptions(raw: Record<string, unknown>): DrainOptions {
-  const parallel = Number(raw.parallel);
-  if (!Number.isInteger(parallel) || parallel < 1 || parallel > 1000) throw usageError('InvalidParallel', `invalid --parallel "${String(raw.parallel)}": expected a whole number from 1 to 1000`);
-  const grace = Number(raw.gracePeriod);
-  if (!Number.isInteger(grace) || grace < -1) throw usageError('InvalidGracePeriod', `invalid --grace-period "${String(raw.gracePeriod)}": expected -1 (the pod's own) or seconds >= 0`);
-  const sel = raw.podSelector === undefined ? undefined : String(raw.podSelector);
-  if (sel !== undefined && !/^[A-Za-z0-9_./-]+(\s*(=|==|!=)\s*[A-Za-z0-9_.-]*)?(\s*,\s*[A-Za-z0-9_./-]+(\s*(=|==|!=)\s*[A-Za-z0-9_.-]*)?)*$/.test(sel)) {
-    throw usageError('InvalidSelector', `invalid --pod-selector "${sel}": expected key=value[,key!=value,...]`);
-  }
+/** The drain options out of the typed values of drainFlags(). */
+export function drainOptions(o: Values<ReturnType<typeof drainFlags>>): DrainOptions {
   return {
-    disableEviction: Boolean(raw.disableEviction), timeoutMs: parseDuration('--timeout', String(raw.timeout)), parallel,
-    force: Boolean(raw.force), deleteEmptydirData: Boolean(raw.deleteEmptydirData), gracePeriodSeconds: grace === -1 ? undefined : grace,
-    podSelector: sel,
+    disableEviction: o.disableEviction, timeoutMs: o.timeoutMs, parallel: o.parallel, force: o.force, deleteEmptydirData: o.deleteEmptydirData,
+    gracePeriodSeconds: o.gracePeriodSeconds, podSelector: o.podSelector,
   };
 }
 
@@ -54,15 +62,13 @@ export function renderDrain(r: DrainResult): string {
   return `node/${r.node} drained: ${r.evicted} evicted${r.deleted ? `, ${r.deleted} deleted` : ''}${r.skipped.daemonSet ? `, ${r.skipped.daemonSet} DaemonSet pod(s) left` : ''}${r.skipped.mirror ? `, ${r.skipped.mirror} mirror pod(s) skipped` : ''} in ${(r.durationMs / 1000).toFixed(1)}s`;
 }
 
-const command: CommandModule = {
-  configure(cmd: Command) {
-    addDrainOptions(cmd
-      .description('Cordon node(s) and evict their pods through the Eviction API (PodDisruptionBudgets honoured, retried until --timeout), ' +
-        'with kubectl drain\'s pod rules; waits until they are gone. On timeout or interrupt the node stays cordoned; running it again continues.')
-      .argument('<name...>', 'Node name, or a virtual node\'s install name or VirtualNodeId'));
-  },
-  async run(ctx, args, raw) {
-    const opts = parseDrainOptions(raw);
+export default defineCommand({
+  description: 'Cordon node(s) and evict their pods through the Eviction API (PodDisruptionBudgets honoured, retried until --timeout), '
+    + 'with kubectl drain\'s pod rules; waits until they are gone. On timeout or interrupt the node stays cordoned; running it again continues.',
+  args: [['<name...>', 'Node name, or a virtual node\'s install name or VirtualNodeId']],
+  flags: drainFlags(),
+  async run(ctx, o, args) {
+    const opts = drainOptions(o);
     const cluster = await ctx.cluster();
     const nodes = [];
     for (const a of args) nodes.push(await resolveNode(ctx, a));
@@ -73,6 +79,4 @@ const command: CommandModule = {
     for (const n of unique) results.push(await drainNode(ctx, cluster, n, opts));
     ctx.out.result(results.length === 1 ? results[0] : results, () => results.map(renderDrain).join('\n'));
   },
-};
-
-export default command;
+});

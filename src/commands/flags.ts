@@ -1,4 +1,6 @@
 import { usageError } from '../errors.js';
+import { parseDuration } from '../util/duration.js';
+import { flag, type Flag } from './define.js';
 
 /** commander argParser for repeatable flags: each occurrence is appended. */
 export function collect(value: string, previous: string[] | undefined): string[] {
@@ -18,7 +20,18 @@ export function parseNamespaces(raw: unknown): string[] {
 
 /** --vswitch (repeatable, comma-separated) and --security-group, checked for form. */
 export function parseNetworkFlags(raw: Record<string, unknown>): { vswitches: string[] | undefined; securityGroup: string | undefined } {
-  const given = raw.vswitch as string[] | undefined;
+  return { vswitches: parseVSwitches(raw.vswitch), securityGroup: parseSecurityGroup(raw.securityGroup) };
+}
+
+export function parseSecurityGroup(raw: unknown): string | undefined {
+  const securityGroup = raw === undefined ? undefined : String(raw);
+  if (securityGroup !== undefined && !/^sg-[a-z0-9]+$/.test(securityGroup)) throw usageError('InvalidSecurityGroup', `invalid --security-group "${securityGroup}": expected an id such as sg-bp1...`);
+  return securityGroup;
+}
+
+/** --vswitch given several times or comma-separated: 1-10 distinct vSwitch ids. */
+export function parseVSwitches(raw: unknown): string[] | undefined {
+  const given = raw as string[] | undefined;
   for (const v of given ?? []) {
     if (v.split(',').some((x) => x.trim() === '')) throw usageError('InvalidVSwitch', `invalid --vswitch "${v}": an empty entry; expected vSwitch ids separated by commas, such as vsw-bp1a,vsw-bp1b`);
   }
@@ -28,10 +41,14 @@ export function parseNetworkFlags(raw: Record<string, unknown>): { vswitches: st
     if (vswitches.length < 1 || vswitches.length > 10) throw usageError('TooManyVSwitches', `${vswitches.length} vSwitches given: a virtual node takes 1 to 10 vSwitches (of one VPC)`);
     if (new Set(vswitches).size !== vswitches.length) throw usageError('DuplicateVSwitch', `--vswitch lists a vSwitch twice: ${vswitches.join(',')}`);
   }
-  const securityGroup = raw.securityGroup === undefined ? undefined : String(raw.securityGroup);
-  if (securityGroup !== undefined && !/^sg-[a-z0-9]+$/.test(securityGroup)) throw usageError('InvalidSecurityGroup', `invalid --security-group "${securityGroup}": expected an id such as sg-bp1...`);
-  return { vswitches, securityGroup };
+  return vswitches;
 }
+
+export const vswitchFlag = (help: string): Flag<string[] | undefined> => flag('--vswitch <ids>', help, parseVSwitches, { repeatable: true });
+export const securityGroupFlag = (help: string): Flag<string | undefined> => flag('--security-group <id>', help, parseSecurityGroup);
+/** A duration flag (`5m`, `90s`, `0` for no limit), in milliseconds. */
+export const durationFlag = (spec: string, help: string, dflt: string): Flag<number> =>
+  flag(spec, help, (raw) => parseDuration(spec.split(' ')[0]!, String(raw)), { default: dflt });
 
 // the reference grammar of the distribution spec: [host[:port]/]path[:tag][@digest]
 const IMAGE_REF = /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;

@@ -1,10 +1,9 @@
-import { Option, type Command } from 'commander';
 import { errorText, usageError, withContext } from '../errors.js';
 import { preflightUninstall, uninstall, type UninstallResult } from '../steps/virtual-node/uninstall.js';
 import type { AddonUninstallResult } from '../steps/addon/uninstall.js';
 import { ADDON } from '../steps/addon/constants.js';
-import { addDrainOptions, FORCE_REMOVE_HELP, parseDrainOptions, renderDrain } from './drain.js';
-import type { CommandModule } from './registry.js';
+import { defineCommand, flag, read } from './define.js';
+import { drainFlags, drainOptions, FORCE_REMOVE_HELP, renderDrain } from './drain.js';
 
 function renderController(r: AddonUninstallResult, dryRun: boolean): string[] {
   if (!r.found && !r.deregistered && !r.wouldDelete?.length) return [];
@@ -56,43 +55,41 @@ function render(r: UninstallResult & { controller?: AddonUninstallResult }): str
   return lines.join('\n');
 }
 
-const command: CommandModule = {
-  configure(cmd: Command) {
-    addDrainOptions(cmd
-      .description('Remove virtual node(s) vnode installed (found by ECI tags and Node labels): optionally drain them, refuse while pods would be ' +
-        'orphaned, check ECI for instances left behind, DeleteVirtualNode, delete the Node and the credentials no other virtual node uses. ' +
-        'Already gone is success; an interrupted uninstall is finished by a re-run.')
-      .argument('[name...]', `install name, Node name or VirtualNodeId; ${ADDON} for the add-on (with its nodes)`)
-      .addOption(new Option('--all', 'every virtual node of this cluster'))
-      .addOption(new Option('--drain', 'drain first (evict the pods, PodDisruptionBudgets honoured)'))
-      .addOption(new Option('--cleanup-orphans', 'delete ECI container groups left on the node (DeleteContainerGroup)'))
-      .addOption(new Option('--deregister', `with ${ADDON} (or --all): also deregister the cluster from ACK One and delete its agent`))
-      .addOption(new Option('--keep-rbac', 'keep the shared RBAC objects and vnode-approver even when the last virtual node goes'))
-      .addOption(new Option('--keep-daemonset-affinity', 'leave the DaemonSet exclusions (the default; they are harmless)'))
-      .addOption(new Option('--revert-daemonset-affinity', 'remove exactly the DaemonSet exclusions vnode added, once no virtual node is left')),
-    FORCE_REMOVE_HELP);
+export default defineCommand({
+  description: 'Remove virtual node(s) vnode installed (found by ECI tags and Node labels): optionally drain them, refuse while pods would be '
+    + 'orphaned, check ECI for instances left behind, DeleteVirtualNode, delete the Node and the credentials no other virtual node uses. '
+    + 'Already gone is success; an interrupted uninstall is finished by a re-run.',
+  args: [['[name...]', `install name, Node name or VirtualNodeId; ${ADDON} for the add-on (with its nodes)`]],
+  flags: {
+    all: flag('--all', 'every virtual node of this cluster', read.bool),
+    drain: flag('--drain', 'drain first (evict the pods, PodDisruptionBudgets honoured)', read.bool),
+    cleanupOrphans: flag('--cleanup-orphans', 'delete ECI container groups left on the node (DeleteContainerGroup)', read.bool),
+    deregister: flag('--deregister', `with ${ADDON} (or --all): also deregister the cluster from ACK One and delete its agent`, read.bool),
+    keepRbac: flag('--keep-rbac', 'keep the shared RBAC objects and vnode-approver even when the last virtual node goes', read.bool),
+    keepDaemonsetAffinity: flag('--keep-daemonset-affinity', 'leave the DaemonSet exclusions (the default; they are harmless)', read.bool),
+    revertDaemonsetAffinity: flag('--revert-daemonset-affinity', 'remove exactly the DaemonSet exclusions vnode added, once no virtual node is left', read.bool),
+    ...drainFlags(FORCE_REMOVE_HELP),
   },
-  async run(ctx, args, raw) {
-    if (raw.keepDaemonsetAffinity && raw.revertDaemonsetAffinity) throw usageError('ConflictingFlags', '--keep-daemonset-affinity and --revert-daemonset-affinity contradict each other');
-    if (raw.all && args.length > 0) throw usageError('ConflictingFlags', `--all and names (${args.join(', ')}) contradict each other`);
-    if (!raw.all && args.length === 0) throw usageError('NoTarget', 'name the virtual node(s) to uninstall, or pass --all', 'see `vnode status` for the installed ones');
-    const drainOptions = parseDrainOptions(raw);
-    const common = { drain: Boolean(raw.drain), drainOptions, force: Boolean(raw.force), cleanupOrphans: Boolean(raw.cleanupOrphans) };
+  async run(ctx, o, args) {
+    if (o.keepDaemonsetAffinity && o.revertDaemonsetAffinity) throw usageError('ConflictingFlags', '--keep-daemonset-affinity and --revert-daemonset-affinity contradict each other');
+    if (o.all && args.length > 0) throw usageError('ConflictingFlags', `--all and names (${args.join(', ')}) contradict each other`);
+    if (!o.all && args.length === 0) throw usageError('NoTarget', 'name the virtual node(s) to uninstall, or pass --all', 'see `vnode status` for the installed ones');
+    const common = { drain: o.drain, drainOptions: drainOptions(o), force: o.force, cleanupOrphans: o.cleanupOrphans };
     // the add-on is one install, named after it; its nodes go with it (virtual-node-eci: its former name)
     const isAddon = (a: string): boolean => a === ADDON || a === 'virtual-node-eci';
     const names = args.filter((a) => !isAddon(a));
-    if (raw.deregister && !raw.all && names.length === args.length) throw usageError('ConflictingFlags', `--deregister goes with ${ADDON} or --all`, `vnode uninstall ${ADDON} --drain --deregister`);
-    const withAddon = Boolean(raw.all) || names.length < args.length;
-    const withNodes = Boolean(raw.all) || names.length > 0;
-    const vnodeOpts = { ...common, names, all: Boolean(raw.all), keepRbac: Boolean(raw.keepRbac), revertDaemonsetAffinity: Boolean(raw.revertDaemonsetAffinity) };
+    if (o.deregister && !o.all && names.length === args.length) throw usageError('ConflictingFlags', `--deregister goes with ${ADDON} or --all`, `vnode uninstall ${ADDON} --drain --deregister`);
+    const withAddon = o.all || names.length < args.length;
+    const withNodes = o.all || names.length > 0;
+    const vnodeOpts = { ...common, names, all: o.all, keepRbac: o.keepRbac, revertDaemonsetAffinity: o.revertDaemonsetAffinity };
     // the VNodes' refusals before the add-on part changes anything (the add-on part checks its own first)
     if (withAddon && withNodes) await preflightUninstall(ctx, vnodeOpts);
     let controller: AddonUninstallResult | undefined;
     if (withAddon) {
       const { uninstallAddon } = await import('../steps/addon/uninstall.js');
-      controller = await uninstallAddon(ctx, { ...common, deregister: Boolean(raw.deregister) });
+      controller = await uninstallAddon(ctx, { ...common, deregister: o.deregister });
     }
-    const gone = controller && !controller.found && !controller.deregistered && !raw.all ? [ADDON] : [];
+    const gone = controller && !controller.found && !controller.deregistered && !o.all ? [ADDON] : [];
     const none: UninstallResult = { nodes: [], alreadyGone: [], credentialsDeleted: [], sharedDeleted: [], daemonSetsReverted: [], strays: [], dryRun: ctx.flags.dryRun };
     let r = none;
     try {
@@ -107,6 +104,4 @@ const command: CommandModule = {
     const out = { ...r, alreadyGone: [...gone, ...r.alreadyGone], ...(controller ? { controller } : {}) };
     ctx.out.result(out, () => render(out));
   },
-};
-
-export default command;
+});

@@ -1,8 +1,6 @@
-import { Option, type Command } from 'commander';
 import { checkAgentManifest, checkRegistrationName, register, type RegisterResult } from '../../steps/addon/registration.js';
-import { parseDuration } from '../../util/duration.js';
-import { collect, parseNetworkFlags } from '../flags.js';
-import type { CommandModule } from '../registry.js';
+import { defineCommand, flag, read } from '../define.js';
+import { durationFlag, securityGroupFlag, vswitchFlag } from '../flags.js';
 import type { Context } from '../../context.js';
 import { usageError } from '../../errors.js';
 
@@ -36,29 +34,21 @@ function render(r: RegisterResult): string {
   return lines.join('\n');
 }
 
-const command: CommandModule = {
-  configure(cmd: Command) {
-    cmd
-      .description('Register this cluster with ACK One as a registered cluster (CreateCluster, cluster_type ExternalKubernetes), apply the agent ' +
-        'manifest DescribeExternalAgent returns, and wait until the cluster is running. The registration is recorded in kube-system/vnode-registration, ' +
-        'so a re-run from any machine finds it; an existing registration of the same name is adopted.')
-      .addOption(new Option('--name <name>', 'registration name (default vnode-<first 8 of kube-system\'s uid>)'))
-      .addOption(new Option('--vswitch <ids>', 'vSwitch id(s) of the VPC the cluster is attached to (needed to create the registration)').argParser(collect))
-      .addOption(new Option('--security-group <id>', 'security group of that VPC'))
-      .addOption(new Option('--private-address', 'the agent connects over the VPC (Express Connect, VPN, CEN) instead of the internet; the registration gets no public endpoint'))
-      .addOption(new Option('--agent-manifest <file>', 'apply this agent manifest, exported from the ACK One console, instead of calling DescribeExternalAgent (- for stdin)'))
-      .addOption(new Option('--timeout <duration>', 'how long to wait for the agent to connect').default('5m'));
+export default defineCommand({
+  description: 'Register this cluster with ACK One as a registered cluster (CreateCluster, cluster_type ExternalKubernetes), apply the agent '
+    + 'manifest DescribeExternalAgent returns (or --agent-manifest), and wait until the cluster is running. The registration is recorded in '
+    + 'kube-system/vnode-registration, so a re-run from any machine finds it; an existing registration of the same name is adopted.',
+  flags: {
+    name: flag('--name <name>', 'registration name (default vnode-<first 8 of kube-system\'s uid>)', read.optional((n) => { checkRegistrationName(n); return n; })),
+    vswitches: vswitchFlag('vSwitch id(s) of the VPC the cluster is attached to (needed to create the registration)'),
+    securityGroup: securityGroupFlag('security group of that VPC'),
+    privateAddress: flag('--private-address', 'the agent connects over the VPC (Express Connect, VPN, CEN) instead of the internet; the registration gets no public endpoint', read.bool),
+    agentManifest: flag('--agent-manifest <file>', 'apply this agent manifest, exported from the ACK One console, instead of calling DescribeExternalAgent (- for stdin)', read.text),
+    timeoutMs: durationFlag('--timeout <duration>', 'how long to wait for the agent to connect', '5m'),
   },
-  async run(ctx, _args, raw) {
-    const { vswitches = [], securityGroup } = parseNetworkFlags(raw);
-    if (raw.name !== undefined) checkRegistrationName(String(raw.name));
-    const agentManifest = await readAgentManifest(ctx, raw.agentManifest);
-    const r = await register(ctx, {
-      name: raw.name === undefined ? undefined : String(raw.name), vswitches, securityGroup, agentManifest,
-      privateAddress: Boolean(raw.privateAddress), timeoutMs: parseDuration('--timeout', String(raw.timeout)),
-    });
+  async run(ctx, o) {
+    const agentManifest = await readAgentManifest(ctx, o.agentManifest);
+    const r = await register(ctx, { ...o, vswitches: o.vswitches ?? [], agentManifest });
     ctx.out.result(r, () => render(r));
   },
-};
-
-export default command;
+});

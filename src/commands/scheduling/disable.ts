@@ -1,7 +1,6 @@
-import type { Command } from 'commander';
+import { defineCommand, flag } from '../define.js';
+import { parseNamespaces } from '../flags.js';
 import type { DisableResult } from '../../steps/scheduling/scheduling.js';
-import { collect, parseNamespaces } from '../flags.js';
-import type { CommandModule } from '../registry.js';
 
 function render(r: DisableResult, partial: boolean): string {
   const pre = r.dryRun ? '(dry run) ' : '';
@@ -16,18 +15,15 @@ function render(r: DisableResult, partial: boolean): string {
   return lines.join('\n');
 }
 
-const command: CommandModule = {
-  configure(cmd: Command) {
-    cmd.description('Remove label-based scheduling: the webhook first (pods are then created as if unlabelled), its server, certificate and RBAC, ' +
-      'and the namespace labels vnode added. With --namespace, only take the label off those namespaces. Pods already on virtual nodes stay there.')
-      .option('--namespace <name>', 'only unlabel this namespace (repeatable, or comma-separated)', collect);
+export default defineCommand({
+  description: 'Remove label-based scheduling: the webhook first (pods are then created as if unlabelled), its server, certificate and RBAC, '
+    + 'and the namespace labels vnode added. With --namespace, only take the label off those namespaces. Pods already on virtual nodes stay there.',
+  flags: {
+    namespaces: flag('--namespace <name>', 'only unlabel this namespace (repeatable, or comma-separated)', parseNamespaces, { repeatable: true }),
   },
-  async run(ctx, _args, raw) {
-    const namespaces = parseNamespaces(raw.namespace);
+  async run(ctx, o) {
     const { disableScheduling } = await import('../../steps/scheduling/scheduling.js');
-    const r = await disableScheduling(ctx, { namespaces });
-    ctx.out.result(r, () => render(r, namespaces.length > 0));
+    const r = await disableScheduling(ctx, o);
+    ctx.out.result(r, () => render(r, o.namespaces.length > 0));
   },
-};
-
-export default command;
+});

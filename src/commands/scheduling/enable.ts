@@ -1,10 +1,8 @@
-import { Option, type Command } from 'commander';
 import { usageError } from '../../errors.js';
 import type { EnableResult } from '../../steps/scheduling/scheduling.js';
 import { DEFAULT_IMAGE, DEFAULT_REPLICAS, type Endpoint } from '../../steps/scheduling/webhook.js';
-import { parseDuration } from '../../util/duration.js';
-import { collect, parseImage, parseNamespaces } from '../flags.js';
-import type { CommandModule } from '../registry.js';
+import { defineCommand, flag, read } from '../define.js';
+import { durationFlag, parseImage, parseNamespaces } from '../flags.js';
 
 export function parseEndpoint(raw: unknown): Endpoint {
   if (raw === undefined || raw === '') return { kind: 'service' };
@@ -29,34 +27,31 @@ function render(r: EnableResult): string {
   return lines.join('\n');
 }
 
-const command: CommandModule = {
-  configure(cmd: Command) {
-    cmd.description('Deploy vnode\'s scheduling server (admission webhook plus burst controller) on the official Node.js image, with its code in a ConfigMap, ' +
-      'and the Selector CRD (eci.aliyun.com/v1, as Alibaba\'s eci-profile). Pods labelled alibabacloud.com/eci=true (or eci=true), and every pod of a namespace ' +
-      'labelled alibabacloud.com/eci=true (or eci=true, virtual-node-affinity-injection=enabled), go to this cluster\'s virtual nodes; `vnode scheduling add` ' +
-      'adds Selectors with policies. A pod that already selects other nodes is left alone, with a Warning event saying why. Re-running renews the certificate when it is close to expiry.')
-      .option('--namespace <name>', 'label this namespace so all its pods go to virtual nodes (repeatable, or comma-separated)', collect)
-      .addOption(new Option('--mode <mode>', 'which virtual nodes labelled pods go to (default: the installed mode)').choices(['vnode', 'controller']))
-      .option('--image <ref>', `Node.js image the server runs on (a supported LTS: 22, 24 or 26), e.g. a mirror of it (default: ${DEFAULT_IMAGE}); vnode's code comes from a ConfigMap`)
-      .option('--replicas <n>', 'webhook server replicas', String(DEFAULT_REPLICAS))
-      .option('--webhook-url <url>', 'call a server outside the cluster at this https URL instead of the in-cluster Service (run `vnode scheduling serve --mode MODE` there)')
-      .option('--no-wait', 'do not wait for the webhook server to be available')
-      .option('--timeout <duration>', 'how long to wait for the webhook server', '3m');
+function replicas(raw: unknown): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(String(raw)) || n < 1 || n > 10) throw usageError('InvalidReplicas', `invalid --replicas "${String(raw)}": expected a whole number from 1 to 10`);
+  return n;
+}
+
+export default defineCommand({
+  description: 'Deploy vnode\'s scheduling server (admission webhook plus burst controller) on the official Node.js image, with its code in a ConfigMap, '
+    + 'and the Selector CRD (eci.aliyun.com/v1, as Alibaba\'s eci-profile). Pods labelled alibabacloud.com/eci=true (or eci=true), and every pod of a namespace '
+    + 'labelled alibabacloud.com/eci=true (or eci=true, virtual-node-affinity-injection=enabled), go to this cluster\'s virtual nodes; `vnode scheduling add` '
+    + 'adds Selectors with policies. A pod that already selects other nodes is left alone, with a Warning event saying why. Re-running renews the certificate when it is close to expiry.',
+  flags: {
+    namespaces: flag('--namespace <name>', 'label this namespace so all its pods go to virtual nodes (repeatable, or comma-separated)', parseNamespaces, { repeatable: true }),
+    mode: flag('--mode <mode>', 'which virtual nodes labelled pods go to (default: the installed mode)', (raw) => raw as 'vnode' | 'controller' | undefined, { choices: ['vnode', 'controller'] }),
+    image: flag('--image <ref>', `Node.js image the server runs on (a supported LTS: 22, 24 or 26), e.g. a mirror of it (default: ${DEFAULT_IMAGE}); vnode's code comes from a ConfigMap`,
+      read.optional((v) => parseImage('--image', v))),
+    replicas: flag('--replicas <n>', 'webhook server replicas', replicas, { default: String(DEFAULT_REPLICAS) }),
+    endpoint: flag('--webhook-url <url>', 'call a server outside the cluster at this https URL instead of the in-cluster Service (run `vnode scheduling serve --mode MODE` there)', parseEndpoint),
+    wait: flag('--no-wait', 'do not wait for the webhook server to be available', read.unlessNegated),
+    timeoutMs: durationFlag('--timeout <duration>', 'how long to wait for the webhook server', '3m'),
   },
-  async run(ctx, _args, raw) {
-    const namespaces = parseNamespaces(raw.namespace);
-    const replicas = Number(raw.replicas);
-    if (!/^\d+$/.test(String(raw.replicas)) || replicas < 1 || replicas > 10) throw usageError('InvalidReplicas', `invalid --replicas "${String(raw.replicas)}": expected a whole number from 1 to 10`);
-    const endpoint = parseEndpoint(raw.webhookUrl);
-    if (endpoint.kind === 'url' && raw.image !== undefined) throw usageError('ConflictingFlags', '--image does not apply with --webhook-url: no webhook server is deployed in the cluster');
-    const timeoutMs = parseDuration('--timeout', String(raw.timeout));
-    const image = raw.image === undefined ? DEFAULT_IMAGE : parseImage('--image', raw.image);
+  async run(ctx, o) {
+    if (o.endpoint.kind === 'url' && o.image !== undefined) throw usageError('ConflictingFlags', '--image does not apply with --webhook-url: no webhook server is deployed in the cluster');
     const { enableScheduling } = await import('../../steps/scheduling/scheduling.js');
-    const r = await enableScheduling(ctx, {
-      namespaces, mode: raw.mode as 'vnode' | 'controller' | undefined, image, replicas, endpoint, wait: raw.wait !== false, timeoutMs,
-    });
+    const r = await enableScheduling(ctx, { ...o, image: o.image ?? DEFAULT_IMAGE });
     ctx.out.result(r, () => render(r));
   },
-};
-
-export default command;
+});
