@@ -1,43 +1,31 @@
 import { parseImage } from './flags.js';
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
-import { Option, type Command } from 'commander';
 import { usageError } from '../errors.js';
 import { DEFAULT_APPROVER_IMAGE } from '../steps/identity/identity.js';
 import { provisionKubeconfig, type KubeconfigOptions, type KubeconfigResult } from '../steps/identity/kubeconfig.js';
 import { parseServer } from '../steps/identity/kubeconfig-file.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
-import type { CommandModule } from './registry.js';
+import { defineCommand, flag, read } from './define.js';
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-export function parseOptions(raw: Record<string, unknown>, cwd: string): KubeconfigOptions {
-  const name = String(raw.name);
+function identityName(raw: unknown): string {
+  const name = String(raw);
   if (!NAME_RE.test(name) || name.length > 50) {
     throw usageError('InvalidName', `invalid --name "${name}": use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 50 characters`);
   }
-  const bootstrap = Boolean(raw.bootstrap);
-  const ttlMs = parseDuration('--ttl', String(raw.ttl));
-  if (!bootstrap && raw.ttl !== '24h') {
-    throw usageError('TtlWithoutBootstrap', `--ttl ${String(raw.ttl)} applies to bootstrap tokens only`, 'add --bootstrap, or drop --ttl (ServiceAccount tokens do not expire)');
-  }
-  const file = String(raw.file);
+  return name;
+}
+
+/** Checked before anything is created in the cluster: the file must be writable where it goes. */
+function writableFile(file: string, cwd: string): string {
   if (file === '') throw usageError('InvalidFile', 'invalid --file "": expected a file path');
-  // before anything is created in the cluster: the file must be writable where it goes
   const dir = path.dirname(path.resolve(cwd, file));
   let usable = false;
   try { usable = statSync(dir).isDirectory(); if (usable) accessSync(dir, constants.W_OK); } catch { usable = false; }
   if (!usable) throw usageError('InvalidFile', `invalid --file "${file}": directory ${dir} does not exist or is not writable`, 'create the directory first, or choose another path');
-  return {
-    file: path.resolve(cwd, file),
-    name,
-    mode: bootstrap ? 'bootstrap' : 'serviceaccount',
-    ttlMs,
-    server: raw.server === undefined ? undefined : parseServer(String(raw.server)),
-    extraPrivilege: Boolean(raw.extraPrivilege),
-    force: Boolean(raw.force),
-    approverImage: parseImage('--approver-image', raw.approverImage),
-  };
+  return path.resolve(cwd, file);
 }
 
 function renderText(r: KubeconfigResult, displayFile: string): string {
@@ -58,28 +46,31 @@ function renderText(r: KubeconfigResult, displayFile: string): string {
   return lines.join('\n');
 }
 
-const command: CommandModule = {
-  configure(cmd: Command) {
-    cmd
-      .summary('create the identity and kubeconfig a virtual node uses')
-      .description('Create the RBAC, identity and kubeconfig file a virtual node uses to join this cluster. ' +
-        'Default: a ServiceAccount with a long-lived token. --bootstrap: a TLS bootstrap token (Kubernetes 1.19+), ' +
-        'with vnode-approver to approve the virtual nodes\' certificate requests. Re-running converges.')
-      .addOption(new Option('--file <path>', 'where to write the kubeconfig').default('./vnode-config'))
-      .addOption(new Option('--name <identity>', 'name of the identity (ServiceAccount, token owner)').default('vnode'))
-      .addOption(new Option('--bootstrap', 'use TLS bootstrapping (certificate rotation) instead of a ServiceAccount token'))
-      .addOption(new Option('--ttl <duration>', 'bootstrap token lifetime, 0 = never expires').default('24h'))
-      .addOption(new Option('--server <url>', 'API server address the virtual node uses (default: the context\'s server)'))
-      .addOption(new Option('--extra-privilege', 'also grant endpoints create/update (Kubernetes 1.13)'))
-      .addOption(new Option('--approver-image <image>', 'vnode-approver image (bootstrap mode)').default(DEFAULT_APPROVER_IMAGE))
-      .addOption(new Option('--force', 'overwrite the file if it exists with other content'));
+export default defineCommand({
+  description: 'Create the RBAC, identity and kubeconfig file a virtual node uses to join this cluster. '
+    + 'Default: a ServiceAccount with a long-lived token. --bootstrap: a TLS bootstrap token (Kubernetes 1.19+), '
+    + 'with vnode-approver to approve the virtual nodes\' certificate requests. Re-running converges.',
+  configure: (cmd) => { cmd.summary('create the identity and kubeconfig a virtual node uses'); },
+  flags: {
+    file: flag('--file <path>', 'where to write the kubeconfig', read.given, { default: './vnode-config' }),
+    name: flag('--name <identity>', 'name of the identity (ServiceAccount, token owner)', identityName, { default: 'vnode' }),
+    bootstrap: flag('--bootstrap', 'use TLS bootstrapping (certificate rotation) instead of a ServiceAccount token', read.bool),
+    ttl: flag('--ttl <duration>', 'bootstrap token lifetime, 0 = never expires', (raw) => ({ text: String(raw), ms: parseDuration('--ttl', String(raw)) }), { default: '24h' }),
+    server: flag('--server <url>', 'API server address the virtual node uses (default: the context\'s server)', read.optional(parseServer)),
+    extraPrivilege: flag('--extra-privilege', 'also grant endpoints create/update (Kubernetes 1.13)', read.bool),
+    approverImage: flag('--approver-image <image>', 'vnode-approver image (bootstrap mode)', (raw) => parseImage('--approver-image', raw), { default: DEFAULT_APPROVER_IMAGE }),
+    force: flag('--force', 'overwrite the file if it exists with other content', read.bool),
   },
-  async run(ctx, _args, raw) {
-    const opts = parseOptions(raw, ctx.cwd);
+  async run(ctx, o) {
+    if (!o.bootstrap && o.ttl.text !== '24h') {
+      throw usageError('TtlWithoutBootstrap', `--ttl ${o.ttl.text} applies to bootstrap tokens only`, 'add --bootstrap, or drop --ttl (ServiceAccount tokens do not expire)');
+    }
+    const opts: KubeconfigOptions = {
+      file: writableFile(o.file, ctx.cwd), name: o.name, mode: o.bootstrap ? 'bootstrap' : 'serviceaccount', ttlMs: o.ttl.ms, server: o.server,
+      extraPrivilege: o.extraPrivilege, force: o.force, approverImage: o.approverImage,
+    };
     const result = await provisionKubeconfig(ctx, opts);
     // the absolute path: unambiguous whatever the working directory
     ctx.out.result({ ...result, ttl: opts.mode === 'bootstrap' ? formatDuration(opts.ttlMs) : null }, () => renderText(result, opts.file!));
   },
-};
-
-export default command;
+});
