@@ -48,6 +48,16 @@ export const read = {
 
 export type Values<F> = { [K in keyof F]: F[K] extends Flag<infer T> ? T : never };
 
+/** The typed values of flags out of commander's raw options (a flag not given reads its default). */
+export function readFlags<F extends Record<string, Flag<unknown>>>(flags: F, raw: Record<string, unknown>): Values<F> {
+  const values = {} as Record<string, unknown>;
+  for (const [key, f] of Object.entries(flags)) {
+    const given = raw[f.option.attributeName()];
+    values[key] = f.read(given === undefined && !f.option.negate ? f.option.defaultValue : given);
+  }
+  return values as Values<F>;
+}
+
 /**
  * A command as its flags plus one typed call: the flags are declared once (help and parsing), `run` gets their
  * typed values, read in declaration order, so the first bad flag is the one named.
@@ -70,9 +80,7 @@ export function defineCommand<F extends Record<string, Flag<unknown>>>(spec: {
       spec.configure?.(cmd);
     },
     async run(ctx, args, raw) {
-      const values = {} as Record<string, unknown>;
-      for (const [key, f] of Object.entries(spec.flags)) values[key] = f.read(raw[f.option.attributeName()]);
-      return spec.run(ctx, values as Values<F>, args);
+      return spec.run(ctx, readFlags(spec.flags, raw), args);
     },
   };
 }

@@ -59,7 +59,9 @@ async function resolveNode(ctx: Context, key: string): Promise<string> {
 
 export function renderDrain(r: DrainResult): string {
   if (r.dryRun) return `(dry run) ${r.node}: would cordon and evict ${r.wouldEvict!.length} pod(s)${r.wouldEvict!.length ? ': ' + r.wouldEvict!.map((p) => `${p.namespace}/${p.name}`).join(', ') : ''}`;
-  return `node/${r.node} drained: ${r.evicted} evicted${r.deleted ? `, ${r.deleted} deleted` : ''}${r.skipped.daemonSet ? `, ${r.skipped.daemonSet} DaemonSet pod(s) left` : ''}${r.skipped.mirror ? `, ${r.skipped.mirror} mirror pod(s) skipped` : ''} in ${(r.durationMs / 1000).toFixed(1)}s`;
+  const parts = [`${r.evicted} evicted`, r.deleted ? `${r.deleted} deleted` : '', r.skipped.daemonSet ? `${r.skipped.daemonSet} DaemonSet pod(s) left` : '',
+    r.skipped.mirror ? `${r.skipped.mirror} mirror pod(s) skipped` : ''].filter(Boolean);
+  return `node/${r.node} drained: ${parts.join(', ')} in ${(r.durationMs / 1000).toFixed(1)}s`;
 }
 
 export default defineCommand({

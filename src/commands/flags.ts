@@ -51,7 +51,9 @@ export const durationFlag = (spec: string, help: string, dflt: string): Flag<num
   flag(spec, help, (raw) => parseDuration(spec.split(' ')[0]!, String(raw)), { default: dflt });
 
 // the reference grammar of the distribution spec: [host[:port]/]path[:tag][@digest]
-const IMAGE_REF = /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const HOST = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?`;
+const PATH_PART = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
+const IMAGE_REF = new RegExp(String.raw`^(?:${HOST}\/)?${PATH_PART}(?:\/${PATH_PART})*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`);
 
 /** An image reference, checked for form before anything is applied. */
 export function parseImage(flag: string, raw: unknown): string {
@@ -61,3 +63,9 @@ export function parseImage(flag: string, raw: unknown): string {
   }
   return s;
 }
+
+export function checked(flag: string, value: string, re: RegExp, valid: string): string {
+  if (!re.test(value)) throw usageError('InvalidFlag', `invalid ${flag} "${value}": expected ${valid}`);
+  return value;
+}
+

@@ -5,7 +5,7 @@ import type { UpdateResult } from '../steps/virtual-node/update.js';
 import { defineCommand, flag, read } from './define.js';
 import { drainFlags, drainOptions, FORCE_REMOVE_HELP, renderDrain } from './drain.js';
 import { durationFlag, securityGroupFlag, vswitchFlag } from './flags.js';
-import { parseClusterDns, parseClusterDomain, parseCustomResources, parseTags, parseTaint } from './install.js';
+import { parseClusterDns, parseClusterDomain, parseCustomResources, parseTags, parseTaint } from './vnode-flags.js';
 
 function render(r: UpdateResult): string {
   if (r.changes.length === 0) return `Virtual node ${r.name} already has these settings; nothing changed.`;

@@ -235,7 +235,8 @@ export class WorkerNode {
       // nothing to run here (pause), or played: Running and ready without a process
       run.ready = true;
       const now = new Date();
-      await this.status(run, containers.map((c) => ({ ...base(c), imageID: `${c.image}@sha256:${'0'.repeat(64)}`, ready: true, started: true, state: { running: { startedAt: now } } })), { phase: 'Running', podIP: '127.0.0.1', podIPs: [{ ip: '127.0.0.1' }] });
+      const running = containers.map((c) => ({ ...base(c), imageID: `${c.image}@sha256:${'0'.repeat(64)}`, ready: true, started: true, state: { running: { startedAt: now } } }));
+      await this.status(run, running, { phase: 'Running', podIP: '127.0.0.1', podIPs: [{ ip: '127.0.0.1' }] });
       return;
     }
     if (!this.isolate) {

@@ -21,7 +21,8 @@ function render(r: EnableResult): string {
   const pre = r.dryRun ? '(dry run) ' : '';
   const lines = r.objects.map((o) => `${pre}${o.object} ${o.action}`);
   for (const n of r.namespaces) lines.push(`${pre}Namespace ${n.name} ${n.action} alibabacloud.com/eci=true`);
-  lines.push(`${r.dryRun ? 'Would send' : 'Sending'} pods labelled alibabacloud.com/eci=true (or in a labelled namespace) to ${r.mode === 'vnode' ? 'VNode' : 'controller'} virtual nodes; webhook at ${r.endpoint}, certificate valid until ${r.certificateExpires.slice(0, 10)}.`);
+  lines.push(`${r.dryRun ? 'Would send' : 'Sending'} pods labelled alibabacloud.com/eci=true (or in a labelled namespace) to ${r.mode === 'vnode' ? 'VNode' : 'controller'} `
+    + `virtual nodes; webhook at ${r.endpoint}, certificate valid until ${r.certificateExpires.slice(0, 10)}.`);
   if (r.dryRun) lines.push('No changes were applied; run again without --dry-run to apply them.');
   else lines.push('Try it: kubectl run eci-test --image=nginx --labels=alibabacloud.com/eci=true, then kubectl get pod eci-test -o wide');
   return lines.join('\n');

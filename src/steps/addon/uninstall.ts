@@ -59,7 +59,8 @@ export async function uninstallAddon(ctx: Context, opts: AddonUninstallOptions):
     const busy: string[] = [];
     for (const n of nodes) for (const p of await busyPods(cluster, n.metadata.name!)) busy.push(`${p} on ${n.metadata.name}`);
     if (busy.length > 0) {
-      throw operationError('PodsRunning', `${busy.length} pod(s) still run on the add-on's virtual node(s): ${busy.slice(0, 20).join(', ')}${busy.length > 20 ? ', …' : ''}; uninstalling in a registered cluster leaves their ECI instances running and billed`, {
+      throw operationError('PodsRunning', `${busy.length} pod(s) still run on the add-on's virtual node(s): ${busy.slice(0, 20).join(', ')}${busy.length > 20 ? ', …' : ''}; `
+        + 'uninstalling in a registered cluster leaves their ECI instances running and billed', {
         hint: 'pass --drain to evict them first (or --force to delete anyway)',
       });
     }

@@ -90,7 +90,8 @@ async function checkDaemonSets(ctx: Context, cluster: ClusterPort, modes: Set<st
 async function checkIdentity(cluster: ClusterPort, r: VirtualNodeStatus, identity: string | undefined): Promise<CheckResult> {
   if (r.mode === 'addon') {
     const dep = await cluster.get(CONTROLLER_REF);
-    return dep ? pass('identity', r.name, `served by Deployment ${ADDON_NS}/${CONTROLLER_DEPLOYMENT}`) : fail('identity', r.name, `Deployment ${ADDON_NS}/${CONTROLLER_DEPLOYMENT} is missing: nothing serves this node`, 're-run `vnode install --mode addon`');
+    return dep ? pass('identity', r.name, `served by Deployment ${ADDON_NS}/${CONTROLLER_DEPLOYMENT}`)
+      : fail('identity', r.name, `Deployment ${ADDON_NS}/${CONTROLLER_DEPLOYMENT} is missing: nothing serves this node`, 're-run `vnode install --mode addon`');
   }
   if (!identity || identity === 'external') return pass('identity', r.name, 'kubeconfig given with --kubeconfig-file (not managed by vnode)');
   const [mode, name] = identity.split(':') as [string, string];
@@ -182,7 +183,8 @@ async function checkPods(cluster: ClusterPort, cloud: CloudPorts, r: VirtualNode
   const out: CheckResult[] = [];
   out.push(unclaimed.length === 0
     ? pass('orphans', r.name, `${pods.length} pod(s), each instance claimed by its pod`)
-    : warn('orphans', r.name, `${unclaimed.length} instance(s) tagged ${TAG_NODE_NAME}=${r.nodeName} that no pod claims (${INSTANCE_ANNOTATION}), possibly billed: ${unclaimed.map((g) => `${g.id} (${tag(g, 'NameSpace') ?? '?'}/${tag(g, 'PodName') ?? '?'})`).join(', ')}`,
+    : warn('orphans', r.name, `${unclaimed.length} instance(s) tagged ${TAG_NODE_NAME}=${r.nodeName} that no pod claims (${INSTANCE_ANNOTATION}), possibly billed: `
+      + unclaimed.map((g) => `${g.id} (${tag(g, 'NameSpace') ?? '?'}/${tag(g, 'PodName') ?? '?'})`).join(', '),
       'ECI does not document that tag: check these instances in the ECI console'));
   if (missing.length > 0) {
     out.push(fail('pods-without-instance', r.name, `${missing.length} Running pod(s) whose ECI instance is not listed by ECI: ${missing.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')}`,

@@ -158,7 +158,8 @@ export class NodeRetirement {
       this.stage = 'released';
       if (stuck.size > 0 && !this.opts.cleanupOrphans && !this.opts.force) {
         const pods = [...this.recorded.values()].filter((p) => p.instanceId && stuck.has(p.instanceId));
-        throw operationError('OrphanedInstances', `${stuck.size} ECI instance(s) of pods evicted from ${node} still exist ${Math.round((Date.now() - started) / 1000)}s after their pods went, and are billed: ${pods.map((p) => `${p.instanceId} (was ${p.namespace}/${p.name})`).join(', ')}`, {
+        const list = pods.map((p) => `${p.instanceId} (was ${p.namespace}/${p.name})`).join(', ');
+        throw operationError('OrphanedInstances', `${stuck.size} ECI instance(s) of pods evicted from ${node} still exist ${Math.round((Date.now() - started) / 1000)}s after their pods went, and are billed: ${list}`, {
           hint: 'run the same command again to wait longer (--timeout), or pass --cleanup-orphans to delete them (DeleteContainerGroup)',
         });
       }

@@ -145,7 +145,8 @@ export async function provisionIdentity(ctx: Context, opts: KubeconfigOptions): 
   }, (r) => r.version.gitVersion);
   out.debug(`server version ${version.gitVersion}`);
   if (opts.mode === 'serviceaccount' && profile.legacyTokenCleanup) {
-    warnings.push(`Kubernetes ${version.gitVersion} removes unused auto-generated ServiceAccount token Secrets; vnode's ${NAMESPACE}/${opts.name}-token is created explicitly, which that cleanup leaves alone, but it is a token that never expires: prefer --bootstrap (rotating certificates) where you can`);
+    warnings.push(`Kubernetes ${version.gitVersion} removes unused auto-generated ServiceAccount token Secrets; vnode's ${NAMESPACE}/${opts.name}-token is created explicitly, `
+      + 'which that cleanup leaves alone, but it is a token that never expires: prefer --bootstrap (rotating certificates) where you can');
   }
 
   const now = new Date();

@@ -333,7 +333,8 @@ export async function revoke(ctx: Context, opts: RevokeOptions): Promise<RevokeR
   if (opts.keepKey) {
     for (const id of toDelete.splice(0)) keptKeys.push({ id, reason: 'kept as asked (--keep-key)' });
   } else if (secret && !opts.force && (await cluster.get(CONTROLLER_REF).catch(() => undefined))) {
-    throw usageError('ControllerUsesKey', `the ${ADDON} add-on (${NAMESPACE}/${CONTROLLER_DEPLOYMENT}) uses the AccessKey in ${ADDON_SECRET.namespace}/${ADDON_SECRET.name}: without it, it can neither create nor delete ECI instances (pods stuck, instances left billed)`,
+    throw usageError('ControllerUsesKey', `the ${ADDON} add-on (${NAMESPACE}/${CONTROLLER_DEPLOYMENT}) uses the AccessKey in ${ADDON_SECRET.namespace}/${ADDON_SECRET.name}: `
+      + 'without it, it can neither create nor delete ECI instances (pods stuck, instances left billed)',
       `uninstall it first (vnode uninstall ${ADDON} --drain), or pass --keep-key to detach the policies only, or --force`);
   }
   const result: RevokeResult = { user, detached: [], deletedKeys: [], keptKeys, secretDeleted: false, userDeleted: false, userKeptBecause: null, dryRun: flags.dryRun };

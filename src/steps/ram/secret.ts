@@ -30,7 +30,8 @@ export async function readSecretInput(ctx: Context, id: string): Promise<string>
   }
   if (!secret) throw usageError('SecretMissing', 'no AccessKey secret given', 'pipe it on stdin (e.g. from a secret manager) or set ALIBABA_CLOUD_ACCESS_KEY_SECRET');
   ctx.redactor.add(secret);
-  if (!/^[A-Za-z0-9+/=]{16,128}$/.test(secret)) throw usageError('InvalidSecret', `the AccessKey secret read from ${piped ? 'standard input' : fromEnv ? 'ALIBABA_CLOUD_ACCESS_KEY_SECRET' : 'the prompt'} is not a valid AccessKey secret (16-128 letters and digits)`);
+  const source = piped ? 'standard input' : fromEnv ? 'ALIBABA_CLOUD_ACCESS_KEY_SECRET' : 'the prompt';
+  if (!/^[A-Za-z0-9+/=]{16,128}$/.test(secret)) throw usageError('InvalidSecret', `the AccessKey secret read from ${source} is not a valid AccessKey secret (16-128 letters and digits)`);
   return secret;
 }
 
