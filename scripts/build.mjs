@@ -2,7 +2,7 @@
 // (each command module stays a lazy chunk); the SDKs and UI libraries stay external and load only when used.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 
 // commander requires child_process (~4 ms to load) only for executable subcommands, which vnode has none of:
 // hand it a stand-in that loads the real module on first use.
@@ -70,6 +70,8 @@ const cache = spawnSync(process.execPath, ['-e', `
   mod.exports.main(['--help']).then(() => fs.writeFileSync(file + '.cache', script.createCachedData()));
 `], { stdio: ['ignore', 'ignore', 'inherit'] });
 if (cache.status !== 0) throw new Error('could not make the code cache of dist/quick.cjs');
+// which Node.js made it: another version's V8 rejects the cache (bin/vnode.js then compiles as usual)
+writeFileSync('dist/quick.cjs.cache.node', `${process.version}\n`);
 
 // The in-cluster scheduling server: one self-contained file (client-node included), gzipped into the ConfigMap that
 // the official Node.js image runs it from, so nothing of vnode's has to be published to a registry.
@@ -85,5 +87,5 @@ await build({
   logLevel: 'warning',
 });
 const { gzipSync, constants } = await import('node:zlib');
-const { readFileSync, writeFileSync } = await import('node:fs');
+const { readFileSync } = await import('node:fs');
 writeFileSync('dist/webhook.cjs.gz', gzipSync(readFileSync('dist/webhook.cjs'), { level: constants.Z_BEST_COMPRESSION }));

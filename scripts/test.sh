@@ -15,4 +15,12 @@ export VNODE_KUBE_BIN_DIR
 
 # one run of node's test runner, so its closing summary counts every test
 node --import tsx --test --test-concurrency=1 --test-reporter=spec \
-  test/unit/*.test.ts test/commands/*.test.ts test/e2e/*.test.ts
+  test/unit/*.test.ts test/commands/*.test.ts test/e2e/*.test.ts test/flow/*.test.ts
+
+# the newest LTS as well (npm's node package, installed once into the cache): the unit and command tests and the
+# mission end to end; the machine's Node ran everything above
+LTS_MAJOR=26
+NODE_LTS=$(node --import tsx scripts/node-bin.ts "$LTS_MAJOR")
+echo "== Node.js $("$NODE_LTS" --version): unit, command and mission tests"
+"$NODE_LTS" --import tsx --test --test-concurrency=1 --test-reporter=spec \
+  test/unit/*.test.ts test/commands/*.test.ts test/flow/*.test.ts
