@@ -1,5 +1,5 @@
-import { errorText, usageError, withContext } from '../errors.js';
-import { preflightUninstall, uninstall, type UninstallResult } from '../steps/virtual-node/uninstall.js';
+import { usageError } from '../errors.js';
+import { isAddonName, removeVirtualNodes, type RemovalResult } from '../steps/removal/removal.js';
 import type { AddonUninstallResult } from '../steps/addon/uninstall.js';
 import { ADDON } from '../steps/addon/constants.js';
 import { defineCommand, flag, read } from './define.js';
@@ -23,7 +23,7 @@ function renderController(r: AddonUninstallResult, dryRun: boolean): string[] {
   return lines;
 }
 
-function render(r: UninstallResult & { controller?: AddonUninstallResult }): string {
+function render(r: RemovalResult): string {
   const c = r.controller ? renderController(r.controller, r.dryRun) : [];
   if (r.controller?.found && r.nodes.length === 0 && r.alreadyGone.length === 0 && !r.wouldDelete?.length) {
     return [...c, ...(r.dryRun ? ['No changes were applied; run again without --dry-run to apply them.'] : [])].join('\n');
@@ -74,34 +74,8 @@ export default defineCommand({
     if (o.keepDaemonsetAffinity && o.revertDaemonsetAffinity) throw usageError('ConflictingFlags', '--keep-daemonset-affinity and --revert-daemonset-affinity contradict each other');
     if (o.all && args.length > 0) throw usageError('ConflictingFlags', `--all and names (${args.join(', ')}) contradict each other`);
     if (!o.all && args.length === 0) throw usageError('NoTarget', 'name the virtual node(s) to uninstall, or pass --all', 'see `vnode status` for the installed ones');
-    const common = { drain: o.drain, drainOptions: drainOptions(o), force: o.force, cleanupOrphans: o.cleanupOrphans };
-    // the add-on is one install, named after it; its nodes go with it (virtual-node-eci: its former name)
-    const isAddon = (a: string): boolean => a === ADDON || a === 'virtual-node-eci';
-    const names = args.filter((a) => !isAddon(a));
-    if (o.deregister && !o.all && names.length === args.length) throw usageError('ConflictingFlags', `--deregister goes with ${ADDON} or --all`, `vnode uninstall ${ADDON} --drain --deregister`);
-    const withAddon = o.all || names.length < args.length;
-    const withNodes = o.all || names.length > 0;
-    const vnodeOpts = { ...common, names, all: o.all, keepRbac: o.keepRbac, revertDaemonsetAffinity: o.revertDaemonsetAffinity };
-    // the VNodes' refusals before the add-on part changes anything (the add-on part checks its own first)
-    if (withAddon && withNodes) await preflightUninstall(ctx, vnodeOpts);
-    let controller: AddonUninstallResult | undefined;
-    if (withAddon) {
-      const { uninstallAddon } = await import('../steps/addon/uninstall.js');
-      controller = await uninstallAddon(ctx, { ...common, deregister: o.deregister });
-    }
-    const gone = controller && !controller.found && !controller.deregistered && !o.all ? [ADDON] : [];
-    const none: UninstallResult = { nodes: [], alreadyGone: [], credentialsDeleted: [], sharedDeleted: [], daemonSetsReverted: [], strays: [], dryRun: ctx.flags.dryRun };
-    let r = none;
-    try {
-      if (withNodes) r = await uninstall(ctx, vnodeOpts);
-    } catch (e) {
-      if (!controller || ctx.flags.dryRun || !(controller.found || controller.deregistered)) throw e;
-      // the add-on part is done: say so on stdout, and what the re-run finishes
-      const partial = { ...none, controller };
-      ctx.out.result(partial, () => render(partial));
-      throw withContext(e, `the add-on part is done (see above); the virtual nodes are left: ${errorText(e)}`, 'run the same command again: it skips what is done and finishes the virtual nodes');
-    }
-    const out = { ...r, alreadyGone: [...gone, ...r.alreadyGone], ...(controller ? { controller } : {}) };
-    ctx.out.result(out, () => render(out));
+    if (o.deregister && !o.all && args.every((a) => !isAddonName(a))) throw usageError('ConflictingFlags', `--deregister goes with ${ADDON} or --all`, `vnode uninstall ${ADDON} --drain --deregister`);
+    const r = await removeVirtualNodes(ctx, { ...o, args, drainOptions: drainOptions(o) }, (done) => ctx.out.result(done, () => render(done)));
+    ctx.out.result(r, () => render(r));
   },
 });
