@@ -2,11 +2,6 @@ import { usageError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { flag, type Flag } from './define.js';
 
-/** commander argParser for repeatable flags: each occurrence is appended. */
-export function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** --namespace given several times or comma-separated; each must be a namespace name. */
@@ -16,11 +11,6 @@ export function parseNamespaces(raw: unknown): string[] {
     if (!DNS_LABEL.test(ns)) throw usageError('InvalidNamespace', `invalid --namespace "${ns}": expected a namespace name (lowercase letters, digits and '-', at most 63 characters)`);
   }
   return list;
-}
-
-/** --vswitch (repeatable, comma-separated) and --security-group, checked for form. */
-export function parseNetworkFlags(raw: Record<string, unknown>): { vswitches: string[] | undefined; securityGroup: string | undefined } {
-  return { vswitches: parseVSwitches(raw.vswitch), securityGroup: parseSecurityGroup(raw.securityGroup) };
 }
 
 export function parseSecurityGroup(raw: unknown): string | undefined {
