@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TERMINAL_STATUSES } from '../../src/assumptions.js';
+import { connectCloud } from '../../src/cloud/index.js';
 import { connectCluster } from '../../src/cluster/kube.js';
 import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
 import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
@@ -50,7 +51,9 @@ describe(`the mission on Node.js ${process.version}: ram grant, install, drain, 
     assert.equal(emu.state.data.containerGroups.filter((g) => g.status === 'Running').length, 2);
     assert.match((await ok(['drain', node])).stdout, /drained: 2 evicted/);
     assert.match((await ok(['uninstall', '--all', '--drain', '--yes'])).stdout, /Virtual node vnode uninstalled: virtual node vnd-\w+ deleted, node \S+ deleted/);
-    await until('no instance left billed', async () => emu.state.data.containerGroups.every((g) => TERMINAL_STATUSES.includes(g.status)));
+    // as ECI reports them (an instance Terminating after its pod went is released a few seconds later)
+    const cloud = connectCloud({ profile: undefined, region: undefined }, { env: emu.env(), signal: new AbortController().signal, log: () => undefined });
+    await until('no instance left billed', async () => (await cloud.eci.describeContainerGroups({})).every((g) => TERMINAL_STATUSES.includes(g.status)), 30_000);
     assert.deepEqual(emu.state.data.virtualNodes.filter((v) => v.status !== 'Cleaned'), []);
     assert.equal((await admin.list<KubeObject>('v1', 'Node', { labelSelector: 'k8s.aliyun.com/vnode=true' })).length, 0);
   });
