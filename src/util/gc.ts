@@ -20,7 +20,7 @@ export function collectGarbage(): void {
 }
 
 /**
- * Keeps V8's young generation at its initial size. It otherwise grows to tens of MB of short-lived garbage during
+ * Keeps V8's young generation at its initial size (on V8 12+, within a few MB of it). It otherwise grows to tens of MB of short-lived garbage during
  * long runs over thousands of objects (a drain); the flag is read whenever V8 would grow it, so setting it at run
  * time works, unlike --max-semi-space-size.
  */
