@@ -57,7 +57,7 @@ export function withContext(e: unknown, message: string, hint: string): VnodeErr
 
 /** A failure's own message, for naming it inside another. */
 export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return (e as Error | undefined)?.message ?? String(e);
 }
 
 const DEFAULT_RERUN = 'run the same command again to finish: it checks what is already done and does only what is left';

@@ -92,8 +92,10 @@ export class WorkerNode {
   private seq = 0;
   private apiAddress = '';
   private readonly isolate = canIsolate();
+  private readonly unpullable: RegExp[];
 
   constructor(private readonly opts: WorkerOptions) {
+    this.unpullable = (opts.unpullable ?? []).map(imagePattern);
     this.admin.loadFromFile(opts.adminKubeconfig);
     poolConnections(this.admin);
   }
@@ -218,8 +220,7 @@ export class WorkerNode {
   private async runPod(run: Run): Promise<void> {
     const pod = run.pod;
     const containers = pod.spec?.containers ?? [];
-    const unpullable = (this.opts.unpullable ?? []).map(imagePattern);
-    const kinds = containers.map((c) => imageKind(c.image ?? '', unpullable));
+    const kinds = containers.map((c) => imageKind(c.image ?? '', this.unpullable));
     const core = this.admin.makeApiClient(CoreV1Api);
     const base = (c: V1Container): Record<string, unknown> => ({ name: c.name, image: c.image ?? '', imageID: '', restartCount: run.restarts });
     const unavailable = containers.filter((_, i) => kinds[i] === 'unavailable');

@@ -3,7 +3,7 @@ import { clusterUid } from '../../cluster/cluster-id.js';
 import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
 import { SUPPORTED_MIN_MINOR, supportRange, TESTED_MAX_MINOR } from '../../cluster/versions.js';
 import type { Context } from '../../context.js';
-import { VnodeError } from '../../errors.js';
+import { errorText, VnodeError } from '../../errors.js';
 import { CONTROLLER_REF, PROFILE_REF } from '../addon/addon.js';
 import { ADDON, CONTROLLER_DEPLOYMENT, NAMESPACE as ADDON_NS, NODE_LABELS, TAINT } from '../addon/constants.js';
 import { readRegistration, STATE_MEANING } from '../addon/registration.js';
@@ -41,10 +41,6 @@ export const TOKEN_WARN_MS = 7 * 86_400_000;
 const pass = (check: string, target: string, message: string): CheckResult => ({ check, target, status: 'PASS', message });
 const warn = (check: string, target: string, message: string, hint?: string): CheckResult => ({ check, target, status: 'WARN', message, ...(hint ? { hint } : {}) });
 const fail = (check: string, target: string, message: string, hint?: string): CheckResult => ({ check, target, status: 'FAIL', message, ...(hint ? { hint } : {}) });
-
-function errorText(e: unknown): string {
-  return (e as Error).message ?? String(e);
-}
 
 export function checkVersionRange(v: { gitVersion: string; major: number; minor: number }): CheckResult {
   const range = supportRange(v);

@@ -111,6 +111,11 @@ export function neverAllowsEviction(pdb: Budget): boolean {
 
 export interface DrainRefusals { pods: string[]; budgets: string[] }
 
+/** A pod a drain refuses, and the flag that would take it. */
+function refusedPod(p: Pod, why: 'no controller' | 'emptyDir', node?: string): string {
+  return `${p.metadata.namespace}/${p.metadata.name}${node ? ` on ${node}` : ''} (${why === 'emptyDir' ? 'uses emptyDir: --delete-emptydir-data' : 'has no controller: --force'})`;
+}
+
 /**
  * What a drain of these nodes would refuse, for all of them at once and before anything changes: pods that need a
  * flag (kubectl drain's rules) and PodDisruptionBudgets that can never allow their eviction.
@@ -125,8 +130,7 @@ export async function drainRefusals(cluster: ClusterPort, nodes: string[], opts:
       const v = classify(p, opts);
       if (v === 'evict') { if (p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed') evictable.push(p); continue; }
       if (typeof v !== 'object') continue;
-      const where = nodes.length > 1 ? ` on ${node}` : '';
-      out.pods.push(`${p.metadata.namespace}/${p.metadata.name}${where} (${v.refuse === 'emptyDir' ? 'uses emptyDir: --delete-emptydir-data' : 'has no controller: --force'})`);
+      out.pods.push(refusedPod(p, v.refuse, nodes.length > 1 ? node : undefined));
     }
   }
   if (!withBudgets || opts.disableEviction || evictable.length === 0) return out;
@@ -220,7 +224,7 @@ export async function drainNode(ctx: Context, cluster: ClusterPort, node: string
     if (v === 'daemonset') skipped.daemonSet++;
     else if (v === 'mirror') skipped.mirror++;
     else if (v === 'evict') targets.push({ uid: p.metadata.uid!, namespace: p.metadata.namespace!, name: p.metadata.name! });
-    else refused.push(`${p.metadata.namespace}/${p.metadata.name} (${v.refuse === 'emptyDir' ? 'uses emptyDir: --delete-emptydir-data' : 'has no controller: --force'})`);
+    else refused.push(refusedPod(p, v.refuse));
   }
   if (refused.length > 0) {
     await stopWatch();
