@@ -30,6 +30,8 @@ export interface Deps {
   connectCluster?: (target: ClusterTarget, ctx: Context) => Promise<ClusterPort>;
   connectCloud?: (target: CloudTarget, ctx: Context) => Promise<CloudPorts>;
   prompt?: Prompt;
+  /** How the user called vnode: 'vnode', or 'kubectl vnode' as a kubectl plugin (help and examples say it). */
+  name?: string;
 }
 
 /** The per-run context every command handler receives. */

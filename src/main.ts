@@ -64,6 +64,15 @@ function quietOnClosedPipe(stream: NodeJS.WriteStream): NodeJS.WriteStream {
   return stream;
 }
 
+/**
+ * 'kubectl vnode' when kubectl runs vnode as its plugin: kubectl executes `kubectl-vnode` (the npm bin, or the
+ * executable under that name) with that path as argv[0].
+ */
+export function invokedName(argv0: string = process.argv0, script: string = process.argv[1] ?? ''): string {
+  const plugin = (p: string): boolean => /^kubectl-vnode(\.js)?$/.test(p.split(/[\\/]/).pop() ?? '');
+  return plugin(argv0) || plugin(script) ? 'kubectl vnode' : 'vnode';
+}
+
 /** The process entry: the only place that handles signals and sets the exit code. */
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   const controller = new AbortController();
@@ -86,6 +95,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     env: process.env,
     cwd: process.cwd(),
     signal: controller.signal,
+    name: invokedName(),
   });
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);

@@ -59,7 +59,10 @@ export function globalOptions(): Option[] {
  * imported and given its flags, so `vnode --help` loads no SDK. The command's exit code lands in `outcome`.
  */
 export async function buildProgram(argv: string[], deps: Deps, outcome: { code?: number } = {}): Promise<Command> {
-  const program = new Command('vnode')
+  const name = deps.name ?? 'vnode';
+  // examples read as the user typed the program: `kubectl vnode install ...` when run as a kubectl plugin
+  const named = (text: string): string => (name === 'vnode' ? text : text.replace(/(^|[\s"(`])vnode (?=[a-z-])/gm, `$1${name} `));
+  const program = new Command(name)
     .description('Connect a self-managed Kubernetes cluster to Alibaba Cloud ECI through virtual nodes.')
     .version(VERSION, '--version')
     .exitOverride()
@@ -68,7 +71,7 @@ export async function buildProgram(argv: string[], deps: Deps, outcome: { code?:
     .configureHelp({ showGlobalOptions: true });
   for (const o of globalOptions()) program.addOption(o);
 
-  program.addHelpText('after', `
+  program.addHelpText('after', named(`
 Workflow:
   vnode ram grant --yes                                          # RAM user, policy, AccessKey in the cluster
   vnode install --vswitch vsw-a,vsw-b --security-group sg-x      # a virtual node, Ready
@@ -76,7 +79,7 @@ Workflow:
   vnode scheduling enable --namespace burst                      # pods labelled alibabacloud.com/eci=true go there
   vnode doctor                                                   # what keeps them working
   vnode uninstall --all --drain                                  # nothing left running or billed
-Try it locally first: eval "$(vnode sandbox up)"`);
+Try it locally first: eval "$(vnode sandbox up)"`));
 
   // groups take the place of their first command, so help reads in the order of the workflow
   const parents = new Map<string, Command>();
@@ -84,18 +87,18 @@ Try it locally first: eval "$(vnode sandbox up)"`);
   for (const entry of commands) {
     let parent = program;
     if (entry.path.length > 1) {
-      const name = entry.path[0]!;
-      if (!parents.has(name)) {
-        const group = program.command(name).description(groups.find((g) => g.name === name)?.summary ?? '');
+      const group0 = entry.path[0]!;
+      if (!parents.has(group0)) {
+        const group = program.command(group0).description(groups.find((g) => g.name === group0)?.summary ?? '');
         const examples = commands.filter((c) => c.path[0] === name && !c.hidden).map((c) => c.examples[0]).filter((e): e is string => Boolean(e)).slice(0, 4);
-        group.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}\n\nDocs: ${docsPage([name])} (in vnode's package)`);
-        parents.set(name, group);
+        group.addHelpText('after', named(`\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}\n\nDocs: ${docsPage([group0])} (in vnode's package)`));
+        parents.set(group0, group);
       }
-      parent = parents.get(name)!;
+      parent = parents.get(group0)!;
     }
     const cmd = parent.command(entry.path[entry.path.length - 1]!, entry.hidden ? { hidden: true } : {}).description(entry.summary);
     for (const a of entry.aliases ?? []) cmd.alias(a);
-    cmd.addHelpText('after', `${entry.examples.length ? `\nExamples:\n${entry.examples.map((e) => `  ${e}`).join('\n')}\n` : ''}\nDocs: ${docsPage(entry.path)} (in vnode's package)`);
+    cmd.addHelpText('after', named(`${entry.examples.length ? `\nExamples:\n${entry.examples.map((e) => `  ${e}`).join('\n')}\n` : ''}\nDocs: ${docsPage(entry.path)} (in vnode's package)`));
     if (entry !== target) continue;
     const mod = await entry.load();
     mod.configure(cmd);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { inExecutable } from '../util/package-files.js';
 
 /**
  * The Node.js a `node:<major>` image has, for the sandbox's worker to run a pod's process on the version its image
@@ -29,7 +30,8 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ cod
 
 /** The path of a Node binary of that major; rejects, saying why, when it cannot be had (as a pull would fail). */
 export function nodeForMajor(major: string, opts: { env?: NodeJS.ProcessEnv; log?: (m: string) => void } = {}): Promise<string> {
-  if (major === process.versions.node.split('.')[0]) return Promise.resolve(process.execPath);
+  // the executable's own Node runs only vnode, so there a node:<major> image always gets npm's binary
+  if (major === process.versions.node.split('.')[0] && !inExecutable()) return Promise.resolve(process.execPath);
   if (!/^\d{1,3}$/.test(major)) return Promise.reject(new Error(`no Node.js major version in the tag (${major})`));
   const env = opts.env ?? process.env;
   const dir = path.join(nodeCacheDir(env), major);

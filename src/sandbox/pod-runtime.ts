@@ -4,6 +4,8 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, realpathSync, rm
 import { createServer, connect, type Server } from 'node:net';
 import path from 'node:path';
 import { alive } from '../util/process.js';
+import { FORWARDER, FORWARDER_FLAG } from './forwarder.js';
+import { inExecutable } from '../util/package-files.js';
 
 /**
  * How the sandbox's worker runs a container: the host's own `node` stands in for the official Node.js image of the
@@ -99,13 +101,12 @@ export function startApiRelay(socketPath: string, apiPort: number): Promise<Serv
   });
 }
 
-const FORWARDER = `const net=require('node:net');const [sock,host,port]=process.argv.slice(1);
-net.createServer((c)=>{const u=net.connect(sock);c.pipe(u).pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy());}).listen(Number(port),host);`;
 
 /** The pod half: listens on the Service address inside the namespace. */
 export function startForwarder(n: PodNetwork, socketPath: string, apiAddress: string, logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a');
-  const child = spawn('ip', ['netns', 'exec', n.ns, process.execPath, '-e', FORWARDER, socketPath, apiAddress, '443'], { stdio: ['ignore', fd, fd] });
+  const run = inExecutable() ? [FORWARDER_FLAG] : ['-e', FORWARDER];
+  const child = spawn('ip', ['netns', 'exec', n.ns, process.execPath, ...run, socketPath, apiAddress, '443'], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   return child;
 }

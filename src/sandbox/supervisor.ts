@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { operationError } from '../errors.js';
-import { packageRoot } from '../util/package-root.js';
+import { packageFile, selfCommand } from '../util/package-files.js';
 import { alive } from '../util/process.js';
 import { untilAborted } from '../util/sleep.js';
 import { startSandboxCloud, stopEach } from './cloud-sandbox.js';
@@ -85,7 +86,13 @@ export function ensureBinaries(env: NodeJS.ProcessEnv, log: (m: string) => void)
     return env;
   } catch {
     log('building the Kubernetes 1.20.2 control-plane binaries (first time only, ~4 minutes)');
-    const r = spawnSync('bash', [path.join(packageRoot(), 'scripts', 'kube-bins.sh')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    // a copy: the executable carries the script as an asset, not as a file
+    const tmp = mkdtempSync(path.join(tmpdir(), 'vnode-kube-bins-'));
+    const script = path.join(tmp, 'kube-bins.sh');
+    writeFileSync(script, packageFile('scripts/kube-bins.sh'));
+    const r = spawnSync('bash', [script], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    rmSync(tmp, { recursive: true, force: true });
+    if (r.error) throw operationError('BinariesMissing', `the sandbox needs bash to provide its control-plane binaries (${r.error.message})`, { hint: 'or set VNODE_KUBE_BIN_DIR to a directory with kube-apiserver, kube-controller-manager, kube-scheduler and etcd' });
     if (r.status !== 0) throw operationError('BinariesMissing', 'could not provide the control-plane binaries (scripts/kube-bins.sh failed)', { hint: 'see its output above' });
     return { ...env, VNODE_KUBE_BIN_DIR: r.stdout.toString().trim() };
   }
@@ -97,9 +104,9 @@ export async function startSandboxDetached(dir: string, opts: SimSettings & { en
   mkdirSync(dir, { recursive: true });
   if (!runningPid(f)) await endLeftovers(dir, opts.log);
   const fd = openSync(f.log, 'a');
-  const child = spawn(process.execPath, [path.join(packageRoot(), 'bin', 'vnode.js'), 'sandbox', 'serve', '--dir', dir, '--ready-delay', `${opts.readyDelayMs}ms`,
-    '--release-delay', `${opts.releaseDelayMs}ms`, ...(opts.faults ? ['--faults', opts.faults] : []), ...opts.unpullable.flatMap((u) => ['--unpullable', u]), ...opts.retired.flatMap((r) => ['--retired', r]), '-v'],
-    { detached: true, stdio: ['ignore', fd, fd], env: opts.env });
+  const self = selfCommand(['sandbox', 'serve', '--dir', dir, '--ready-delay', `${opts.readyDelayMs}ms`,
+    '--release-delay', `${opts.releaseDelayMs}ms`, ...(opts.faults ? ['--faults', opts.faults] : []), ...opts.unpullable.flatMap((u) => ['--unpullable', u]), ...opts.retired.flatMap((r) => ['--retired', r]), '-v']);
+  const child = spawn(self.command, self.args, { detached: true, stdio: ['ignore', fd, fd], env: opts.env });
   closeSync(fd);
   child.unref();
   let exited: number | null = null;

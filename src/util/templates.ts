@@ -1,12 +1,10 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../cluster/port.js';
-import { packageRoot } from './package-root.js';
+import { packageFile } from './package-files.js';
 
 /** Renders a multi-document YAML template; values are substituted as JSON strings so they cannot inject YAML. */
 export function renderTemplate(name: string, values: Record<string, string>): KubeObject[] {
-  const raw = readFileSync(path.join(packageRoot(), 'templates', name), 'utf8');
+  const raw = packageFile(`templates/${name}`).toString('utf8');
   const text = raw.replace(/"\{\{(\w+)\}\}"/g, (_m, key: string) => {
     const v = values[key];
     if (v === undefined) throw new Error(`template ${name}: no value for {{${key}}}`);
@@ -16,5 +14,5 @@ export function renderTemplate(name: string, values: Record<string, string>): Ku
 }
 
 export function readTemplate(name: string): string {
-  return readFileSync(path.join(packageRoot(), 'templates', name), 'utf8');
+  return packageFile(`templates/${name}`).toString('utf8');
 }

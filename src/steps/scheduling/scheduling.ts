@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { APPLIED_ANNOTATION, ensureHashed, ensureObject } from '../../cluster/ensure.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, describeRef, refOf, type ClusterPort, type KubeObject, type ObjectRef } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { operationError, usageError } from '../../errors.js';
-import { packageRoot } from '../../util/package-root.js';
+import { packageFile } from '../../util/package-files.js';
 import { pause } from '../../util/sleep.js';
 import { CONTROLLER_REF } from '../ground/virtual-nodes.js';
 import { certFacts, generateWebhookCerts, RENEW_BEFORE_MS } from './certs.js';
@@ -109,9 +107,8 @@ async function labelNamespaces(cluster: ClusterPort, namespaces: KubeObject[], d
 
 /** vnode's bundled server (the build's dist/webhook.cjs.gz), which the ConfigMap carries into the cluster. */
 function serverCode(): Buffer {
-  const file = path.join(packageRoot(), 'dist', 'webhook.cjs.gz');
-  try { return readFileSync(file); } catch {
-    throw operationError('ServerCodeMissing', `vnode's scheduling server code is missing (${file})`, { hint: 'this installation of vnode is incomplete; in a checkout, run `npm run build`' });
+  try { return packageFile('dist/webhook.cjs.gz'); } catch {
+    throw operationError('ServerCodeMissing', "vnode's scheduling server code is missing (dist/webhook.cjs.gz)", { hint: 'this installation of vnode is incomplete; in a checkout, run `npm run build`' });
   }
 }
 
