@@ -61,7 +61,7 @@ export function globalOptions(): Option[] {
 export async function buildProgram(argv: string[], deps: Deps, outcome: { code?: number } = {}): Promise<Command> {
   const name = deps.name ?? 'vnode';
   // examples read as the user typed the program: `kubectl vnode install ...` when run as a kubectl plugin
-  const named = (text: string): string => (name === 'vnode' ? text : text.replace(/(^|[\s"(`])vnode (?=[a-z-])/gm, `$1${name} `));
+  const named = (text: string): string => (name === 'vnode' ? text : text.replace(/(^ {2}|\$\(|`)vnode (?=[a-z-])/gm, `$1${name} `));
   const program = new Command(name)
     .description('Connect a self-managed Kubernetes cluster to Alibaba Cloud ECI through virtual nodes.')
     .version(VERSION, '--version')
