@@ -90,7 +90,7 @@ Try it locally first: eval "$(vnode sandbox up)"`));
       const group0 = entry.path[0]!;
       if (!parents.has(group0)) {
         const group = program.command(group0).description(groups.find((g) => g.name === group0)?.summary ?? '');
-        const examples = commands.filter((c) => c.path[0] === name && !c.hidden).map((c) => c.examples[0]).filter((e): e is string => Boolean(e)).slice(0, 4);
+        const examples = commands.filter((c) => c.path[0] === group0 && !c.hidden).map((c) => c.examples[0]).filter((e): e is string => Boolean(e)).slice(0, 4);
         group.addHelpText('after', named(`\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}\n\nDocs: ${docsPage([group0])} (in vnode's package)`));
         parents.set(group0, group);
       }
