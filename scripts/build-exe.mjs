@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { noDynamicImports } from './esbuild-plugins.mjs';
 
 export const EXE_NODE_VERSION = '26.12.1';
 const ARCHES = ['x64', 'arm64'];
@@ -59,10 +60,13 @@ await build({
       // package of that name instead
       b.onResolve({ filter: /^punycode$/ }, () => ({ path: path.resolve('node_modules/punycode/punycode.js') }));
       // output.ts loads yaml through createRequire, which a bundler cannot follow: a plain require it can
-      b.onLoad({ filter: /src\/ui\/output\.ts$/ }, (args) => ({
-        contents: readFileSync(args.path, 'utf8').replace("(requireLazy('yaml') as typeof import('yaml'))", "(require('yaml') as typeof import('yaml'))"),
-        loader: 'ts',
-      }));
+      b.onLoad({ filter: /src\/ui\/output\.ts$/ }, (args) => {
+        const lazy = "(requireLazy('yaml') as typeof import('yaml'))";
+        const text = readFileSync(args.path, 'utf8');
+        // a changed line would leave -o yaml broken in the executable only: fail the build instead
+        if (!text.includes(lazy)) throw new Error(`${args.path} no longer loads yaml as ${lazy}: update scripts/build-exe.mjs`);
+        return { contents: text.replace(lazy, "(require('yaml') as typeof import('yaml'))"), loader: 'ts' };
+      });
     },
   }],
 });
@@ -71,12 +75,7 @@ await build({
   ...common,
   entryPoints: ['src/exe-main.ts'],
   outfile: `${OUT}/work/entry.cjs`,
-  plugins: [{
-    name: 'no-dynamic-imports',
-    setup(b) {
-      b.onResolve({ filter: /.*/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined));
-    },
-  }],
+  plugins: [noDynamicImports],
 });
 
 const builder = nodeBinary('x64');

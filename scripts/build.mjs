@@ -3,6 +3,7 @@
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
+import { noDynamicImports } from './esbuild-plugins.mjs';
 
 // commander requires child_process (~4 ms to load) only for executable subcommands, which vnode has none of:
 // hand it a stand-in that loads the real module on first use.
@@ -50,12 +51,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external,
-  plugins: [lazyChildProcess, {
-    name: 'no-dynamic-imports',
-    setup(b) {
-      b.onResolve({ filter: /.*/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined));
-    },
-  }],
+  plugins: [lazyChildProcess, noDynamicImports],
   logLevel: 'warning',
 });
 
