@@ -295,16 +295,21 @@ describe('ack-virtual-node add-on through an ACK One registered cluster (real co
     assert.match(third.stdout, /ack-virtual-node: not found — already uninstalled|nothing/i);
   });
 
-  it('with 20% cloud faults, install then uninstall end with exactly one registration and one add-on, then none', async () => {
-    for (const [k, v] of parseFaults('*:throttle=0.08,500=0.04,503=0.04,lost=0.04')) emu.faults.set(k, v);
+  it('with 20% cloud faults and every add-on install/uninstall answer lost, install then uninstall end with exactly one registration and one add-on, then none', async () => {
+    const faults = '*:throttle=0.08,500=0.04,503=0.04,lost=0.04;InstallClusterAddons:lost=1;UnInstallClusterAddons:lost=1';
+    for (const [k, v] of parseFaults(faults)) emu.faults.set(k, v);
+    let done = false;
     try {
       const r = await ok(['install', '--mode', 'addon', '--vswitch', VSW_H, '--security-group', SG, '--timeout', '3m', '--yes']);
       assert.match(r.stdout, /installed, active/);
       assert.equal(liveClusters().length, 1, JSON.stringify(emu.state.data.clusters));
       assert.equal((emu.state.data.addons ?? []).length, 1);
       await ok(['uninstall', 'ack-virtual-node', '--drain', '--deregister']);
+      done = true;
     } finally {
       emu.faults.clear();
+      // the next tests start from no registration, whatever happened here
+      if (!done) await vk(['uninstall', 'ack-virtual-node', '--drain', '--deregister']);
     }
     await until('no registration left', async () => (await vk(['cluster', 'status'])).code === 0 && (emu.state.data.clusters ?? []).length === 0);
     assert.deepEqual(emu.state.data.addons ?? [], []);

@@ -178,7 +178,11 @@ export async function installAddon(ctx: Context, opts: AddonInstallOptions): Pro
   if (!instance) {
     const offered = await status.step(`Looking up the ${ADDON} version offered to ${clusterId}`, () => cloud.cs.describeAddon(clusterId, ADDON), (a) => a?.version ?? 'not offered');
     if (!offered) throw operationError('AddonNotOffered', `ACK One offers no ${ADDON} add-on to registered cluster ${clusterId}`, { hint: 'check that the region supports ECI' });
-    const taskId = await status.step(`Installing ${ADDON} ${offered.version} (InstallClusterAddons)`, () => cloud.cs.installAddon(clusterId, offered));
+    const taskId = await status.step(`Installing ${ADDON} ${offered.version} (InstallClusterAddons)`, () => cloud.cs.installAddon(clusterId, offered).catch(async (e: unknown) => {
+      // a retry after an answer that was lost: the instance exists, so the install took effect
+      if (await cloud.cs.getAddonInstance(clusterId, ADDON)) { ctx.out.debug(`InstallClusterAddons failed but ${ADDON} is present; following its state`); return ''; }
+      throw e;
+    }));
     await followTask(ctx, cloud, taskId, `Installing ${ADDON}`, deadline);
     action = 'installed';
   }

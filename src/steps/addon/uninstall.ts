@@ -94,7 +94,12 @@ export async function uninstallAddon(ctx: Context, opts: AddonUninstallOptions):
   if (registered && instance) {
     const deadline = opts.drainOptions.timeoutMs > 0 ? Date.now() + opts.drainOptions.timeoutMs : Date.now() + 30 * 60_000;
     if (instance.state !== 'deleting') {
-      const taskId = await status.step(`Uninstalling ${ADDON} (UnInstallClusterAddons)`, () => cloud.cs.uninstallAddon(registered.id, ADDON));
+      const taskId = await status.step(`Uninstalling ${ADDON} (UnInstallClusterAddons)`, () => cloud.cs.uninstallAddon(registered.id, ADDON).catch(async (e: unknown) => {
+        // a retry after an answer that was lost: the instance is going or gone, so the uninstall took effect
+        const now = await cloud.cs.getAddonInstance(registered.id, ADDON);
+        if (!now || now.state === 'deleting') { ctx.out.debug(`UnInstallClusterAddons failed but ${ADDON} is ${now?.state ?? 'gone'}; following its state`); return ''; }
+        throw e;
+      }));
       await followTask(ctx, cloud, taskId, `Uninstalling ${ADDON}`, deadline);
     }
     const left = await status.step(`Waiting for ${ADDON} to be gone`, () => waitInstance(ctx, cloud, registered.id, (s) => s === undefined, deadline));
