@@ -5,7 +5,7 @@ import { TAINT as CONTROLLER_TAINT } from '../../src/steps/addon/constants.js';
 import { generateWebhookCerts, certFacts } from '../../src/steps/scheduling/certs.js';
 import { imageKind, imagePattern, nodeMajorOf } from '../../src/sandbox/worker.js';
 import { decide, TARGETS, type PatchOp } from '../../src/steps/scheduling/mutation.js';
-import { admit, BUILT_IN_RULES, BURST_LABEL, burstPatch, matchesLabels, pick, ruleOf, type Rule, type SelectorObject } from '../../src/steps/scheduling/policy.js';
+import { admit, BUILT_IN_RULES, BURST_LABEL, burstPatch, burstScopes, matchesLabels, pick, ruleOf, type Rule, type SelectorObject } from '../../src/steps/scheduling/policy.js';
 import { describeConfiguration, reconfigured, servingHosts, webhookConfiguration } from '../../src/steps/scheduling/webhook.js';
 import { VNODE_TAINT } from '../../src/steps/virtual-node/install.js';
 
@@ -205,6 +205,16 @@ describe('eci-profile policies (admission and burst)', () => {
     const burst = apply(u.patch!, unmarked as unknown as Record<string, unknown>) as Parameters<typeof burstPatch>[0];
     assert.equal(burstPatch({ ...burst, status: stuck.status }, prefer, 'vnode', [vnode]).patch, undefined, 'done: never again');
     assert.match(burstPatch({ ...stuck, spec: { ...stuck.spec, nodeSelector: { 'kubernetes.io/hostname': 'w1' } } }, prefer, 'vnode', [vnode]).skipped ?? '', /matches no VNode virtual node/);
+  });
+
+  it('burst watches only the pods a normal-node-prefer selector may pick: none without one, all when one picks by namespace', () => {
+    const prefer = (name: string, objectLabels?: Record<string, unknown>): Rule => sel(name, { ...(objectLabels ? { objectLabels } : {}), namespaceLabels: { matchLabels: { team: 'a' } }, policy: { normalNodePrefer: {} } });
+    assert.deepEqual(burstScopes(BUILT_IN_RULES), [], 'the label shortcuts never burst');
+    assert.deepEqual(burstScopes([...BUILT_IN_RULES, sel('f', { objectLabels: { matchLabels: { app: 'x' } }, policy: { fair: {} } })]), []);
+    const x = prefer('x', { matchLabels: { app: 'x' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }, { key: 'canary', operator: 'DoesNotExist' }] });
+    assert.deepEqual(burstScopes([x, prefer('y', { matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['z'] }, { key: 'burst', operator: 'Exists' }] }), x]),
+      ['vnode.dev/burst!=done,app notin (z),burst', 'vnode.dev/burst!=done,app=x,tier in (a,b),!canary']);
+    assert.deepEqual(burstScopes([x, prefer('all')]), ['vnode.dev/burst!=done']);
   });
 
   it('the sandbox worker runs node images (on their own major) and pause; other images are played; .invalid registries and --unpullable patterns cannot be pulled', () => {

@@ -108,6 +108,32 @@ export function matchesLabels(sel: LabelSelector | undefined, labels: Record<str
   return true;
 }
 
+/** A LabelSelector in the API server's query syntax (the selector is valid: entryProblem checked it). */
+export function labelSelectorQuery(sel: LabelSelector | undefined): string[] {
+  const out = Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of sel?.matchExpressions ?? []) {
+    const values = (e.values ?? []).join(',');
+    out.push(e.operator === 'In' ? `${e.key} in (${values})` : e.operator === 'NotIn' ? `${e.key} notin (${values})` : e.operator === 'Exists' ? e.key : `!${e.key}`);
+  }
+  return out;
+}
+
+/**
+ * The pods burst may have to look at, as label selectors of watches: those of each normal-node-prefer rule that are
+ * not bursted yet. None when no rule bursts; one for all pods when a rule picks pods by their namespace only.
+ */
+export function burstScopes(rules: Rule[]): string[] {
+  const base = `${BURST_LABEL}!=done`;
+  const scopes = new Set<string>();
+  for (const r of rules) {
+    if (r.policy !== 'normalNodePrefer') continue;
+    const own = labelSelectorQuery(r.objectLabels);
+    if (own.length === 0) return [base];
+    scopes.add([base, ...own].join(','));
+  }
+  return [...scopes].sort();
+}
+
 /** The selector in charge of a pod: the highest priority among those matching; on a tie a user's before a built-in, then by name. */
 export function pick(rules: Rule[], podLabels: Record<string, string>, namespaceLabels: Record<string, string>): Rule | undefined {
   return rules

@@ -7,7 +7,7 @@ import { pause } from '../../util/sleep.js';
 import { syncEntries } from './entries.js';
 import { SCHEDULING_MODES, TARGETS, type SchedulingMode } from './mutation.js';
 import { entryProblem, HEALTH_PATH, METRICS_PATH, MUTATE_PATH } from './webhook.js';
-import { admit, BURST_LABEL, burstPatch, BUILT_IN_RULES, isUnschedulable, pick, ruleOf, SELECTOR_API, SELECTOR_KIND, type Rule, type SelectorObject } from './policy.js';
+import { admit, BURST_LABEL, burstPatch, burstScopes, BUILT_IN_RULES, isUnschedulable, pick, ruleOf, SELECTOR_API, SELECTOR_KIND, type Rule, type SelectorObject } from './policy.js';
 
 export const SKIPPED_REASON = 'VirtualNodeNotInjected';
 export const BURST_REASON = 'BurstToVirtualNode';
@@ -308,28 +308,49 @@ async function runBurst(view: SchedulingView, mode: SchedulingMode, cluster: () 
       busy.delete(uid);
     }
   };
-  // the pending pods as the watch last showed them: a new Selector takes those already waiting, with no pod event
-  const waiting = new Map<string, BurstPod>();
-  view.onRulesChanged(() => { for (const p of waiting.values()) void handle(p); });
-  while (!signal.aborted) {
-    try {
-      // every unbound pod, not only those marked at admission: a Selector also takes pods made before it (or while the webhook was down)
-      await (await cluster()).watchList<BurstPod>('v1', 'Pod', { labelSelector: `${BURST_LABEL}!=done`, fieldSelector: 'spec.nodeName=' }, (type, pod) => {
-        const uid = pod.metadata.uid ?? '';
-        if (type === 'DELETED') { reported.delete(uid); waiting.delete(uid); return; }
-        if (!isUnschedulable(pod)) { waiting.delete(uid); return; }
-        waiting.set(uid, pod);
-        void handle(pod);
-      }, signal, (present) => {
-        waiting.clear();
-        for (const p of present) if (isUnschedulable(p)) waiting.set(p.metadata.uid ?? '', p);
-      });
-    } catch (e) {
-      if (signal.aborted) return;
-      log(`watching pending pods failed: ${(e as Error).message}`);
-      await pause(5000, signal).catch(() => undefined);
+  // one watch per scope (burstScopes): only pods some normal-node-prefer Selector may pick, none when there is no
+  // such Selector; every other pod costs the API server nothing here
+  const scopes = new Map<string, { stop: AbortController; waiting: Map<string, BurstPod>; loop: Promise<void> }>();
+  const watchScope = async (labelSelector: string, stop: AbortSignal, waiting: Map<string, BurstPod>): Promise<void> => {
+    while (!stop.aborted) {
+      try {
+        // unbound pods, not only those marked at admission: a Selector also takes pods made before it (or while the webhook was down)
+        await (await cluster()).watchList<BurstPod>('v1', 'Pod', { labelSelector, fieldSelector: 'spec.nodeName=' }, (type, pod) => {
+          const uid = pod.metadata.uid ?? '';
+          if (type === 'DELETED') { reported.delete(uid); waiting.delete(uid); return; }
+          if (!isUnschedulable(pod)) { waiting.delete(uid); return; }
+          waiting.set(uid, pod);
+          void handle(pod);
+        }, stop, (present) => {
+          waiting.clear();
+          for (const p of present) if (isUnschedulable(p)) waiting.set(p.metadata.uid ?? '', p);
+        });
+      } catch (e) {
+        if (stop.aborted) return;
+        log(`watching pending pods (${labelSelector}) failed: ${(e as Error).message}`);
+        await pause(5000, stop).catch(() => undefined);
+      }
     }
-  }
+  };
+  const rescope = (): void => {
+    if (signal.aborted) return;
+    const want = new Set(burstScopes(view.rules()));
+    for (const [sel, w] of scopes) if (!want.has(sel)) { w.stop.abort(); scopes.delete(sel); }
+    for (const sel of want) {
+      const w = scopes.get(sel);
+      // the pods already waiting in a scope that stays: a changed Selector may take them now, with no pod event
+      if (w) { for (const p of w.waiting.values()) void handle(p); continue; }
+      const stop = new AbortController();
+      const waiting = new Map<string, BurstPod>();
+      // a new scope's first list brings the pods already pending (each an ADDED event)
+      scopes.set(sel, { stop, waiting, loop: watchScope(sel, stop.signal, waiting) });
+    }
+  };
+  view.onRulesChanged(rescope);
+  rescope();
+  await new Promise<void>((resolve) => { if (signal.aborted) resolve(); else signal.addEventListener('abort', () => resolve(), { once: true }); });
+  for (const w of scopes.values()) w.stop.abort();
+  await Promise.all([...scopes.values()].map((w) => w.loop));
 }
 
 interface BurstPod extends KubeObject { spec?: PodSchedulingSpec; status?: { conditions?: { type: string; status: string; reason?: string }[] } }
