@@ -1,6 +1,7 @@
 /**
  * Benchmarks, printed with the reference measured on the same machine in the same run.
- * 1. startup: median wall time of `vnode --help` vs `node -e 0` (target ratio <= 1.3).
+ * 1. startup: median wall time of `vnode --help` vs `node -e 0` (target ratio <= 1.3), for the npm build on this machine's
+ *    Node.js and for the single executable against the Node.js it is made of.
  * 2. install: wall time of `vnode install` minus the emulator's ready delay (target <= 1.5 s), and its API requests.
  * 4. scheduling (bench/scheduling.ts): admission cost of the webhook against no webhook and a no-op one (interleaved
  *    rounds: time and CPU per pod, median of the ratios), and burst latency of normal-node-prefer (median < 2 s, p90 < 3 s).
@@ -8,8 +9,8 @@
  *    `kubectl drain --ignore-daemonsets --delete-emptydir-data --force` (target: >= 5x faster, peak RSS <= 150 MB, no pod lost).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { connectCluster } from '../src/cluster/kube.js';
 import type { KubeObject } from '../src/cluster/port.js';
@@ -34,20 +35,35 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function startup(): { vnodeMs: number; nodeMs: number; ratio: number } {
-  const vnode = [path.join(root, 'bin/vnode.js'), '--help'];
-  // warm the file cache, then interleave so drift affects both alike
-  wall(process.execPath, vnode);
-  wall(process.execPath, ['-e', '0']);
+/** Median wall times of a command and of a reference, interleaved (after one warm-up of each) so drift affects both alike. */
+function startup(cmd: string[], ref: string[]): { ms: number; refMs: number; ratio: number; spread: [number, number] } {
+  wall(cmd[0]!, cmd.slice(1));
+  wall(ref[0]!, ref.slice(1));
   const a: number[] = [];
   const b: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    a.push(wall(process.execPath, vnode));
-    b.push(wall(process.execPath, ['-e', '0']));
+    a.push(wall(cmd[0]!, cmd.slice(1)));
+    b.push(wall(ref[0]!, ref.slice(1)));
   }
-  const vnodeMs = median(a);
-  const nodeMs = median(b);
-  return { vnodeMs, nodeMs, ratio: vnodeMs / nodeMs };
+  // the spread of the pairwise ratios: the middle half of them
+  const pairs = a.map((x, i) => x / b[i]!).sort((x, y) => x - y);
+  const ms = median(a);
+  const refMs = median(b);
+  return { ms, refMs, ratio: ms / refMs, spread: [pairs[Math.floor(pairs.length / 4)]!, pairs[Math.floor((3 * pairs.length) / 4)]!] };
+}
+
+/** The single executable (built by `npm run build:exe` when missing) and the Node.js it is made of. */
+function executable(): { exe: string; node: string; version: string } | undefined {
+  if (process.env.BENCH_SKIP_EXE) return undefined;
+  const exe = path.join(root, 'dist/exe/vnode-linux-x64');
+  const src = readFileSync(path.join(root, 'scripts/build-exe.mjs'), 'utf8');
+  const version = /EXE_NODE_VERSION = '([^']+)'/.exec(src)?.[1] ?? '';
+  const node = path.join(process.env.VNODE_CACHE_DIR || path.join(homedir(), '.cache', 'vnode'), 'node-dist', `${version}-linux-x64`, 'node');
+  if (!existsSync(exe) || !existsSync(node)) {
+    const r = spawnSync(process.execPath, [path.join(root, 'scripts/build-exe.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (r.status !== 0) throw new Error('npm run build:exe failed');
+  }
+  return { exe, node, version };
 }
 
 /** Runs a command; wall time, and peak RSS from /proc (VmHWM, read until it exits). */
@@ -188,11 +204,18 @@ async function withSandbox(f: (kubeconfig: string, env: NodeJS.ProcessEnv, work:
   }
 }
 
-const s = startup();
-console.log(`startup (${RUNS} runs each, median wall time)`);
-console.log(`  vnode --help   ${s.vnodeMs.toFixed(1)} ms`);
-console.log(`  node -e 0      ${s.nodeMs.toFixed(1)} ms`);
-console.log(`  ratio          ${s.ratio.toFixed(2)}  (target <= 1.30: ${s.ratio <= 1.3 ? 'met' : 'NOT met'})`);
+const s = startup([process.execPath, path.join(root, 'bin/vnode.js'), '--help'], [process.execPath, '-e', '0']);
+const pctRange = (r: [number, number]): string => `${r[0].toFixed(2)} to ${r[1].toFixed(2)}`;
+console.log(`startup (${RUNS} interleaved runs each, median wall time; the spread is the middle half of the pairwise ratios)`);
+console.log(`  npm build      vnode --help ${s.ms.toFixed(1)} ms, node -e 0 ${s.refMs.toFixed(1)} ms (Node.js ${process.versions.node}): ratio ${s.ratio.toFixed(2)} (${pctRange(s.spread)})  (target <= 1.30: ${s.ratio <= 1.3 ? 'met' : 'NOT met'})`);
+const x = executable();
+if (x) {
+  const e = startup([x.exe, '--help'], [x.node, '-e', '0']);
+  console.log(`  executable     vnode-linux-x64 --help ${e.ms.toFixed(1)} ms, node -e 0 ${e.refMs.toFixed(1)} ms (its Node.js ${x.version}): ratio ${e.ratio.toFixed(2)} (${pctRange(e.spread)})  (target <= 1.30: ${e.ratio <= 1.3 ? 'met' : 'NOT met'}); ` +
+    `against this machine's node -e 0: ${(e.ms / s.refMs).toFixed(2)}`);
+} else {
+  console.log('  executable     not measured: BENCH_SKIP_EXE is set');
+}
 if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'install') await installBench();
 if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'scheduling') await withSandbox((kubeconfig, env, work) => schedulingBench(kubeconfig, env, runCli, work));
 if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'drain') await drainBench();
