@@ -70,7 +70,7 @@ await build({
     },
   }],
 });
-// help and version only: the commands' modules (dynamic imports) stay out of it, as in dist/quick.cjs
+// the entry: runs the asset quick.cjs (help and version: dist/quick.cjs of `npm run build`) or app.cjs
 await build({
   ...common,
   entryPoints: ['src/exe-main.ts'],
@@ -79,11 +79,17 @@ await build({
 });
 
 const builder = nodeBinary('x64');
-// V8's code cache of the whole CLI, made by the executable's own Node.js (x64 only: a cache is per CPU architecture)
+// V8's code caches, made by the executable's own Node.js (x64 only: a cache is per CPU architecture): of the whole
+// CLI as compiled, and of the help-and-version program after it printed help once (the functions help runs are in it)
 run(builder, ['-e', `
   const fs = require('node:fs'), vm = require('node:vm'), { wrap } = require('node:module');
   const s = new vm.Script(wrap(fs.readFileSync('${OUT}/work/app.cjs', 'utf8')), { filename: 'app.cjs' });
   fs.writeFileSync('${OUT}/work/app.cjs.cache', s.createCachedData());
+  const q = new vm.Script(wrap(fs.readFileSync('dist/quick.cjs', 'utf8')), { filename: 'quick.cjs' });
+  const mod = { exports: {} };
+  q.runInThisContext()(mod.exports, require, mod, 'quick.cjs', '.');
+  process.stdout.write = () => true;
+  mod.exports.main(['--help']).then(() => fs.writeFileSync('${OUT}/work/quick.cjs.cache', q.createCachedData()));
 `]);
 
 const assets = {};
@@ -93,6 +99,7 @@ add('dist/webhook.cjs.gz');
 add('scripts/kube-bins.sh');
 add('scripts/sandbox-deps.sh');
 add('app.cjs', `${OUT}/work/app.cjs`);
+add('quick.cjs', 'dist/quick.cjs');
 
 mkdirSync('plugins', { recursive: true });
 const platforms = [];
@@ -109,7 +116,7 @@ for (const arch of ARCHES) {
     execArgv: ['--disable-warning=DEP0169'],
     // code caches are made by the building Node.js, for its own architecture
     useCodeCache: own,
-    assets: own ? { ...assets, 'app.cjs.cache': path.resolve(`${OUT}/work/app.cjs.cache`) } : assets,
+    assets: own ? { ...assets, 'app.cjs.cache': path.resolve(`${OUT}/work/app.cjs.cache`), 'quick.cjs.cache': path.resolve(`${OUT}/work/quick.cjs.cache`) } : assets,
   };
   writeFileSync(`${OUT}/work/sea-${arch}.json`, JSON.stringify(config, null, 2));
   run(builder, ['--build-sea', `${OUT}/work/sea-${arch}.json`], { stdio: ['ignore', 'ignore', 'inherit'] });
