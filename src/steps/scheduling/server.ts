@@ -332,10 +332,12 @@ async function runBurst(view: SchedulingView, mode: SchedulingMode, cluster: () 
       }
     }
   };
+  // watches of scopes no longer wanted, still closing
+  const ending: Promise<void>[] = [];
   const rescope = (): void => {
     if (signal.aborted) return;
     const want = new Set(burstScopes(view.rules()));
-    for (const [sel, w] of scopes) if (!want.has(sel)) { w.stop.abort(); scopes.delete(sel); }
+    for (const [sel, w] of scopes) if (!want.has(sel)) { w.stop.abort(); ending.push(w.loop); scopes.delete(sel); }
     for (const sel of want) {
       const w = scopes.get(sel);
       // the pods already waiting in a scope that stays: a changed Selector may take them now, with no pod event
@@ -350,7 +352,7 @@ async function runBurst(view: SchedulingView, mode: SchedulingMode, cluster: () 
   rescope();
   await new Promise<void>((resolve) => { if (signal.aborted) resolve(); else signal.addEventListener('abort', () => resolve(), { once: true }); });
   for (const w of scopes.values()) w.stop.abort();
-  await Promise.all([...scopes.values()].map((w) => w.loop));
+  await Promise.all([...ending, ...[...scopes.values()].map((w) => w.loop)]);
 }
 
 interface BurstPod extends KubeObject { spec?: PodSchedulingSpec; status?: { conditions?: { type: string; status: string; reason?: string }[] } }
