@@ -1,8 +1,10 @@
 import { CommanderError } from 'commander';
+import { fstatSync, statSync, writeSync } from 'node:fs';
 import type { Deps } from './context.js';
 import { ExitCode, isVnodeError } from './errors.js';
 import { buildProgram, isHelpOrVersion } from './program.js';
 import type { OutputFormat } from './ui/formats.js';
+import type { OutStream } from './ui/streams.js';
 
 /** Runs one invocation and returns its exit code; never exits the process (tests call this in-process). */
 export async function cli(argv: string[], deps: Deps): Promise<number> {
@@ -65,6 +67,39 @@ function quietOnClosedPipe(stream: NodeJS.WriteStream): NodeJS.WriteStream {
 }
 
 /**
+ * stdout for help and version when it is no terminal (a pipe, a file, /dev/null): plain writes to fd 1. Creating
+ * process.stdout loads Node's stream modules, a tenth of such a start; a terminal (or anything unsure) gets process.stdout.
+ */
+function lightStdout(): OutStream | undefined {
+  try {
+    const st = fstatSync(1);
+    const devNull = st.isCharacterDevice() && st.rdev === statSync('/dev/null', { throwIfNoEntry: false })?.rdev;
+    if (!(st.isFIFO() || st.isFile() || st.isSocket() || devNull)) return undefined;
+  } catch {
+    return undefined;
+  }
+  let fallback = false;
+  const write = (s: string | Uint8Array): boolean => {
+    if (fallback) return process.stdout.write(s);
+    let buf = typeof s === 'string' ? Buffer.from(s) : s;
+    while (buf.length > 0) {
+      try {
+        buf = buf.subarray(writeSync(1, buf));
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        // the reader went away (`vnode --help | head -1`): end quietly, as SIGPIPE ends kubectl
+        if (code === 'EPIPE') process.exit(process.exitCode ?? ExitCode.ok);
+        // a non-blocking pipe that is full: Node's stream waits for it, in order
+        if (code === 'EAGAIN') { fallback = true; return process.stdout.write(buf); }
+        throw e;
+      }
+    }
+    return true;
+  };
+  return { isTTY: false, write } as unknown as OutStream;
+}
+
+/**
  * 'kubectl vnode' when kubectl runs vnode as its plugin: kubectl executes `kubectl-vnode` (the npm bin, or the
  * executable under that name) with that path as argv[0].
  */
@@ -85,11 +120,14 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // help and version: the cheapest stdout there is (see lightStdout)
+  const quick = argv.length === 0 || (argv.length === 1 && ['--help', '-h', '--version', 'help'].includes(argv[0]!));
+  const light = quick ? lightStdout() : undefined;
   const code = await cli(argv, {
     // getters: creating a process stream costs milliseconds, and --help needs only stdout
     streams: {
       get stdin() { return process.stdin; },
-      get stdout() { return quietOnClosedPipe(process.stdout); },
+      get stdout() { return light ?? quietOnClosedPipe(process.stdout); },
       get stderr() { return quietOnClosedPipe(process.stderr); },
     },
     env: process.env,

@@ -54,6 +54,17 @@ export function globalOptions(): Option[] {
   ];
 }
 
+/** NO_COLOR, FORCE_COLOR and CLICOLOR_FORCE, as commander reads them. */
+function forcedColor(env: NodeJS.ProcessEnv): boolean | undefined {
+  if (env.NO_COLOR || env.FORCE_COLOR === '0' || env.FORCE_COLOR === 'false') return false;
+  if (env.FORCE_COLOR || env.CLICOLOR_FORCE !== undefined) return true;
+  return undefined;
+}
+
+function hasColors(s: unknown): boolean {
+  return Boolean((s as { hasColors?: () => boolean }).hasColors?.());
+}
+
 /**
  * Builds the commander tree. Every command is listed (for help), but only the one argv names is
  * imported and given its flags, so `vnode --help` loads no SDK. The command's exit code lands in `outcome`.
@@ -66,7 +77,14 @@ export async function buildProgram(argv: string[], deps: Deps, outcome: { code?:
     .description('Connect a self-managed Kubernetes cluster to Alibaba Cloud ECI through virtual nodes.')
     .version(VERSION, '--version')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => deps.streams.stdout.write(s), writeErr: (s) => deps.streams.stderr.write(s) })
+    .configureOutput({
+      writeOut: (s) => deps.streams.stdout.write(s), writeErr: (s) => deps.streams.stderr.write(s),
+      // as commander reads process.stdout and process.stderr, from the streams this run was given
+      getOutHelpWidth: () => (deps.streams.stdout.isTTY ? deps.streams.stdout.columns : undefined) as number,
+      getErrHelpWidth: () => (deps.streams.stderr.isTTY ? deps.streams.stderr.columns : undefined) as number,
+      getOutHasColors: () => forcedColor(deps.env) ?? Boolean(deps.streams.stdout.isTTY && hasColors(deps.streams.stdout)),
+      getErrHasColors: () => forcedColor(deps.env) ?? Boolean(deps.streams.stderr.isTTY && hasColors(deps.streams.stderr)),
+    })
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ showGlobalOptions: true });
   for (const o of globalOptions()) program.addOption(o);

@@ -63,6 +63,19 @@ describe('command registry', () => {
     if (builder !== process.version) assert.equal(spawnSync(process.execPath, [path.join(root, 'bin/vnode.js'), '--version'], { encoding: 'utf8' }).status, 0);
   });
 
+  it('help and version print the same to a pipe, a file and /dev/null (written without process.stdout there)', () => {
+    const root = path.resolve(import.meta.dirname, '../..');
+    const bin = `"${process.execPath}" "${path.join(root, 'bin/vnode.js')}"`;
+    for (const arg of ['--help', '--version']) {
+      const piped = spawnSync('bash', ['-c', `${bin} ${arg} | cat`], { encoding: 'utf8' }).stdout;
+      const filed = spawnSync('bash', ['-c', `f=$(mktemp); ${bin} ${arg} > "$f"; cat "$f"; rm -f "$f"`], { encoding: 'utf8' }).stdout;
+      const nulled = spawnSync('bash', ['-c', `${bin} ${arg} > /dev/null; echo "exit $?"`], { encoding: 'utf8' }).stdout;
+      assert.match(piped, arg === '--help' ? /^Usage: vnode \[options\] \[command\]\n/ : /^\d+\.\d+\.\d+\n$/);
+      assert.equal(filed, piped, arg);
+      assert.equal(nulled, 'exit 0\n', arg);
+    }
+  });
+
   it('a reader that closes the pipe early ends vnode quietly, exit 0', () => {
     const root = path.resolve(import.meta.dirname, '../..');
     for (const args of [['--help'], ['status', '--help']]) {
