@@ -16,7 +16,7 @@ import { connectCluster } from '../src/cluster/kube.js';
 import type { KubeObject } from '../src/cluster/port.js';
 import { startSandboxCloud } from '../src/sandbox/cloud-sandbox.js';
 import { startControlPlane } from '../src/sandbox/controlplane.js';
-import { schedulingBench } from './scheduling.js';
+import { median, schedulingBench } from './scheduling.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 21);
@@ -27,12 +27,6 @@ function wall(cmd: string, args: string[]): number {
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return ms;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Median wall times of a command and of a reference, interleaved (after one warm-up of each) so drift affects both alike. */
