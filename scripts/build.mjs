@@ -3,7 +3,21 @@
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
-import { lazyChildProcess, noDynamicImports } from './esbuild-plugins.mjs';
+import { noDynamicImports } from './esbuild-plugins.mjs';
+
+// commander requires child_process (~4 ms to load) only for executable subcommands, which vnode has none of:
+// hand it a stand-in that loads the real module on first use.
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      args.importer.includes('node_modules/commander/') ? { path: 'lazy-child-process', namespace: 'vnode' } : undefined);
+    b.onLoad({ filter: /.*/, namespace: 'vnode' }, () => ({
+      contents: "module.exports = new Proxy({}, { get: (_t, k) => require('node:child_process')[k] });",
+      loader: 'js',
+    }));
+  },
+};
 
 const external = ['@kubernetes/client-node', '@alicloud/*', '@darabonba/*', '@peculiar/*', 'inquirer', 'ora', 'chalk', 'yaml'];
 
