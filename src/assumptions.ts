@@ -31,3 +31,21 @@ export const TAG_UID = 'UID';
 export function assumedNodeName(region: string, virtualNodeId: string): string {
   return `${region}.${virtualNodeId}`;
 }
+
+/** Documented: the service-linked role the first CreateVirtualNode of an account creates. */
+export const ECI_VNODE_ROLE = 'AliyunServiceRoleForECIVnode';
+/** ASSUMPTION: the service name of that role for CreateServiceLinkedRole (the role's page names the service, not the string). */
+export const ECI_VNODE_SERVICE = 'vnode.eci.aliyuncs.com';
+
+/**
+ * ASSUMPTION: which of ACK's service roles a registered cluster needs. CheckServiceRole (documented) tells whether
+ * each is authorized; the documents list ACK's roles but not which a registration uses. Public reports show a
+ * new account's CreateCluster refused for AliyunCSDefaultRole.
+ */
+export const ACK_SERVICE_ROLES = ['AliyunCSDefaultRole', 'AliyunCSManagedKubernetesRole'];
+
+/**
+ * Codes that say a service is not activated. Documented: ECI's ServiceNotEnabled. ASSUMPTION: that the Container
+ * Service answers so too before ACK is activated (no document names its code).
+ */
+export const NOT_ACTIVATED_CODES = ['ServiceNotEnabled'];

@@ -21,12 +21,13 @@ export interface AliyunProfile {
   region_id?: string;
 }
 
-export type Service = 'eci' | 'ram' | 'vpc' | 'ecs' | 'cs';
+export type Service = 'eci' | 'ram' | 'vpc' | 'ecs' | 'cs' | 'resourcemanager';
 
 export interface CloudConfig {
   regionId: string;
   profile: AliyunProfile | undefined;
-  endpoints: Record<Service, string>;
+  /** undefined: the SDK's own endpoint rules for the region. */
+  endpoints: Record<Service, string | undefined>;
   protocol: 'HTTP' | 'HTTPS';
 }
 
@@ -66,7 +67,7 @@ export function resolveCloudConfig(target: CloudTarget, env: NodeJS.ProcessEnv):
     throw usageError('RegionMissing', 'no region: pass --region, set ALIBABA_CLOUD_REGION_ID, or set region_id in your aliyun CLI profile', 'e.g. --region cn-hangzhou');
   }
   if (!REGION_RE.test(regionId)) throw usageError('InvalidRegion', `invalid region "${regionId}": expected a region id such as cn-hangzhou or ap-southeast-1`);
-  const endpoint = (svc: Service, real: string): string => {
+  const endpoint = (svc: Service, real: string | undefined): string | undefined => {
     const v = env[`VNODE_ENDPOINT_${svc.toUpperCase()}`];
     if (v === undefined || v === '') return real;
     if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(v)) throw usageError('InvalidEndpoint', `invalid VNODE_ENDPOINT_${svc.toUpperCase()} "${v}": expected host[:port] without a scheme`);
@@ -82,7 +83,9 @@ export function resolveCloudConfig(target: CloudTarget, env: NodeJS.ProcessEnv):
       ram: endpoint('ram', 'ram.aliyuncs.com'),
       vpc: endpoint('vpc', `vpc.${regionId}.aliyuncs.com`),
       ecs: endpoint('ecs', `ecs.${regionId}.aliyuncs.com`),
-      cs: endpoint('cs', `cs.${regionId}.aliyuncs.com`),
+      // the Container Service SDK maps some regions to other hosts: its rules, not a pattern of ours
+      cs: endpoint('cs', undefined),
+      resourcemanager: endpoint('resourcemanager', 'resourcemanager.aliyuncs.com'),
     },
     protocol: proto === 'http' ? 'HTTP' : 'HTTPS',
   };

@@ -124,6 +124,19 @@ export class SdkCs implements CsPort {
     return r.body?.taskId ?? '';
   }
 
+  async checkServiceRoles(names: string[]): Promise<{ name: string; granted: boolean; message: string }[]> {
+    const r = await this.call('CheckServiceRole', (c) => c.checkServiceRole(new csSdk.CheckServiceRoleRequest({ roles: names.map((name) => new csSdk.CheckServiceRoleRequestRoles({ name })) })));
+    const got = r.body?.roles ?? [];
+    return names.map((name) => {
+      const x = got.find((g) => g.name === name);
+      return { name, granted: x?.granted === true, message: x?.message ?? '' };
+    });
+  }
+
+  async openAckService(): Promise<void> {
+    await this.call('OpenAckService', (c) => c.openAckService(new csSdk.OpenAckServiceRequest({ type: 'propayasgo' })), true);
+  }
+
   async describeTask(id: string): Promise<CsTask> {
     const r = await this.call('DescribeTaskInfo', (c) => c.describeTaskInfo(id));
     const b = r.body;

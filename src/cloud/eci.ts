@@ -18,6 +18,11 @@ export class SdkEci implements EciPort {
     return this.ctx.config.regionId;
   }
 
+  async describeRegions(): Promise<string[]> {
+    const r = await call(this.ctx, 'eci', 'DescribeRegions', () => this.client.describeRegions(new eciSdk.DescribeRegionsRequest({})));
+    return (r.body?.regions ?? []).map((x) => x.regionId ?? '').filter(Boolean);
+  }
+
   async createVirtualNode(input: CreateVirtualNodeInput): Promise<string> {
     const req = new eciSdk.CreateVirtualNodeRequest({
       regionId: this.region,

@@ -54,6 +54,17 @@ export function tidyMessage(m: string): string {
   return x ? `${m.slice(0, x.index).replace(/[.\s]+$/, '')} (${x[1]} ${x[2]})` : m;
 }
 
+/**
+ * A RAM denial, whatever its HTTP status: RAM denials often arrive as 400. Known codes (NoPermission, Forbidden.*,
+ * StatusForbidden, ErrorCheckAcl), ACK's "RAM policy Forbidden for action cs:X", or an AccessDeniedDetail.
+ */
+export function isDenial(status: number | undefined, code: string, message: string, f: SdkErrorFields = {}): boolean {
+  if (status === 403) return true;
+  if (status !== 400 && status !== 401 && status !== 404 && status !== undefined) return false;
+  return code === 'NoPermission' || code.startsWith('Forbidden') || code === 'StatusForbidden' || code === 'ErrorCheckAcl'
+    || /RAM policy Forbidden/i.test(message) || Boolean(f.accessDeniedDetail?.AuthAction ?? f.data?.AccessDeniedDetail?.AuthAction);
+}
+
 /** A typed error carrying Code, HTTP status, RequestId and Recommend; never any credential. */
 export function cloudError(e: unknown, action: string): VnodeError {
   if (e instanceof VnodeError) return e;
@@ -63,11 +74,11 @@ export function cloudError(e: unknown, action: string): VnodeError {
   const requestId = f.requestId ?? f.data?.RequestId;
   const recommend = f.data?.Recommend;
   const apiMessage = tidyMessage((f.data?.Message ?? f.message ?? String(e)).split('\n')[0]!.replace(/^[^:]*code: \d+, /, ''));
-  const details = { code, status, requestId, recommend, action };
-  if (status === 403 || code === 'NoPermission' || code.startsWith('Forbidden')) {
-    const denied = f.accessDeniedDetail?.AuthAction ?? f.data?.AccessDeniedDetail?.AuthAction ?? action;
+  const details: Record<string, unknown> = { code, status, requestId, recommend, action };
+  if (isDenial(status, code, apiMessage, f)) {
+    const denied = f.accessDeniedDetail?.AuthAction ?? f.data?.AccessDeniedDetail?.AuthAction ?? /for action ([a-z0-9-]+:[A-Za-z0-9*]+)/.exec(apiMessage)?.[1] ?? action;
     return operationError(code, `${action}: permission denied for ${denied} (${code}${requestId ? `, RequestId ${requestId}` : ''})`, {
-      hint: `grant ${denied} to the caller, e.g. attach the system policy ${policyFor(denied)}`, cause: e, details,
+      hint: `grant ${denied} to the caller, e.g. attach the system policy ${policyFor(denied)}`, cause: e, details: { ...details, denied },
     });
   }
   if (status === undefined && /credential/i.test(apiMessage) && !isNetworkError(e)) {
@@ -87,4 +98,10 @@ export function cloudError(e: unknown, action: string): VnodeError {
   return operationError(code, `${action}: ${code}${status ? ` (HTTP ${status})` : ''}: ${apiMessage}${requestId ? ` [RequestId ${requestId}]` : ''}`, {
     ...(recommend ? { hint: `see ${recommend}` } : {}), cause: e, details,
   });
+}
+
+/** The RAM action a typed cloud error was denied, or undefined when it is no denial. */
+export function deniedAction(e: unknown): string | undefined {
+  const d = (e as VnodeError | undefined)?.details?.denied;
+  return typeof d === 'string' ? d : undefined;
 }

@@ -33,6 +33,14 @@ export interface RamPort {
   listAccessKeys(user: string): Promise<AccessKeyInfo[]>;
   /** Returns false when it was already gone. */
   deleteAccessKey(user: string, id: string): Promise<boolean>;
+  /** Whether the account has this role (a service role or a service-linked one). */
+  roleExists(name: string): Promise<boolean>;
+}
+
+/** Resource Management: service-linked roles. */
+export interface ResourceManagerPort {
+  /** created, or exists (it was there already). */
+  createServiceLinkedRole(serviceName: string): Promise<'created' | 'exists'>;
 }
 
 export interface VSwitchInfo { id: string; vpcId: string; zoneId: string; cidr: string; status: string; name: string }
@@ -77,6 +85,8 @@ export interface VirtualNodeInfo {
 export interface ContainerGroupInfo { id: string; name: string; status: string; tags: Tag[]; creationTime: string }
 
 export interface EciPort {
+  /** The regions ECI serves. */
+  describeRegions(): Promise<string[]>;
   createVirtualNode(input: CreateVirtualNodeInput): Promise<string>;
   /** All pages; deleted ones (listed as Cleaned for a while) only with includeCleaned. */
   describeVirtualNodes(filter: { ids?: string[]; name?: string; tags?: Tag[]; includeCleaned?: boolean }): Promise<VirtualNodeInfo[]>;
@@ -123,6 +133,10 @@ export interface CsPort {
   installAddon(clusterId: string, addon: AddonVersion): Promise<string>;
   uninstallAddon(clusterId: string, name: string): Promise<string>;
   describeTask(id: string): Promise<CsTask>;
+  /** Whether each of ACK's service roles is authorized for this account (CheckServiceRole). */
+  checkServiceRoles(names: string[]): Promise<{ name: string; granted: boolean; message: string }[]>;
+  /** Activates ACK (OpenAckService, pay-as-you-go); the account or AdministratorAccess only. */
+  openAckService(): Promise<void>;
 }
 
 export interface CloudPorts {
@@ -135,4 +149,5 @@ export interface CloudPorts {
   vpc: VpcPort;
   ecs: EcsPort;
   cs: CsPort;
+  rm: ResourceManagerPort;
 }

@@ -156,4 +156,14 @@ export class SdkRam implements RamPort {
       throw e;
     }
   }
+
+  async roleExists(name: string): Promise<boolean> {
+    try {
+      await this.call('GetRole', (c) => c.getRole(new ramSdk.GetRoleRequest({ roleName: name })));
+      return true;
+    } catch (e) {
+      if (hasCode(e, 'EntityNotExist.Role')) return false;
+      throw e;
+    }
+  }
 }

@@ -70,7 +70,7 @@ export function hasCode(e: unknown, ...codes: string[]): boolean {
 export function configFields(ctx: SdkContext, service: Service): Record<string, unknown> {
   return {
     credential: ctx.credential,
-    endpoint: ctx.config.endpoints[service],
+    ...(ctx.config.endpoints[service] ? { endpoint: ctx.config.endpoints[service] } : {}),
     protocol: ctx.config.protocol,
     regionId: ctx.config.regionId,
     readTimeout: TIMEOUT_MS,

@@ -36,6 +36,19 @@ const at = (v: KubeVersion, minor: number): boolean => v.major > 1 || (v.major =
 export const SUPPORTED_MIN_MINOR = 16;
 export const TESTED_MAX_MINOR = 36;
 
+/** ECI's pages on connecting a VNode: "Supported Kubernetes versions: 1.16 to 1.30". */
+export const DOCUMENTED_MAX_MINOR = 30;
+
+/** Within the range Alibaba documents for VNodes (1.16-1.30). */
+export function documentedByAlibaba(v: KubeVersion): boolean {
+  return at(v, SUPPORTED_MIN_MINOR) && !at(v, DOCUMENTED_MAX_MINOR + 1);
+}
+
+/** What to say of a server beyond Alibaba's documented range but within vnode's tested one. */
+export function beyondDocumented(gitVersion: string): string {
+  return `Kubernetes ${gitVersion}: Alibaba documents VNode support for 1.${SUPPORTED_MIN_MINOR}-1.${DOCUMENTED_MAX_MINOR}; vnode's own suite passes through 1.${TESTED_MAX_MINOR}`;
+}
+
 export function supportRange(v: KubeVersion): 'too old' | 'tested' | 'newer than tested' {
   if (!at(v, SUPPORTED_MIN_MINOR)) return 'too old';
   return at(v, TESTED_MAX_MINOR + 1) ? 'newer than tested' : 'tested';

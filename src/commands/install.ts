@@ -34,6 +34,7 @@ export const installFlags = {
   clusterName: flag('--cluster-name <name>', 'addon mode: the name to register this cluster with in ACK One (default vnode-<first 8 of kube-system\'s uid>)',
     read.optional((v) => checked('--cluster-name', v, CLUSTER_NAME, '1-63 letters, digits, Chinese characters and hyphens, not starting with a hyphen'))),
   privateAddress: flag('--private-address', 'addon mode: the agent connects over the VPC (Express Connect, VPN, CEN) instead of the internet; the registration gets no public endpoint', read.bool),
+  activateAck: flag('--activate-ack', 'addon mode: activate the Container Service (OpenAckService) if this account has not; the account or AdministratorAccess only', read.bool),
   agentManifest: flag('--agent-manifest <file>', 'addon mode: apply this agent manifest exported from the ACK One console instead of calling DescribeExternalAgent (- for stdin)', read.text),
   vswitches: vswitchFlag('vSwitch id(s) of one VPC, comma-separated or repeated (1-10)'),
   securityGroup: securityGroupFlag('security group of that VPC'),
@@ -184,11 +185,11 @@ function checkModeFlags(o: InstallFlags, mode: string): void {
     ['--count', o.count !== 1], ['--name', o.name !== 'vnode'], ['--ttl', o.ttl.text !== '24h'],
   ];
   const addonOnly: [string, boolean][] = [['--no-kube-proxy', !o.kubeProxy], ['--cluster-name', o.clusterName !== undefined], ['--private-address', o.privateAddress],
-    ['--agent-manifest', o.agentManifest !== undefined]];
+    ['--agent-manifest', o.agentManifest !== undefined], ['--activate-ack', o.activateAck]];
   const wrong = (mode === 'addon' ? vnodeOnly : addonOnly).filter(([, given]) => given).map(([f]) => f);
   if (wrong.length > 0) {
     throw usageError('ConflictingFlags', `${wrong.join(', ')} ${wrong.length === 1 ? 'does' : 'do'} not apply to --mode ${mode}`,
-      mode === 'addon' ? 'addon mode takes --vswitch, --security-group, --no-kube-proxy, --resource-group, --cluster-name, --private-address, --agent-manifest'
+      mode === 'addon' ? 'addon mode takes --vswitch, --security-group, --no-kube-proxy, --resource-group, --cluster-name, --private-address, --agent-manifest, --activate-ack'
         : 'add --mode addon for the in-cluster ack-virtual-node add-on');
   }
 }
@@ -202,6 +203,7 @@ function addonOptions(o: InstallFlags): AddonInstallOptions {
   return {
     vswitches: o.vswitches ?? [], securityGroup: o.securityGroup, kubeProxy: o.kubeProxy ? undefined : false, registrationName: o.clusterName,
     privateAddress: o.privateAddress, daemonsetAffinity: o.daemonsetAffinity, resourceGroup: o.resourceGroup, timeoutMs: o.timeoutMs, wait: o.wait,
+    activateAck: o.activateAck,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { AccountKind } from './cloud/state.js';
 import path from 'node:path';
 import { AddonManager } from './addon-manager.js';
 import type { CsHooks } from './cloud/cs.js';
@@ -24,6 +25,8 @@ export interface SandboxCloudOptions {
   unpullable?: string[];
   /** Cloud actions answered as removed APIs. */
   retired?: string[];
+  /** A new state's account (default ready). */
+  account?: AccountKind;
 }
 
 /** Runs each stop in turn, each in its own try: one part's failure never keeps the next running. */
@@ -51,6 +54,7 @@ export async function startSandboxCloud(opts: SandboxCloudOptions = {}): Promise
     ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
     ...(opts.idempotencyWindowMs !== undefined ? { idempotencyWindowMs: opts.idempotencyWindowMs } : {}),
     ...(opts.retired ? { retired: opts.retired } : {}),
+    ...(opts.account ? { account: opts.account } : {}),
   });
   const simulator = new VirtualNodeSimulator({
     state: emu.state, readyDelayMs: opts.readyDelayMs ?? DEFAULT_READY_DELAY_MS, releaseDelayMs: opts.releaseDelayMs ?? DEFAULT_RELEASE_DELAY_MS,

@@ -1,3 +1,4 @@
+import type { AccountKind } from './cloud/state.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +31,7 @@ export function envText(f: SandboxFiles): string | undefined {
 }
 
 /** The foreground half (`vnode sandbox serve`): owns every process of the sandbox until signalled. */
-export interface SimSettings { readyDelayMs: number; releaseDelayMs: number; faults: string | undefined; unpullable: string[]; retired: string[] }
+export interface SimSettings { readyDelayMs: number; releaseDelayMs: number; faults: string | undefined; unpullable: string[]; retired: string[]; account: AccountKind }
 
 export async function serveSandbox(dir: string, opts: SimSettings & { signal: AbortSignal; log: (m: string) => void; env: NodeJS.ProcessEnv }): Promise<void> {
   const f = sandboxFiles(dir);
@@ -44,7 +45,8 @@ export async function serveSandbox(dir: string, opts: SimSettings & { signal: Ab
     let port = Number(existsSync(f.cloudPort) ? readFileSync(f.cloudPort, 'utf8') : 0);
     if (!port) port = await freePort();
     const faults = opts.faults ? (await import('./cloud/faults.js')).parseFaults(opts.faults) : undefined;
-    const common = { stateFile: f.cloudState, readyDelayMs: opts.readyDelayMs, releaseDelayMs: opts.releaseDelayMs, ...(faults ? { faults } : {}), adminKubeconfig: cp.kubeconfig, log: opts.log, unpullable: opts.unpullable, retired: opts.retired };
+    const common = { stateFile: f.cloudState, readyDelayMs: opts.readyDelayMs, releaseDelayMs: opts.releaseDelayMs, ...(faults ? { faults } : {}), adminKubeconfig: cp.kubeconfig, log: opts.log, unpullable: opts.unpullable, retired: opts.retired,
+      account: opts.account };
     try {
       cloud = await startSandboxCloud({ port, ...common });
     } catch {
@@ -105,7 +107,8 @@ export async function startSandboxDetached(dir: string, opts: SimSettings & { en
   if (!runningPid(f)) await endLeftovers(dir, opts.log);
   const fd = openSync(f.log, 'a');
   const self = selfCommand(['sandbox', 'serve', '--dir', dir, '--ready-delay', `${opts.readyDelayMs}ms`,
-    '--release-delay', `${opts.releaseDelayMs}ms`, ...(opts.faults ? ['--faults', opts.faults] : []), ...opts.unpullable.flatMap((u) => ['--unpullable', u]), ...opts.retired.flatMap((r) => ['--retired', r]), '-v']);
+    '--release-delay', `${opts.releaseDelayMs}ms`, ...(opts.faults ? ['--faults', opts.faults] : []), ...opts.unpullable.flatMap((u) => ['--unpullable', u]), ...opts.retired.flatMap((r) => ['--retired', r]),
+    '--account', opts.account, '-v']);
   const child = spawn(self.command, self.args, { detached: true, stdio: ['ignore', fd, fd], env: opts.env });
   closeSync(fd);
   child.unref();

@@ -215,6 +215,7 @@ export class VirtualNodeSimulator {
             id: randomId('eci-', 20), name: `${ns}-${name}`.slice(0, 128), status: 'Running', regionId: v.regionId, zoneId: v.zoneId,
             vSwitchId: v.vSwitchIds[0]!, securityGroupId: v.securityGroupId, creationTime: iso(new Date()),
             intranetIp: allocateIp(state, v.vSwitchIds.find((s) => state.data.vswitches.some((w) => w.id === s && w.zoneId === v.zoneId)) ?? v.vSwitchIds[0]!), cpu: 2, memory: 4,
+            virtualNodeId: v.id,
             tags: [
               { Key: 'ClusterName', Value: v.tags.find((t) => t.Key === 'vnode-cluster')?.Value ?? 'kubernetes' },
               { Key: 'NodeName', Value: nodeName }, { Key: 'NameSpace', Value: ns }, { Key: 'PodName', Value: name }, { Key: 'UID', Value: uid },

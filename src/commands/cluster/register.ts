@@ -43,6 +43,7 @@ export default defineCommand({
     vswitches: vswitchFlag('vSwitch id(s) of the VPC the cluster is attached to (needed to create the registration)'),
     securityGroup: securityGroupFlag('security group of that VPC'),
     privateAddress: flag('--private-address', 'the agent connects over the VPC (Express Connect, VPN, CEN) instead of the internet; the registration gets no public endpoint', read.bool),
+    activateAck: flag('--activate-ack', 'activate the Container Service (OpenAckService) if this account has not; the account or AdministratorAccess only', read.bool),
     agentManifest: flag('--agent-manifest <file>', 'apply this agent manifest, exported from the ACK One console, instead of calling DescribeExternalAgent (- for stdin)', read.text),
     timeoutMs: durationFlag('--timeout <duration>', 'how long to wait for the agent to connect', '5m'),
   },

@@ -19,6 +19,7 @@ export default defineCommand({
     readyDelayMs: durationFlag('--ready-delay <duration>', 'how long a new virtual node stays Pending before it connects', '2s'),
     admin: flag('--cluster-admin-kubeconfig <path>', 'admin kubeconfig of the cluster, used only to act as vnode-approver', read.text),
     releaseDelayMs: durationFlag('--release-delay <duration>', 'how long ECI keeps an instance after its pod is gone', '3s'),
+    account: flag('--account <kind>', 'a new state\'s account: ready, or new (nothing activated, no service role)', read.given, { choices: ['ready', 'new'], default: 'ready' }),
     faults: flag('--faults <spec>', 'inject faults, e.g. "*:throttle=0.1,500=0.05,503=0.05,reset=0.05;CreateAccessKey:latency=2s"', read.text),
   },
   async run(ctx, o) {
@@ -29,7 +30,7 @@ export default defineCommand({
     const admin = o.admin === undefined ? undefined : path.resolve(ctx.cwd, o.admin);
     const emu = await startSandboxCloud({
       port: o.port, faults, readyDelayMs: o.readyDelayMs, releaseDelayMs: o.releaseDelayMs, ...(stateFile ? { stateFile } : {}), ...(admin ? { adminKubeconfig: admin } : {}),
-      log: (l) => ctx.out.debug(l),
+      account: o.account as 'ready' | 'new', log: (l) => ctx.out.debug(l),
     });
     for (const [k, v] of Object.entries(emu.env())) ctx.out.print(`export ${k}=${v}`);
     ctx.out.info(`cloud emulator listening on ${emu.endpoint}${stateFile ? ` (state in ${stateFile})` : ''}; Ctrl-C to stop`);

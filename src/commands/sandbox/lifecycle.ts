@@ -34,6 +34,8 @@ const simFlags = {
   faults: flag('--faults <spec>', 'inject cloud faults, e.g. "*:throttle=0.1,500=0.05,503=0.05,reset=0.05;CreateAccessKey:latency=2s"', faults),
   unpullable: flag('--unpullable <pattern>', 'images the worker node cannot pull (ErrImagePull), a glob such as "registry.example.com/*"; repeatable. '
     + 'Registries under the reserved .invalid domain are never pullable', patterns('--unpullable', /^[\w.*/:@-]+$/, 'an image pattern such as "registry.example.com/*" (letters, digits, . _ - / : @ and *)'), { repeatable: true }),
+  account: flag('--account <kind>', 'the emulated account when its state is new: ready (ECI and ACK activated, roles authorized) or new (nothing activated, no service role)',
+    read.given, { choices: ['ready', 'new'], default: 'ready' }),
   retired: flag('--retired <action>', 'answer this cloud API as removed (InvalidAction.NotFound), e.g. DescribeExternalAgent; repeatable',
     patterns('--retired', /^[A-Z][A-Za-z0-9]+$/, 'an API action name such as DescribeExternalAgent'), { repeatable: true }),
 };
@@ -52,7 +54,7 @@ export const up = defineCommand({
       return;
     }
     const env = sup.ensureBinaries(ctx.env, (m) => ctx.out.info(m));
-    const settings = { readyDelayMs: o.readyDelayMs, releaseDelayMs: o.releaseDelayMs, faults: o.faults, unpullable: o.unpullable, retired: o.retired };
+    const settings = { readyDelayMs: o.readyDelayMs, releaseDelayMs: o.releaseDelayMs, faults: o.faults, unpullable: o.unpullable, retired: o.retired, account: o.account as 'ready' | 'new' };
     const text = await ctx.status.step(`Starting the sandbox in ${dir}`, () =>
       sup.startSandboxDetached(dir, { ...settings, env, timeoutMs: 180_000, signal: ctx.signal, log: (m) => ctx.out.info(m) }));
     ctx.out.print(text);
@@ -89,8 +91,8 @@ export const serve = defineCommand({
   flags: { ...dirFlag, ...simFlags },
   async run(ctx, o) {
     const { serveSandbox } = await import('../../sandbox/supervisor.js');
-    const { dir, ...settings } = o;
-    await serveSandbox(dirOf(ctx, dir), { ...settings, signal: ctx.signal, log: (m) => ctx.out.info(m), env: ctx.env });
+    const { dir, account, ...settings } = o;
+    await serveSandbox(dirOf(ctx, dir), { ...settings, account: account as 'ready' | 'new', signal: ctx.signal, log: (m) => ctx.out.info(m), env: ctx.env });
     // a foreground server ends only by a signal, and says so as its exit status
     return ExitCode.interrupted;
   },

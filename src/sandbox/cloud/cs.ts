@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { ApiError } from './errors.js';
 import type { CallContext, Route, Service } from './service.js';
-import { iso, randomId, type AddonInstanceRec, type RegisteredClusterRec, type TaskRec } from './state.js';
+import { accountOf, ACK_SERVICE_ROLES, iso, randomId, type AddonInstanceRec, type RegisteredClusterRec, type TaskRec } from './state.js';
 
 /**
  * The Container Service (ACK) as far as registered clusters and their add-ons go: ROA over V3 signatures, answers
@@ -48,6 +48,8 @@ const ROUTES: Record<string, Route> = {
   GetClusterAddonInstance: { method: 'GET', path: '/clusters/{cluster_id}/addon_instances/{instance_name}' },
   ListClusterAddonInstances: { method: 'GET', path: '/clusters/{cluster_id}/addon_instances' },
   DescribeTaskInfo: { method: 'GET', path: '/tasks/{task_id}' },
+  CheckServiceRole: { method: 'POST', path: '/ram/check-service-role' },
+  OpenAckService: { method: 'POST', path: '/service/open' },
 };
 
 // the documented rule of a cluster name: letters, digits, Chinese characters and hyphens, not starting with a hyphen
@@ -160,7 +162,8 @@ export function csService(hooks: CsHooks = {}): Service {
         }
         continue;
       }
-      if (c.state === 'deleted' || c.state === 'delete_failed' || c.state === 'failed') continue;
+      // states ACK One moves a registration into by its own work (or a test sets) stay until changed
+      if (!['initial', 'waiting', 'running', 'disconnected'].includes(c.state)) continue;
       if (c.state === 'initial' && t - c.createdAt >= INITIAL_MS) c.state = 'waiting';
       // an agent connects through an endpoint the registration has: over the internet only with public access
       const connected = hooks.agentConnected?.(c.id, c.agentToken, Boolean(c.endpointPublicAccess)) ?? false;
@@ -212,7 +215,38 @@ export function csService(hooks: CsHooks = {}): Service {
     // ASSUMPTION: a RAM denial's code from CS; write-ups show ErrorCheckAcl with 403
     deniedCode: 'ErrorCheckAcl',
     routes: ROUTES,
+    // ASSUMPTION: what the Container Service answers before ACK is activated (the gateway's ServiceNotEnabled, as ECI documents it)
+    activation: {
+      service: 'ack', openActions: ['OpenAckService', 'CheckServiceRole'],
+      refuse: () => new ApiError(400, 'ServiceNotEnabled', 'Container Service for Kubernetes is not activated for this account: activate it first (OpenAckService or the console).'),
+    },
     handlers: {
+      CheckServiceRole(ctx) {
+        const b = (ctx.body ?? {}) as { roles?: unknown };
+        if (!Array.isArray(b.roles) || b.roles.length === 0 || b.roles.some((r) => typeof (r as { name?: unknown })?.name !== 'string')) throw invalidParameter('roles must be a non-empty list of {name}');
+        const have = accountOf(ctx.state).roles;
+        return {
+          roles: (b.roles as { name: string }[]).map(({ name }) => {
+            const granted = have.some((r) => r.name === name && r.serviceName === undefined);
+            return { name, granted, ...(granted ? {} : { message: `The role does not exist: ${name}` }) };
+          }),
+        };
+      },
+      OpenAckService(ctx) {
+        const type = q(ctx, 'type');
+        if (type !== 'propayasgo' && type !== 'edgepayasgo') throw invalidParameter(`type must be propayasgo or edgepayasgo, not ${type ?? '(none)'}`);
+        // documented: the account, or a RAM user with AdministratorAccess
+        if (ctx.caller.user !== null && !ctx.state.data.attachments.some((a) => a.user === ctx.caller.user && a.policyType === 'System' && a.policyName === 'AdministratorAccess')) {
+          throw new ApiError(ctx.state.data.deniedStatus ?? 403, 'ErrorCheckAcl', 'RAM policy Forbidden for action cs:OpenAckService: activating ACK needs the account or AdministratorAccess', {
+            AccessDeniedDetail: { AuthAction: 'cs:OpenAckService', AuthPrincipalType: 'SubUser', AuthPrincipalDisplayName: ctx.caller.user, NoPermissionType: 'ImplicitDeny' },
+          });
+        }
+        const account = accountOf(ctx.state);
+        // ASSUMPTION: the code of activating twice (seen in write-ups of the console's order flow)
+        if (account.services.ack) throw new ApiError(400, 'ORDER.OPEND', 'The service has been opened.');
+        account.services.ack = true;
+        return { order_id: randomId('', 15, '0123456789'), request_id: ctx.requestId };
+      },
       DescribeClustersForRegion(ctx) {
         if (ctx.path.region_id !== ctx.state.data.regionId) throw invalidParameter(`region ${ctx.path.region_id} is not supported`);
         settle(ctx);
@@ -243,6 +277,9 @@ export function csService(hooks: CsHooks = {}): Service {
         if (sg && !ctx.state.data.securityGroups.some((g) => g.id === sg && g.vpcId === vpcId)) throw invalidParameter(`security_group_id ${sg} does not exist in ${vpcId}`);
         if (b.endpoint_public_access !== undefined && typeof b.endpoint_public_access !== 'boolean') throw invalidParameter('endpoint_public_access must be a boolean');
         const tags = Array.isArray(b.tags) ? (b.tags as { key?: unknown; value?: unknown }[]).map((t) => ({ key: String(t.key ?? ''), value: String(t.value ?? '') })) : [];
+        // public reports: a new account's CreateCluster names the first role ACK lacks
+        const lacking = ACK_SERVICE_ROLES.find((r) => !accountOf(ctx.state).roles.some((x) => x.name === r));
+        if (lacking) throw new ApiError(400, 'EntityNotExist.Role', `The role not exists: acs:ram::${ctx.state.data.accountId}:role/${lacking.toLowerCase()}`);
         const c: RegisteredClusterRec = {
           endpointPublicAccess: b.endpoint_public_access === true,
           id: `c${randomId('', 32, '0123456789abcdef')}`, name, regionId: ctx.state.data.regionId, clusterType: 'ExternalKubernetes', state: 'initial',
@@ -302,7 +339,9 @@ export function csService(hooks: CsHooks = {}): Service {
         for (const it of items) {
           const known = ADDON_CATALOG.find((a) => a.name === it.name);
           if (!known) throw addonNotFound(String(it.name));
-          if (it.version !== undefined && it.version !== known.version) throw invalidParameter(`version ${String(it.version)} of ${known.name} is not available; ListAddons offers ${known.version}`);
+          // the SDK marks version required
+          if (typeof it.version !== 'string' || it.version === '') throw invalidParameter(`version of ${known.name} is required (ListAddons offers ${known.version})`);
+          if (it.version !== known.version) throw invalidParameter(`version ${String(it.version)} of ${known.name} is not available; ListAddons offers ${known.version}`);
           if (it.config !== undefined && typeof it.config !== 'string') throw invalidParameter('config must be a JSON string');
           // ASSUMPTION: the code of a duplicate install is undocumented
           if (addons(ctx).some((a) => a.clusterId === c.id && a.name === it.name)) throw new ApiError(400, 'AddonAlreadyExist', `addon ${String(it.name)} is already installed in ${c.id}`);
@@ -310,7 +349,7 @@ export function csService(hooks: CsHooks = {}): Service {
         const t = newTask(ctx, 'cluster_addon_install', c.id);
         for (const it of items) {
           const known = ADDON_CATALOG.find((a) => a.name === it.name)!;
-          const rec: AddonInstanceRec = { clusterId: c.id, name: known.name, version: known.version, state: 'initial', config: typeof it.config === 'string' ? it.config : '{}' };
+          const rec: AddonInstanceRec = { clusterId: c.id, name: known.name, version: known.version, state: 'updating', config: typeof it.config === 'string' ? it.config : '{}' };
           addons(ctx).push(rec);
           finish(ctx, t, hooks.installAddon?.(c, rec), () => { rec.state = 'active'; }, () => {
             ctx.state.data.addons = addons(ctx).filter((a) => a !== rec);

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ApiError, invalid, missing } from './errors.js';
 import { indexed, str, type CallContext, type Service } from './service.js';
-import { allocateIp, iso, randomId, releaseDue, type ContainerGroupRec, type Tag, type Taint, type VirtualNodeRec } from './state.js';
+import { isAllowed } from './policies.js';
+import { accountOf, allocateIp, ECI_VNODE_ROLE, iso, randomId, releaseDue, type ContainerGroupRec, type Tag, type Taint, type VirtualNodeRec } from './state.js';
 
 const MAX_PAGE = 20;
 const TAINT_EFFECTS = ['NoSchedule', 'NoExecute', 'PreferNoSchedule'];
@@ -105,6 +106,24 @@ function cgView(c: ContainerGroupRec): Record<string, unknown> {
   };
 }
 
+const ENDED = ['Succeeded', 'Failed', 'Expired'];
+
+/**
+ * The first CreateVirtualNode of an account creates the service-linked role AliyunServiceRoleForECIVnode, so its
+ * caller needs ram:CreateServiceLinkedRole then (documented). ASSUMPTION: the refusal's code and shape (a RAM denial).
+ */
+function linkedRole(ctx: CallContext): void {
+  const account = accountOf(ctx.state);
+  if (account.roles.some((r) => r.name === ECI_VNODE_ROLE.name)) return;
+  const action = 'ram:CreateServiceLinkedRole';
+  if (ctx.caller.user !== null && !isAllowed(ctx.state.data, ctx.caller.user, action)) {
+    throw new ApiError(ctx.state.data.deniedStatus ?? 403, 'Forbidden.RAM', `Creating the service-linked role ${ECI_VNODE_ROLE.name} needs ${action}.`, {
+      AccessDeniedDetail: { AuthAction: action, AuthPrincipalType: 'SubUser', AuthPrincipalDisplayName: ctx.caller.user, NoPermissionType: 'ImplicitDeny', PolicyType: 'AccountLevelIdentityBasedPolicy' },
+    });
+  }
+  account.roles.push({ name: ECI_VNODE_ROLE.name, id: randomId('3', 18, '0123456789'), createDate: iso(ctx.now), description: 'ECI virtual node service-linked role', serviceName: ECI_VNODE_ROLE.serviceName });
+}
+
 /** Called when a virtual node is created or deleted; the sandbox's node simulation attaches here. */
 export interface EciHooks {
   virtualNodeCreated?(v: VirtualNodeRec): void;
@@ -122,10 +141,22 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
     host: 'eci.aliyuncs.com',
     version: '2018-08-08',
     deniedCode: 'Forbidden.RAM',
+    // documented: ServiceNotEnabled (400) until ECI is activated in its console
+    activation: {
+      service: 'eci', openActions: [],
+      refuse: () => new ApiError(400, 'ServiceNotEnabled', 'The service this request depends on is not enabled: activate Elastic Container Instance first.'),
+    },
     handlers: {
+      DescribeRegions(ctx) {
+        const want = str(ctx, 'RegionId');
+        const r = ctx.state.data.regionId;
+        const zones = [...new Set(ctx.state.data.vswitches.map((v) => v.zoneId))].sort();
+        return { Regions: want && want !== r ? [] : [{ RegionId: r, RegionEndpoint: `eci.${r}.aliyuncs.com`, Zones: zones, RecommendZones: zones }] };
+      },
       CreateVirtualNode(ctx) {
         const regionId = region(ctx);
         return idempotent(ctx, 'CreateVirtualNode', idempotencyWindowMs, () => {
+          linkedRole(ctx);
           const sgId = str(ctx, 'SecurityGroupId');
           if (!sgId) throw missing('SecurityGroupId');
           const vswRaw = str(ctx, 'VSwitchId');
@@ -192,6 +223,12 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
           const v = ctx.state.data.virtualNodes.find((x) => x.id === id);
           if (!v && goneDeletes === 'success' && ctx.state.data.cleanedVirtualNodes?.some((x) => x.id === id)) return {};
           if (!v) throw new ApiError(400, 'InvalidVirtualNodeId.NotFound', `The specified virtual node ${id} does not exist.`);
+          releaseDue(ctx.state);
+          // documented: no ECI instance may exist on the node; ASSUMPTION: the code, and that ended instances do not count
+          const on = ctx.state.data.containerGroups.filter((c) => c.virtualNodeId === v.id && !ENDED.includes(c.status));
+          if (on.length > 0) {
+            throw new ApiError(400, 'IncorrectStatus', `The virtual node ${v.id} still has ${on.length} ECI instance(s) (${on.slice(0, 5).map((c) => c.id).join(', ')}${on.length > 5 ? ', ...' : ''}); delete them before the node.`);
+          }
           ctx.state.data.virtualNodes = ctx.state.data.virtualNodes.filter((x) => x !== v);
           (ctx.state.data.cleanedVirtualNodes ??= []).push({ ...v, status: 'Cleaned', events: [], cleanedAt: Date.now() });
           hooks.virtualNodeDeleted?.(v);

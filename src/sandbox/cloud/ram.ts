@@ -1,7 +1,7 @@
 import { ApiError, missing } from './errors.js';
 import { parsePolicyDocument, SYSTEM_POLICIES } from './policies.js';
 import { str, type CallContext, type Service } from './service.js';
-import { iso, newAccessKey, randomId, type PolicyRec, type PolicyVersionRec, type UserRec } from './state.js';
+import { accountOf, iso, newAccessKey, randomId, type PolicyRec, type PolicyVersionRec, type UserRec } from './state.js';
 
 const MAX_KEYS_PER_USER = 2;
 /** RAM's limits on policies attached to one user, by type. */
@@ -141,7 +141,7 @@ export const ramService: Service = {
       const versions = versionsOf(p);
       const v = versions.find((x) => x.id === id);
       if (!v) throw new ApiError(404, 'EntityNotExist.Policy.Version', 'The policy version does not exist.');
-      if (v.isDefault) throw new ApiError(409, 'DeleteConflict.PolicyVersion.Default', 'The default version of a policy cannot be deleted.');
+      if (v.isDefault) throw new ApiError(409, 'DeleteConflict.Policy.Version.Default', 'The default version of a policy cannot be deleted.');
       p.versions = versions.filter((x) => x !== v);
       return {};
     },
@@ -174,6 +174,13 @@ export const ramService: Service = {
         Description: a.policyType === 'System' ? SYSTEM_POLICIES[a.policyName]?.description ?? '' : ctx.state.data.policies.find((p) => p.name === a.policyName)?.description ?? '',
       }));
       return { Policies: { Policy: policies } };
+    },
+    GetRole(ctx) {
+      const name = str(ctx, 'RoleName');
+      if (!name) throw missing('RoleName');
+      const r = accountOf(ctx.state).roles.find((x) => x.name.toLowerCase() === name.toLowerCase());
+      if (!r) throw new ApiError(404, 'EntityNotExist.Role', `The role does not exist: ${name}.`);
+      return { Role: { RoleName: r.name, RoleId: r.id, Arn: `acs:ram::${ctx.state.data.accountId}:role/${r.name.toLowerCase()}`, Description: r.description, CreateDate: r.createDate, UpdateDate: r.createDate, IsServiceLinkedRole: r.serviceName !== undefined } };
     },
     CreateAccessKey(ctx) {
       const user = existingUser(ctx, userName(ctx));

@@ -10,7 +10,8 @@ import { isAllowed } from './policies.js';
 import { ramService } from './ram.js';
 import { matchRoute, type Caller, type Service } from './service.js';
 import { queryPairs, verifyRpcV1, verifyV3, CLOCK_SKEW_MS, type SignedRequest } from './signature.js';
-import { CloudState } from './state.js';
+import { resourceManagerService } from './resourcemanager.js';
+import { accountOf, CloudState, type AccountKind } from './state.js';
 
 export interface EmulatorOptions {
   port?: number;
@@ -32,6 +33,8 @@ export interface EmulatorOptions {
   onRequest?: (action: string, code: string, state: CloudState) => void;
   /** Actions answered as a removed API would be (`sandbox up --retired DescribeExternalAgent`). */
   retired?: string[];
+  /** A new state file's account: `new` has no service activated and no service role (default `ready`). */
+  account?: AccountKind;
 }
 
 export interface CloudEmulator {
@@ -62,8 +65,8 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 
 /** An HTTP server that the unmodified Alibaba Cloud SDKs talk to, answering like RAM, ECI, VPC, ECS and the Container Service. */
 export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<CloudEmulator> {
-  const state = CloudState.open(opts.stateFile);
-  const services: Service[] = [ramService, eciService(opts.hooks, opts.idempotencyWindowMs, opts.goneDeletes), vpcService, ecsService, csService(opts.csHooks)];
+  const state = CloudState.open(opts.stateFile, opts.account);
+  const services: Service[] = [ramService, eciService(opts.hooks, opts.idempotencyWindowMs, opts.goneDeletes), vpcService, ecsService, csService(opts.csHooks), resourceManagerService];
   const byVersion = new Map(services.map((s) => [s.version, s]));
   const nonces = new Map<string, number>();
   const now = opts.now ?? Date.now;
@@ -147,14 +150,18 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
 
       const key = state.data.accessKeys.find((k) => k.id === verified.accessKeyId)!;
       const caller: Caller = { accessKeyId: key.id, user: key.user };
-      const authAction = `${service.code}:${action}`;
+      const authAction = service.authActions?.[action] ?? `${service.code}:${action}`;
       if (caller.user !== null && !isAllowed(state.data, caller.user, authAction)) {
-        throw new ApiError(403, service.deniedCode, service.code === 'ram'
+        throw new ApiError(state.data.deniedStatus ?? 403, service.deniedCode, service.code === 'cs'
+          ? `RAM policy Forbidden for action ${authAction}`
+          : service.code === 'ram'
           ? 'You are not authorized to do this action. You should be authorized by RAM.'
           : 'User not authorized to operate on the specified resource, or this API doesn\'t support RAM.', {
           AccessDeniedDetail: { AuthAction: authAction, AuthPrincipalType: 'SubUser', AuthPrincipalDisplayName: caller.user, NoPermissionType: 'ImplicitDeny', PolicyType: 'AccountLevelIdentityBasedPolicy' },
         });
       }
+      const gate = service.activation;
+      if (gate && !accountOf(state).services[gate.service] && !gate.openActions.includes(action)) throw gate.refuse();
       const before = JSON.stringify(state.data);
       const result = service.handlers[action]!({ params, caller, state, now: new Date(t), requestId, path: pathParams, body: json });
       if (JSON.stringify(state.data) !== before) state.save();
@@ -188,6 +195,7 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
         VNODE_ENDPOINT_VPC: endpoint,
         VNODE_ENDPOINT_ECS: endpoint,
         VNODE_ENDPOINT_CS: endpoint,
+        VNODE_ENDPOINT_RESOURCEMANAGER: endpoint,
         VNODE_ENDPOINT_PROTOCOL: 'http',
       };
     },

@@ -1,3 +1,4 @@
+import type { ApiError } from './errors.js';
 import type { CloudState } from './state.js';
 
 export interface Caller {
@@ -31,6 +32,10 @@ export interface Service {
   /** The code a denied call gets from this service. */
   deniedCode: string;
   handlers: Record<string, Handler>;
+  /** RAM action names that differ from `<code>:<Action>` (e.g. ResourceManager's CreateServiceLinkedRole is ram:CreateServiceLinkedRole). */
+  authActions?: Record<string, string>;
+  /** A service the account must have activated: every action but `openActions` is refused until it is. */
+  activation?: { service: 'eci' | 'ack'; openActions: string[]; refuse: () => ApiError };
   /** ROA services (Container Service): each action's route, checked against the request; errors are {code, message, requestId}. */
   routes?: Record<string, Route>;
 }

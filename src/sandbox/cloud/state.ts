@@ -25,6 +25,8 @@ export interface ContainerGroupRec {
   /** Who created it (the signing AccessKey and its RAM user; null user = the account). Absent: made by a VNode inside ECI. */
   createdBy?: { accessKeyId: string; user: string | null };
   containers?: { name: string; image: string }[];
+  /** The VNode whose pod this instance runs (what DeleteVirtualNode checks). */
+  virtualNodeId?: string;
   /** Terminating: ECI releases the instance at this time (ms), some seconds after its pod is gone. */
   releaseAt?: number;
 }
@@ -32,7 +34,8 @@ export interface ContainerGroupRec {
 export interface RegisteredClusterRec {
   id: string; name: string; regionId: string; clusterType: 'ExternalKubernetes';
   /** failed, delete_failed and deleted are never reached by time: a test (or an edited state file) sets them. */
-  state: 'initial' | 'waiting' | 'running' | 'disconnected' | 'deleting' | 'deleted' | 'delete_failed' | 'failed';
+  state: 'initial' | 'waiting' | 'running' | 'disconnected' | 'updating' | 'upgrading' | 'removing' | 'draining' | 'scaling' | 'inactive' | 'unavailable'
+    | 'deleting' | 'deleted' | 'delete_failed' | 'failed';
   /** CreateCluster's endpoint_public_access: the API server SLB gets an EIP, so an agent can connect over the internet. */
   endpointPublicAccess?: boolean;
   vpcId: string; vswitchIds: string[]; securityGroupId: string; resourceGroupId: string; created: string; updated: string;
@@ -42,7 +45,16 @@ export interface RegisteredClusterRec {
   agentToken: string;
   tags: { key: string; value: string }[];
 }
-export interface AddonInstanceRec { clusterId: string; name: string; version: string; state: 'initial' | 'active' | 'deleting'; config: string }
+/** A RAM role of the account: ACK's service roles once authorized, a service-linked role once created. */
+export interface RoleRec { name: string; id: string; createDate: string; description: string; serviceName?: string }
+/** What a new account lacks; absent in older state files (an account made ready long ago). */
+export interface AccountRec {
+  /** Activated services: ECI in its console, ACK by OpenAckService (or its console). */
+  services: { eci: boolean; ack: boolean };
+  roles: RoleRec[];
+}
+/** The documented states of an add-on instance; an installing one is `updating` (ASSUMPTION: the documents name no install state). */
+export interface AddonInstanceRec { clusterId: string; name: string; version: string; state: 'updating' | 'active' | 'upgrading' | 'deleting'; config: string }
 export interface TaskRec {
   id: string; type: string; clusterId: string; state: 'running' | 'success' | 'fail'; created: string; updated: string;
   error?: { code: string; message: string };
@@ -76,6 +88,42 @@ export interface CloudStateData {
   csLegacy?: boolean;
   addons?: AddonInstanceRec[];
   tasks?: TaskRec[];
+  /** Services and roles of the account (absent: ready, as older state files were). */
+  account?: AccountRec;
+  /** The HTTP status of a RAM denial (RAM denials often arrive as 400; absent: 403). */
+  deniedStatus?: 400 | 403;
+}
+
+export type AccountKind = 'new' | 'ready';
+
+/**
+ * ACK's service roles a registration needs. ASSUMPTION: which of ACK's default roles a registered cluster needs is
+ * not documented; public reports show CreateCluster refused without AliyunCSDefaultRole.
+ */
+export const ACK_SERVICE_ROLES = ['AliyunCSDefaultRole', 'AliyunCSManagedKubernetesRole'];
+/** The service-linked role CreateVirtualNode creates on first use (documented), and its service name (ASSUMPTION). */
+export const ECI_VNODE_ROLE = { name: 'AliyunServiceRoleForECIVnode', serviceName: 'vnode.eci.aliyuncs.com' };
+
+export function newAccount(): AccountRec {
+  return { services: { eci: false, ack: false }, roles: [] };
+}
+
+export function readyAccount(now = new Date()): AccountRec {
+  const role = (name: string, description: string, serviceName?: string): RoleRec => ({
+    name, id: randomId('3', 18, '0123456789'), createDate: iso(now), description, ...(serviceName ? { serviceName } : {}),
+  });
+  return {
+    services: { eci: true, ack: true },
+    roles: [
+      ...ACK_SERVICE_ROLES.map((n) => role(n, 'Container Service default role')),
+      role(ECI_VNODE_ROLE.name, 'ECI virtual node service-linked role', ECI_VNODE_ROLE.serviceName),
+    ],
+  };
+}
+
+/** The account as the emulator plays it: an older state file's is ready. */
+export function accountOf(state: CloudState): AccountRec {
+  return (state.data.account ??= readyAccount());
 }
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -113,7 +161,7 @@ export function iso(d: Date): string {
  * The sandbox account: the operator's AccessKey, a VPC with vSwitches in two zones (and one in another VPC),
  * security groups with and without the inbound 10250/10255 rules the virtual node needs.
  */
-export function seedState(now = new Date()): CloudStateData {
+export function seedState(now = new Date(), account: AccountKind = 'ready'): CloudStateData {
   const allowKubelet: PermissionRec[] = [
     { IpProtocol: 'TCP', PortRange: '10250/10250', SourceCidrIp: '192.168.0.0/16', Direction: 'ingress', Policy: 'Accept', Priority: '1' },
     { IpProtocol: 'TCP', PortRange: '10255/10255', SourceCidrIp: '192.168.0.0/16', Direction: 'ingress', Policy: 'Accept', Priority: '1' },
@@ -142,6 +190,7 @@ export function seedState(now = new Date()): CloudStateData {
     virtualNodes: [],
     containerGroups: [],
     idempotency: [],
+    account: account === 'new' ? newAccount() : readyAccount(now),
   };
 }
 
@@ -149,9 +198,9 @@ export function seedState(now = new Date()): CloudStateData {
 export class CloudState {
   constructor(public data: CloudStateData, private readonly file: string | undefined) {}
 
-  static open(file: string | undefined): CloudState {
+  static open(file: string | undefined, account: AccountKind = 'ready'): CloudState {
     if (file && existsSync(file)) return new CloudState(JSON.parse(readFileSync(file, 'utf8')) as CloudStateData, file);
-    const s = new CloudState(seedState(), file);
+    const s = new CloudState(seedState(new Date(), account), file);
     s.save();
     return s;
   }

@@ -1,3 +1,4 @@
+import { requireAccount } from '../ground/account.js';
 import type { CloudPorts } from '../../cloud/port.js';
 import type { ClusterPort, KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
@@ -75,6 +76,8 @@ export interface AddonInstallOptions {
   daemonsetAffinity: boolean;
   timeoutMs: number;
   wait: boolean;
+  /** Activate ACK (OpenAckService) when the account has not. */
+  activateAck?: boolean;
 }
 
 export interface ProfileChange { key: string; from: string | null; to: string }
@@ -136,6 +139,7 @@ export async function installAddon(ctx: Context, opts: AddonInstallOptions): Pro
       'run `vnode ram grant` (creates a least-privilege RAM user and key), or `vnode secret create` with an existing key');
   }
   if (opts.vswitches.length > 0 && !opts.securityGroup && !pre.record) throw usageError('SecurityGroupRequired', '--security-group is required with --vswitch for a first install');
+  await status.step('Checking the account (ECI, ACK, ACK\'s service roles)', () => requireAccount(ctx, cloud, ['eci', 'ack', 'ack-roles'], { activateAck: opts.activateAck === true }));
   for (const w of pre.warnings) out.warn(w);
 
   if (!pre.record && !flags.dryRun) {
@@ -144,6 +148,7 @@ export async function installAddon(ctx: Context, opts: AddonInstallOptions): Pro
     if (!ok) throw usageError('Declined', 'nothing was changed', 'register first with `vnode cluster register`, or pass --yes');
   }
   const registration = await register(ctx, {
+    accountChecked: true,
     name: opts.registrationName, vswitches: opts.vswitches, securityGroup: opts.securityGroup, privateAddress: opts.privateAddress, timeoutMs: opts.timeoutMs, agentManifest: opts.agentManifest,
   });
   const clusterId = registration.clusterId;

@@ -1,3 +1,4 @@
+import { requireAccount } from '../ground/account.js';
 import { parseAllDocuments } from 'yaml';
 import { isRetryable } from '../../cloud/errors.js';
 import type { CloudPorts, RegisteredCluster } from '../../cloud/port.js';
@@ -19,15 +20,42 @@ export interface RegistrationRecord {
   agentObjects: ObjectRef[];
 }
 
-/** What each state of a registered cluster means for the user's network. */
+/** What each documented state of a registered cluster (DescribeClusterDetail) means for the user. */
 export const STATE_MEANING: Record<string, string> = {
   initial: 'being created by ACK One',
   waiting: 'registered, waiting for its agent to connect: the agent manifest is not applied, or the agent cannot reach the ACK One endpoint',
   running: 'connected: the agent reaches ACK One',
   disconnected: 'the agent lost its connection: check that its pod runs and that the cluster reaches the ACK One endpoint (outbound internet, or the VPC with --private-address)',
-  deleting: 'being deregistered',
+  unavailable: 'ACK One cannot reach the cluster through its agent: check the agent pod and the network to the ACK One endpoint',
+  updating: 'ACK One is changing it; wait until it is running again',
+  upgrading: 'ACK One is upgrading it; wait until it is running again',
+  scaling: 'ACK One is scaling it; wait until it is running again',
+  draining: 'ACK One is draining nodes of it; wait until it is running again',
+  removing: 'ACK One is removing nodes from it; wait until it is running again',
+  inactive: 'inactive (ACK One stopped serving it, e.g. for an overdue payment): reactivate the account or the cluster in the ACK One console',
   failed: 'ACK One could not create it',
+  deleting: 'being deregistered',
+  deleted: 'deregistered',
+  delete_failed: 'ACK One could not delete it: delete it in the ACK One console',
 };
+
+/**
+ * What vnode does in each state: `connect` applies (or re-applies) the agent, `wait` waits for ACK One to finish
+ * what it is doing, `ready` needs nothing, `refuse` stops with the meaning, `gone` counts as no registration.
+ */
+export type StatePlan = 'create-wait' | 'connect' | 'ready' | 'wait' | 'refuse' | 'gone' | 'delete-failed';
+export function planFor(state: string): StatePlan {
+  switch (state) {
+    case 'initial': return 'create-wait';
+    case 'waiting': case 'disconnected': case 'unavailable': return 'connect';
+    case 'running': return 'ready';
+    case 'updating': case 'upgrading': case 'scaling': case 'draining': case 'removing': return 'wait';
+    case 'deleting': case 'deleted': return 'gone';
+    case 'delete_failed': return 'delete-failed';
+    default: return 'refuse';
+  }
+}
+const BUSY = (s: string | undefined): boolean => s !== undefined && planFor(s) === 'wait';
 
 export async function readRegistration(cluster: ClusterPort): Promise<RegistrationRecord | undefined> {
   const cm = await cluster.get<KubeObject & { data?: Record<string, string> }>(REGISTRATION);
@@ -59,6 +87,10 @@ export interface RegisterOptions {
   agentManifest?: string | undefined;
   /** 0: no limit. */
   timeoutMs: number;
+  /** Activate ACK (OpenAckService) when the account has not. */
+  activateAck?: boolean;
+  /** The caller checked the account already. */
+  accountChecked?: boolean;
 }
 
 export interface RegisterResult {
@@ -106,11 +138,11 @@ export function checkAgentManifest(text: string, source: string): { objects: num
   return { objects: docs.length, clusterId: env.find((e) => e.name === 'ACK_CLUSTER_ID')?.value };
 }
 
-/** DescribeExternalAgent answered as a removed API (it is documented as deprecated, going offline). */
-function isRetired(e: unknown): boolean {
-  const d = (e as { details?: { code?: string; status?: number } }).details;
+/** DescribeExternalAgent answered as a removed API (it is documented as deprecated): the gateway's documented codes for an unknown API. */
+export function isRetired(e: unknown): boolean {
+  const d = (e as { details?: { code?: string } }).details;
   const code = d?.code ?? (e as { code?: string }).code ?? '';
-  return code === 'InvalidAction.NotFound' || /deprecat|offline|retired/i.test(code) || (d?.status === 404 && code !== 'ErrorClusterNotFound');
+  return code === 'InvalidAction.NotFound' || code === 'InvalidApi.NotFound';
 }
 
 export function checkRegistrationName(name: string): void {
@@ -190,6 +222,7 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
   }
   const calls: string[] = [];
   const deadline = opts.timeoutMs > 0 ? Date.now() + opts.timeoutMs : Infinity;
+  if (!opts.accountChecked) await status.step('Checking the account (ACK, its service roles)', () => requireAccount(ctx, cloud, ['ack', 'ack-roles'], { activateAck: opts.activateAck === true }));
 
   let current = record ? await status.step(`Looking up registered cluster ${record.clusterId}`, () => cloud.cs.describeCluster(record.clusterId).catch(asInput), (c) => c?.state ?? 'gone') : undefined;
   if (current?.state === 'delete_failed') throw deleteFailed(current);
@@ -251,12 +284,16 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
   }
 
   let state = current!.state;
-  if (state === 'initial') {
-    const c = await status.step(`Waiting for ${id} to be created`, () => waitState(ctx, cloud, id, (x) => x?.state !== 'initial', deadline), (x) => x?.state ?? 'gone');
+  if (state === 'initial' || BUSY(state)) {
+    const c = await status.step(`Waiting for ${id} to be ${state === 'initial' ? 'created' : `done ${state}`}`, () => waitState(ctx, cloud, id, (x) => x?.state !== 'initial' && !BUSY(x?.state), deadline), (x) => x?.state ?? 'gone');
     state = c?.state ?? 'gone';
+    if (BUSY(state)) throw operationError('RegistrationBusy', `registered cluster ${id} is still ${state}: ${STATE_MEANING[state]}`, { hint: 'run the same command again later' });
   }
   if (state === 'delete_failed') throw deleteFailed(current!);
-  if (TERMINAL.includes(state) || state === 'gone') throw operationError('RegistrationFailed', `registered cluster ${id} is ${state}`, { hint: 'delete it in the ACK One console (or `vnode cluster deregister`) and register again' });
+  if (state === 'inactive') throw operationError('RegistrationInactive', `registered cluster ${id} is inactive: ${STATE_MEANING.inactive}`, { hint: 'run the same command again once it is reactivated' });
+  if (TERMINAL.includes(state) || state === 'gone' || planFor(state) === 'refuse' || planFor(state) === 'gone') {
+    throw operationError('RegistrationFailed', `registered cluster ${id} is ${state}`, { hint: 'delete it in the ACK One console (or `vnode cluster deregister`) and register again' });
+  }
   let agent: { object: string; action: string }[] = [];
   if (state !== 'running') {
     calls.push(opts.agentManifest !== undefined ? `apply the given agent manifest (${manifestOf!.objects} objects)` : `DescribeExternalAgent PrivateIpAddress=${opts.privateAddress}, then apply the manifest`);
@@ -363,9 +400,10 @@ export async function deregister(ctx: Context, opts: { addonRemovedFirst?: boole
   if (!record && refs.length === 0) return { clusterId: null, clusterDeleted: false, agentDeleted: [], dryRun: flags.dryRun };
   const cloud = await ctx.cloud().catch(asInput);
   let current = record ? await cloud.cs.describeCluster(record.clusterId).catch(asInput) : undefined;
-  if (current?.state === 'deleted') current = undefined;
+  if (current && planFor(current.state) === 'gone') current = current.state === 'deleting' ? current : undefined;
   if (current && current.state !== 'deleting' && !opts.addonRemovedFirst) {
-    const addon = current.state === 'running' ? await cloud.cs.getAddonInstance(current.id, ADDON) : undefined;
+    // in any state the registration still has: an add-on of a disconnected cluster is still billed when it runs again
+    const addon = await cloud.cs.getAddonInstance(current.id, ADDON).catch(() => undefined);
     if (addon || await cluster.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NAMESPACE, name: CONTROLLER_DEPLOYMENT })) {
       throw usageError('AddonInstalled', `the ${ADDON} add-on is still installed in ${current.id}: deregistering would leave its nodes and ECI instances with nobody to remove them`,
         `run \`vnode uninstall ${ADDON} --drain --deregister\``);
@@ -378,8 +416,13 @@ export async function deregister(ctx: Context, opts: { addonRemovedFirst?: boole
     };
   }
   let clusterDeleted = false;
+  if (current && BUSY(current.state)) {
+    // ACK One finishes what it does before it deletes
+    const c = await status.step(`Waiting for ${current.id} to be done ${current.state}`, () => waitState(ctx, cloud, current!.id, (x) => !BUSY(x?.state), Date.now() + 120_000), (x) => x?.state ?? 'gone');
+    if (c && BUSY(c.state)) throw operationError('RegistrationBusy', `registered cluster ${c.id} is still ${c.state}: ${STATE_MEANING[c.state]}`, { hint: 'run the same command again later' });
+  }
+  if (current && current.state !== 'deleting') clusterDeleted = await status.step(`Deregistering ${current.id} (DeleteCluster)`, () => cloud.cs.deleteCluster(current!.id));
   if (current) {
-    clusterDeleted = await status.step(`Deregistering ${current.id} (DeleteCluster)`, () => cloud.cs.deleteCluster(current.id));
     await status.step(`Waiting for ${current.id} to be deleted`, () => waitState(ctx, cloud, current.id, (c) => !c || c.state === 'deleted', Date.now() + 120_000), (c) => (c ? c.state : 'deleted'));
   }
   const agentDeleted: string[] = [];

@@ -81,7 +81,7 @@ export async function uninstallAddon(ctx: Context, opts: AddonUninstallOptions):
     drain: opts.drain ? opts.drainOptions : null, force: opts.force, cleanupOrphans: opts.cleanupOrphans, timeoutMs: opts.drainOptions.timeoutMs,
   }, checkpoint(`drain ${nodes.map((x) => x.metadata.name).join(', ')}, uninstall the add-on, delete the Nodes`)));
   // no pod hops from one node being removed to another
-  if (opts.drain) for (const n of nodes) if (!(n.spec as { unschedulable?: boolean } | undefined)?.unschedulable) await cordon(cluster, n.metadata.name!);
+  if (opts.drain || opts.force) for (const n of nodes) if (!(n.spec as { unschedulable?: boolean } | undefined)?.unschedulable) await cordon(cluster, n.metadata.name!);
   for (const r of retirements) {
     try {
       await r.prepare();
@@ -93,7 +93,13 @@ export async function uninstallAddon(ctx: Context, opts: AddonUninstallOptions):
   checkpoint('uninstall the add-on, delete the Nodes')();
   if (registered && instance) {
     const deadline = opts.drainOptions.timeoutMs > 0 ? Date.now() + opts.drainOptions.timeoutMs : Date.now() + 30 * 60_000;
-    if (instance.state !== 'deleting') {
+    let state: string | undefined = instance.state;
+    if (state === 'updating' || state === 'upgrading') {
+      // the Container Service takes no uninstall while it changes the add-on: wait until it is done
+      state = await status.step(`Waiting for ${ADDON} to be done ${state}`, () => waitInstance(ctx, cloud, registered.id, (s) => s !== 'updating' && s !== 'upgrading', deadline), (s) => s ?? 'gone');
+      if (state === 'updating' || state === 'upgrading') throw operationError('AddonBusy', `${ADDON} is still ${state} in ${registered.id}`, { hint: 'run the same command again later' });
+    }
+    if (state !== undefined && state !== 'deleting') {
       const taskId = await status.step(`Uninstalling ${ADDON} (UnInstallClusterAddons)`, () => cloud.cs.uninstallAddon(registered.id, ADDON).catch(async (e: unknown) => {
         // a retry after an answer that was lost: the instance is going or gone, so the uninstall took effect
         const now = await cloud.cs.getAddonInstance(registered.id, ADDON);

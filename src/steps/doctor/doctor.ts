@@ -1,7 +1,8 @@
+import { accountFindings, type AccountNeed } from '../ground/account.js';
 import type { CloudPorts, ContainerGroupInfo } from '../../cloud/port.js';
 import { clusterUid } from '../../cluster/cluster-id.js';
 import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
-import { SUPPORTED_MIN_MINOR, supportRange, TESTED_MAX_MINOR } from '../../cluster/versions.js';
+import { beyondDocumented, documentedByAlibaba, SUPPORTED_MIN_MINOR, supportRange, TESTED_MAX_MINOR } from '../../cluster/versions.js';
 import type { Context } from '../../context.js';
 import { errorText, VnodeError } from '../../errors.js';
 import { CONTROLLER_REF, PROFILE_REF } from '../addon/addon.js';
@@ -47,6 +48,7 @@ export function checkVersionRange(v: { gitVersion: string; major: number; minor:
   const span = `1.${SUPPORTED_MIN_MINOR}-1.${TESTED_MAX_MINOR}`;
   if (range === 'too old') return fail('api-version', '', `Kubernetes ${v.gitVersion} is older than virtual nodes support (${span})`, 'upgrade the cluster');
   if (range === 'newer than tested') return warn('api-version', '', `Kubernetes ${v.gitVersion} is newer than vnode is tested with (${span})`);
+  if (!documentedByAlibaba(v)) return warn('api-version', '', beyondDocumented(v.gitVersion), 'a warning, not a refusal: check ECI\'s VNode pages for newer versions');
   return pass('api-version', '', `Kubernetes ${v.gitVersion} (supported ${span})`);
 }
 
@@ -255,6 +257,13 @@ export async function runDoctor(ctx: Context, opts: { name: string | undefined; 
   await guarded('api-version', '', async () => checkVersionRange(await cluster.version()));
   const cloud = await ctx.cloud();
   const clusterId = await clusterUid(cluster);
+  // the account first: on one without ECI nothing else can be read
+  const registered = Boolean(await readRegistration(cluster)) || Boolean(await cluster.get(CONTROLLER_REF));
+  await guarded('account', '', async () => {
+    const needs: AccountNeed[] = registered ? ['eci', 'ack', 'ack-roles', 'eci-vnode-role'] : ['eci', 'eci-vnode-role'];
+    return (await accountFindings(ctx, cloud, needs)).map((f) => (!f.ok ? fail('account', f.need, f.detail, f.remedy) : f.note ? warn('account', f.need, f.detail) : pass('account', f.need, f.detail)));
+  });
+  if (checks.some((c) => c.check === 'account' && c.target === 'eci' && c.status === 'FAIL')) return summarize(checks);
   const { nodes: all } = await collectStatus(ctx, true);
   const rows = opts.name ? [findOne(all, opts.name)] : all;
   if (rows.length === 0) {
@@ -291,6 +300,10 @@ export async function runDoctor(ctx: Context, opts: { name: string | undefined; 
   }
   await guarded('scheduling-webhook', MWC_REF.name, () => checkScheduling(cluster));
   await guarded('selector', '', () => checkSelectors(cluster));
+  return summarize(checks);
+}
+
+function summarize(checks: CheckResult[]): DoctorResult {
   const summary: Record<CheckStatus, number> = { PASS: 0, WARN: 0, FAIL: 0 };
   for (const c of checks) summary[c.status]++;
   return { checks, summary };

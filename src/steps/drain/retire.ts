@@ -97,8 +97,9 @@ const show = (p: PodBrief): string => `${p.namespace}/${p.name}${p.controller ? 
  * - `prepare`: record each pod's instance (the documented pod annotation, cross-checked with ECI), drain, wait until
  *   ECI has released the evicted pods' instances, then refuse on pods that came back (they tolerate the cordon) or
  *   on instances no pod claims, unless told otherwise;
- * - `finish` (after DeleteVirtualNode, when no new instance can appear there): delete what is left, the Node, and
- *   with --force the pods still bound to it, so their controllers recreate them elsewhere.
+ * - `clear` (before DeleteVirtualNode, which ECI refuses while an instance exists on the node): with --force the
+ *   pods still there, then the instances vnode may delete;
+ * - `finish` (after it): what is left, the Node, and with --force the pods still bound to it.
  */
 export class NodeRetirement {
   private recorded = new Map<string, PodBrief>();
@@ -183,39 +184,72 @@ export class NodeRetirement {
     this.stage = 'checked';
   }
 
-  /** After the virtual node is deleted: its instances, the Node, and (with --force) the pods bound to it. */
-  async finish(): Promise<{ nodeDeleted: boolean }> {
+  /**
+   * Before the virtual node is deleted (ECI refuses DeleteVirtualNode while an instance exists on it): with --force
+   * the pods still on the node go first (it is cordoned: their controllers recreate them elsewhere), then every
+   * instance vnode may delete. Run again after ECI refused, for what appeared meanwhile.
+   */
+  async clear(): Promise<void> {
     const { status, out } = this.ctx;
     const node = this.nodeName;
-    if (!node) return { nodeDeleted: false };
+    if (!node) return;
     const pods = await podsOn(this.cluster, node);
     const claimedHere = new Map<string, string>();
     for (const p of pods) { const id = p.metadata.annotations?.[INSTANCE_ANNOTATION]; if (id) claimedHere.set(id, `${p.metadata.namespace}/${p.metadata.name}`); }
+    if (this.opts.force) {
+      for (const p of pods) {
+        const key = `${p.metadata.namespace}/${p.metadata.name}`;
+        if (await this.cluster.deletePod(p.metadata.namespace!, p.metadata.name!, 0) && !this.result.podsDeleted.includes(key)) this.result.podsDeleted.push(key);
+      }
+    }
     const stuck = [...this.recorded.values()].filter((p) => p.instanceId && !claimedHere.has(p.instanceId) && !this.result.released.includes(p.instanceId)).map((p) => p.instanceId!);
     const tagged = await this.cloud.eci.describeContainerGroups({ tags: [{ key: TAG_NODE_NAME, value: node }] });
     const ids = new Set<string>();
     if (this.opts.force) for (const id of claimedHere.keys()) ids.add(id);
     if (this.opts.force || this.opts.cleanupOrphans) for (const id of stuck) ids.add(id);
+    const unconfirmed: string[] = [];
     for (const g of tagged) {
-      // Terminating: ECI is releasing it already
-      if (TERMINAL_STATUSES.includes(g.status) || (g.status === 'Terminating' && !this.opts.force)) continue;
+      if (TERMINAL_STATUSES.includes(g.status)) continue;
+      // Terminating: ECI is releasing it already; the node cannot go until it has
       if (this.opts.force || (this.opts.cleanupOrphans && !claimedHere.has(g.id))) ids.add(g.id);
-      else if (!claimedHere.has(g.id)) this.result.unconfirmed.push(g.id);
+      else if (!claimedHere.has(g.id) && g.status !== 'Terminating') unconfirmed.push(g.id);
     }
     for (const id of (await stillThere(this.cloud, [...ids])).map((g) => g.id)) {
       this.checkpoint();
-      if (await status.step(`Deleting ECI instance ${id}${claimedHere.has(id) ? ` of pod ${claimedHere.get(id)}` : ''}`, () => this.cloud.eci.deleteContainerGroup(id, deletionToken('cg', id)))) this.result.instancesDeleted.push(id);
+      if (await status.step(`Deleting ECI instance ${id}${claimedHere.has(id) ? ` of pod ${claimedHere.get(id)}` : ''}`, () => this.cloud.eci.deleteContainerGroup(id, deletionToken('cg', id)))) {
+        if (!this.result.instancesDeleted.includes(id)) this.result.instancesDeleted.push(id);
+      }
     }
-    if (this.result.unconfirmed.length > 0) {
-      out.warn(`ECI lists ${this.result.unconfirmed.length} instance(s) tagged ${TAG_NODE_NAME}=${node} that no pod claims: ${this.result.unconfirmed.join(', ')}. `
-        + 'ECI does not document that tag, so vnode does not treat them as this node\'s on that evidence alone; check them in the ECI console');
+    const fresh = unconfirmed.filter((id) => !this.result.unconfirmed.includes(id));
+    this.result.unconfirmed.push(...fresh);
+    if (fresh.length > 0) {
+      out.warn(`ECI lists ${fresh.length} instance(s) tagged ${TAG_NODE_NAME}=${node} that no pod claims: ${fresh.join(', ')}. `
+        + 'ECI does not document that tag, so vnode does not treat them as this node\'s on that evidence alone (--cleanup-orphans deletes them); check them in the ECI console');
     }
+  }
+
+  /** Instances that still keep the node from being deleted: those of its pods (the documented annotation) and those tagged with it. */
+  async instancesLeft(): Promise<string[]> {
+    const node = this.nodeName;
+    if (!node) return [];
+    const ids = new Set<string>();
+    for (const p of await podsOn(this.cluster, node)) { const id = p.metadata.annotations?.[INSTANCE_ANNOTATION]; if (id) ids.add(id); }
+    for (const g of await this.cloud.eci.describeContainerGroups({ tags: [{ key: TAG_NODE_NAME, value: node }] })) ids.add(g.id);
+    return (await stillThere(this.cloud, [...ids])).map((g) => g.id);
+  }
+
+  /** After the virtual node is gone: anything left on it, the Node, and (with --force) the pods still bound to it. */
+  async finish(): Promise<{ nodeDeleted: boolean }> {
+    const node = this.nodeName;
+    if (!node) return { nodeDeleted: false };
+    await this.clear();
     this.checkpoint();
-    const nodeDeleted = await status.step(`Deleting node ${node}`, () => this.cluster.delete({ apiVersion: 'v1', kind: 'Node', name: node }));
+    const nodeDeleted = await this.ctx.status.step(`Deleting node ${node}`, () => this.cluster.delete({ apiVersion: 'v1', kind: 'Node', name: node }));
     if (this.opts.force) {
       // bound to a Node that no longer exists: their controllers make new ones elsewhere
-      for (const p of pods) {
-        if (await this.cluster.deletePod(p.metadata.namespace!, p.metadata.name!, 0)) this.result.podsDeleted.push(`${p.metadata.namespace}/${p.metadata.name}`);
+      for (const p of await podsOn(this.cluster, node)) {
+        const key = `${p.metadata.namespace}/${p.metadata.name}`;
+        if (await this.cluster.deletePod(p.metadata.namespace!, p.metadata.name!, 0) && !this.result.podsDeleted.includes(key)) this.result.podsDeleted.push(key);
       }
     }
     return { nodeDeleted };

@@ -1,6 +1,7 @@
+import { deniedAction } from '../../cloud/errors.js';
 import type { CloudPorts } from '../../cloud/port.js';
 import type { ClusterPort } from '../../cluster/port.js';
-import { SUPPORTED_MIN_MINOR, supportRange, TESTED_MAX_MINOR } from '../../cluster/versions.js';
+import { beyondDocumented, documentedByAlibaba, SUPPORTED_MIN_MINOR, supportRange, TESTED_MAX_MINOR } from '../../cluster/versions.js';
 import { usageError, VnodeError } from '../../errors.js';
 
 /** Cloud failures that mean the input was wrong: exit 2, as nothing has changed yet. */
@@ -10,7 +11,7 @@ export function asInput(e: unknown): never {
     throw usageError('UnknownRegion', `unknown region: ${e.message.replace(/^[^:]+: /, '')}`, 'pass --region with a region id such as cn-hangzhou');
   }
   if (e instanceof VnodeError && code === 'NoCredentials') throw new VnodeError('usage', code, e.message, e.hint ? { hint: e.hint } : {});
-  if (e instanceof VnodeError && (code === 'NoPermission' || code.startsWith('Forbidden'))) {
+  if (e instanceof VnodeError && deniedAction(e) !== undefined) {
     // the denied action is in the message; the hint says where the whole set is
     throw new VnodeError('operation', code, e.message, { hint: `${e.hint ?? ''}; \`vnode ram operator-policy\` prints a least-privilege policy with every action vnode needs`.replace(/^; /, ''), cause: e });
   }
@@ -26,7 +27,8 @@ export async function checkVersion(cluster: ClusterPort): Promise<string[]> {
   if (range === 'too old') {
     throw usageError('UnsupportedVersion', `Kubernetes ${v.gitVersion} is older than the 1.${SUPPORTED_MIN_MINOR}–1.${TESTED_MAX_MINOR} range virtual nodes support`, 'upgrade the cluster first');
   }
-  return range === 'newer than tested' ? [`Kubernetes ${v.gitVersion} is newer than vnode is tested with (1.${SUPPORTED_MIN_MINOR}–1.${TESTED_MAX_MINOR})`] : [];
+  if (range === 'newer than tested') return [`Kubernetes ${v.gitVersion} is newer than vnode is tested with (1.${SUPPORTED_MIN_MINOR}–1.${TESTED_MAX_MINOR}); ${beyondDocumented(v.gitVersion).split(': ')[1]}`];
+  return documentedByAlibaba(v) ? [] : [beyondDocumented(v.gitVersion)];
 }
 
 export function opensKubeletPorts(perms: { protocol: string; portRange: string; direction: string; policy: string }[]): boolean {

@@ -1,3 +1,5 @@
+import { requireAccount } from '../ground/account.js';
+import { asInput } from '../ground/preflight.js';
 import { createHash } from 'node:crypto';
 import type { RamPolicyRef, RamPort } from '../../cloud/port.js';
 import { clusterUid } from '../../cluster/cluster-id.js';
@@ -122,6 +124,8 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
   const user = opts.user ?? (await defaultUserName(cluster!));
   const cloud = await ctx.cloud();
   const ram = cloud.ram;
+  // the key is for ECI: an account without it activated gets a key that works nowhere
+  await status.step('Checking the account (ECI)', () => requireAccount(ctx, cloud, ['eci']).catch(asInput));
 
   // read everything first: every refusal happens before the first change
   const plan = await status.step(`Reading RAM user ${user}`, async () => {

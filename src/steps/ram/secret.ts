@@ -1,3 +1,4 @@
+import { deniedAction } from '../../cloud/errors.js';
 import type { Context } from '../../context.js';
 import { operationError, usageError } from '../../errors.js';
 import { ADDON_SECRET, writeAddonSecret } from './addon-secret.js';
@@ -57,7 +58,7 @@ export async function createAddonSecret(ctx: Context, key: { id: string; secret:
         if (code === 'InvalidAccessKeyId.NotFound' || code === 'SignatureDoesNotMatch' || code === 'InvalidAccessKeyId') {
           throw operationError(code, `AccessKey ${key.id} does not work: ${(e as Error).message.split(': ').slice(1).join(': ')}`, { hint: 'check the ID and the secret, or create a new key with `vnode ram grant`' });
         }
-        if (code === 'Forbidden.RAM' || code === 'NoPermission') {
+        if (deniedAction(e) !== undefined) {
           ctx.out.warn(`AccessKey ${key.id} authenticates, but may not call eci:DescribeContainerGroups: the addon needs ECI permissions (see vnode ram grant)`);
           return;
         }

@@ -1,3 +1,4 @@
+import { requireAccount } from '../ground/account.js';
 import type { CloudPorts, CreateVirtualNodeInput, Tag, Taint, VirtualNodeInfo } from '../../cloud/port.js';
 import { clusterUid } from '../../cluster/cluster-id.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
@@ -164,8 +165,12 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
   const { status, out, flags } = ctx;
   const cluster = await ctx.cluster();
   const cloud = await ctx.cloud().catch(asInput);
+  await status.step('Checking the account (ECI)', () => requireAccount(ctx, cloud, ['eci']).catch(asInput));
   const pre = await status.step('Preflight checks', () => preflight(cluster, cloud, opts).catch(asInput), (p) => `VPC ${p.vpcId}, zones ${p.zones.join(', ')}`);
   const warnings = [...pre.warnings];
+  if (nodeNames(opts.name, opts.count).some((n) => !pre.existing.has(n))) {
+    await status.step('Checking the VNode service-linked role', () => requireAccount(ctx, cloud, ['eci-vnode-role']));
+  }
   const names = nodeNames(opts.name, opts.count);
   const missing = names.filter((n) => !pre.existing.has(n));
   const nodeTaints: NodeTaint[] = [VNODE_TAINT, ...opts.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect }))];

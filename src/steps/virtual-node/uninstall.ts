@@ -2,7 +2,7 @@ import type { CloudPorts, ContainerGroupInfo } from '../../cloud/port.js';
 import { clusterUid } from '../../cluster/cluster-id.js';
 import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject, type ObjectRef } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
-import { operationError, VnodeError } from '../../errors.js';
+import { errorText, operationError, VnodeError } from '../../errors.js';
 import { AFFINITY_ANNOTATION, revertedTerms, terms } from '../ground/daemonset-affinity.js';
 import { cordon, drainNode, drainRefusals, refuseDrain, type DrainOptions, type DrainResult } from '../drain/drain.js';
 import { busyPods, NodeRetirement } from '../drain/retire.js';
@@ -208,8 +208,8 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
     throw new VnodeError('interrupted', 'Interrupted', `uninstall interrupted; left to do: ${left.join('; ')}`, { hint: 'run the same command again to finish' });
   };
 
-  // no pod hops from one node being removed to another: cordon them all first
-  if (opts.drain) for (const t of chosen) if (t.node && t.nodeName && !(t.node.spec as { unschedulable?: boolean } | undefined)?.unschedulable) await cordon(cluster, t.nodeName);
+  // nothing new lands on a node being removed, and no pod hops from one to another: cordon them all first
+  if (opts.drain || opts.force) for (const t of chosen) if (t.node && t.nodeName && !(t.node.spec as { unschedulable?: boolean } | undefined)?.unschedulable) await cordon(cluster, t.nodeName);
   for (const t of chosen) {
     const u: UninstalledNode = { name: t.name, virtualNodeId: t.virtualNodeId, nodeName: t.nodeName, drain: null, orphansDeleted: [], instancesDeleted: [], podsDeleted: [], returning: [], virtualNodeDeleted: false, nodeDeleted: false };
     current = { t, u };
@@ -226,11 +226,11 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
     checkpoint();
     // before DeleteVirtualNode: installing this name again must be a new install with new ClientTokens
     for (const r of records.filter((x) => x.name === t.name || x.nodes.includes(t.name))) await deleteInstallRecord(cluster, r.name);
-    if (t.virtualNodeId && t.eci) {
-      u.virtualNodeDeleted = await status.step(`Deleting virtual node ${t.virtualNodeId}`, () => cloud.eci.deleteVirtualNode(t.virtualNodeId!, deletionToken('vnd', t.virtualNodeId!)));
-    }
+    // documented: ECI refuses DeleteVirtualNode while an instance exists on the node, so they go first
+    await retire.clear();
     checkpoint();
-    // no new instance can start on a deleted VNode: what is left now is all there is
+    if (t.virtualNodeId && t.eci) u.virtualNodeDeleted = await deleteEmptied(ctx, cloud, t.virtualNodeId, retire, checkpoint);
+    checkpoint();
     u.nodeDeleted = (await retire.finish()).nodeDeleted;
     u.instancesDeleted = retire.result.instancesDeleted;
     u.orphansDeleted = retire.result.instancesDeleted.filter((id) => !retire.result.returning.some((p) => p.instanceId === id));
@@ -270,6 +270,30 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
     ctx.out.warn(`DaemonSet affinity kept: ${remaining.length} virtual node(s) remain`);
   }
   return result;
+}
+
+/**
+ * DeleteVirtualNode once the node holds no instance: ECI refuses it while one exists (documented; its code is not,
+ * so vnode looks at the instances, not at the code). An instance that appeared meanwhile is deleted and the call
+ * retried, a few times.
+ */
+async function deleteEmptied(ctx: Context, cloud: CloudPorts, id: string, retire: NodeRetirement, checkpoint: () => void): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ctx.status.step(`Deleting virtual node ${id}`, () => cloud.eci.deleteVirtualNode(id, deletionToken('vnd', id)));
+    } catch (e) {
+      const left = await retire.instancesLeft();
+      if (left.length === 0) throw e;
+      if (attempt >= 5 || retire.result.unconfirmed.some((x) => left.includes(x))) {
+        throw operationError('InstancesOnNode', `ECI refuses to delete virtual node ${id} while ${left.length} ECI instance(s) exist on it: ${left.join(', ')} (${errorText(e)})`, {
+          hint: 'delete them first (--cleanup-orphans deletes instances no pod claims; --force also those of pods still there), then run the same command again', cause: e,
+        });
+      }
+      ctx.out.debug(`DeleteVirtualNode ${id} refused with ${left.length} instance(s) on the node; deleting them and trying again`);
+      checkpoint();
+      await retire.clear();
+    }
+  }
 }
 
 /** Removes exactly the expression vnode added to each DaemonSet it annotated. */
