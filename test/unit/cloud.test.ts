@@ -36,12 +36,28 @@ describe('cloud configuration', () => {
 
   it('real endpoints by default; VNODE_ENDPOINT_* and the protocol override them', () => {
     const real = resolveCloudConfig({ profile: undefined, region: 'cn-hangzhou' }, {});
-    assert.deepEqual(real.endpoints, { eci: 'eci.cn-hangzhou.aliyuncs.com', ram: 'ram.aliyuncs.com', vpc: 'vpc.cn-hangzhou.aliyuncs.com', ecs: 'ecs.cn-hangzhou.aliyuncs.com', cs: 'cs.cn-hangzhou.aliyuncs.com' });
+    assert.deepEqual(real.endpoints, {
+      eci: 'eci.cn-hangzhou.aliyuncs.com', ram: 'ram.aliyuncs.com', vpc: 'vpc.cn-hangzhou.aliyuncs.com', ecs: 'ecs.cn-hangzhou.aliyuncs.com', cs: undefined,
+      resourcemanager: 'resourcemanager.aliyuncs.com',
+    });
     assert.equal(real.protocol, 'HTTPS');
     const local = resolveCloudConfig({ profile: undefined, region: 'cn-hangzhou' }, { VNODE_ENDPOINT_ECI: '127.0.0.1:9000', VNODE_ENDPOINT_PROTOCOL: 'http' });
     assert.equal(local.endpoints.eci, '127.0.0.1:9000');
     assert.equal(local.protocol, 'HTTP');
     assert.throws(() => resolveCloudConfig({ profile: undefined, region: 'cn-hangzhou' }, { VNODE_ENDPOINT_RAM: 'http://x' }), /expected host\[:port\] without a scheme/);
+  });
+});
+
+describe('the Container Service endpoint comes from its SDK\'s rules', () => {
+  it('no endpoint of vnode\'s own: the SDK maps cn-hangzhou to its regional host and its pop regions to the central one', async () => {
+    const { SdkCs } = await import('../../src/cloud/cs.js');
+    const endpointOf = (region: string): string => {
+      const config = resolveCloudConfig({ profile: undefined, region }, {});
+      const port = new SdkCs({ config, credential: undefined as never, signal: new AbortController().signal, log: () => {} });
+      return (port as unknown as { client: { _endpoint: string } }).client._endpoint;
+    };
+    assert.equal(endpointOf('cn-hangzhou'), 'cs.cn-hangzhou.aliyuncs.com');
+    assert.equal(endpointOf('cn-beijing-finance-pop'), 'cs.aliyuncs.com');
   });
 });
 
