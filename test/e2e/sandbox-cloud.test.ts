@@ -35,7 +35,7 @@ describe('vnode sandbox cloud', () => {
     try {
       const first = await startSandbox(['--state', state]);
       assert.deepEqual(Object.keys(first.env).sort(), ['ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_REGION_ID',
-        'VNODE_ENDPOINT_CS', 'VNODE_ENDPOINT_ECI', 'VNODE_ENDPOINT_ECS', 'VNODE_ENDPOINT_PROTOCOL', 'VNODE_ENDPOINT_RAM', 'VNODE_ENDPOINT_VPC']);
+        'VNODE_ENDPOINT_CS', 'VNODE_ENDPOINT_ECI', 'VNODE_ENDPOINT_ECS', 'VNODE_ENDPOINT_PROTOCOL', 'VNODE_ENDPOINT_RAM', 'VNODE_ENDPOINT_RESOURCEMANAGER', 'VNODE_ENDPOINT_VPC']);
       const cloud = connectCloud({ profile: undefined, region: undefined }, { env: first.env, signal: new AbortController().signal, log: () => {} });
       await cloud.ram.ensureUser('survives-restart', 'x', 'y');
       const vsw = await cloud.vpc.describeVSwitches({});
@@ -48,6 +48,13 @@ describe('vnode sandbox cloud', () => {
       const again = connectCloud({ profile: undefined, region: undefined }, { env: second.env, signal: new AbortController().signal, log: () => {} });
       assert.equal((await again.ram.getUser('survives-restart'))?.name, 'survives-restart');
       await second.stop();
+
+      // --account new seeds a first account: ECI refuses as not activated until it is
+      const fresh = await startSandbox(['--state', path.join(dir, 'new.json'), '--account', 'new']);
+      const newcomer = connectCloud({ profile: undefined, region: undefined }, { env: fresh.env, signal: new AbortController().signal, log: () => {} });
+      await assert.rejects(newcomer.eci.describeRegions(), (e: { code?: string }) => e.code === 'ServiceNotEnabled');
+      assert.equal(await newcomer.ram.roleExists('AliyunCSDefaultRole'), false);
+      await fresh.stop();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -224,7 +224,7 @@ export class NodeRetirement {
     this.result.unconfirmed.push(...fresh);
     if (fresh.length > 0) {
       out.warn(`ECI lists ${fresh.length} instance(s) tagged ${TAG_NODE_NAME}=${node} that no pod claims: ${fresh.join(', ')}. `
-        + 'ECI does not document that tag, so vnode does not treat them as this node\'s on that evidence alone (--cleanup-orphans deletes them); check them in the ECI console');
+        + 'ECI does not document that tag, so vnode does not treat them as this node\'s on that evidence alone; check them in the ECI console');
     }
   }
 
