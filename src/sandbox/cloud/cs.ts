@@ -163,11 +163,11 @@ export function csService(hooks: CsHooks = {}): Service {
         continue;
       }
       // states ACK One moves a registration into by its own work (or a test sets) stay until changed
-      if (!['initial', 'waiting', 'running', 'disconnected'].includes(c.state)) continue;
+      if (!['initial', 'waiting', 'running', 'disconnected', 'unavailable'].includes(c.state)) continue;
       if (c.state === 'initial' && t - c.createdAt >= INITIAL_MS) c.state = 'waiting';
       // an agent connects through an endpoint the registration has: over the internet only with public access
       const connected = hooks.agentConnected?.(c.id, c.agentToken, Boolean(c.endpointPublicAccess)) ?? false;
-      if ((c.state === 'waiting' || c.state === 'disconnected') && connected) c.state = 'running';
+      if ((c.state === 'waiting' || c.state === 'disconnected' || c.state === 'unavailable') && connected) c.state = 'running';
       else if (c.state === 'running' && !connected) c.state = 'disconnected';
       if (c.state !== was) c.updated = iso(ctx.now);
     }
