@@ -94,7 +94,11 @@ export function ensureBinaries(env: NodeJS.ProcessEnv, log: (m: string) => void)
     writeFileSync(script, packageFile('scripts/kube-bins.sh'));
     const r = spawnSync('bash', [script], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     rmSync(tmp, { recursive: true, force: true });
-    if (r.error) throw operationError('BinariesMissing', `the sandbox needs bash to provide its control-plane binaries (${r.error.message})`, { hint: 'or set VNODE_KUBE_BIN_DIR to a directory with kube-apiserver, kube-controller-manager, kube-scheduler and etcd' });
+    if (r.error) {
+      throw operationError('BinariesMissing', `the sandbox needs bash to provide its control-plane binaries (${r.error.message})`, {
+        hint: 'or set VNODE_KUBE_BIN_DIR to a directory with kube-apiserver, kube-controller-manager, kube-scheduler and etcd',
+      });
+    }
     if (r.status !== 0) throw operationError('BinariesMissing', 'could not provide the control-plane binaries (scripts/kube-bins.sh failed)', { hint: 'see its output above' });
     return { ...env, VNODE_KUBE_BIN_DIR: r.stdout.toString().trim() };
   }

@@ -7,11 +7,11 @@ import { pause } from '../../util/sleep.js';
 import { ADDON_SECRET, readAddonSecret } from '../ram/addon-secret.js';
 import { confirmDaemonSetPatches, keepDaemonSetsOff, type AffinityChange } from '../ground/daemonset-affinity.js';
 import { asInput, checkNetwork, checkVersion } from '../ground/preflight.js';
-import { CONTROLLER_REF, nodeUsable, PROFILE_REF } from '../ground/virtual-nodes.js';
-import { ADDON, CONTROLLER_DEPLOYMENT, ECI_PROFILE, NAMESPACE, NODE_LABELS, nodeNameForZone, TAINT } from './constants.js';
+import { nodeUsable, PROFILE_REF } from '../ground/virtual-nodes.js';
+import { ADDON, ECI_PROFILE, NAMESPACE, NODE_LABELS, nodeNameForZone, TAINT } from './constants.js';
 import { defaultRegistrationName, readRegistration, register, registrationCost, type RegisterResult } from './registration.js';
 
-export { addonNodes, CONTROLLER_REF, PROFILE_REF } from '../ground/virtual-nodes.js';
+export { addonNodes, CONTROLLER_REF, PROFILE_REF, restartController } from '../ground/virtual-nodes.js';
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };
 
@@ -19,14 +19,6 @@ export async function readProfile(cluster: ClusterPort): Promise<Record<string, 
   return (await cluster.get<ConfigMap>(PROFILE_REF))?.data;
 }
 
-/**
- * The add-on's controller reads the AccessKey when it starts: after a new key, a rolling restart (what
- * `kubectl rollout restart` does) makes it use the new one.
- */
-export async function restartController(cluster: ClusterPort): Promise<string[]> {
-  await cluster.patch(CONTROLLER_REF, { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } }, 'strategic');
-  return [`Deployment ${NAMESPACE}/${CONTROLLER_DEPLOYMENT}`];
-}
 
 /** Polls a task until it ends; a failed task is an error with the service's code and message. */
 export async function followTask(ctx: Context, cloud: CloudPorts, taskId: string, what: string, deadline: number): Promise<void> {

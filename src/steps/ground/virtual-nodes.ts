@@ -49,3 +49,12 @@ export function nodeUsable(n: KubeObject | undefined): boolean {
   const taints = ((n?.spec as { taints?: { key: string }[] } | undefined)?.taints ?? []);
   return nodeReady(n) && !taints.some((t) => t.key === 'node.kubernetes.io/not-ready' || t.key === 'node.kubernetes.io/unreachable');
 }
+
+/**
+ * The add-on's controller reads the AccessKey when it starts: after a new key, a rolling restart (what
+ * `kubectl rollout restart` does) makes it use the new one.
+ */
+export async function restartController(cluster: ClusterPort): Promise<string[]> {
+  await cluster.patch(CONTROLLER_REF, { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } }, 'strategic');
+  return [`Deployment ${ADDON_NAMESPACE}/${CONTROLLER_DEPLOYMENT}`];
+}

@@ -7,8 +7,7 @@ import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from 
 import type { Context } from '../../context.js';
 import { operationError, usageError } from '../../errors.js';
 import { readTemplate } from '../../util/templates.js';
-import { CONTROLLER_REF, restartController } from '../addon/addon.js';
-import { ADDON, CONTROLLER_DEPLOYMENT, NAMESPACE } from '../addon/constants.js';
+import { ADDON, ADDON_NAMESPACE as NAMESPACE, CONTROLLER_DEPLOYMENT, CONTROLLER_REF, restartController } from '../ground/virtual-nodes.js';
 import { ANNOTATION_KEYS, ANNOTATION_POLICIES, ANNOTATION_USER, ADDON_SECRET, attachedByVnode, deleteAddonSecret, readAddonSecret, readKeyLedger, writeAddonSecret, writeKeyLedger, writePolicyLedger } from './addon-secret.js';
 
 export const DEFAULT_POLICY = 'vnode-ack-virtual-node';
