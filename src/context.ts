@@ -17,6 +17,8 @@ export interface GlobalFlags {
   yes: boolean;
   verbose: boolean;
   color: boolean;
+  /** --lock-timeout as given (a duration). */
+  lockTimeout: string;
 }
 
 /** What a run gets from outside: streams, environment, and factories for the ports (fakes in tests). */

@@ -6,7 +6,7 @@ import { OUTPUT_FORMATS, type OutputFormat } from './ui/formats.js';
 import { VERSION } from './version.js';
 
 /** Global options that take a value: needed to find the command word in argv without parsing everything. */
-const VALUE_OPTIONS = new Set(['--kubeconfig', '--context', '-o', '--output', '--profile', '--region']);
+const VALUE_OPTIONS = new Set(['--kubeconfig', '--context', '-o', '--output', '--profile', '--region', '--lock-timeout']);
 
 /** The command argv names, found without loading any command module. */
 export function targetEntry(argv: string[]): CommandEntry | undefined {
@@ -36,6 +36,7 @@ function globalFlags(cmd: Command): GlobalFlags {
     yes: Boolean(o.yes),
     verbose: Boolean(o.verbose),
     color: o.color !== false,
+    lockTimeout: String(o.lockTimeout ?? '5m'),
   };
 }
 
@@ -50,6 +51,7 @@ export function globalOptions(): Option[] {
     new Option('--dry-run', 'show what would be done; change nothing'),
     new Option('-y, --yes', 'answer yes to confirmation prompts'),
     new Option('-v, --verbose', 'log API calls and details to stderr'),
+    new Option('--lock-timeout <duration>', 'how long a command that changes the cluster waits while another vnode changes it (0: do not wait)').default('5m'),
     new Option('--no-color', 'disable colors (also NO_COLOR)'),
   ];
 }
@@ -127,12 +129,17 @@ Try it locally first: eval "$(vnode sandbox up)"`));
       const n = self.registeredArguments.length;
       const args = params.slice(0, n).flatMap((p) => (Array.isArray(p) ? p : p === undefined ? [] : [p]));
       let code: void | number;
+      // one mutating vnode at a time per cluster: the runner holds the lock, never a step (flags are read first)
+      const { holdLock, lockTimeoutMs } = await import('./commands/lock.js');
+      const lock = mod.mutates?.(self.opts()) && !ctx.flags.dryRun ? await holdLock(ctx, entry.path.join(' '), lockTimeoutMs(ctx)) : (lockTimeoutMs(ctx), undefined);
       try {
         code = await mod.run(ctx, args.map(String), self.opts());
       } catch (e) {
         if (!ctx.signal.aborted) throw e;
         const { describeInterrupt } = await import('./errors.js');
         throw describeInterrupt(e, ctx.status, entry.rerun);
+      } finally {
+        await lock?.release();
       }
       outcome.code = typeof code === 'number' ? code : 0;
     });

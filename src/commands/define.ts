@@ -69,10 +69,16 @@ export function defineCommand<F extends Record<string, Flag<unknown>>>(spec: {
   flags: F;
   /** Extra help (after the options), e.g. what --force means here. */
   configure?: (cmd: Command) => void;
+  /**
+   * Whether a run changes the cluster or the cloud for it: the runner then holds the cluster's lock around it (never
+   * under --dry-run). A function of the flags when only some runs change anything.
+   */
+  mutates: boolean | ((o: Values<F>) => boolean);
   run(ctx: Context, o: Values<F>, args: string[]): Promise<void | number>;
 }): CommandModule & { flags: F } {
   return {
     flags: spec.flags,
+    mutates: (raw) => (typeof spec.mutates === 'function' ? spec.mutates(readFlags(spec.flags, raw)) : spec.mutates),
     configure(cmd: Command) {
       cmd.description(spec.description);
       for (const [name, help] of spec.args ?? []) cmd.argument(name, help);

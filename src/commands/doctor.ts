@@ -20,6 +20,7 @@ export default defineCommand({
   flags: {
     fix: flag('--fix', 'repair what can be repaired in place (re-apply the DaemonSet exclusion)', read.bool),
   },
+  mutates: (o) => o.fix,
   async run(ctx, o, args) {
     const { runDoctor } = await import('../steps/doctor/doctor.js');
     const r = await ctx.status.step('Running checks', () => runDoctor(ctx, { name: args[0], fix: o.fix }), (x) => `${x.checks.length} checks`);

@@ -69,6 +69,7 @@ export default defineCommand({
     + 'with kubectl drain\'s pod rules; waits until they are gone. On timeout or interrupt the node stays cordoned; running it again continues.',
   args: [['<name...>', 'Node name, or a virtual node\'s install name or VirtualNodeId']],
   flags: drainFlags(),
+  mutates: true,
   async run(ctx, o, args) {
     const opts = drainOptions(o);
     const cluster = await ctx.cluster();

@@ -213,6 +213,7 @@ export default defineCommand({
     + '(a registered cluster and its agent), the add-on is installed through the Container Service API and uses the AccessKey of `vnode ram grant`. '
     + 'Re-running changes nothing; an interrupted install is completed by a re-run.',
   flags: installFlags,
+  mutates: true,
   async run(ctx, o) {
     let mode = o.mode;
     if (mode === 'controller') {

@@ -61,6 +61,7 @@ export default defineCommand({
     approverImage: flag('--approver-image <image>', 'vnode-approver image (bootstrap mode)', (raw) => parseImage('--approver-image', raw), { default: DEFAULT_APPROVER_IMAGE }),
     force: flag('--force', 'overwrite the file if it exists with other content', read.bool),
   },
+  mutates: true,
   async run(ctx, o) {
     if (!o.bootstrap && o.ttl.text !== '24h') {
       throw usageError('TtlWithoutBootstrap', `--ttl ${o.ttl.text} applies to bootstrap tokens only`, 'add --bootstrap, or drop --ttl (ServiceAccount tokens do not expire)');

@@ -6,6 +6,8 @@ export interface CommandModule {
   configure(cmd: Command): void;
   /** Completing is success (exit 0) even when Ctrl-C came after the last change; a number is the exit code. */
   run(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<void | number>;
+  /** Whether this run changes the cluster or the cloud for it (the runner holds the cluster's lock). */
+  mutates?(opts: Record<string, unknown>): boolean;
 }
 
 export interface CommandEntry {

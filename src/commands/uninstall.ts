@@ -70,6 +70,7 @@ export default defineCommand({
     revertDaemonsetAffinity: flag('--revert-daemonset-affinity', 'remove exactly the DaemonSet exclusions vnode added, once no virtual node is left', read.bool),
     ...drainFlags(FORCE_REMOVE_HELP),
   },
+  mutates: true,
   async run(ctx, o, args) {
     if (o.keepDaemonsetAffinity && o.revertDaemonsetAffinity) throw usageError('ConflictingFlags', '--keep-daemonset-affinity and --revert-daemonset-affinity contradict each other');
     if (o.all && args.length > 0) throw usageError('ConflictingFlags', `--all and names (${args.join(', ')}) contradict each other`);

@@ -54,6 +54,7 @@ export default defineCommand({
     waitTimeoutMs: durationFlag('--wait-timeout <duration>', 'how long to wait for the replacement to be Ready', '10m'),
     ...drainFlags(FORCE_REMOVE_HELP),
   },
+  mutates: true,
   async run(ctx, o, args) {
     const opts = {
       name: args[0]!, rename: o.rename, tags: o.tags, customResources: o.customResources, clusterDns: o.clusterDns, clusterDomain: o.clusterDomain,

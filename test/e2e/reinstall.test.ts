@@ -101,10 +101,10 @@ describe('installing a name again, and uninstall runs that were interrupted (rea
     const labelled = await admin.list<KubeObject>('v1', 'ServiceAccount', { namespace: 'kube-system', labelSelector: 'vnode.dev/name=first' });
     assert.deepEqual(labelled.map((s) => s.metadata.name), ['first'], 'install marks its credentials with the virtual node\'s name');
 
-    // Ctrl-C when the second node's leftovers are being checked (drained, its VNode deleted, its Node not yet)
+    // Ctrl-C as the second node's VNode is deleted (drained, its instances gone first, its VNode deleted, its Node not yet)
     const ctl = new AbortController();
-    let checks = 0;
-    onRequest = (action) => { if (action === 'DescribeContainerGroups' && ++checks === 2) ctl.abort(); };
+    let deletes = 0;
+    onRequest = (action, code) => { if (action === 'DeleteVirtualNode' && code === 'OK' && ++deletes === 2) ctl.abort(); };
     let r: RunResult;
     try { r = await vk(['uninstall', '--all', '--drain'], ctl.signal); } finally { onRequest = () => {}; }
     assert.equal(r.code, 130, r.stderr);

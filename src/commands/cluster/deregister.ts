@@ -12,6 +12,7 @@ function render(r: DeregisterResult): string {
 }
 
 const command: CommandModule = {
+  mutates: () => true,
   configure(cmd: Command) {
     cmd.description('Deregister this cluster from ACK One (DeleteCluster) and delete the agent objects vnode applied. Refused while the ' +
       'ack-virtual-node add-on is installed: `vnode uninstall ack-virtual-node --drain --deregister` removes both in order.');

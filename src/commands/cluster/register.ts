@@ -47,6 +47,7 @@ export default defineCommand({
     agentManifest: flag('--agent-manifest <file>', 'apply this agent manifest, exported from the ACK One console, instead of calling DescribeExternalAgent (- for stdin)', read.text),
     timeoutMs: durationFlag('--timeout <duration>', 'how long to wait for the agent to connect', '5m'),
   },
+  mutates: true,
   async run(ctx, o) {
     const agentManifest = await readAgentManifest(ctx, o.agentManifest);
     const r = await register(ctx, { ...o, vswitches: o.vswitches ?? [], agentManifest });

@@ -11,6 +11,7 @@ function render(r: SetConfigResult): string {
 }
 
 const command: CommandModule = {
+  mutates: () => true,
   configure(cmd: Command) {
     cmd
       .description(`Change the ack-virtual-node add-on's ECI settings (${Object.keys(CONFIG_KEYS).join(', ')}) in kube-system/eci-profile, its documented ` +

@@ -39,6 +39,7 @@ export default defineCommand({
     secret: flag('--no-secret', 'grant permissions only; no AccessKey, no Secret', read.unlessNegated),
     updatePolicy: flag('--update-policy', `when ${DEFAULT_POLICY} differs from vnode's document, make vnode's its new default version (RAM keeps 5; the oldest non-default goes)`, read.bool),
   },
+  mutates: (o) => o.secret || o.user === undefined,
   async run(ctx, o) {
     if (o.rotateKey && !o.secret) {
       throw usageError('ConflictingFlags', '--rotate-key and --no-secret contradict each other: a rotated key must go into the Secret', 'rotate with `vnode ram grant --rotate-key`; use --no-secret only to grant permissions');

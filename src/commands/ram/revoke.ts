@@ -26,6 +26,7 @@ export default defineCommand({
     keepKey: flag('--keep-key', 'detach the policies only; keep the AccessKeys and the Secret (the in-cluster controller keeps signing and is denied)', read.bool),
     force: flag('--force', 'delete the key even while the in-cluster controller uses it', read.bool),
   },
+  mutates: true,
   async run(ctx, o) {
     if (o.keepKey && o.deleteUser) throw usageError('ConflictingFlags', '--keep-key and --delete-user contradict each other (a user with a key is not deleted)');
     const r = await revoke(ctx, o);

@@ -22,6 +22,7 @@ export default defineCommand({
     account: flag('--account <kind>', 'a new state\'s account: ready, or new (nothing activated, no service role)', read.given, { choices: ['ready', 'new'], default: 'ready' }),
     faults: flag('--faults <spec>', 'inject faults, e.g. "*:throttle=0.1,500=0.05,503=0.05,reset=0.05;CreateAccessKey:latency=2s"', read.text),
   },
+  mutates: false,
   async run(ctx, o) {
     const { parseFaults } = await import('../../sandbox/cloud/faults.js');
     const faults = o.faults === undefined ? new Map() : parseFaults(o.faults);

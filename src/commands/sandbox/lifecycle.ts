@@ -44,6 +44,7 @@ export const up = defineCommand({
   description: 'Start the local sandbox in the background: a real Kubernetes control plane (etcd, API server, controller manager, '
     + 'scheduler; 1.20.2 built once, or the binaries in VNODE_KUBE_BIN_DIR) and the Alibaba Cloud emulator with its virtual-node simulation. Prints export lines; state survives down/up.',
   flags: { ...dirFlag, ...simFlags },
+  mutates: false,
   async run(ctx, o) {
     const dir = dirOf(ctx, o.dir);
     const sup = await import('../../sandbox/supervisor.js');
@@ -65,6 +66,7 @@ export const up = defineCommand({
 export const down = defineCommand({
   description: 'Stop every process the sandbox started; its state stays for the next `sandbox up`.',
   flags: dirFlag,
+  mutates: false,
   async run(ctx, o) {
     const dir = dirOf(ctx, o.dir);
     const { stopSandbox } = await import('../../sandbox/supervisor.js');
@@ -77,6 +79,7 @@ export const down = defineCommand({
 export const env = defineCommand({
   description: 'Print the export lines of the running sandbox again.',
   flags: dirFlag,
+  mutates: false,
   async run(ctx, o) {
     const dir = dirOf(ctx, o.dir);
     const sup = await import('../../sandbox/supervisor.js');
@@ -89,6 +92,7 @@ export const env = defineCommand({
 export const serve = defineCommand({
   description: 'Run the sandbox in the foreground (what `sandbox up` starts in the background).',
   flags: { ...dirFlag, ...simFlags },
+  mutates: false,
   async run(ctx, o) {
     const { serveSandbox } = await import('../../sandbox/supervisor.js');
     const { dir, account, ...settings } = o;

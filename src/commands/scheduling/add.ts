@@ -39,6 +39,7 @@ export default defineCommand({
     annotations: flag('--annotation <k=v>', 'added to matched pods, repeatable (e.g. k8s.aliyun.com/eci-use-specs=2-4Gi)', pairs('--annotation', true), { repeatable: true }),
     labels: flag('--label <k=v>', 'added to matched pods, repeatable', pairs('--label'), { repeatable: true }),
   },
+  mutates: true,
   async run(ctx, o, args) {
     const r = await applySelector(ctx, { name: args[0]!, ...o });
     ctx.out.result(r, () => renderChange(r));

@@ -21,6 +21,7 @@ export default defineCommand({
   flags: {
     namespaces: flag('--namespace <name>', 'only unlabel this namespace (repeatable, or comma-separated)', parseNamespaces, { repeatable: true }),
   },
+  mutates: true,
   async run(ctx, o) {
     const { disableScheduling } = await import('../../steps/scheduling/scheduling.js');
     const r = await disableScheduling(ctx, o);

@@ -49,6 +49,7 @@ export default defineCommand({
     wait: flag('--no-wait', 'do not wait for the webhook server to be available', read.unlessNegated),
     timeoutMs: durationFlag('--timeout <duration>', 'how long to wait for the webhook server', '3m'),
   },
+  mutates: true,
   async run(ctx, o) {
     if (o.endpoint.kind === 'url' && o.image !== undefined) throw usageError('ConflictingFlags', '--image does not apply with --webhook-url: no webhook server is deployed in the cluster');
     const { enableScheduling } = await import('../../steps/scheduling/scheduling.js');

@@ -14,6 +14,7 @@ export default defineCommand({
     listen: flag('--listen <address>', 'address to listen on', read.given, { default: '0.0.0.0' }),
     mode: flag('--mode <mode>', 'burst normal-node-prefer pods to these virtual nodes', (raw) => raw as 'vnode' | 'controller' | undefined, { choices: SCHEDULING_MODES }),
   },
+  mutates: false,
   async run(ctx, o) {
     const cluster = await ctx.cluster();
     await serveScheduling({

@@ -15,6 +15,7 @@ export default defineCommand({
     id: flag('--access-key-id <id>', 'the AccessKey ID', accessKeyId, { mandatory: true }),
     verify: flag('--no-verify', 'do not check the key against Alibaba Cloud', read.unlessNegated),
   },
+  mutates: true,
   async run(ctx, o) {
     const secret = await readSecretInput(ctx, o.id);
     const r = await createAddonSecret(ctx, { id: o.id, secret }, o.verify);

@@ -104,6 +104,9 @@ const show = (p: PodBrief): string => `${p.namespace}/${p.name}${p.controller ? 
 export class NodeRetirement {
   private recorded = new Map<string, PodBrief>();
   private drainStarted = 0;
+  private cleared = false;
+  /** The Node was deleted before the virtual node (--force). */
+  nodeGone = false;
   stage: RetireStage | undefined;
   readonly result: Retirement = { drain: null, returning: [], released: [], instancesDeleted: [], podsDeleted: [], unconfirmed: [] };
 
@@ -193,6 +196,12 @@ export class NodeRetirement {
     const { status, out } = this.ctx;
     const node = this.nodeName;
     if (!node) return;
+    this.cleared = true;
+    if (this.opts.force && !this.nodeGone) {
+      // pods that tolerate the cordon would land here again as fast as they are deleted: without its Node, nothing binds here
+      this.nodeGone = await status.step(`Deleting node ${node} (nothing new is scheduled there)`, () => this.cluster.delete({ apiVersion: 'v1', kind: 'Node', name: node })) || this.nodeGone;
+      this.checkpoint();
+    }
     const pods = await podsOn(this.cluster, node);
     const claimedHere = new Map<string, string>();
     for (const p of pods) { const id = p.metadata.annotations?.[INSTANCE_ANNOTATION]; if (id) claimedHere.set(id, `${p.metadata.namespace}/${p.metadata.name}`); }
@@ -226,25 +235,43 @@ export class NodeRetirement {
       out.warn(`ECI lists ${fresh.length} instance(s) tagged ${TAG_NODE_NAME}=${node} that no pod claims: ${fresh.join(', ')}. `
         + 'ECI does not document that tag, so vnode does not treat them as this node\'s on that evidence alone; check them in the ECI console');
     }
+    await this.waitReleasing();
   }
 
   /** Instances that still keep the node from being deleted: those of its pods (the documented annotation) and those tagged with it. */
-  async instancesLeft(): Promise<string[]> {
+  async instancesLeft(): Promise<ContainerGroupInfo[]> {
     const node = this.nodeName;
     if (!node) return [];
     const ids = new Set<string>();
     for (const p of await podsOn(this.cluster, node)) { const id = p.metadata.annotations?.[INSTANCE_ANNOTATION]; if (id) ids.add(id); }
     for (const g of await this.cloud.eci.describeContainerGroups({ tags: [{ key: TAG_NODE_NAME, value: node }] })) ids.add(g.id);
-    return (await stillThere(this.cloud, [...ids])).map((g) => g.id);
+    return stillThere(this.cloud, [...ids]);
   }
 
-  /** After the virtual node is gone: anything left on it, the Node, and (with --force) the pods still bound to it. */
+  /** Instances ECI is releasing (Terminating) still count as on the node: waited for, bounded by the timeout, before the node goes. */
+  async waitReleasing(): Promise<void> {
+    const { status } = this.ctx;
+    const releasing = async (): Promise<ContainerGroupInfo[]> => (await this.instancesLeft()).filter((g) => g.status === 'Terminating');
+    let left = await releasing();
+    if (left.length === 0) return;
+    const started = Date.now();
+    const deadline = this.opts.timeoutMs > 0 ? started + this.opts.timeoutMs : Infinity;
+    await status.start(`Waiting for ECI to release ${left.length} instance(s) still on ${this.nodeName}`);
+    while (left.length > 0 && Date.now() < deadline && !this.ctx.signal.aborted) {
+      await pause(Math.min(500, Math.max(0, deadline - Date.now())), this.ctx.signal);
+      left = await releasing();
+    }
+    status.end(left.length === 0, left.length === 0 ? `released in ${((Date.now() - started) / 1000).toFixed(1)}s` : `${left.length} still releasing`);
+    this.checkpoint();
+  }
+
+  /** After the virtual node is gone: anything left on it (when `clear` did not run), the Node, and (with --force) the pods still bound to it. */
   async finish(): Promise<{ nodeDeleted: boolean }> {
     const node = this.nodeName;
     if (!node) return { nodeDeleted: false };
-    await this.clear();
+    if (!this.cleared) await this.clear();
     this.checkpoint();
-    const nodeDeleted = await this.ctx.status.step(`Deleting node ${node}`, () => this.cluster.delete({ apiVersion: 'v1', kind: 'Node', name: node }));
+    const nodeDeleted = await this.ctx.status.step(`Deleting node ${node}`, () => this.cluster.delete({ apiVersion: 'v1', kind: 'Node', name: node })) || this.nodeGone;
     if (this.opts.force) {
       // bound to a Node that no longer exists: their controllers make new ones elsewhere
       for (const p of await podsOn(this.cluster, node)) {

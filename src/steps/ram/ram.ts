@@ -123,11 +123,10 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
   const user = opts.user ?? (await defaultUserName(cluster!));
   const cloud = await ctx.cloud();
   const ram = cloud.ram;
-  // the key is for ECI: an account without it activated gets a key that works nowhere
-  await status.step('Checking the account (ECI)', () => requireAccount(ctx, cloud, ['eci']).catch(asInput));
-
   // read everything first: every refusal happens before the first change
   const plan = await status.step(`Reading RAM user ${user}`, async () => {
+    // the key is for ECI: an account without it activated would get a key that works nowhere
+    await requireAccount(ctx, cloud, ['eci']).catch(asInput);
     const existing = await ram.getUser(user);
     const policies = await Promise.all(opts.policies.map((p) => resolvePolicy(ram, p)));
     const attached = existing ? new Set((await ram.listPoliciesForUser(user)).map(refKey)) : new Set<string>();

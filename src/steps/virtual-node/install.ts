@@ -177,6 +177,16 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
   if (opts.daemonsetAffinity) await confirmDaemonSetPatches(ctx, await keepDaemonSetsOff(cluster, VNODE_LABELS, nodeTaints, true));
   const identity = identityName(opts.name);
   const identityTag = opts.kubeconfigFile ? 'external' : `${opts.bootstrap ? 'bootstrap' : 'sa'}:${identity}`;
+  // a re-run converges on what is installed; it never changes (or claims to change) how an installed node authenticates
+  for (const name of names) {
+    const have = pre.existing.get(name)?.tags.find((t) => t.key === TAG_IDENTITY)?.value;
+    if (have && have !== identityTag) {
+      throw usageError('IdentityDiffers', `virtual node ${name} is installed with ${identityText(have)}, and this run asks for ${identityText(identityTag)}: install does not change the identity of an installed node`,
+        have === 'external' || identityTag === 'external'
+          ? `run it again with the identity flags it was installed with, or replace it: vnode uninstall ${opts.name} --drain, then install with the new flags`
+          : `run it again without the identity flags, or switch it: vnode update ${name} ${identityTag.startsWith('bootstrap') ? '--bootstrap' : '--no-bootstrap'} (a replacement, pods moved)`);
+    }
+  }
 
   let content: string | undefined;
   let server = opts.server;
@@ -284,7 +294,9 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
     if (opts.wait) {
       const deadline = opts.timeoutMs > 0 ? Date.now() + opts.timeoutMs : Infinity;
       for (const n of nodes) {
-        const r = await waitReadyAndLabel(ctx, cloud, cluster, { id: n.virtualNodeId!, name: n.name, identityTag }, deadline);
+        // an installed node keeps the identity it has (its tag): the Node's annotation never says otherwise
+        const tag = pre.existing.get(n.name)?.tags.find((t) => t.key === TAG_IDENTITY)?.value ?? identityTag;
+        const r = await waitReadyAndLabel(ctx, cloud, cluster, { id: n.virtualNodeId!, name: n.name, identityTag: tag }, deadline);
         n.status = r.status;
         n.nodeName = r.nodeName;
         ready.add(n.name);
@@ -295,6 +307,13 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
     throw interruptedInstall(nodes, names, ready);
   }
   return { region: cloud.regionId, nodes, daemonSets, warnings, dryRun: false, dns: { clusterDns: opts.clusterDns ?? null, clusterDomain: opts.clusterDomain ?? null } };
+}
+
+/** An identity tag in words: sa:<name>, bootstrap:<name> or external. */
+function identityText(tag: string): string {
+  if (tag === 'external') return 'a kubeconfig given with --kubeconfig-file';
+  const [mode, name] = tag.split(':');
+  return mode === 'bootstrap' ? `a TLS-bootstrap identity (--bootstrap, ${name})` : `a ServiceAccount identity (${name})`;
 }
 
 const listed = (xs: string[]): string => (xs.length > 1 ? `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}` : xs[0] ?? '');

@@ -228,6 +228,7 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
     for (const r of records.filter((x) => x.name === t.name || x.nodes.includes(t.name))) await deleteInstallRecord(cluster, r.name);
     // documented: ECI refuses DeleteVirtualNode while an instance exists on the node, so they go first
     await retire.clear();
+    u.nodeDeleted = retire.nodeGone;
     checkpoint();
     if (t.virtualNodeId && t.eci) u.virtualNodeDeleted = await deleteEmptied(ctx, cloud, t.virtualNodeId, retire, checkpoint);
     checkpoint();
@@ -284,12 +285,12 @@ async function deleteEmptied(ctx: Context, cloud: CloudPorts, id: string, retire
     } catch (e) {
       const left = await retire.instancesLeft();
       if (left.length === 0) throw e;
-      if (attempt >= 5 || retire.result.unconfirmed.some((x) => left.includes(x))) {
-        throw operationError('InstancesOnNode', `ECI refuses to delete virtual node ${id} while ${left.length} ECI instance(s) exist on it: ${left.join(', ')} (${errorText(e)})`, {
+      if (attempt >= 5 || left.every((g) => retire.result.unconfirmed.includes(g.id))) {
+        throw operationError('InstancesOnNode', `ECI refuses to delete virtual node ${id} while ${left.length} ECI instance(s) exist on it: ${left.map((g) => `${g.id} (${g.status})`).join(', ')} (${errorText(e)})`, {
           hint: 'delete them first (--cleanup-orphans deletes instances no pod claims; --force also those of pods still there), then run the same command again', cause: e,
         });
       }
-      ctx.out.debug(`DeleteVirtualNode ${id} refused with ${left.length} instance(s) on the node; deleting them and trying again`);
+      ctx.out.debug(`DeleteVirtualNode ${id} refused with ${left.length} instance(s) on the node; deleting what may go, waiting for what ECI releases, then trying again`);
       checkpoint();
       await retire.clear();
     }

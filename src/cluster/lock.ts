@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import { operationError } from '../errors.js';
+import { pause } from '../util/sleep.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject, type ObjectRef } from './port.js';
+
+/**
+ * One mutating vnode at a time per cluster, as Helm and Terraform hold a lock: a Lease in kube-system. The holder
+ * renews it while it runs; a Lease not renewed within its duration (a killed vnode) is taken over.
+ */
+export const LOCK_REF: ObjectRef = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: 'kube-system', name: 'vnode-lock' };
+export const LEASE_SECONDS = 30;
+const RENEW_MS = 10_000;
+
+interface LeaseSpec { holderIdentity?: string | null; leaseDurationSeconds?: number; acquireTime?: string | null; renewTime?: string | null; leaseTransitions?: number }
+type Lease = KubeObject & { spec?: LeaseSpec };
+
+/** MicroTime as the API server takes it: RFC 3339 with six fractional digits. */
+export function microTime(d = new Date()): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+export function holderName(command: string): string {
+  let user = 'unknown';
+  try { user = userInfo().username; } catch { /* no passwd entry (a container): the host and pid still tell */ }
+  // the run's own token: two runs in one process (or a reused pid) are two holders
+  return `vnode ${command} (${user}@${hostname()}, pid ${process.pid}, run ${randomBytes(3).toString('hex')})`;
+}
+
+/** Whether a Lease is held by someone now: a holder, renewed within its duration. */
+export function heldBy(lease: Lease | undefined, now = Date.now()): { holder: string; since: string; expires: number } | undefined {
+  const s = lease?.spec;
+  if (!s?.holderIdentity) return undefined;
+  const renewed = Date.parse(s.renewTime ?? s.acquireTime ?? '');
+  const expires = (Number.isFinite(renewed) ? renewed : 0) + (s.leaseDurationSeconds ?? LEASE_SECONDS) * 1000;
+  if (expires <= now) return undefined;
+  return { holder: s.holderIdentity, since: s.acquireTime ?? s.renewTime ?? '', expires };
+}
+
+export interface HeldLock {
+  /** Set when another run took the Lease over (ours was not renewed in time). */
+  lost: boolean;
+  release(): Promise<void>;
+}
+
+export interface LockOptions {
+  holder: string;
+  /** How long to wait for another holder; 0: do not wait. */
+  timeoutMs: number;
+  signal: AbortSignal;
+  /** Called once while waiting, and again when the holder changes. */
+  onWait?: (holder: string, since: string) => void;
+  onLost?: (by: string) => void;
+}
+
+const isConflict = (e: unknown): boolean => ['Conflict', 'AlreadyExists'].includes((e as { code?: string }).code ?? '') || /the object has been modified|already exists/i.test((e as Error).message ?? '');
+
+/** Takes the cluster's Lease, waiting for another holder up to timeoutMs, then keeps renewing it until released. */
+export async function acquireLock(cluster: ClusterPort, opts: LockOptions): Promise<HeldLock> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let waitingOn: string | undefined;
+  for (;;) {
+    const lease = await cluster.get<Lease>(LOCK_REF);
+    const held = heldBy(lease);
+    if (!held || held.holder === opts.holder) {
+      const now = microTime();
+      const spec: LeaseSpec = {
+        holderIdentity: opts.holder, leaseDurationSeconds: LEASE_SECONDS, acquireTime: now, renewTime: now,
+        leaseTransitions: (lease?.spec?.leaseTransitions ?? 0) + (lease ? 1 : 0),
+      };
+      try {
+        const got = lease
+          // the resourceVersion makes it conditional: of two runs taking a free Lease, one wins
+          ? await cluster.patch<Lease>(LOCK_REF, { metadata: { resourceVersion: lease.metadata.resourceVersion }, spec }, 'merge')
+          : await cluster.create<Lease>({ ...LOCK_REF, metadata: { name: LOCK_REF.name, namespace: LOCK_REF.namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } }, spec } as Lease);
+        return keep(cluster, got, opts);
+      } catch (e) {
+        if (!isConflict(e)) throw e;
+        continue;
+      }
+    }
+    if (opts.timeoutMs <= 0 || Date.now() >= deadline) {
+      throw operationError('Locked', `another vnode is changing this cluster: ${held.holder}, since ${held.since}`, {
+        hint: opts.timeoutMs <= 0 ? 'run again once it has finished, or pass --lock-timeout to wait for it' : 'run again once it has finished, or raise --lock-timeout; a killed vnode\'s lock is taken over '
+          + `${LEASE_SECONDS}s after its last renewal`,
+      });
+    }
+    if (waitingOn !== held.holder) { waitingOn = held.holder; opts.onWait?.(held.holder, held.since); }
+    await pause(Math.min(1000, Math.max(50, Math.min(deadline, held.expires) - Date.now())), opts.signal);
+    if (opts.signal.aborted) throw operationError('Interrupted', `interrupted while waiting for the cluster's lock (held by ${held.holder})`);
+  }
+}
+
+function keep(cluster: ClusterPort, lease: Lease, opts: LockOptions): HeldLock {
+  let current = lease;
+  const state: HeldLock = {
+    lost: false,
+    release: async () => {
+      clearInterval(timer);
+      await renewing;
+      if (state.lost) return;
+      // released, not deleted: conditional on our resourceVersion, so another holder's Lease is never touched
+      await cluster.patch(LOCK_REF, { metadata: { resourceVersion: current.metadata.resourceVersion }, spec: { holderIdentity: null, renewTime: null, acquireTime: null } }, 'merge')
+        .catch(() => undefined);
+    },
+  };
+  let renewing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    renewing = (async () => {
+      try {
+        current = await cluster.patch<Lease>(LOCK_REF, { metadata: { resourceVersion: current.metadata.resourceVersion }, spec: { renewTime: microTime() } }, 'merge');
+      } catch (e) {
+        if (!isConflict(e)) return;
+        const now = await cluster.get<Lease>(LOCK_REF).catch(() => undefined);
+        if (now?.spec?.holderIdentity !== opts.holder) {
+          state.lost = true;
+          clearInterval(timer);
+          opts.onLost?.(now?.spec?.holderIdentity ?? 'nobody');
+        } else if (now) current = now;
+      }
+    })();
+  }, RENEW_MS);
+  timer.unref();
+  return state;
+}

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { connectCluster } from '../../src/cluster/kube.js';
+import { LOCK_REF, microTime } from '../../src/cluster/lock.js';
+import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
+import { parseFaults } from '../../src/sandbox/cloud/faults.js';
+import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
+import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
+import { startTestControlPlane } from '../helpers/controlplane.js';
+import { runVnode, type RunResult } from '../helpers/run.js';
+
+type CP = Awaited<ReturnType<typeof startTestControlPlane>>;
+const VSW = 'vsw-bp1sandboxzoneh00001';
+const SG = 'sg-bp1sandboxkubelet0001';
+type Lease = KubeObject & { spec?: { holderIdentity?: string | null; renewTime?: string | null; leaseDurationSeconds?: number } };
+
+/** More than one hand on the cluster: two vnode runs at once, one cloud call slowed to widen the window. */
+describe('one mutating vnode at a time per cluster (a Lease; real control plane, sandbox cloud)', () => {
+  let cp: CP;
+  let emu: CloudEmulator;
+  let admin: ClusterPort;
+  const vk = (args: string[]): Promise<RunResult> => runVnode(['--kubeconfig', cp.kubeconfig, ...args], { cwd: cp.workDir, env: emu.env() });
+  const slow = (action: string, ms = 2500): void => { for (const [k, v] of parseFaults(`${action}:latency=${ms}ms`)) emu.faults.set(k, v); };
+  /** Two runs, the second started once the first holds the lock. */
+  async function pair(first: string[], second: string[]): Promise<[RunResult, RunResult]> {
+    const a = vk(first);
+    for (let i = 0; i < 100 && !(await lease())?.spec?.holderIdentity; i++) await new Promise((r) => setTimeout(r, 50));
+    const b = vk(second);
+    return [await a, await b];
+  }
+  const lease = (): Promise<Lease | undefined> => admin.get<Lease>(LOCK_REF);
+
+  before(async () => {
+    cp = await startTestControlPlane();
+    emu = await startSandboxCloud({ readyDelayMs: 200, releaseDelayMs: 500, adminKubeconfig: cp.kubeconfig });
+    admin = await connectCluster({ kubeconfig: cp.kubeconfig, context: undefined }, { env: {}, cwd: cp.workDir });
+  });
+  after(async () => {
+    await emu?.stop();
+    await cp?.stop();
+  });
+
+  it('two ram grant at once: the second waits, naming the first; one RAM user, one AccessKey, recorded once', async () => {
+    slow('CreateAccessKey');
+    try {
+      const [a, b] = await pair(['ram', 'grant', '--yes'], ['ram', 'grant', '--yes']);
+      assert.equal(a.code, 0, a.stderr);
+      assert.equal(b.code, 0, b.stderr);
+      assert.match(b.stderr, /Waiting for the cluster's lock: vnode ram grant \(.*pid \d+, run [0-9a-f]+\) has held it since/);
+    } finally { emu.faults.clear(); }
+    assert.equal(emu.state.data.users.length, 1);
+    assert.equal(emu.state.data.accessKeys.filter((k) => k.user !== null).length, 1);
+    const l = await lease();
+    assert.equal(l?.metadata.labels?.['app.kubernetes.io/managed-by'], 'vnode');
+    assert.equal(l?.spec?.holderIdentity ?? null, null, 'released');
+  });
+
+  it('two install --mode addon at once: one registration, one add-on', async () => {
+    slow('CreateCluster');
+    try {
+      const args = ['install', '--mode', 'addon', '--vswitch', VSW, '--security-group', SG, '--yes'];
+      const [a, b] = await pair(args, args);
+      assert.equal(a.code, 0, a.stderr);
+      assert.equal(b.code, 0, b.stderr);
+    } finally { emu.faults.clear(); }
+    assert.equal((emu.state.data.clusters ?? []).filter((c) => c.state !== 'deleting').length, 1);
+    assert.equal((emu.state.data.addons ?? []).length, 1);
+    const gone = await vk(['uninstall', 'ack-virtual-node', '--drain', '--deregister', '--yes']);
+    assert.equal(gone.code, 0, gone.stderr);
+  });
+
+  it('uninstall X while install X waits on CreateVirtualNode: the uninstall waits, then removes what the install made; nothing is left billed', async () => {
+    slow('CreateVirtualNode');
+    let r: [RunResult, RunResult];
+    try {
+      r = await pair(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'vx'], ['uninstall', 'vx', '--drain']);
+    } finally { emu.faults.clear(); }
+    assert.equal(r[0].code, 0, r[0].stderr);
+    assert.equal(r[1].code, 0, r[1].stderr);
+    assert.match(r[1].stderr, /Waiting for the cluster's lock: vnode install/);
+    assert.doesNotMatch(r[1].stdout, /already uninstalled/);
+    assert.deepEqual(emu.state.data.virtualNodes, []);
+    assert.deepEqual(await admin.list('v1', 'ServiceAccount', { namespace: 'kube-system', labelSelector: 'vnode.dev/name=vx' }), []);
+  });
+
+  it('two install --bootstrap of one name: one VNode, one bootstrap token', async () => {
+    slow('CreateVirtualNode', 1500);
+    try {
+      const args = ['install', '--vswitch', VSW, '--security-group', SG, '--name', 'boot', '--bootstrap'];
+      const [a, b] = await pair(args, args);
+      assert.equal(a.code, 0, a.stderr);
+      assert.equal(b.code, 0, b.stderr);
+    } finally { emu.faults.clear(); }
+    assert.equal(emu.state.data.virtualNodes.length, 1);
+    const tokens = await admin.list('v1', 'Secret', { namespace: 'kube-system', fieldSelector: 'type=bootstrap.kubernetes.io/token', labelSelector: 'app.kubernetes.io/managed-by=vnode' });
+    assert.equal(tokens.length, 1, tokens.map((t) => t.metadata.name).join(', '));
+    assert.equal((await vk(['uninstall', 'boot', '--drain'])).code, 0);
+  });
+
+  it('--lock-timeout 0 refuses at once naming the holder; reads and --dry-run take no lock; a killed holder\'s lease is taken over after its duration', async () => {
+    const now = microTime();
+    const held = { holderIdentity: 'vnode install (ops@other-host, pid 4242, run abcdef)', leaseDurationSeconds: 3, acquireTime: now, renewTime: now };
+    await admin.patch(LOCK_REF, { spec: held }, 'merge');
+    const refused = await vk(['--lock-timeout', '0', 'install', '--vswitch', VSW, '--security-group', SG, '--name', 'vy']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /another vnode is changing this cluster: vnode install \(ops@other-host, pid 4242, run abcdef\), since /);
+    assert.deepEqual(emu.state.data.virtualNodes, []);
+    assert.equal((await vk(['status'])).code, 0, 'a read takes no lock');
+    assert.equal((await vk(['--lock-timeout', '0', 'install', '--vswitch', VSW, '--security-group', SG, '--name', 'vy', '--dry-run'])).code, 0, '--dry-run takes no lock');
+    const bad = await vk(['--lock-timeout', 'soon', 'install', '--vswitch', VSW, '--security-group', SG]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /invalid --lock-timeout "soon"/);
+
+    // the holder was killed: nobody renews; after its 3 s the next run takes it over
+    const started = Date.now();
+    const taken = await vk(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'vy']);
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.match(taken.stderr, /Waiting for the cluster's lock: vnode install \(ops@other-host/);
+    assert.ok(Date.now() - started >= 1500, 'waited for the lease to expire');
+    assert.equal(emu.state.data.virtualNodes.length, 1);
+    assert.equal((await vk(['uninstall', 'vy', '--drain'])).code, 0);
+  });
+});
