@@ -33,6 +33,12 @@ export interface RamPort {
   listAccessKeys(user: string): Promise<AccessKeyInfo[]>;
   /** Returns false when it was already gone. */
   deleteAccessKey(user: string, id: string): Promise<boolean>;
+  /** A custom policy's description, or undefined when there is no such policy. */
+  policyDescription(name: string): Promise<string | undefined>;
+  /** Who has a policy attached (ListEntitiesForPolicy). */
+  listEntitiesForPolicy(name: string, type: 'System' | 'Custom'): Promise<{ users: string[]; groups: string[]; roles: string[] }>;
+  /** Deletes a custom policy (its other versions first, as RAM requires); false when it was already gone. */
+  deletePolicy(name: string): Promise<boolean>;
   /** Whether the account has this role (a service role or a service-linked one). */
   roleExists(name: string): Promise<boolean>;
 }

@@ -166,4 +166,41 @@ export class SdkRam implements RamPort {
       throw e;
     }
   }
+
+  async policyDescription(name: string): Promise<string | undefined> {
+    try {
+      const r = await this.call('GetPolicy', (c) => c.getPolicy(new ramSdk.GetPolicyRequest({ policyName: name, policyType: 'Custom' })));
+      return r.body?.policy?.description ?? '';
+    } catch (e) {
+      if (hasCode(e, 'EntityNotExist.Policy')) return undefined;
+      throw e;
+    }
+  }
+
+  async listEntitiesForPolicy(name: string, type: 'System' | 'Custom'): Promise<{ users: string[]; groups: string[]; roles: string[] }> {
+    const r = await this.call('ListEntitiesForPolicy', (c) => c.listEntitiesForPolicy(new ramSdk.ListEntitiesForPolicyRequest({ policyName: name, policyType: type })));
+    return {
+      users: (r.body?.users?.user ?? []).map((u) => u.userName ?? ''),
+      groups: (r.body?.groups?.group ?? []).map((g) => g.groupName ?? ''),
+      roles: (r.body?.roles?.role ?? []).map((x) => x.roleName ?? ''),
+    };
+  }
+
+  async deletePolicy(name: string): Promise<boolean> {
+    let versions: { id: string; isDefault: boolean }[];
+    try {
+      versions = await this.listPolicyVersions(name);
+    } catch (e) {
+      if (hasCode(e, 'EntityNotExist.Policy')) return false;
+      throw e;
+    }
+    for (const v of versions.filter((x) => !x.isDefault)) await this.deletePolicyVersion(name, v.id);
+    try {
+      await this.call('DeletePolicy', (c) => c.deletePolicy(new ramSdk.DeletePolicyRequest({ policyName: name })));
+      return true;
+    } catch (e) {
+      if (hasCode(e, 'EntityNotExist.Policy')) return false;
+      throw e;
+    }
+  }
 }

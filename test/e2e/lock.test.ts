@@ -30,9 +30,10 @@ describe('one mutating vnode at a time per cluster (a Lease; real control plane,
   }
   const lease = (): Promise<Lease | undefined> => admin.get<Lease>(LOCK_REF);
 
+  let onRequest: (action: string, code: string) => void = () => {};
   before(async () => {
     cp = await startTestControlPlane();
-    emu = await startSandboxCloud({ readyDelayMs: 200, releaseDelayMs: 500, adminKubeconfig: cp.kubeconfig });
+    emu = await startSandboxCloud({ readyDelayMs: 200, releaseDelayMs: 500, adminKubeconfig: cp.kubeconfig, onRequest: (a, c) => onRequest(a, c) });
     admin = await connectCluster({ kubeconfig: cp.kubeconfig, context: undefined }, { env: {}, cwd: cp.workDir });
   });
   after(async () => {
@@ -119,5 +120,36 @@ describe('one mutating vnode at a time per cluster (a Lease; real control plane,
     assert.ok(Date.now() - started >= 1500, 'waited for the lease to expire');
     assert.equal(emu.state.data.virtualNodes.length, 1);
     assert.equal((await vk(['uninstall', 'vy', '--drain'])).code, 0);
+  });
+
+  it('past the lock (another machine, another tool): a registration created at the same time is adopted, this run\'s own deleted; an install whose credentials vanish says so', async () => {
+    // another registration of the same name appears while this run's CreateCluster is answered
+    onRequest = (action, code) => {
+      if (action !== 'CreateCluster' || code !== 'OK') return;
+      onRequest = () => {};
+      const mine = emu.state.data.clusters![emu.state.data.clusters!.length - 1]!;
+      emu.state.data.clusters!.push({ ...mine, id: `c${'0'.repeat(31)}1`, created: '2020-01-01T00:00:00Z', createdAt: mine.createdAt - 1, agentToken: 'other' });
+    };
+    let r: RunResult;
+    try { r = await vk(['cluster', 'register', '--vswitch', VSW, '--security-group', SG, '--timeout', '3s']); } finally { onRequest = () => {}; }
+    assert.match(r.stderr, /another registration named vnode-\w+ \(c0+1\) was created at the same time: keeping it, deleting this run's c[0-9a-f]+/);
+    assert.deepEqual((emu.state.data.clusters ?? []).filter((c) => c.state !== 'deleting').map((c) => c.id), [`c${'0'.repeat(31)}1`]);
+    emu.state.data.clusters = [];
+    await admin.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: 'vnode-registration' });
+
+    // the ServiceAccount and token of an install deleted while its CreateVirtualNode is on its way
+    slow('CreateVirtualNode', 1500);
+    const install = vk(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'vz', '--timeout', '20s']);
+    for (let i = 0; i < 100 && !(await admin.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'kube-system', name: 'vz' })); i++) await new Promise((res) => setTimeout(res, 50));
+    await new Promise((res) => setTimeout(res, 300));
+    for (const o of await admin.list<KubeObject>('v1', 'Secret', { namespace: 'kube-system', labelSelector: 'app.kubernetes.io/instance=vz' })) await admin.delete({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: o.metadata.name! });
+    await admin.delete({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'kube-system', name: 'vz' });
+    let done: RunResult;
+    try { done = await install; } finally { emu.faults.clear(); }
+    assert.equal(done.code, 1, done.stderr);
+    assert.match(done.stderr, /the credentials of virtual node vz \(a ServiceAccount identity \(vz\)\) were deleted while this install ran/);
+    assert.match(done.stderr, /vnode uninstall vz/);
+    assert.equal((await vk(['uninstall', 'vz', '--force'])).code, 0);
+    assert.deepEqual(emu.state.data.virtualNodes, []);
   });
 });

@@ -294,6 +294,30 @@ describe('vnode ram grant / revoke and secret create (SDKs against the emulator,
     assert.ok(cases >= 6, `interrupted at ${cases} points`);
   });
 
+  it('revoke prunes vnode\'s records; --delete-user also deletes the policy vnode created once nothing else has it attached, or says why it stays', async () => {
+    const ledger = async (name: string): Promise<Record<string, string>> => (await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name }))?.data as Record<string, string> ?? {};
+    assert.equal((await vk(['ram', 'grant', '--user', 'prune-me', '--yes'])).code, 0);
+    assert.ok((await ledger('vnode-ram-keys'))['prune-me']);
+    assert.ok((await ledger('vnode-ram-policies'))['prune-me']);
+    // another user holds vnode's policy: it stays, and revoke says why
+    const { ram } = connectCloud({ profile: undefined, region: undefined }, { env: emu.env(), signal: new AbortController().signal, log: () => {} });
+    await ram.ensureUser('other-holder', 'x', 'not vnode\'s');
+    await ram.attachPolicyToUser('other-holder', { name: 'vnode-ack-virtual-node', type: 'Custom' });
+    const kept = await vk(['ram', 'revoke', '--user', 'prune-me', '--delete-user', '--force']);
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.match(kept.stdout, /RAM user prune-me deleted/);
+    assert.match(kept.stdout, /RAM policy vnode-ack-virtual-node kept: still attached to RAM user other-holder/);
+    assert.equal((await ledger('vnode-ram-keys'))['prune-me'], undefined, 'the key record is pruned');
+    assert.equal((await ledger('vnode-ram-policies'))['prune-me'], undefined, 'the policy record is pruned');
+    assert.ok(emu.state.data.policies.some((p) => p.name === 'vnode-ack-virtual-node'));
+    // once nothing else has it: a re-run deletes it
+    await ram.detachPolicyFromUser('other-holder', { name: 'vnode-ack-virtual-node', type: 'Custom' });
+    const gone = await vk(['ram', 'revoke', '--user', 'prune-me', '--delete-user', '--force']);
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.match(gone.stdout, /RAM policy vnode-ack-virtual-node deleted/);
+    assert.ok(!emu.state.data.policies.some((p) => p.name === 'vnode-ack-virtual-node'));
+  });
+
   it('no output stream of any run contains an AccessKey secret', () => {
     assert.ok(secretsSeen.size >= 3);
     for (const r of outputs) {

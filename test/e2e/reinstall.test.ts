@@ -51,6 +51,24 @@ describe('installing a name again, and uninstall runs that were interrupted (rea
     await cp?.stop();
   });
 
+  it('install on an installed name with other identity flags exits 2 naming the difference; the Node keeps its true identity', async () => {
+    const first = await install('ident');
+    const annotation = async (): Promise<string | undefined> => (await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'Node', name: first.node }))?.metadata.annotations?.['vnode.dev/identity'];
+    assert.equal(await annotation(), 'sa:ident');
+    const empty = path.join(cp.workDir, 'empty-kubeconfig');
+    writeFileSync(empty, '');
+    for (const [flags, asks] of [[['--bootstrap'], /asks for a TLS-bootstrap identity \(--bootstrap, ident\)/], [['--kubeconfig-file', empty], /asks for a kubeconfig given with --kubeconfig-file/]] as const) {
+      const r = await vk(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'ident', ...flags]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /virtual node ident is installed with a ServiceAccount identity \(ident\)/);
+      assert.match(r.stderr, asks);
+      assert.equal(await annotation(), 'sa:ident', 'the Node still says how it authenticates');
+    }
+    const again = await vk(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'ident']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((await vk(['uninstall', 'ident'])).code, 0);
+  });
+
   it('a name can be installed again after it was uninstalled: a new install gets new ClientTokens', async () => {
     const first = await install('again');
     assert.equal((await vk(['uninstall', 'again'])).code, 0);

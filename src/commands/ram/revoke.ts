@@ -12,6 +12,8 @@ function render(r: RevokeResult): string {
   if (r.secretDeleted) lines.push(`${pre}Secret kube-system/alibaba-addon-secret deleted.`);
   if (r.userDeleted) lines.push(`${pre}RAM user ${r.user} deleted.`);
   if (r.userKeptBecause) lines.push(`RAM user ${r.user} kept: ${r.userKeptBecause}.`);
+  if (r.policyDeleted) lines.push(`RAM policy vnode-ack-virtual-node deleted (nothing else had it attached).`);
+  if (r.policyKeptBecause) lines.push(`RAM policy vnode-ack-virtual-node kept: ${r.policyKeptBecause}.`);
   if (lines.length === r.keptKeys.length) lines.unshift(`Nothing to revoke for RAM user ${r.user}: already revoked.`);
   return lines.join('\n');
 }

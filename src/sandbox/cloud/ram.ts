@@ -145,6 +145,25 @@ export const ramService: Service = {
       p.versions = versions.filter((x) => x !== v);
       return {};
     },
+    ListEntitiesForPolicy(ctx) {
+      const type = policyType(ctx);
+      const name = str(ctx, 'PolicyName');
+      if (!name) throw missing('PolicyName');
+      if (!policyExists(ctx, type, name)) throw new ApiError(404, 'EntityNotExist.Policy', 'The policy does not exist.');
+      const users = ctx.state.data.attachments.filter((a) => a.policyName === name && a.policyType === type)
+        .map((a) => ({ UserName: a.user, UserId: ctx.state.data.users.find((u) => u.name === a.user)?.id ?? '', AttachDate: a.attachDate }));
+      // the emulator's account has no groups, and attaches no custom policy to a role
+      return { Users: { User: users }, Groups: { Group: [] }, Roles: { Role: [] } };
+    },
+    DeletePolicy(ctx) {
+      const p = customPolicy(ctx);
+      if (ctx.state.data.attachments.some((a) => a.policyName === p.name && a.policyType === 'Custom')) {
+        throw new ApiError(409, 'DeleteConflict.Policy.User', 'The policy has been attached to some users, please detach it first.');
+      }
+      if (versionsOf(p).some((v) => !v.isDefault)) throw new ApiError(409, 'DeleteConflict.Policy.Version', 'The policy has non-default versions, please delete them first.');
+      ctx.state.data.policies = ctx.state.data.policies.filter((x) => x !== p);
+      return {};
+    },
     AttachPolicyToUser(ctx) {
       const type = policyType(ctx);
       const name = str(ctx, 'PolicyName');

@@ -168,6 +168,21 @@ async function createOnce(ctx: Context, cloud: CloudPorts, input: Parameters<Clo
   }
 }
 
+/**
+ * Never two registrations of one cluster (each would bill its endpoint): had another run created one of this name
+ * at the same time (past the lock: another machine, another tool), the oldest stays, this run deletes its own and
+ * adopts that one. Both runs pick the same one.
+ */
+async function oneRegistration(ctx: Context, cloud: CloudPorts, name: string, made: { id: string; adopted: boolean }): Promise<{ id: string; adopted: boolean }> {
+  const live = (await cloud.cs.findClusters(name)).filter((c) => c.state !== 'deleting' && !TERMINAL.includes(c.state));
+  if (live.length <= 1) return made;
+  const keep = [...live].sort((a, b) => a.created.localeCompare(b.created) || a.id.localeCompare(b.id))[0]!;
+  if (keep.id === made.id) return made;
+  ctx.out.warn(`another registration named ${name} (${keep.id}) was created at the same time: keeping it, deleting this run's ${made.id}`);
+  await ctx.status.step(`Deleting the duplicate registration ${made.id} (DeleteCluster)`, () => cloud.cs.deleteCluster(made.id));
+  return { id: keep.id, adopted: true };
+}
+
 /** Applies the agent manifest as it came; each object also carries vnode's labels, so deregister finds them. */
 export async function applyAgent(cluster: ClusterPort, manifest: string): Promise<{ refs: ObjectRef[]; actions: { object: string; action: string }[] }> {
   const docs = parseAllDocuments(manifest).map((d) => d.toJS() as KubeObject | null).filter((o): o is KubeObject => Boolean(o?.kind));
@@ -259,7 +274,8 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
         calls.push(`DescribeExternalAgent PrivateIpAddress=${opts.privateAddress}, then apply the manifest`, 'DescribeClusterDetail until running');
         return { clusterId: '', name, state: '', action: 'would create', agent: [], calls, dryRun: true };
       }
-      const made = await status.step(`Registering this cluster with ACK One as ${name}`, () => createOnce(ctx, cloud, input), (m) => m.id);
+      let made = await status.step(`Registering this cluster with ACK One as ${name}`, () => createOnce(ctx, cloud, input), (m) => m.id);
+      made = await oneRegistration(ctx, cloud, name, made);
       current = {
         id: made.id, name, type: 'ExternalKubernetes', state: 'initial', regionId: cloud.regionId, vpcId: net.vpcId, vSwitchIds: opts.vswitches,
         securityGroupId: opts.securityGroup ?? '', resourceGroupId: '', created: '', publicEndpoint: input.endpointPublicAccess,

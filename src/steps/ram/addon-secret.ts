@@ -67,15 +67,22 @@ async function readLedger(cluster: ClusterPort, ledger: Ledger, user: string): P
   return (((cm?.data ?? {}) as Record<string, string>)[user] ?? '').split(',').filter(Boolean);
 }
 
-/** Sets the user's entry (none when ids is empty). */
+/** Sets the user's entry (none when ids is empty); a ledger with no entry left goes. */
 async function writeLedger(cluster: ClusterPort, ledger: Ledger, user: string, ids: string[]): Promise<void> {
   const cm = await cluster.get<KubeObject>(ledger);
   const data = { ...((cm?.data ?? {}) as Record<string, string>) };
   const value = [...new Set(ids)].join(',');
   if ((data[user] ?? '') === value) return;
-  if (value) data[user] = value; else delete data[user];
-  if (!cm && !value) return;
-  await ensureObject(cluster, managed({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ledger.name, namespace: ledger.namespace }, data } as KubeObject));
+  if (!cm) {
+    await ensureObject(cluster, managed({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ledger.name, namespace: ledger.namespace }, data: { [user]: value } } as KubeObject));
+    return;
+  }
+  if (!value && Object.keys(data).every((k) => k === user)) {
+    await cluster.delete(ledger);
+    return;
+  }
+  // a merge patch: null removes the user's entry (a create-or-update would keep it)
+  await cluster.patch(ledger, { metadata: { resourceVersion: cm.metadata.resourceVersion }, data: { [user]: value || null } }, 'merge');
 }
 
 export const readKeyLedger = (cluster: ClusterPort, user: string): Promise<string[]> => readLedger(cluster, KEY_LEDGER, user);

@@ -14,6 +14,8 @@ export const DEFAULT_POLICY = 'vnode-ack-virtual-node';
 export const MAX_KEYS = 2;
 /** Marks users vnode created, so revoke --delete-user deletes only those. */
 export const USER_COMMENT_PREFIX = 'Created by vnode';
+/** In the description of the policy vnode creates, so revoke --delete-user deletes only that one. */
+export const POLICY_CREATED_BY = '(created by vnode)';
 
 export function policyDocument(): string {
   return JSON.stringify(JSON.parse(readTemplate('ram-policy-ack-virtual-node.json')));
@@ -212,7 +214,7 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
     for (const p of plan.policies) {
       let created: boolean | undefined;
       if (!p.exists) {
-        await status.step(`Creating RAM policy ${p.ref.name}`, () => ram.createPolicy(p.ref.name, policyDocument(), 'Least privilege for the ECI virtual node addon (created by vnode)'));
+        await status.step(`Creating RAM policy ${p.ref.name}`, () => ram.createPolicy(p.ref.name, policyDocument(), `Least privilege for the ECI virtual node addon ${POLICY_CREATED_BY}`));
         created = true;
       }
       const attachedNow = plan.attached.has(refKey(p.ref)) ? false : await status.step(`Attaching ${p.ref.name} to ${user}`, () => ram.attachPolicyToUser(user, p.ref));
@@ -248,7 +250,8 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
     keyId = key.id;
     const record = [...recorded.filter((id) => id !== freeSlot), key.id];
     try {
-      await writeKeyLedger(cluster!, user, record);
+      // recorded before it is used, with whatever another run recorded meanwhile: a key vnode made is never nobody's
+      await writeKeyLedger(cluster!, user, [...new Set([...await readKeyLedger(cluster!, user), ...record])]);
       secretAction = await status.step(`Writing Secret ${ADDON_SECRET.namespace}/${ADDON_SECRET.name}`, () => writeAddonSecret(cluster!, key, annotations(record)));
     } catch (e) {
       // unrecorded, the new key would be nobody's to delete
@@ -307,6 +310,9 @@ export interface RevokeResult {
   secretDeleted: boolean;
   userDeleted: boolean;
   userKeptBecause: string | null;
+  /** With --delete-user: vnode's custom policy, deleted once nothing has it attached. */
+  policyDeleted: boolean;
+  policyKeptBecause: string | null;
   dryRun: boolean;
 }
 
@@ -339,7 +345,9 @@ export async function revoke(ctx: Context, opts: RevokeOptions): Promise<RevokeR
       + 'without it, it can neither create nor delete ECI instances (pods stuck, instances left billed)',
       `uninstall it first (vnode uninstall ${ADDON} --drain), or pass --keep-key to detach the policies only, or --force`);
   }
-  const result: RevokeResult = { user, detached: [], deletedKeys: [], keptKeys, secretDeleted: false, userDeleted: false, userKeptBecause: null, dryRun: flags.dryRun };
+  const result: RevokeResult = {
+    user, detached: [], deletedKeys: [], keptKeys, secretDeleted: false, userDeleted: false, userKeptBecause: null, policyDeleted: false, policyKeptBecause: null, dryRun: flags.dryRun,
+  };
   const deletesSecret = !opts.keepKey && Boolean(secret && (ours || !secret.ramUser) && secret.managedByVnode);
   if (flags.dryRun) {
     return { ...result, detached: toDetach, deletedKeys: toDelete, secretDeleted: deletesSecret, userDeleted: opts.deleteUser && Boolean(existing) && keptKeys.length === 0 };
@@ -365,5 +373,17 @@ export async function revoke(ctx: Context, opts: RevokeOptions): Promise<RevokeR
     else if (remainingPolicies.length > 0) result.userKeptBecause = `it still has ${remainingPolicies.length === 1 ? 'a policy' : 'policies'} vnode did not attach: ${remainingPolicies.map((p) => p.name).join(', ')}`;
     else result.userDeleted = await status.step(`Deleting RAM user ${user}`, () => ram.deleteUser(user));
   }
+  if (opts.deleteUser && recorded.includes(`Custom:${DEFAULT_POLICY}`)) await deleteOwnPolicy(ctx, ram, result);
   return result;
+}
+
+/** vnode's custom policy goes with its user, when vnode created it and nothing else has it attached (ListEntitiesForPolicy). */
+async function deleteOwnPolicy(ctx: Context, ram: RamPort, result: RevokeResult): Promise<void> {
+  const description = await ram.policyDescription(DEFAULT_POLICY);
+  if (description === undefined) return;
+  if (!description.includes(POLICY_CREATED_BY)) { result.policyKeptBecause = 'vnode did not create it'; return; }
+  const who = await ram.listEntitiesForPolicy(DEFAULT_POLICY, 'Custom');
+  const others = [...who.users.map((u) => `RAM user ${u}`), ...who.groups.map((g) => `group ${g}`), ...who.roles.map((r) => `role ${r}`)];
+  if (others.length > 0) { result.policyKeptBecause = `still attached to ${others.join(', ')}`; return; }
+  result.policyDeleted = await ctx.status.step(`Deleting RAM policy ${DEFAULT_POLICY}`, () => ram.deletePolicy(DEFAULT_POLICY));
 }

@@ -1,11 +1,11 @@
 import { requireAccount } from '../ground/account.js';
 import type { CloudPorts, CreateVirtualNodeInput, Tag, Taint, VirtualNodeInfo } from '../../cloud/port.js';
 import { clusterUid } from '../../cluster/cluster-id.js';
-import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
+import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { VnodeError, operationError, throwIfAborted, usageError } from '../../errors.js';
 import { confirmDaemonSetPatches, keepDaemonSetsOff, type AffinityChange, type NodeTaint } from '../ground/daemonset-affinity.js';
-import { DEFAULT_APPROVER_IMAGE } from '../identity/identity.js';
+import { BOOTSTRAP_TOKEN_TYPE, DEFAULT_APPROVER_IMAGE, NAMESPACE } from '../identity/identity.js';
 import { clientToken, ensureInstallRecord, findInstallRecord } from './install-record.js';
 import { detectClusterDns } from './dns.js';
 import { zoneOf } from './zone.js';
@@ -284,6 +284,8 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
         continue;
       }
       const input = inputs.get(name)!;
+      // the credentials it carries must still be there: a VNode made with deleted ones fails, and is billed
+      if (!(await identityPresent(cluster, identityTag))) throw credentialsGone(name, identityTag);
       const id = await status.step(`Creating virtual node ${name} in ${input.zoneId}`, () => cloud.eci.createVirtualNode(input), (x) => x);
       nodes.push({ name, virtualNodeId: id, nodeName: assumedNodeName(cloud.regionId, id), zone: input.zoneId!, action: 'created', status: 'Pending' });
     }
@@ -296,7 +298,11 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
       for (const n of nodes) {
         // an installed node keeps the identity it has (its tag): the Node's annotation never says otherwise
         const tag = pre.existing.get(n.name)?.tags.find((t) => t.key === TAG_IDENTITY)?.value ?? identityTag;
-        const r = await waitReadyAndLabel(ctx, cloud, cluster, { id: n.virtualNodeId!, name: n.name, identityTag: tag }, deadline);
+        const r = await waitReadyAndLabel(ctx, cloud, cluster, { id: n.virtualNodeId!, name: n.name, identityTag: tag }, deadline).catch(async (e: unknown) => {
+          // a node that cannot authenticate because its credentials were deleted meanwhile: say that, not a network hint
+          if (e instanceof VnodeError && e.code === 'VirtualNodeFailed' && !(await identityPresent(cluster, tag))) throw credentialsGone(n.name, tag, e);
+          throw e;
+        });
         n.status = r.status;
         n.nodeName = r.nodeName;
         ready.add(n.name);
@@ -307,6 +313,22 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
     throw interruptedInstall(nodes, names, ready);
   }
   return { region: cloud.regionId, nodes, daemonSets, warnings, dryRun: false, dns: { clusterDns: opts.clusterDns ?? null, clusterDomain: opts.clusterDomain ?? null } };
+}
+
+/** Whether the credentials of an identity tag still exist in the cluster (a given kubeconfig is not vnode's to check). */
+async function identityPresent(cluster: ClusterPort, tag: string): Promise<boolean> {
+  const [mode, name] = tag.split(':') as [string, string | undefined];
+  if (!name) return true;
+  const sel = { namespace: NAMESPACE, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY},${INSTANCE_LABEL}=${name}` };
+  if (mode === 'sa') return Boolean(await cluster.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: NAMESPACE, name }));
+  return (await cluster.list('v1', 'Secret', { ...sel, fieldSelector: `type=${BOOTSTRAP_TOKEN_TYPE}` })).length > 0;
+}
+
+function credentialsGone(name: string, tag: string, cause?: unknown): VnodeError {
+  return operationError('CredentialsGone', `the credentials of virtual node ${name} (${identityText(tag)}) were deleted while this install ran: another vnode, or another tool, removed them`
+    + (cause ? '; the virtual node cannot authenticate' : '; no virtual node was created with them'), {
+    hint: cause ? `remove it (vnode uninstall ${name}) and install again` : 'run the same command again: it creates them anew', ...(cause ? { cause } : {}),
+  });
 }
 
 /** An identity tag in words: sa:<name>, bootstrap:<name> or external. */
