@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { alive } from '../util/process.js';
 
-interface ProcInfo { pid: number; ppid: number; pgid: number; cmdline: string }
+interface ProcInfo { pid: number; ppid: number; pgid: number; cmdline: string; start: number }
 
 function readProc(pid: number): ProcInfo | undefined {
   try {
@@ -9,7 +9,8 @@ function readProc(pid: number): ProcInfo | undefined {
     // the command name may hold spaces and parentheses: fields start after its last ')'
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-    return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), cmdline };
+    // starttime: clock ticks after boot, what tells a process from a later one with the same pid
+    return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), cmdline, start: Number(fields[19]) };
   } catch {
     return undefined;
   }
@@ -57,4 +58,21 @@ export async function endProcesses(pids: number[], graceMs: number): Promise<num
   const killDeadline = Date.now() + 5000;
   while (stubborn.some(alive) && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 50));
   return stubborn;
+}
+
+/** When a process started (clock ticks after boot), or undefined when it is gone. */
+export function startTime(pid: number): number | undefined {
+  return readProc(pid)?.start;
+}
+
+/**
+ * The processes left of a supervisor's group (its pods and their forwarders) once the supervisor is gone: those of
+ * its process group that started after it. A supervisor still running (same pid, same start) has none left.
+ */
+export function groupLeftovers(group: { pid: number; start: number }): { pid: number; cmdline: string }[] {
+  const procs = allProcs();
+  const leader = procs.find((p) => p.pid === group.pid);
+  if (leader && leader.start === group.start) return [];
+  const mine = ownLine(procs);
+  return procs.filter((p) => p.pgid === group.pid && p.start >= group.start && !mine.has(p.pid) && p.cmdline !== '').map(({ pid, cmdline }) => ({ pid, cmdline }));
 }

@@ -8,14 +8,14 @@ import { packageFile, selfCommand } from '../util/package-files.js';
 import { alive } from '../util/process.js';
 import { untilAborted } from '../util/sleep.js';
 import { startSandboxCloud, stopEach } from './cloud-sandbox.js';
-import { endProcesses, sandboxProcesses } from './processes.js';
+import { endProcesses, groupLeftovers, sandboxProcesses, startTime } from './processes.js';
 import { findBinaries, freePort, startControlPlane } from './controlplane.js';
 
-export interface SandboxFiles { dir: string; pid: string; env: string; ready: string; log: string; cloudState: string; cloudPort: string; kubeconfig: string }
+export interface SandboxFiles { dir: string; pid: string; group: string; env: string; ready: string; log: string; cloudState: string; cloudPort: string; kubeconfig: string }
 
 export function sandboxFiles(dir: string): SandboxFiles {
   return {
-    dir, pid: path.join(dir, 'sandbox.pid'), env: path.join(dir, 'env'), ready: path.join(dir, 'ready'), log: path.join(dir, 'sandbox.log'),
+    dir, pid: path.join(dir, 'sandbox.pid'), group: path.join(dir, 'sandbox.group'), env: path.join(dir, 'env'), ready: path.join(dir, 'ready'), log: path.join(dir, 'sandbox.log'),
     cloudState: path.join(dir, 'cloud.json'), cloudPort: path.join(dir, 'cloud-port'), kubeconfig: path.join(dir, 'cp', 'admin.kubeconfig'),
   };
 }
@@ -38,6 +38,8 @@ export async function serveSandbox(dir: string, opts: SimSettings & { signal: Ab
   mkdirSync(dir, { recursive: true });
   await endLeftovers(dir, opts.log);
   writeFileSync(f.pid, String(process.pid));
+  // the supervisor leads the group of every process it starts: a later up or down ends what a killed one left
+  writeFileSync(f.group, JSON.stringify({ pid: process.pid, start: startTime(process.pid) ?? 0 }));
   rmSync(f.ready, { force: true });
   const cp = await startControlPlane({ dir: path.join(dir, 'cp'), env: opts.env, log: opts.log });
   let cloud: Awaited<ReturnType<typeof startSandboxCloud>> | undefined;
@@ -73,8 +75,25 @@ export async function serveSandbox(dir: string, opts: SimSettings & { signal: Ab
 }
 
 /** Processes a killed sandbox of this directory left (its supervisor gone): ended before anything starts. */
+/** What an earlier supervisor of dir left: the sandbox's own processes, and those of its group (pods, forwarders). */
+function leftBehind(f: SandboxFiles): { pid: number; cmdline: string }[] {
+  const found = new Map(sandboxProcesses(f.dir).filter((p) => p.pid !== process.pid).map((p) => [p.pid, p]));
+  const group = readGroup(f);
+  if (group) for (const p of groupLeftovers(group)) if (p.pid !== process.pid) found.set(p.pid, p);
+  return [...found.values()];
+}
+
+function readGroup(f: SandboxFiles): { pid: number; start: number } | undefined {
+  try {
+    const g = JSON.parse(readFileSync(f.group, 'utf8')) as { pid?: unknown; start?: unknown };
+    return typeof g.pid === 'number' && typeof g.start === 'number' ? { pid: g.pid, start: g.start } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function endLeftovers(dir: string, log: (m: string) => void): Promise<number[]> {
-  const left = sandboxProcesses(dir).filter((p) => p.pid !== process.pid);
+  const left = leftBehind(sandboxFiles(dir));
   if (left.length === 0) return [];
   log(`ending ${left.length} process(es) a stopped sandbox of ${dir} left running: ${left.map((p) => `${p.pid} (${p.cmdline.split(' ')[0]!.split('/').pop()})`).join(', ')}`);
   await endProcesses(left.map((p) => p.pid), 3000);
@@ -149,7 +168,7 @@ export async function stopSandbox(dir: string, graceMs = 20_000): Promise<StopRe
     while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     if (alive(pid)) process.kill(pid, 'SIGKILL');
   }
-  const left = sandboxProcesses(path.resolve(dir), pid);
+  const left = [...new Map([...sandboxProcesses(path.resolve(dir), pid), ...leftBehind(sandboxFiles(path.resolve(dir)))].map((p) => [p.pid, p])).values()];
   if (left.length > 0) await endProcesses(left.map((p) => p.pid), 3000);
   if (pid) { rmSync(f.pid, { force: true }); rmSync(f.ready, { force: true }); }
   return { stopped: pid !== undefined, killed: left };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -12,9 +12,9 @@ import type { KubeObject } from '../../src/cluster/port.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-function vnode(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function vnode(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/vnode.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true' } });
+    const child = spawn(process.execPath, [path.join(root, 'bin/vnode.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -25,6 +25,20 @@ function vnode(args: string[]): Promise<{ code: number; stdout: string; stderr: 
 
 function parseEnv(text: string): Record<string, string> {
   return Object.fromEntries(text.trim().split('\n').map((l) => /^export (\w+)=(.*)$/.exec(l)!).map((m) => [m[1]!, m[2]!]));
+}
+
+/** The processes whose process group is this one (read from /proc). */
+function groupOf(pgid: number): number[] {
+  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).flatMap((n) => {
+    try {
+      const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid ? [Number(n)] : [];
+    } catch { return []; }
+  });
+}
+
+function cmdline(pid: number): string {
+  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '); } catch { return ''; }
 }
 
 function alive(pid: number): boolean {
@@ -106,14 +120,28 @@ describe('vnode sandbox up / env / down', () => {
     assert.equal(up.code, 0, up.stderr);
     const pids = Object.values(JSON.parse(readFileSync(path.join(dir, 'cp', 'pids.json'), 'utf8')) as Record<string, number>);
     const supervisor = Number(readFileSync(path.join(dir, 'sandbox.pid'), 'utf8'));
+    // the scheduling server's pods on the worker node: processes (and their API-server forwarders) of the supervisor's group
+    const env = parseEnv(up.stdout);
+    const enable = await vnode(['scheduling', 'enable', '--namespace', 'default', '--mode', 'vnode', '--yes'], env);
+    assert.equal(enable.code, 0, enable.stderr);
+    const deadline = Date.now() + 60_000;
+    while (!groupOf(supervisor).some((p) => /loader\.cjs serve/.test(cmdline(p)))) {
+      assert.ok(Date.now() < deadline, 'no pod process started on the worker');
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const group = groupOf(supervisor).filter((p) => p !== supervisor);
     // SIGKILL to the supervisor alone: its children live on, as after a crash
     process.kill(supervisor, 'SIGKILL');
     while (alive(supervisor)) await new Promise((r) => setTimeout(r, 50));
     assert.ok(pids.every(alive), 'the control plane outlived its supervisor');
+    assert.ok(group.some(alive), 'the pods outlived their supervisor');
+    const started = Date.now();
     const again = await vnode(['sandbox', 'up', '--dir', dir]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /ending \d+ process\(es\) a stopped sandbox of .* left running/);
     for (const pid of pids) assert.equal(alive(pid), false, `old pid ${pid} still running`);
+    for (const pid of group) assert.equal(alive(pid), false, `pid ${pid} of the killed supervisor's group still running`);
+    assert.ok(Date.now() - started < 60_000);
 
     const newSupervisor = Number(readFileSync(path.join(dir, 'sandbox.pid'), 'utf8'));
     const newPids = Object.values(JSON.parse(readFileSync(path.join(dir, 'cp', 'pids.json'), 'utf8')) as Record<string, number>);
