@@ -75,3 +75,19 @@ export function describeInterrupt(e: unknown, progress: { done: readonly string[
   const ownHint = isVnodeError(e) && e.hint && e.hint !== interrupted().hint ? e.hint : undefined;
   return new VnodeError('interrupted', 'Interrupted', message, { hint: rerun ?? ownHint ?? DEFAULT_RERUN, cause: e, ...(details ? { details } : {}) });
 }
+
+/**
+ * A RAM denial that came after changes (no probe could ask first): the same failure, told with what was done and
+ * where it stopped, and that a re-run once the permission is granted finishes it.
+ */
+export async function describeDenial(e: unknown, progress: { done: readonly string[]; failedAt?: string | undefined }): Promise<unknown> {
+  if (!isVnodeError(e) || progress.done.length === 0) return e;
+  const denied = typeof e.details?.denied === 'string' ? e.details.denied : undefined;
+  if (!denied) return e;
+  const where = progress.failedAt ? ` at "${progress.failedAt}"` : '';
+  const done = `${progress.done.slice(-8).join('; ')}${progress.done.length > 8 ? ` (and ${progress.done.length - 8} earlier)` : ''}`;
+  return new VnodeError(e.source, e.code, `${e.message}; it stopped${where}, after: ${done}`, {
+    hint: `grant ${denied} to the caller (\`vnode ram operator-policy\` prints every action vnode needs), then run the same command again: it finds what is done and finishes the rest`,
+    cause: e, ...(e.details ? { details: e.details } : {}),
+  });
+}

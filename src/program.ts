@@ -135,7 +135,7 @@ Try it locally first: eval "$(vnode sandbox up)"`));
       try {
         code = await mod.run(ctx, args.map(String), self.opts());
       } catch (e) {
-        if (!ctx.signal.aborted) throw e;
+        if (!ctx.signal.aborted) throw await (await import('./errors.js')).describeDenial(e, ctx.status);
         const { describeInterrupt } = await import('./errors.js');
         throw describeInterrupt(e, ctx.status, entry.rerun);
       } finally {

@@ -13,6 +13,8 @@ export class Status {
   readonly done: string[] = [];
   /** The step an interrupt stopped: the one running, or the next one, which did not start. */
   stoppedAt: { text: string; during: boolean } | undefined;
+  /** The step that failed (not interrupted): what a failure after changes names. */
+  failedAt: string | undefined;
 
   constructor(
     private readonly out: Output,
@@ -48,6 +50,7 @@ export class Status {
     const text = suffix ? `${cur.text} (${suffix})` : cur.text;
     if (ok) this.done.push(text);
     else if (this.signal.aborted) this.stoppedAt ??= { text: cur.text, during: true };
+    else this.failedAt = cur.text;
     if (cur.spinner) {
       if (ok) cur.spinner.succeed(text);
       else cur.spinner.fail(text);

@@ -156,7 +156,6 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
       CreateVirtualNode(ctx) {
         const regionId = region(ctx);
         return idempotent(ctx, 'CreateVirtualNode', idempotencyWindowMs, () => {
-          linkedRole(ctx);
           const sgId = str(ctx, 'SecurityGroupId');
           if (!sgId) throw missing('SecurityGroupId');
           const vswRaw = str(ctx, 'VSwitchId');
@@ -195,6 +194,8 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
             creationTime: iso(ctx.now), intranetIp: vnodeIp(ctx, base), events: [],
           };
           if (!v.name) v.name = v.id;
+          // a valid request only: an invalid one changes nothing, the role included
+          linkedRole(ctx);
           ctx.state.data.virtualNodes.push(v);
           hooks.virtualNodeCreated?.(v);
           return { VirtualNodeId: v.id };

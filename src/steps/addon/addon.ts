@@ -1,4 +1,5 @@
 import { requireAccount } from '../ground/account.js';
+import { PROBES, requirePermissions } from '../ground/permissions.js';
 import type { CloudPorts } from '../../cloud/port.js';
 import type { ClusterPort, KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
@@ -132,6 +133,8 @@ export async function installAddon(ctx: Context, opts: AddonInstallOptions): Pro
   }
   if (opts.vswitches.length > 0 && !opts.securityGroup && !pre.record) throw usageError('SecurityGroupRequired', '--security-group is required with --vswitch for a first install');
   await status.step('Checking the account (ECI, ACK, ACK\'s service roles)', () => requireAccount(ctx, cloud, ['eci', 'ack', 'ack-roles'], { activateAck: opts.activateAck === true }));
+  // registering and applying the agent are changes: whether the calls after them are allowed is asked first
+  if (!flags.dryRun) await requirePermissions(ctx, cloud, [...(pre.record ? [] : [PROBES.createCluster]), PROBES.installAddon]);
   for (const w of pre.warnings) out.warn(w);
 
   if (!pre.record && !flags.dryRun) {

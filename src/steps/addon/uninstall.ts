@@ -1,3 +1,4 @@
+import { PROBES, requirePermissions } from '../ground/permissions.js';
 import type { KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { operationError, VnodeError } from '../../errors.js';
@@ -73,6 +74,10 @@ export async function uninstallAddon(ctx: Context, opts: AddonUninstallOptions):
     if (opts.deregister && record) would.push(...((await deregister(ctx, { addonRemovedFirst: true })).would ?? []));
     return { ...result, wouldDelete: would };
   }
+
+  // the drain and the add-on's removal are changes: whether the calls after them are allowed is asked first
+  await requirePermissions(ctx, cloud, [...(registered && instance ? [PROBES.uninstallAddon] : []), ...(opts.deregister && registered ? [PROBES.deleteCluster] : []),
+    ...(opts.force || opts.cleanupOrphans ? [PROBES.deleteContainerGroup] : [])]);
 
   const checkpoint = (left: string) => (): void => {
     if (ctx.signal.aborted) throw new VnodeError('interrupted', 'Interrupted', `uninstall of ${ADDON} interrupted; left to do: ${left}`, { hint: 'run the same command again to finish' });

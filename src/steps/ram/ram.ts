@@ -1,4 +1,5 @@
 import { requireAccount } from '../ground/account.js';
+import { PROBES, requirePermissions } from '../ground/permissions.js';
 import { asInput } from '../ground/preflight.js';
 import { createHash } from 'node:crypto';
 import type { RamPolicyRef, RamPort } from '../../cloud/port.js';
@@ -201,6 +202,12 @@ export async function grant(ctx: Context, opts: GrantOptions): Promise<GrantResu
       dryRun: true,
     };
   }
+
+  // the calls after the first change, asked before it
+  await requirePermissions(ctx, cloud, [
+    ...(plan.existing ? [] : [PROBES.createUser]), ...(plan.policies.some((p) => !p.exists && p.ref.type === 'Custom') ? [PROBES.createPolicy] : []),
+    ...(toAttach.length > 0 ? [PROBES.attachPolicy] : []), ...(keyAction === 'created' || keyAction === 'rotated' ? [PROBES.createAccessKey] : []),
+  ]);
 
   if (drift && opts.updatePolicy) {
     const ok = await ctx.prompt.confirm(`Make vnode's document the default version of RAM policy ${DEFAULT_POLICY}? Every user it is attached to gets exactly its actions.`, { default: true });

@@ -1,4 +1,5 @@
 import { requireAccount } from '../ground/account.js';
+import { PROBES, requirePermissions } from '../ground/permissions.js';
 import type { CloudPorts, CreateVirtualNodeInput, Tag, Taint, VirtualNodeInfo } from '../../cloud/port.js';
 import { clusterUid } from '../../cluster/cluster-id.js';
 import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
@@ -170,6 +171,8 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
   const warnings = [...pre.warnings];
   if (nodeNames(opts.name, opts.count).some((n) => !pre.existing.has(n))) {
     await status.step('Checking the VNode service-linked role', () => requireAccount(ctx, cloud, ['eci-vnode-role']));
+    // CreateVirtualNode comes after the identity objects: whether it is allowed is asked before them
+    if (!flags.dryRun) await requirePermissions(ctx, cloud, [PROBES.createVirtualNode]);
   }
   const names = nodeNames(opts.name, opts.count);
   const missing = names.filter((n) => !pre.existing.has(n));

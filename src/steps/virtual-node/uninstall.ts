@@ -14,6 +14,7 @@ import { IDENTITY_ANNOTATION, identityName, NAME_LABEL, TAG_CLUSTER, TAG_IDENTIT
 import { deleteInstallRecord, installRecordName, listInstallRecords } from './install-record.js';
 import { findTargets, select, type Target } from './targets.js';
 import { addonPresent } from '../ground/virtual-nodes.js';
+import { PROBES, requirePermissions } from '../ground/permissions.js';
 
 export interface UninstallOptions {
   names: string[];
@@ -189,6 +190,11 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
     if (remaining.length === 0 && !opts.keepRbac) for (const r of await sharedObjects(cluster)) would.push(`delete ${describe(r)}`);
     for (const r of records) would.push(`delete ConfigMap ${NAMESPACE}/${installRecordName(r.name)} (install record)`);
     return { ...result, wouldDelete: would };
+  }
+
+  // the drain is a change: whether the calls after it are allowed is asked first
+  if (chosen.length > 0) {
+    await requirePermissions(ctx, cloud, [...(chosen.some((t) => t.virtualNodeId && t.eci) ? [PROBES.deleteVirtualNode] : []), ...(opts.force || opts.cleanupOrphans ? [PROBES.deleteContainerGroup] : [])]);
   }
 
   // an interrupt is honoured between steps, naming what is left for the re-run
