@@ -57,7 +57,7 @@ describe('the emulator as a new account (official SDKs against it)', () => {
     const key = await cloud.ram.createAccessKey('eci-only');
     emu.state.data.deniedStatus = 400;
     const user = connectCloud({ profile: undefined, region: undefined, accessKey: key }, { env: emu.env(), signal: new AbortController().signal, log: () => {} });
-    const denied = await user.eci.createVirtualNode({ name: 'x', vSwitchIds: [VSW], securityGroupId: SG, kubeConfig: '', tlsBootstrapEnabled: false, tags: [], taints: [], clientToken: 't1' }).catch((e: unknown) => e);
+    const denied = await user.eci.createVirtualNode({ name: 'slr-first', vSwitchIds: [VSW], securityGroupId: SG, kubeConfig: '', tlsBootstrapEnabled: false, tags: [], taints: [], clientToken: 't1' }).catch((e: unknown) => e);
     assert.equal(deniedAction(denied), 'ram:CreateServiceLinkedRole', String(denied));
     assert.equal((denied as { details?: { status?: number } }).details?.status, 400);
     await assert.rejects(user.rm.createServiceLinkedRole(ECI_VNODE_ROLE.serviceName), (e: unknown) => deniedAction(e) === 'ram:CreateServiceLinkedRole');
