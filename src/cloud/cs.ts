@@ -117,6 +117,29 @@ export class SdkCs implements CsPort {
     return r.body?.taskId ?? '';
   }
 
+  async addonUpgrades(clusterId: string, name: string, installed: string): Promise<{ newest: string; newer: string[]; upgradable: boolean }> {
+    const r = await this.call('ListAddons', (c) => c.listAddons(new csSdk.ListAddonsRequest({ clusterId })));
+    const listed = (r.body?.addons ?? []).find((x) => x.name === name);
+    const newest = listed?.version ?? '';
+    const upgradable = (listed?.supportedActions ?? []).includes('upgrade');
+    try {
+      const d = await this.call('DescribeAddon', (c) => c.describeAddon(name, new csSdk.DescribeAddonRequest({ clusterId, version: installed })));
+      const newer = (d.body?.newerVersions ?? []).filter((v) => v.upgradable !== false && v.version).map((v) => v.version!);
+      return { newest, newer, upgradable };
+    } catch (e) {
+      // the installed version may no longer be listed: the newest one is still newer
+      if (!hasCode(e, 'InvalidParameter', 'AddonNotFound')) throw e;
+      return { newest, newer: newest && newest !== installed ? [newest] : [], upgradable };
+    }
+  }
+
+  async upgradeAddon(clusterId: string, name: string, from: string, to: string): Promise<string> {
+    const r = await this.call('UpgradeClusterAddons', (c) => c.upgradeClusterAddons(clusterId, new csSdk.UpgradeClusterAddonsRequest({
+      body: [new csSdk.UpgradeClusterAddonsRequestBody({ componentName: name, version: from, nextVersion: to })],
+    })));
+    return r.body?.taskId ?? '';
+  }
+
   async uninstallAddon(clusterId: string, name: string): Promise<string> {
     const r = await this.call('UnInstallClusterAddons', (c) => c.unInstallClusterAddons(clusterId, new csSdk.UnInstallClusterAddonsRequest({
       addons: [new csSdk.UnInstallClusterAddonsRequestAddons({ name })],

@@ -138,6 +138,13 @@ export interface CsPort {
   getAddonInstance(clusterId: string, name: string): Promise<AddonInstance | undefined>;
   installAddon(clusterId: string, addon: AddonVersion): Promise<string>;
   uninstallAddon(clusterId: string, name: string): Promise<string>;
+  /**
+   * What an installed add-on may be upgraded to here: the newest version ListAddons offers (and whether the add-on
+   * supports upgrades), and the versions DescribeAddon names as newer than the installed one, oldest first.
+   */
+  addonUpgrades(clusterId: string, name: string, installed: string): Promise<{ newest: string; newer: string[]; upgradable: boolean }>;
+  /** UpgradeClusterAddons from the installed version to another: a task. */
+  upgradeAddon(clusterId: string, name: string, from: string, to: string): Promise<string>;
   describeTask(id: string): Promise<CsTask>;
   /** Whether each of ACK's service roles is authorized for this account (CheckServiceRole). */
   checkServiceRoles(names: string[]): Promise<{ name: string; granted: boolean; message: string }[]>;

@@ -168,8 +168,8 @@ export const commands: CommandEntry[] = [
   },
   {
     path: ['update'],
-    summary: 'change an installed virtual node: in place where ECI can, else replaced without losing pods',
-    examples: ['vnode update vnode --tag team=ml --cluster-dns 10.96.0.10', 'vnode update vnode --vswitch vsw-a,vsw-b --dry-run', 'vnode update vnode --bootstrap --timeout 10m'],
+    summary: 'change an installed virtual node (in place where ECI can, else replaced without losing pods), or upgrade the add-on',
+    examples: ['vnode update vnode --tag team=ml --cluster-dns 10.96.0.10', 'vnode update vnode --vswitch vsw-a,vsw-b --dry-run', 'vnode update ack-virtual-node --to v2.14.0 --yes'],
     load: async () => {
       (await import('../util/gc.js')).keepYoungGenerationSmall();
       return (await import('./update.js')).default;

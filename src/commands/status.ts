@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { age, collectStatus, findOne, type VirtualNodeStatus } from '../steps/status/status.js';
 import type { CommandModule } from './registry.js';
+import { describeAddonVersion } from '../steps/addon/versions.js';
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -37,13 +38,13 @@ const command: CommandModule = {
       .argument('[name]', 'one virtual node');
   },
   async run(ctx, args) {
-    const { nodes, region } = await collectStatus(ctx, args.length > 0);
+    const { nodes, region, addon } = await collectStatus(ctx, args.length > 0);
     if (args[0]) {
       const one = findOne(nodes, args[0]);
       ctx.out.result(one, () => renderOne(one));
       return;
     }
-    ctx.out.result({ region, virtualNodes: nodes }, () => render(nodes));
+    ctx.out.result({ region, virtualNodes: nodes, addon }, () => [render(nodes), ...(addon ? [describeAddonVersion(addon)] : [])].join('\n'));
   },
 };
 

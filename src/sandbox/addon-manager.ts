@@ -109,6 +109,7 @@ export class AddonManager {
       agentConnected: (id, token, publicReachable) => { const a = this.connected.get(id); return a !== undefined && a.token === token && (a.viaVpc || publicReachable); },
       installAddon: (c, a) => this.install(c, a),
       uninstallAddon: (c, a) => this.uninstall(c, a),
+      upgradeAddon: (c, a, v) => this.upgrade(c, a, v),
     };
   }
 
@@ -248,6 +249,29 @@ export class AddonManager {
     }
     for (const o of this.objects(c, a, hook)) await ensureObject(this.cluster, o);
     this.log(`${a.name} ${a.version} installed in ${c.id}`);
+  }
+
+  /**
+   * What an upgrade does to the cluster: the controller's image goes to the new version (a rolling update, as the
+   * manager's Deployment does it), nothing else is rewritten; done once the new controller runs and the old is gone.
+   * ASSUMPTION: the manager keeps the Deployment's env and eci-profile (documents only warn that edits may be reverted).
+   */
+  private async upgrade(c: RegisteredClusterRec, a: AddonInstanceRec, version: string): Promise<void> {
+    const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: CONTROLLER_APP };
+    const image = `registry-${c.regionId}-vpc.ack.aliyuncs.com/acs/virtual-nodes-eci:${version}-aliyun`;
+    await this.cluster.patch(ref, { spec: { template: { spec: { containers: [{ name: 'ack-virtual-node-controller', image }] } } } }, 'strategic');
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const dep = await this.cluster.get<KubeObject & { spec?: { replicas?: number }; status?: { observedGeneration?: number; updatedReplicas?: number; availableReplicas?: number; replicas?: number } }>(ref);
+      const pods = await this.cluster.list<KubeObject>('v1', 'Pod', { namespace: NS, labelSelector: `app=${CONTROLLER_APP}` });
+      const want = dep?.spec?.replicas ?? 1;
+      const st = dep?.status;
+      if (dep && (st?.observedGeneration ?? 0) >= Number(dep.metadata.generation ?? 0) && st?.updatedReplicas === want && st.availableReplicas === want && st.replicas === want
+        && pods.filter((p) => !p.metadata.deletionTimestamp).length === want) break;
+      if (Date.now() > deadline) throw new Error(`the controller Deployment did not roll out ${version} in 120s`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    this.log(`${a.name} upgraded from ${a.version} to ${version} in ${c.id}`);
   }
 
   private async uninstall(c: RegisteredClusterRec, a: AddonInstanceRec): Promise<void> {

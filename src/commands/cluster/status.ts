@@ -9,6 +9,7 @@ function render(s: RegistrationStatus): string {
     `State:               ${s.state}${s.meaning ? ` — ${s.meaning}` : ''}`,
     `Access:              ${s.access === 'internet and VPC' ? 'internet and VPC (a public API server endpoint: SLB with EIP, billed)' : s.access === 'VPC only' ? 'VPC only (no public endpoint: the agent needs --private-address)' : 'not reported'}`,
     `Agent:               ${s.agent.present ? `Deployment ${s.agent.deployment}, ${s.agent.ready} available` : `Deployment ${s.agent.deployment} missing`}`,
+    `Add-on:              ${s.addon ? `ack-virtual-node ${s.addon.installed} (${s.addon.state})${s.addon.newer.length ? `, newer offered: ${s.addon.newer.join(', ')} (vnode update ack-virtual-node)` : ', the newest offered'}` : 'not installed'}`,
   ].join('\n');
 }
 

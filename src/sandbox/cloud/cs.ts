@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
+import { compareVersions } from '../../util/versions.js';
 import { ApiError } from './errors.js';
 import type { CallContext, Route, Service } from './service.js';
 import { accountOf, ACK_SERVICE_ROLES, iso, randomId, type AddonInstanceRec, type RegisteredClusterRec, type TaskRec } from './state.js';
@@ -18,6 +19,8 @@ export interface CsHooks {
   installAddon?(cluster: RegisteredClusterRec, addon: AddonInstanceRec): Promise<void>;
   /** Removes what installAddon applied; settles the task. */
   uninstallAddon?(cluster: RegisteredClusterRec, addon: AddonInstanceRec): Promise<void>;
+  /** Rolls the add-on's objects to another version, keeping what runs (what the add-on manager does); settles the task. */
+  upgradeAddon?(cluster: RegisteredClusterRec, addon: AddonInstanceRec, version: string): Promise<void>;
 }
 
 export const CS_VERSION = '2015-12-15';
@@ -27,12 +30,13 @@ export const INITIAL_MS = 1000;
 export const DELETING_MS = 1000;
 
 /**
- * The add-ons an ExternalKubernetes cluster may install. The version is an ASSUMPTION (the catalog is served by
- * ListAddons at runtime; vnode reads it from there, never from here).
+ * The add-ons an ExternalKubernetes cluster may install, with every version offered, oldest first. The versions are
+ * an ASSUMPTION (the catalog is served by ListAddons and DescribeAddon at runtime; vnode reads it from there, never
+ * from here); the state's `addonVersions` pins what is offered, so a test can make a newer one appear.
  */
 export const ADDON_CATALOG = [
-  { name: 'ack-virtual-node', version: 'v2.14.0', category: 'others', managed: false, install_by_default: false, supported_actions: ['install', 'uninstall', 'upgrade', 'modify'] },
-  { name: 'logtail-ds', version: 'v1.8.5.0-aliyun', category: 'logging', managed: false, install_by_default: false, supported_actions: ['install', 'uninstall', 'upgrade'] },
+  { name: 'ack-virtual-node', versions: ['v2.13.1', 'v2.14.0'], category: 'others', managed: false, install_by_default: false, supported_actions: ['install', 'uninstall', 'upgrade', 'modify'] },
+  { name: 'logtail-ds', versions: ['v1.8.5.0-aliyun'], category: 'logging', managed: false, install_by_default: false, supported_actions: ['install', 'uninstall', 'upgrade'] },
 ];
 
 const ROUTES: Record<string, Route> = {
@@ -48,6 +52,7 @@ const ROUTES: Record<string, Route> = {
   GetClusterAddonInstance: { method: 'GET', path: '/clusters/{cluster_id}/addon_instances/{instance_name}' },
   ListClusterAddonInstances: { method: 'GET', path: '/clusters/{cluster_id}/addon_instances' },
   DescribeTaskInfo: { method: 'GET', path: '/tasks/{task_id}' },
+  UpgradeClusterAddons: { method: 'POST', path: '/clusters/{ClusterId}/components/upgrade' },
   CheckServiceRole: { method: 'POST', path: '/ram/check-service-role' },
   OpenAckService: { method: 'POST', path: '/service/open' },
 };
@@ -203,6 +208,19 @@ export function csService(hooks: CsHooks = {}): Service {
     }
     return ctx.body as Record<string, unknown>[];
   };
+  /** The versions of an add-on offered now, oldest first (the state may pin them). */
+  const offered = (ctx: CallContext, name: string): string[] => {
+    const known = ADDON_CATALOG.find((a) => a.name === name);
+    const pinned = ctx.state.data.addonVersions?.[name];
+    return [...(pinned ?? known?.versions ?? [])].sort(compareVersions);
+  };
+  const newest = (ctx: CallContext, name: string): string => offered(ctx, name).at(-1) ?? '';
+  const catalogView = (ctx: CallContext, a: (typeof ADDON_CATALOG)[number]): Record<string, unknown> => {
+    return {
+      name: a.name, category: a.category, managed: a.managed, install_by_default: a.install_by_default, supported_actions: a.supported_actions,
+      version: newest(ctx, a.name), config_schema: '{}', architecture: ['amd64', 'arm64'],
+    };
+  };
   const q = (ctx: CallContext, k: string): string | undefined => {
     const v = ctx.params.get(k);
     return v === undefined || v === '' ? undefined : v;
@@ -322,14 +340,19 @@ export function csService(hooks: CsHooks = {}): Service {
         const id = q(ctx, 'cluster_id');
         if (!id) throw invalidParameter('give cluster_id (or region_id, cluster_type, profile, cluster_spec and cluster_version together)');
         cluster(ctx, id);
-        return { addons: ADDON_CATALOG.map((a) => ({ ...a, config_schema: '{}', architecture: ['amd64', 'arm64'] })) };
+        return { addons: ADDON_CATALOG.map((a) => catalogView(ctx, a)) };
       },
       DescribeAddon(ctx) {
         const id = q(ctx, 'cluster_id');
         if (id) cluster(ctx, id);
         const a = ADDON_CATALOG.find((x) => x.name === ctx.path.addon_name);
         if (!a) throw addonNotFound(ctx.path.addon_name ?? '');
-        return { ...a, config_schema: '{}', newer_versions: [] };
+        const all = offered(ctx, a.name);
+        const version = q(ctx, 'version') ?? all.at(-1) ?? '';
+        // ASSUMPTION: the code of a version that does not exist
+        if (!all.includes(version)) throw invalidParameter(`version ${version} of ${a.name} is not offered; offered: ${all.join(', ')}`);
+        const newer = all.filter((v) => compareVersions(v, version) > 0).map((v) => ({ version: v, upgradable: true, minimum_cluster_version: '1.16.0' }));
+        return { ...catalogView(ctx, a), version, newer_versions: newer };
       },
       InstallClusterAddons(ctx) {
         const c = cluster(ctx, ctx.path.ClusterId);
@@ -339,9 +362,10 @@ export function csService(hooks: CsHooks = {}): Service {
         for (const it of items) {
           const known = ADDON_CATALOG.find((a) => a.name === it.name);
           if (!known) throw addonNotFound(String(it.name));
+          const versions = offered(ctx, known.name);
           // the SDK marks version required
-          if (typeof it.version !== 'string' || it.version === '') throw invalidParameter(`version of ${known.name} is required (ListAddons offers ${known.version})`);
-          if (it.version !== known.version) throw invalidParameter(`version ${String(it.version)} of ${known.name} is not available; ListAddons offers ${known.version}`);
+          if (typeof it.version !== 'string' || it.version === '') throw invalidParameter(`version of ${known.name} is required (offered: ${versions.join(', ')})`);
+          if (!versions.includes(it.version)) throw invalidParameter(`version ${String(it.version)} of ${known.name} is not available; offered: ${versions.join(', ')}`);
           if (it.config !== undefined && typeof it.config !== 'string') throw invalidParameter('config must be a JSON string');
           // ASSUMPTION: the code of a duplicate install is undocumented
           if (addons(ctx).some((a) => a.clusterId === c.id && a.name === it.name)) throw new ApiError(400, 'AddonAlreadyExist', `addon ${String(it.name)} is already installed in ${c.id}`);
@@ -349,13 +373,39 @@ export function csService(hooks: CsHooks = {}): Service {
         const t = newTask(ctx, 'cluster_addon_install', c.id);
         for (const it of items) {
           const known = ADDON_CATALOG.find((a) => a.name === it.name)!;
-          const rec: AddonInstanceRec = { clusterId: c.id, name: known.name, version: known.version, state: 'updating', config: typeof it.config === 'string' ? it.config : '{}' };
+          const rec: AddonInstanceRec = { clusterId: c.id, name: known.name, version: String(it.version), state: 'updating', config: typeof it.config === 'string' ? it.config : '{}' };
           addons(ctx).push(rec);
           finish(ctx, t, hooks.installAddon?.(c, rec), () => { rec.state = 'active'; }, () => {
             ctx.state.data.addons = addons(ctx).filter((a) => a !== rec);
           });
         }
         return { cluster_id: c.id, request_id: ctx.requestId, ...(ctx.state.data.csLegacy ? {} : { task_id: t.id }) };
+      },
+      UpgradeClusterAddons(ctx) {
+        const c = cluster(ctx, ctx.path.ClusterId);
+        if (!Array.isArray(ctx.body) || ctx.body.length === 0 || ctx.body.some((x) => !x || typeof x !== 'object' || typeof (x as { component_name?: unknown }).component_name !== 'string')) {
+          throw invalidParameter('the request body must be a JSON array of add-ons to upgrade, each with a component_name');
+        }
+        if (c.state !== 'running') throw new ApiError(400, 'ErrorClusterState', `cluster ${c.id} is ${c.state}, not running`);
+        // ASSUMPTION: the code while another task of the cluster runs
+        if (tasks(ctx).some((t) => t.clusterId === c.id && t.state === 'running')) throw new ApiError(400, 'ErrorTaskRunning', `cluster ${c.id} has a task running; try again when it is done`);
+        const plan = (ctx.body as { component_name: string; version?: unknown; next_version?: unknown }[]).map((it) => {
+          const rec = addons(ctx).find((a) => a.clusterId === c.id && a.name === it.component_name);
+          if (!rec) throw addonNotFound(it.component_name);
+          if (rec.state !== 'active') throw new ApiError(400, 'ErrorAddonState', `addon ${rec.name} is ${rec.state}`);
+          if (typeof it.version !== 'string' || it.version !== rec.version) throw invalidParameter(`version ${String(it.version)} is not the installed version of ${rec.name} (${rec.version})`);
+          const versions = offered(ctx, rec.name);
+          if (typeof it.next_version !== 'string' || !versions.includes(it.next_version) || compareVersions(it.next_version, rec.version) <= 0) {
+            throw invalidParameter(`next_version ${String(it.next_version)} of ${rec.name} is not offered for an upgrade from ${rec.version}; offered: ${versions.filter((v) => compareVersions(v, rec.version) > 0).join(', ') || 'none'}`);
+          }
+          return { rec, next: it.next_version };
+        });
+        const t = newTask(ctx, 'cluster_addon_upgrade', c.id);
+        for (const { rec, next } of plan) {
+          rec.state = 'upgrading';
+          finish(ctx, t, hooks.upgradeAddon?.(c, rec, next), () => { rec.version = next; rec.state = 'active'; }, () => { rec.state = 'active'; });
+        }
+        return { cluster_id: c.id, request_id: ctx.requestId, task_id: t.id };
       },
       UnInstallClusterAddons(ctx) {
         const c = cluster(ctx, ctx.path.ClusterId);

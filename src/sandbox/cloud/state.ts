@@ -88,6 +88,8 @@ export interface CloudStateData {
   csLegacy?: boolean;
   addons?: AddonInstanceRec[];
   tasks?: TaskRec[];
+  /** The versions of each add-on offered, by name (absent: the emulator's catalog). */
+  addonVersions?: Record<string, string[]>;
   /** Services and roles of the account (absent: ready, as older state files were). */
   account?: AccountRec;
   /** The HTTP status of a RAM denial (RAM denials often arrive as 400; absent: 403). */

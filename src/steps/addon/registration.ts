@@ -1,4 +1,5 @@
 import { requireAccount } from '../ground/account.js';
+import { addonVersionInfo, type AddonVersionInfo } from './versions.js';
 import { parseAllDocuments } from 'yaml';
 import { isRetryable } from '../../cloud/errors.js';
 import type { CloudPorts, RegisteredCluster } from '../../cloud/port.js';
@@ -379,6 +380,8 @@ export interface RegistrationStatus {
   /** How an agent can reach the registration (from master_url); null when not told. */
   access: 'internet and VPC' | 'VPC only' | null;
   agent: { deployment: string; present: boolean; ready: string };
+  /** The installed add-on's version and the newer ones offered (null: not installed, or not running). */
+  addon: AddonVersionInfo | null;
 }
 
 export async function registrationStatus(ctx: Context): Promise<RegistrationStatus> {
@@ -386,7 +389,7 @@ export async function registrationStatus(ctx: Context): Promise<RegistrationStat
   const record = await readRegistration(cluster);
   const dep = await cluster.get<KubeObject & { spec?: { replicas?: number }; status?: { availableReplicas?: number } }>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NAMESPACE, name: AGENT_DEPLOYMENT });
   const agent = { deployment: `${NAMESPACE}/${AGENT_DEPLOYMENT}`, present: Boolean(dep), ready: dep ? `${dep.status?.availableReplicas ?? 0}/${dep.spec?.replicas ?? 1}` : '-' };
-  if (!record) return { registered: false, clusterId: null, name: null, state: null, meaning: null, access: null, agent };
+  if (!record) return { registered: false, clusterId: null, name: null, state: null, meaning: null, access: null, agent, addon: null };
   const cloud = await ctx.cloud().catch(asInput);
   const c = await cloud.cs.describeCluster(record.clusterId).catch(asInput);
   const state = c?.state ?? 'gone';
@@ -394,6 +397,7 @@ export async function registrationStatus(ctx: Context): Promise<RegistrationStat
     registered: Boolean(c), clusterId: record.clusterId, name: record.name, state,
     access: c?.publicEndpoint === true ? 'internet and VPC' : c?.publicEndpoint === false ? 'VPC only' : null,
     meaning: c ? STATE_MEANING[state] ?? null : 'the recorded registration no longer exists in ACK One: `vnode cluster register` registers again', agent,
+    addon: c && planFor(state) !== 'gone' ? await addonVersionInfo(cloud, record.clusterId).catch(asInput) : null,
   };
 }
 

@@ -1,4 +1,5 @@
 import { accountFindings, type AccountNeed } from '../ground/account.js';
+import { addonVersionInfo } from '../addon/versions.js';
 import type { CloudPorts, ContainerGroupInfo } from '../../cloud/port.js';
 import { clusterUid } from '../../cluster/cluster-id.js';
 import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
@@ -317,9 +318,11 @@ async function checkRegistration(cloud: CloudPorts, clusterId: string | undefine
   const out = [c.state === 'running' ? pass('registration', clusterId, `${c.name}: running (the agent is connected)`)
     : fail('registration', clusterId, `${c.name}: ${c.state} — ${STATE_MEANING[c.state] ?? 'unexpected state'}`, '`vnode cluster status`; `vnode cluster register` re-applies the agent')];
   if (c.state === 'running') {
-    const a = await cloud.cs.getAddonInstance(clusterId, ADDON);
+    const a = await addonVersionInfo(cloud, clusterId);
     out.push(!a ? warn('addon', clusterId, `${ADDON} is not installed`, 'install it: `vnode install --mode addon`')
-      : a.state === 'active' ? pass('addon', clusterId, `${ADDON} ${a.version}: active`) : fail('addon', clusterId, `${ADDON} ${a.version}: ${a.state}`, 're-run `vnode install --mode addon`'));
+      : a.state !== 'active' ? fail('addon', clusterId, `${ADDON} ${a.installed}: ${a.state}`, 're-run `vnode install --mode addon`')
+        : a.newer.length ? warn('addon', clusterId, `${ADDON} ${a.installed}: active, older than the newest offered (${a.newest})`, `upgrade it: \`vnode update ${ADDON}\` (running ECI pods keep running)`)
+          : pass('addon', clusterId, `${ADDON} ${a.installed}: active, the newest offered`));
   }
   return out;
 }

@@ -4,6 +4,8 @@ import type { KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { usageError } from '../../errors.js';
 import { PROFILE_REF } from '../addon/addon.js';
+import { readRegistration } from '../addon/registration.js';
+import { addonVersionInfo, type AddonVersionInfo } from '../addon/versions.js';
 import { NODE_PREFIX, VNODE_LABEL } from '../addon/constants.js';
 import { NAME_LABEL, TAG_CLUSTER, TAG_NAME } from '../virtual-node/install.js';
 import { zoneOf } from '../virtual-node/zone.js';
@@ -44,7 +46,7 @@ export function age(iso: string | null, now = Date.now()): string {
 }
 
 /** ECI's view (this cluster's virtual nodes, all pages) joined with the cluster's (Node objects). */
-export async function collectStatus(ctx: Context, detail: boolean): Promise<{ region: string; nodes: VirtualNodeStatus[] }> {
+export async function collectStatus(ctx: Context, detail: boolean): Promise<{ region: string; nodes: VirtualNodeStatus[]; addon: AddonVersionInfo | null }> {
   const cluster = await ctx.cluster();
   const cloud = await ctx.cloud();
   const id = await clusterUid(cluster);
@@ -103,7 +105,10 @@ export async function collectStatus(ctx: Context, detail: boolean): Promise<{ re
       ...(detail ? { events: [], conditions: conditionsOf(n) } : {}),
     });
   }
-  return { region: cloud.regionId, nodes: rows };
+  // the add-on's version, and what is newer, when this cluster has it
+  const record = addon.length ? await readRegistration(cluster) : undefined;
+  const version = record ? await addonVersionInfo(cloud, record.clusterId).catch(() => null) : null;
+  return { region: cloud.regionId, nodes: rows, addon: version };
 }
 
 export function findOne(rows: VirtualNodeStatus[], key: string): VirtualNodeStatus {
