@@ -23,7 +23,7 @@ export default tseslint.config(
 
 function featureBoundaries() {
   const features = ['addon', 'virtual-node', 'scheduling'];
-  const above = ['doctor', 'status'];
+  const above = ['doctor', 'status', 'cost'];
   const rule = (banned, why) => ['error', { patterns: banned.map((f) => ({ group: [`../${f}/*`, `**/steps/${f}/*`], message: why })) }];
   return [
     ...features.map((f) => ({

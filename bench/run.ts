@@ -5,6 +5,7 @@
  * 2. install: wall time of `vnode install` minus the emulator's ready delay (target <= 1.5 s), and its API requests.
  * 4. scheduling (bench/scheduling.ts): admission cost of the webhook against no webhook and a no-op one (interleaved
  *    rounds: time and CPU per pod, median of the ratios), and burst latency of normal-node-prefer (median < 2 s, p90 < 3 s).
+ * 5. cost (bench/cost.ts): `vnode cost` over 3000 instances of 50 specs: wall time and ECI calls against the documented floor.
  * 3. drain: one virtual node with 3000 running pods drained by `vnode drain` and, on an identical node, by
  *    `kubectl drain --ignore-daemonsets --delete-emptydir-data --force` (target: >= 5x faster, peak RSS <= 150 MB, no pod lost).
  */
@@ -16,6 +17,7 @@ import { connectCluster } from '../src/cluster/kube.js';
 import type { KubeObject } from '../src/cluster/port.js';
 import { startSandboxCloud } from '../src/sandbox/cloud-sandbox.js';
 import { startControlPlane } from '../src/sandbox/controlplane.js';
+import { costBench } from './cost.js';
 import { median, schedulingBench } from './scheduling.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -61,10 +63,12 @@ function executable(): { exe: string; node: string; version: string } | undefine
 }
 
 /** Runs a command; wall time, and peak RSS from /proc (VmHWM, read until it exits). */
-function runTimed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; ms: number; stderr: string; peakRssMb: number }> {
+function runTimed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; ms: number; stdout: string; stderr: string; peakRssMb: number }> {
   return new Promise((resolve) => {
     const t = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
     let stderr = '';
     let peak = 0;
     const sample = (): void => {
@@ -77,12 +81,12 @@ function runTimed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); sample(); });
     child.on('exit', (code) => {
       clearInterval(timer);
-      resolve({ code: code ?? 1, ms: Number(process.hrtime.bigint() - t) / 1e6, stderr, peakRssMb: peak });
+      resolve({ code: code ?? 1, ms: Number(process.hrtime.bigint() - t) / 1e6, stdout, stderr, peakRssMb: peak });
     });
   });
 }
 
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; ms: number; stderr: string; peakRssMb: number }> {
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; ms: number; stdout: string; stderr: string; peakRssMb: number }> {
   return runTimed(process.execPath, [path.join(root, 'bin/vnode.js'), ...args], env);
 }
 
@@ -184,6 +188,20 @@ async function installBench(): Promise<void> {
   }
 }
 
+/** The cost benchmark: its own control plane and cloud, whose state it fills. */
+async function costSandbox(): Promise<void> {
+  const work = mkdtempSync(path.join(tmpdir(), 'vnode-bench-'));
+  const cp = await startControlPlane({ dir: path.join(work, 'cp') });
+  const cloud = await startSandboxCloud({ readyDelayMs: 200, adminKubeconfig: cp.kubeconfig });
+  try {
+    await costBench(cp.kubeconfig, { ...process.env, ...cloud.env(), KUBECONFIG: cp.kubeconfig, ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true' }, runCli, cloud);
+  } finally {
+    await cloud.stop();
+    await cp.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 /** A fresh control plane and sandbox cloud (with its worker node) for one benchmark. */
 async function withSandbox(f: (kubeconfig: string, env: NodeJS.ProcessEnv, work: string) => Promise<void>): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'vnode-bench-'));
@@ -213,3 +231,4 @@ if (x) {
 if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'install') await installBench();
 if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'scheduling') await withSandbox((kubeconfig, env, work) => schedulingBench(kubeconfig, env, runCli, work));
 if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'drain') await drainBench();
+if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'cost') await costSandbox();

@@ -1,6 +1,6 @@
 import eciSdk from '@alicloud/eci20180808';
 import openapiClient from '@alicloud/openapi-client';
-import type { ContainerGroupInfo, CreateVirtualNodeInput, EciPort, Tag, VirtualNodeInfo, VirtualNodeUpdate } from './port.js';
+import type { ContainerGroupInfo, CreateVirtualNodeInput, EciPort, PriceSpec, SpecPrice, Tag, VirtualNodeInfo, VirtualNodeUpdate } from './port.js';
 import { call, configFields, hasCode, type SdkContext } from './sdk.js';
 
 type EciClient = InstanceType<typeof eciSdk.default>;
@@ -106,12 +106,32 @@ export class SdkEci implements EciPort {
         });
         const r = await call(this.ctx, 'eci', 'DescribeContainerGroups', () => this.client.describeContainerGroups(req));
         for (const c of r.body?.containerGroups ?? []) {
-          out.push({ id: c.containerGroupId ?? '', name: c.containerGroupName ?? '', status: c.status ?? '', creationTime: c.creationTime ?? '', tags: (c.tags ?? []).map((t) => ({ key: t.key ?? '', value: t.value ?? '' })) });
+          out.push({
+            id: c.containerGroupId ?? '', name: c.containerGroupName ?? '', status: c.status ?? '', creationTime: c.creationTime ?? '', tags: (c.tags ?? []).map((t) => ({ key: t.key ?? '', value: t.value ?? '' })),
+            ...(c.zoneId ? { zoneId: c.zoneId } : {}), ...(c.cpu !== undefined ? { cpu: c.cpu } : {}), ...(c.memory !== undefined ? { memory: c.memory } : {}),
+            ...(c.instanceType ? { instanceType: c.instanceType } : {}), ...(c.spotStrategy ? { spotStrategy: c.spotStrategy } : {}),
+            ...(c.ephemeralStorage ? { ephemeralStorage: c.ephemeralStorage } : {}), ...(c.succeededTime || c.failedTime ? { endTime: c.succeededTime || c.failedTime } : {}),
+          });
         }
         next = r.body?.nextToken || undefined;
       } while (next);
     }
     return out;
+  }
+
+  async describePrice(spec: PriceSpec): Promise<SpecPrice> {
+    const r = await call(this.ctx, 'eci', 'DescribeContainerGroupPrice', () => this.client.describeContainerGroupPrice(new eciSdk.DescribeContainerGroupPriceRequest({
+      regionId: this.region, ...(spec.instanceType ? { instanceType: spec.instanceType } : { cpu: spec.cpu, memory: spec.memory }),
+      ...(spec.zoneId ? { zoneId: spec.zoneId } : {}), ...(spec.ephemeralStorage ? { ephemeralStorage: spec.ephemeralStorage } : {}),
+      // the current spot price: asked as SpotAsPriceGo (a price limit only caps what is paid, it is not the price)
+      ...(spec.spotStrategy && spec.spotStrategy !== 'NoSpot' ? { spotStrategy: 'SpotAsPriceGo' } : {}),
+    })));
+    const info = r.body?.priceInfo;
+    const spot = (info?.spotPrices?.spotPrice ?? []).find((p) => !spec.zoneId || p.zoneId === spec.zoneId);
+    return {
+      perSecond: info?.price?.tradePrice ?? info?.price?.originalPrice ?? 0, currency: info?.price?.currency ?? 'CNY',
+      ...(spot?.spotPrice !== undefined ? { spotPerSecond: spot.spotPrice } : {}),
+    };
   }
 
   async deleteContainerGroup(id: string, clientToken: string): Promise<boolean> {

@@ -88,7 +88,18 @@ export interface VirtualNodeInfo {
   id: string; name: string; status: string; vpcId: string; vSwitchIds: string[]; securityGroupId: string;
   intranetIp: string; creationTime: string; tags: Tag[]; events: VirtualNodeEvent[];
 }
-export interface ContainerGroupInfo { id: string; name: string; status: string; tags: Tag[]; creationTime: string }
+export interface ContainerGroupInfo {
+  id: string; name: string; status: string; tags: Tag[]; creationTime: string;
+  /** What it runs on, as DescribeContainerGroups reports it (for pricing). */
+  zoneId?: string; cpu?: number; memory?: number; instanceType?: string; spotStrategy?: string; ephemeralStorage?: number;
+  /** When it ended (SucceededTime or FailedTime), for one ECI still lists. */
+  endTime?: string;
+}
+
+/** A spec as DescribeContainerGroupPrice takes it. */
+export interface PriceSpec { cpu: number; memory: number; instanceType?: string | undefined; zoneId?: string | undefined; spotStrategy?: string | undefined; ephemeralStorage?: number | undefined }
+/** Prices per second: the list price (TradePrice before discounts) and, for a spot strategy, the spot price in the zone. */
+export interface SpecPrice { perSecond: number; currency: string; spotPerSecond?: number }
 
 export interface EciPort {
   /** The regions ECI serves. */
@@ -103,6 +114,8 @@ export interface EciPort {
   /** All pages. */
   describeContainerGroups(filter: { tags?: Tag[]; ids?: string[] }): Promise<ContainerGroupInfo[]>;
   deleteContainerGroup(id: string, clientToken: string): Promise<boolean>;
+  /** DescribeContainerGroupPrice: pay-as-you-go list prices of a spec, per second. */
+  describePrice(spec: PriceSpec): Promise<SpecPrice>;
 }
 
 export interface RegisteredCluster {

@@ -32,7 +32,7 @@ export interface GroupEntry {
 const DOCS: Record<string, string> = {
   ram: 'ram.md', secret: 'ram.md', kubeconfig: 'kubeconfig.md', cluster: 'addon.md', config: 'addon.md', install: 'vnodes.md', status: 'vnodes.md',
   update: 'vnodes.md', drain: 'vnodes.md', uninstall: 'vnodes.md', scale: 'vnodes.md', scheduling: 'scheduling.md', doctor: 'doctor.md',
-  completion: 'conventions.md', __nodes: 'conventions.md', sandbox: 'sandbox.md',
+  completion: 'conventions.md', __nodes: 'conventions.md', sandbox: 'sandbox.md', cost: 'cost.md',
 };
 
 export function docsPage(path: string[]): string {
@@ -114,6 +114,12 @@ export const commands: CommandEntry[] = [
     summary: 'show the virtual nodes: ECI status, node readiness, pods, warnings',
     examples: ['vnode status', 'vnode status vnode -o yaml', 'vnode status virtual-kubelet-cn-hangzhou-h'],
     load: async () => (await import('./status.js')).default,
+  },
+  {
+    path: ['cost'],
+    summary: 'what this cluster\'s virtual nodes bill now, priced by ECI: per instance, VNode, namespace and workload; orphans apart',
+    examples: ['vnode cost', 'vnode cost --namespace burst -o json', 'vnode cost --selector app=web'],
+    load: async () => (await import('./cost.js')).default,
   },
   {
     path: ['scheduling', 'enable'],

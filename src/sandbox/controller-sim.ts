@@ -4,6 +4,7 @@ import { CoordinationV1Api, CoreV1Api, KubeConfig, VersionApi, type V1Pod } from
 import { cloudError } from '../cloud/errors.js';
 import { poolConnections } from '../cluster/kube.js';
 import { pause as sleep } from '../util/sleep.js';
+import { podSpec } from './cloud/pricing.js';
 import type { CloudState } from './cloud/state.js';
 import { allocateIp } from './cloud/state.js';
 import { containerEnv, INSTANCE_ANNOTATION, messageOf, podEvent, registerNode, renewLease, serveNode, serviceAccountKubeConfig, watchPods, type PodProvider } from './kubelet.js';
@@ -218,6 +219,8 @@ export class ControllerSimulator {
         const req = new eciSdk.CreateContainerGroupRequest({
           regionId: region, containerGroupName: `${ns}-${name}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 128).replace(/^-+|-+$/g, ''),
           securityGroupId: p.securityGroupId, vSwitchId, resourceGroupId: p.resourceGroupId || undefined,
+          // the spec the pod asks for (documented annotations), as the controller passes it on
+          ...((): Record<string, unknown> => { const sp = podSpec(pod.metadata?.annotations); return { cpu: sp.cpu, memory: sp.memory, instanceType: sp.instanceType, spotStrategy: sp.spotStrategy }; })(),
           // one pod, one container group, whatever is retried
           clientToken: pod.metadata!.uid,
           container: (pod.spec?.containers ?? []).map((c) => new eciSdk.CreateContainerGroupRequestContainer({ name: c.name, image: c.image ?? '' })),

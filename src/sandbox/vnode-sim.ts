@@ -1,3 +1,4 @@
+import { podSpec } from './cloud/pricing.js';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -214,7 +215,8 @@ export class VirtualNodeSimulator {
           cg = {
             id: randomId('eci-', 20), name: `${ns}-${name}`.slice(0, 128), status: 'Running', regionId: v.regionId, zoneId: v.zoneId,
             vSwitchId: v.vSwitchIds[0]!, securityGroupId: v.securityGroupId, creationTime: iso(new Date()),
-            intranetIp: allocateIp(state, v.vSwitchIds.find((s) => state.data.vswitches.some((w) => w.id === s && w.zoneId === v.zoneId)) ?? v.vSwitchIds[0]!), cpu: 2, memory: 4,
+            intranetIp: allocateIp(state, v.vSwitchIds.find((s) => state.data.vswitches.some((w) => w.id === s && w.zoneId === v.zoneId)) ?? v.vSwitchIds[0]!),
+            ...podSpec(pod.metadata?.annotations),
             virtualNodeId: v.id,
             tags: [
               { Key: 'ClusterName', Value: v.tags.find((t) => t.Key === 'vnode-cluster')?.Value ?? 'kubernetes' },

@@ -163,6 +163,7 @@ export function csService(hooks: CsHooks = {}): Service {
       if (c.state === 'deleting') {
         if (t - (c.deletingAt ?? t) >= DELETING_MS) {
           list.splice(i, 1);
+          ctx.state.saveSoon();
           ctx.state.data.addons = addons(ctx).filter((a) => a.clusterId !== c.id);
         }
         continue;
@@ -174,7 +175,7 @@ export function csService(hooks: CsHooks = {}): Service {
       const connected = hooks.agentConnected?.(c.id, c.agentToken, Boolean(c.endpointPublicAccess)) ?? false;
       if ((c.state === 'waiting' || c.state === 'disconnected' || c.state === 'unavailable') && connected) c.state = 'running';
       else if (c.state === 'running' && !connected) c.state = 'disconnected';
-      if (c.state !== was) c.updated = iso(ctx.now);
+      if (c.state !== was) { c.updated = iso(ctx.now); ctx.state.saveSoon(); }
     }
   };
   const cluster = (ctx: CallContext, id: string | undefined): RegisteredClusterRec => {

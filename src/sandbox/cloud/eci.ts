@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ApiError, invalid, missing } from './errors.js';
 import { indexed, str, type CallContext, type Service } from './service.js';
 import { isAllowed } from './policies.js';
+import { priceAnswer } from './pricing.js';
 import { accountOf, allocateIp, ECI_VNODE_ROLE, iso, randomId, releaseDue, type ContainerGroupRec, type Tag, type Taint, type VirtualNodeRec } from './state.js';
 
 const MAX_PAGE = 20;
@@ -103,6 +104,8 @@ function cgView(c: ContainerGroupRec): Record<string, unknown> {
   return {
     ContainerGroupId: c.id, ContainerGroupName: c.name, Status: c.status, RegionId: c.regionId, ZoneId: c.zoneId, VSwitchId: c.vSwitchId,
     SecurityGroupId: c.securityGroupId, Tags: c.tags, CreationTime: c.creationTime, IntranetIp: c.intranetIp, Cpu: c.cpu, Memory: c.memory,
+    InstanceType: c.instanceType ?? '', SpotStrategy: c.spotStrategy ?? 'NoSpot', EphemeralStorage: c.ephemeralStorage ?? 0,
+    ...(c.succeededTime ? { SucceededTime: c.succeededTime } : {}), ...(c.failedTime ? { FailedTime: c.failedTime } : {}),
   };
 }
 
@@ -147,6 +150,10 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
       refuse: () => new ApiError(400, 'ServiceNotEnabled', 'The service this request depends on is not enabled: activate Elastic Container Instance first.'),
     },
     handlers: {
+      DescribeContainerGroupPrice(ctx) {
+        region(ctx);
+        return priceAnswer(ctx, [...new Set(ctx.state.data.vswitches.map((v) => v.zoneId))].sort());
+      },
       DescribeRegions(ctx) {
         const want = str(ctx, 'RegionId');
         const r = ctx.state.data.regionId;
@@ -210,6 +217,7 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
         const want = tags(ctx);
         // deleted ones linger as Cleaned, with the tags they had
         const cleaned = (ctx.state.data.cleanedVirtualNodes ??= []).filter((v) => Date.now() - v.cleanedAt < CLEANED_RETENTION_MS);
+        if (cleaned.length !== ctx.state.data.cleanedVirtualNodes.length) ctx.state.saveSoon();
         ctx.state.data.cleanedVirtualNodes = cleaned;
         const all = [...ctx.state.data.virtualNodes, ...cleaned].filter((v) => (!ids || ids.includes(v.id)) && (!name || v.name === name) && (!status || v.status === status)
           && (!rg || v.resourceGroupId === rg) && matchTags(v.tags, want));
@@ -286,6 +294,7 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
           const cg: ContainerGroupRec = {
             id: randomId('eci-', 20), name, status: 'Running', regionId, zoneId: home.zoneId, vSwitchId: home.id, securityGroupId: sgId,
             creationTime: iso(ctx.now), intranetIp: allocateIp(ctx.state, home.id), cpu: Number(str(ctx, 'Cpu') ?? 2), memory: Number(str(ctx, 'Memory') ?? 4),
+            ...(str(ctx, 'InstanceType') ? { instanceType: str(ctx, 'InstanceType')! } : {}), ...(str(ctx, 'SpotStrategy') ? { spotStrategy: str(ctx, 'SpotStrategy')! } : {}),
             tags: tags(ctx), createdBy: { accessKeyId: ctx.caller.accessKeyId, user: ctx.caller.user },
             containers: containers.map((c) => ({ name: c.Name!, image: c.Image! })),
           };

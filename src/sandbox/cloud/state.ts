@@ -25,6 +25,13 @@ export interface ContainerGroupRec {
   /** Who created it (the signing AccessKey and its RAM user; null user = the account). Absent: made by a VNode inside ECI. */
   createdBy?: { accessKeyId: string; user: string | null };
   containers?: { name: string; image: string }[];
+  instanceType?: string;
+  /** NoSpot (absent), SpotAsPriceGo or SpotWithPriceLimit. */
+  spotStrategy?: string;
+  ephemeralStorage?: number;
+  /** When it ended, for the instances ECI keeps listing for an hour after (Succeeded, Failed). */
+  succeededTime?: string;
+  failedTime?: string;
   /** The VNode whose pod this instance runs (what DeleteVirtualNode checks). */
   virtualNodeId?: string;
   /** Terminating: ECI releases the instance at this time (ms), some seconds after its pod is gone. */

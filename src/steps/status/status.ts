@@ -31,7 +31,7 @@ export interface VirtualNodeStatus {
   conditions?: Condition[];
 }
 
-function isVirtualNode(n: KubeObject): boolean {
+export function isVirtualNode(n: KubeObject): boolean {
   const l = n.metadata.labels ?? {};
   return l['k8s.aliyun.com/vnode'] === 'true' || l.type === 'virtual-kubelet';
 }

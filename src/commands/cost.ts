@@ -1,0 +1,67 @@
+import { usageError } from '../errors.js';
+import type { CostReport, Rate } from '../steps/cost/cost.js';
+import { defineCommand, flag, read } from './define.js';
+import { table } from './status.js';
+
+const SELECTOR = /^[A-Za-z0-9._/-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*)?(\s*,\s*[A-Za-z0-9._/-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*)?)*$/;
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export function money(n: number, currency: string): string {
+  return `${n < 0.01 && n > 0 ? n.toFixed(4) : n.toFixed(2)} ${currency}`;
+}
+
+function rateCells(r: Rate, c: string): string[] {
+  return [money(r.perHour, c), money(r.perDay, c), money(r.per30Days, c)];
+}
+
+export function renderCost(r: CostReport): string {
+  const c = r.currency;
+  const lines: string[] = [];
+  lines.push(`Rate now: ${money(r.total.perHour, c)}/hour (${money(r.total.perDay, c)}/day, ${money(r.total.per30Days, c)}/30 days).`);
+  if (r.orphans.length) {
+    const rate = r.orphans.reduce((s, o) => s + o.rate.perHour, 0);
+    lines.push('', `ORPHANS: ${r.orphans.length} ECI instance(s) on these virtual nodes that no pod accounts for, billed for nothing: ${money(rate, c)}/hour`,
+      table([['INSTANCE', 'STATUS', 'NODE', 'SPEC', 'SINCE', 'PER HOUR'], ...r.orphans.map((o) => [o.id, o.status, o.node, o.spec, o.runningSince, money(o.rate.perHour, c)])]),
+      'They are found by the NodeName tag, which ECI does not document, not by a pod: check them in the ECI console.');
+  }
+  if (r.vnodes.length) {
+    lines.push('', 'VNODES (each billed as a resident instance)', table([['NAME', 'VNODE ID', 'SPEC', 'PER HOUR', 'PER DAY', 'PER 30 DAYS'], ...r.vnodes.map((v) => [v.name, v.virtualNodeId, v.spec, ...rateCells(v.rate, c)])]));
+  }
+  if (r.instances.length) {
+    lines.push('', 'INSTANCES', table([['POD', 'WORKLOAD', 'NODE', 'SPEC', 'SINCE', 'PER HOUR'],
+      ...r.instances.map((i) => [`${i.namespace}/${i.pod}`, i.workload ?? '-', i.node, i.spec, i.runningSince, money(i.rate.perHour, c)])]));
+    lines.push('', 'BY NAMESPACE', table([['NAMESPACE', 'INSTANCES', 'PER HOUR', 'PER DAY', 'PER 30 DAYS'], ...r.byNamespace.map((g) => [g.key, String(g.instances), ...rateCells(g.rate, c)])]));
+    lines.push('', 'BY WORKLOAD', table([['WORKLOAD', 'INSTANCES', 'PER HOUR', 'PER DAY', 'PER 30 DAYS'], ...r.byWorkload.map((g) => [g.key, String(g.instances), ...rateCells(g.rate, c)])]));
+  } else {
+    lines.push('', 'No ECI instance runs for a pod of these virtual nodes.');
+  }
+  if (r.ended.length) {
+    lines.push('', `ENDED within the hour ECI keeps them: ${money(r.endedCost, c)} while they ran`,
+      table([['INSTANCE', 'STATUS', 'POD', 'SPEC', 'RAN', 'COST'], ...r.ended.map((e) => [e.id, e.status, `${e.namespace ?? '-'}/${e.pod ?? '-'}`, e.spec, `${e.ranSeconds}s`, money(e.cost, c)])]));
+  }
+  lines.push('', `Figures: ${r.note}. Spot instances are priced at the current spot price ECI reports for their zone and type.`);
+  return lines.join('\n');
+}
+
+export default defineCommand({
+  description: 'What this cluster\'s virtual nodes bill right now, priced by ECI itself (DescribeContainerGroupPrice, one call per distinct spec): '
+    + 'each instance of a pod on either kind of virtual node (pod, namespace, workload, node, spec, spot, running since), each VNode (a resident '
+    + '2 vCPU / 8 GiB instance), grouped by namespace and workload, per hour, day and 30 days; instances no pod accounts for (orphans) apart; and what '
+    + 'instances that ended within the hour ECI keeps them cost while they ran. List prices before discounts: the bill is the authority.',
+  flags: {
+    namespace: flag('--namespace <name>', 'only the pods of this namespace', read.optional((v) => {
+      if (!NAMESPACE.test(v)) throw usageError('InvalidNamespace', `invalid --namespace "${v}": a namespace name is lowercase letters, digits and '-'`);
+      return v;
+    })),
+    selector: flag('--selector <k=v,...>', 'only the pods with these labels (a label selector, as kubectl -l)', read.optional((v) => {
+      if (!SELECTOR.test(v)) throw usageError('InvalidSelector', `invalid --selector "${v}": expected a label selector such as app=web,tier!=cache`);
+      return v;
+    })),
+  },
+  mutates: false,
+  async run(ctx, o) {
+    const { costReport } = await import('../steps/cost/cost.js');
+    const r = await costReport(ctx, o);
+    ctx.out.result(r, () => renderCost(r));
+  },
+});

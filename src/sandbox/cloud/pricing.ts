@@ -1,0 +1,90 @@
+import { ApiError, invalid, missing } from './errors.js';
+import { str, type CallContext } from './service.js';
+
+/**
+ * ECI's pay-as-you-go prices as the emulator plays them, per second, in CNY. The per-vCPU and per-GiB figures are
+ * the ones DescribeContainerGroupPrice's documented example implies (2 vCPU / 4 GiB: 0.00012252 per second); the
+ * instance types, the spot discounts and the offered specs are an ASSUMPTION (the real table is ECI's own).
+ */
+export const PER_VCPU_SECOND = 0.000049;
+export const PER_GIB_SECOND = 0.00000613;
+export const CURRENCY = 'CNY';
+
+/** ECS instance types an instance may run on (instead of a vCPU/memory spec), by type: its vCPU and GiB. */
+export const INSTANCE_TYPES: Record<string, { cpu: number; memory: number }> = {
+  'ecs.c6.large': { cpu: 2, memory: 4 }, 'ecs.c6.xlarge': { cpu: 4, memory: 8 }, 'ecs.g6.large': { cpu: 2, memory: 8 },
+  'ecs.g6.xlarge': { cpu: 4, memory: 16 }, 'ecs.r6.large': { cpu: 2, memory: 16 }, 'ecs.gn6i-c4g1.xlarge': { cpu: 4, memory: 15 },
+};
+
+/** The vCPU/memory specs ECI offers: 2 or 4 GiB per vCPU below 1 vCPU, 2, 4 or 8 from 1 vCPU up. */
+export function offeredSpec(cpu: number, memory: number): boolean {
+  const cpus = [0.25, 0.5, 1, 2, 4, 8, 12, 16, 24, 32, 52, 64];
+  if (!cpus.includes(cpu)) return false;
+  return (cpu < 1 ? [2, 4] : [2, 4, 8]).some((r) => Math.abs(memory - cpu * r) < 1e-9);
+}
+
+/** The spot price's share of the list price, by zone (the emulator's: real spot prices move with stock). */
+const SPOT_SHARE: Record<string, number> = { 'cn-hangzhou-h': 0.2, 'cn-hangzhou-i': 0.25 };
+
+const round = (n: number): number => Math.round(n * 1e8) / 1e8;
+
+/** DescribeContainerGroupPrice: the documented request and answer, refusing what the API refuses. */
+export function priceAnswer(ctx: CallContext, zones: string[]): Record<string, unknown> {
+  const type = str(ctx, 'InstanceType');
+  const cpuRaw = str(ctx, 'Cpu');
+  const memRaw = str(ctx, 'Memory');
+  let cpu: number;
+  let memory: number;
+  if (type) {
+    const t = INSTANCE_TYPES[type];
+    // ASSUMPTION: the code of an instance type ECI does not offer
+    if (!t) throw new ApiError(400, 'InvalidParameter.InstanceType', `The specified InstanceType ${type} is not supported.`);
+    ({ cpu, memory } = t);
+  } else {
+    if (cpuRaw === undefined) throw missing('Cpu');
+    if (memRaw === undefined) throw missing('Memory');
+    cpu = Number(cpuRaw);
+    memory = Number(memRaw);
+    // ASSUMPTION: the code of a spec ECI does not offer
+    if (!offeredSpec(cpu, memory)) throw new ApiError(400, 'InvalidParameter.CpuOrMemory', `The specified spec ${cpuRaw} vCPU / ${memRaw} GiB is not offered.`);
+  }
+  const zone = str(ctx, 'ZoneId');
+  if (zone && !zones.includes(zone)) throw invalid('ZoneId', `zone ${zone} is not one of ${zones.join(', ')}`);
+  const strategy = str(ctx, 'SpotStrategy') ?? 'NoSpot';
+  if (!['NoSpot', 'SpotWithPriceLimit', 'SpotAsPriceGo'].includes(strategy)) throw invalid('SpotStrategy', `"${strategy}" must be NoSpot, SpotWithPriceLimit or SpotAsPriceGo`);
+  // documented: SpotPriceLimit is required with SpotWithPriceLimit
+  if (strategy === 'SpotWithPriceLimit' && str(ctx, 'SpotPriceLimit') === undefined) throw missing('SpotPriceLimit');
+  const storage = Number(str(ctx, 'EphemeralStorage') ?? 0);
+  const cpuPrice = round(cpu * PER_VCPU_SECOND);
+  const memPrice = round(memory * PER_GIB_SECOND);
+  // ASSUMPTION: ephemeral storage beyond the free 30 GiB, per GiB-second
+  const storagePrice = round(Math.max(0, storage - 30) * 0.0000000417);
+  const total = round(cpuPrice + memPrice + storagePrice);
+  const detail = [{ Resource: 'Cpu', OriginalPrice: cpuPrice, DiscountPrice: 0, TradePrice: cpuPrice }, { Resource: 'Memory', OriginalPrice: memPrice, DiscountPrice: 0, TradePrice: memPrice },
+    ...(storagePrice > 0 ? [{ Resource: 'EphemeralStorage', OriginalPrice: storagePrice, DiscountPrice: 0, TradePrice: storagePrice }] : [])];
+  const spot = strategy === 'NoSpot' ? [] : (zone ? [zone] : zones).map((z) => ({
+    ZoneId: z, InstanceType: type ?? `eci.${cpu}c${memory}g`, OriginPrice: total, SpotPrice: round(total * (SPOT_SHARE[z] ?? 0.3)),
+  }));
+  return {
+    PriceInfo: {
+      Price: { OriginalPrice: total, DiscountPrice: 0, TradePrice: total, Currency: CURRENCY, DetailInfos: { DetailInfo: detail } },
+      SpotPrices: { SpotPrice: spot },
+    },
+  };
+}
+
+/**
+ * The spec a pod asks ECI for, by the documented pod annotations: k8s.aliyun.com/eci-use-specs ("2-4Gi", or an
+ * instance type such as ecs.c6.large; the first one), k8s.aliyun.com/eci-spot-strategy; 2 vCPU / 4 GiB otherwise.
+ */
+export function podSpec(annotations: Record<string, string> | undefined): { cpu: number; memory: number; instanceType?: string; spotStrategy?: string } {
+  const specs = (annotations?.['k8s.aliyun.com/eci-use-specs'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const spot = annotations?.['k8s.aliyun.com/eci-spot-strategy'];
+  const first = specs[0];
+  const base = ((): { cpu: number; memory: number; instanceType?: string } => {
+    if (first && INSTANCE_TYPES[first]) return { ...INSTANCE_TYPES[first]!, instanceType: first };
+    const m = first ? /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)Gi$/.exec(first) : null;
+    return m ? { cpu: Number(m[1]), memory: Number(m[2]) } : { cpu: 2, memory: 4 };
+  })();
+  return { ...base, ...(spot ? { spotStrategy: spot } : {}) };
+}

@@ -1,0 +1,175 @@
+import type { ContainerGroupInfo, PriceSpec, SpecPrice } from '../../cloud/port.js';
+import { clusterUid } from '../../cluster/cluster-id.js';
+import type { ClusterPort, KubeObject } from '../../cluster/port.js';
+import type { Context } from '../../context.js';
+import { INSTANCE_ANNOTATION, TAG_NODE_NAME, TERMINAL_STATUSES } from '../../assumptions.js';
+import { TAG_CLUSTER, TAG_NAME } from '../virtual-node/install.js';
+import { isVirtualNode } from '../status/status.js';
+
+/** What the figures are: said with every figure. */
+export const COST_NOTE = 'list prices of pay-as-you-go ECI (DescribeContainerGroupPrice), before discounts, savings plans or free quotas; the bill is the authority';
+/** Each VNode is billed as a resident instance of this spec (documented on CreateVirtualNode). */
+export const VNODE_SPEC = { cpu: 2, memory: 8 };
+/** How long ECI keeps listing instances that ended (documented: an hour in full). */
+export const ENDED_WINDOW_MS = 3600_000;
+
+export interface Rate { perSecond: number; perHour: number; perDay: number; per30Days: number }
+export interface PricedInstance {
+  id: string; status: string; pod: string | null; namespace: string | null; workload: string | null; node: string;
+  spec: string; spot: boolean; runningSince: string; rate: Rate;
+}
+export interface EndedInstance { id: string; status: string; pod: string | null; namespace: string | null; node: string; spec: string; ranSeconds: number; cost: number }
+export interface Group { key: string; instances: number; rate: Rate }
+export interface CostReport {
+  currency: string;
+  note: string;
+  total: Rate;
+  vnodes: { name: string; virtualNodeId: string; spec: string; rate: Rate }[];
+  instances: PricedInstance[];
+  byNamespace: Group[];
+  byWorkload: Group[];
+  /** Instances no pod accounts for: billed for nothing. */
+  orphans: PricedInstance[];
+  ended: EndedInstance[];
+  endedCost: number;
+  /** Calls made to ECI for this report. */
+  eciCalls: number;
+}
+
+export interface CostOptions { namespace: string | undefined; selector: string | undefined }
+
+const rate = (perSecond: number): Rate => ({ perSecond, perHour: perSecond * 3600, perDay: perSecond * 86_400, per30Days: perSecond * 2_592_000 });
+const add = (a: Rate, b: Rate): Rate => rate(a.perSecond + b.perSecond);
+const ZERO = rate(0);
+
+function specText(s: PriceSpec): string {
+  return `${s.instanceType ? `${s.instanceType} ` : ''}${s.cpu} vCPU / ${s.memory} GiB${s.spotStrategy && s.spotStrategy !== 'NoSpot' ? ', spot' : ''}`;
+}
+
+/** The workload a pod belongs to: its controller, and a ReplicaSet's Deployment. */
+async function workloadOf(cluster: ClusterPort, p: KubeObject, cache: Map<string, string>): Promise<string | null> {
+  const owner = (p.metadata.ownerReferences as { kind: string; name: string; controller?: boolean }[] | undefined)?.find((o) => o.controller);
+  if (!owner) return null;
+  const ns = p.metadata.namespace!;
+  if (owner.kind !== 'ReplicaSet') return `${owner.kind} ${ns}/${owner.name}`;
+  const key = `${ns}/${owner.name}`;
+  if (!cache.has(key)) {
+    const rs = await cluster.get<KubeObject>({ apiVersion: 'apps/v1', kind: 'ReplicaSet', namespace: ns, name: owner.name });
+    const dep = (rs?.metadata.ownerReferences as { kind: string; name: string; controller?: boolean }[] | undefined)?.find((o) => o.controller);
+    cache.set(key, dep ? `${dep.kind} ${ns}/${dep.name}` : `ReplicaSet ${ns}/${owner.name}`);
+  }
+  return cache.get(key)!;
+}
+
+/**
+ * `vnode cost`: what this cluster's virtual nodes bill now, priced by ECI itself. Every VNode (a resident
+ * 2 vCPU / 8 GiB instance), every instance of a pod on either kind of virtual node (tied to its pod by the
+ * documented annotation), instances no pod accounts for, and those that ended within the hour ECI still lists them.
+ * One DescribeContainerGroupPrice per distinct spec, cached for the run.
+ */
+export async function costReport(ctx: Context, opts: CostOptions): Promise<CostReport> {
+  const cluster = await ctx.cluster();
+  const cloud = await ctx.cloud();
+  let calls = 0;
+  const counted = <T>(p: Promise<T>, n = 1): Promise<T> => { calls += n; return p; };
+  const id = await clusterUid(cluster);
+  const vnodesEci = (await counted(cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: id }] }))).filter((v) => v.status !== 'Cleaned');
+  const nodes = (await cluster.list<KubeObject>('v1', 'Node')).filter(isVirtualNode).map((n) => n.metadata.name!);
+  const onVirtual = new Set(nodes);
+  const pods = (await cluster.list<KubeObject & { spec?: { nodeName?: string } }>('v1', 'Pod', {
+    ...(opts.namespace ? { namespace: opts.namespace } : {}), ...(opts.selector ? { labelSelector: opts.selector } : {}),
+  })).filter((p) => p.spec?.nodeName && onVirtual.has(p.spec.nodeName));
+  const podOf = new Map<string, KubeObject & { spec?: { nodeName?: string } }>();
+  for (const p of pods) { const i = p.metadata.annotations?.[INSTANCE_ANNOTATION]; if (i) podOf.set(i, p); }
+
+  // every instance of the virtual nodes (tag NodeName: candidates), then those pods name that the tags missed
+  const instances = new Map<string, ContainerGroupInfo & { node: string }>();
+  for (const node of nodes) {
+    const found = await cloud.eci.describeContainerGroups({ tags: [{ key: TAG_NODE_NAME, value: node }] });
+    calls += Math.max(1, Math.ceil(found.length / 20));
+    for (const g of found) instances.set(g.id, { ...g, node });
+  }
+  const missing = [...podOf.keys()].filter((i) => !instances.has(i));
+  if (missing.length) {
+    for (const g of await counted(cloud.eci.describeContainerGroups({ ids: missing }), Math.ceil(missing.length / 20))) instances.set(g.id, { ...g, node: podOf.get(g.id)?.spec?.nodeName ?? '' });
+  }
+
+  const prices = new Map<string, Promise<SpecPrice>>();
+  const priceOf = (s: PriceSpec): Promise<SpecPrice> => {
+    const key = JSON.stringify([s.cpu, s.memory, s.instanceType ?? '', s.zoneId ?? '', s.spotStrategy && s.spotStrategy !== 'NoSpot' ? 'spot' : '', s.ephemeralStorage ?? 0]);
+    if (!prices.has(key)) prices.set(key, counted(cloud.eci.describePrice(s)));
+    return prices.get(key)!;
+  };
+  const perSecond = async (s: PriceSpec): Promise<number> => {
+    const p = await priceOf(s);
+    return s.spotStrategy && s.spotStrategy !== 'NoSpot' ? p.spotPerSecond ?? p.perSecond : p.perSecond;
+  };
+  let currency = 'CNY';
+
+  const vnodes: CostReport['vnodes'] = [];
+  // a filter narrows the pods: the VNodes themselves are this cluster's whatever the namespace
+  if (!opts.namespace && !opts.selector) {
+    for (const v of vnodesEci) {
+      const spec: PriceSpec = { ...VNODE_SPEC };
+      const p = await priceOf(spec);
+      currency = p.currency;
+      vnodes.push({ name: v.tags.find((t) => t.key === TAG_NAME)?.value ?? v.name, virtualNodeId: v.id, spec: specText(spec), rate: rate(p.perSecond) });
+    }
+  }
+
+  // every distinct spec priced at once (a few at a time), before the instances are walked
+  const specOf = (g: ContainerGroupInfo): PriceSpec => ({ cpu: g.cpu ?? 2, memory: g.memory ?? 4, instanceType: g.instanceType, zoneId: g.zoneId, spotStrategy: g.spotStrategy, ephemeralStorage: g.ephemeralStorage });
+  const pending = [...instances.values()].map(specOf);
+  for (let i = 0; i < pending.length;) {
+    const batch: Promise<SpecPrice>[] = [];
+    while (i < pending.length && batch.length < 8) {
+      const before = prices.size;
+      const p = priceOf(pending[i++]!);
+      if (prices.size > before) batch.push(p);
+    }
+    await Promise.all(batch);
+  }
+
+  const workloads = new Map<string, string>();
+  const priced: PricedInstance[] = [];
+  const orphans: PricedInstance[] = [];
+  const ended: EndedInstance[] = [];
+  const now = Date.now();
+  for (const g of instances.values()) {
+    const pod = podOf.get(g.id);
+    if ((opts.namespace || opts.selector) && !pod) continue;
+    const spec = specOf(g);
+    const price = await priceOf(spec);
+    currency = price.currency;
+    const ps = await perSecond(spec);
+    if (TERMINAL_STATUSES.includes(g.status)) {
+      const end = Date.parse(g.endTime ?? '');
+      const start = Date.parse(g.creationTime);
+      if (!Number.isFinite(end) || !Number.isFinite(start) || now - end > ENDED_WINDOW_MS) continue;
+      const ran = Math.max(0, (end - start) / 1000);
+      ended.push({ id: g.id, status: g.status, pod: pod ? pod.metadata.name! : g.tags.find((t) => t.key === 'PodName')?.value ?? null, namespace: pod?.metadata.namespace ?? g.tags.find((t) => t.key === 'NameSpace')?.value ?? null,
+        node: g.node, spec: specText(spec), ranSeconds: Math.round(ran), cost: ps * ran });
+      continue;
+    }
+    const row: PricedInstance = {
+      id: g.id, status: g.status, pod: pod?.metadata.name ?? null, namespace: pod?.metadata.namespace ?? null, workload: pod ? await workloadOf(cluster, pod, workloads) : null,
+      node: g.node, spec: specText(spec), spot: Boolean(spec.spotStrategy && spec.spotStrategy !== 'NoSpot'), runningSince: g.creationTime, rate: rate(ps),
+    };
+    (pod ? priced : orphans).push(row);
+  }
+  priced.sort((a, b) => `${a.namespace}/${a.pod}`.localeCompare(`${b.namespace}/${b.pod}`));
+  const group = (key: (i: PricedInstance) => string): Group[] => {
+    const m = new Map<string, Group>();
+    for (const i of priced) {
+      const k = key(i);
+      const cur = m.get(k) ?? { key: k, instances: 0, rate: ZERO };
+      m.set(k, { key: k, instances: cur.instances + 1, rate: add(cur.rate, i.rate) });
+    }
+    return [...m.values()].sort((a, b) => b.rate.perSecond - a.rate.perSecond || a.key.localeCompare(b.key));
+  };
+  const total = [...vnodes.map((v) => v.rate), ...priced.map((i) => i.rate), ...orphans.map((i) => i.rate)].reduce(add, ZERO);
+  return {
+    currency, note: COST_NOTE, total, vnodes, instances: priced, byNamespace: group((i) => i.namespace ?? '-'), byWorkload: group((i) => i.workload ?? `Pod ${i.namespace}/${i.pod}`),
+    orphans, ended, endedCost: ended.reduce((s, e) => s + e.cost, 0), eciCalls: calls,
+  };
+}

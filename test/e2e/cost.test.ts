@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import eciSdk from '@alicloud/eci20180808';
+import openapiClient from '@alicloud/openapi-client';
+import { connectCluster } from '../../src/cluster/kube.js';
+import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
+import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
+import { PER_GIB_SECOND, PER_VCPU_SECOND } from '../../src/sandbox/cloud/pricing.js';
+import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
+import { iso } from '../../src/sandbox/cloud/state.js';
+import { startTestControlPlane } from '../helpers/controlplane.js';
+import { runVnode, until, type RunResult } from '../helpers/run.js';
+import type { CostReport } from '../../src/steps/cost/cost.js';
+
+type CP = Awaited<ReturnType<typeof startTestControlPlane>>;
+const VSW = 'vsw-bp1sandboxzoneh00001';
+const SG = 'sg-bp1sandboxkubelet0001';
+const close = (a: number, b: number, what: string): void => assert.ok(Math.abs(a - b) < 1e-9 * Math.max(1, Math.abs(b)), `${what}: ${a} != ${b}`);
+
+/** What bursting costs, priced by the emulator's ECI as the SDK asks it. */
+describe('vnode cost (real control plane, sandbox cloud, DescribeContainerGroupPrice)', () => {
+  let cp: CP;
+  let emu: CloudEmulator;
+  let admin: ClusterPort;
+  let vnodeNode: string;
+  const vk = (args: string[]): Promise<RunResult> => runVnode(['--kubeconfig', cp.kubeconfig, ...args], { cwd: cp.workDir, env: emu.env() });
+  const ok = async (args: string[]): Promise<RunResult> => {
+    const r = await vk(args);
+    assert.equal(r.code, 0, `vnode ${args.join(' ')}\n${r.stderr}`);
+    return r;
+  };
+  /** ECI's own answer for a spec: what every figure must come from. */
+  async function eciPrice(req: Record<string, unknown>): Promise<{ trade: number; spot?: number }> {
+    const k = emu.state.operatorKey;
+    const client = new eciSdk.default(new openapiClient.Config({ accessKeyId: k.id, accessKeySecret: k.secret, endpoint: emu.endpoint, protocol: 'http', regionId: 'cn-hangzhou' }));
+    const r = await client.describeContainerGroupPrice(new eciSdk.DescribeContainerGroupPriceRequest({ regionId: 'cn-hangzhou', ...req }));
+    return { trade: r.body!.priceInfo!.price!.tradePrice!, ...(r.body?.priceInfo?.spotPrices?.spotPrice?.[0] ? { spot: r.body.priceInfo.spotPrices.spotPrice[0].spotPrice! } : {}) };
+  }
+
+  before(async () => {
+    cp = await startTestControlPlane();
+    emu = await startSandboxCloud({ readyDelayMs: 200, releaseDelayMs: 500, adminKubeconfig: cp.kubeconfig });
+    admin = await connectCluster({ kubeconfig: cp.kubeconfig, context: undefined }, { env: {}, cwd: cp.workDir });
+    await ok(['ram', 'grant', '--yes']);
+    await ok(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'c1']);
+    await ok(['install', '--mode', 'addon', '--vswitch', VSW, '--security-group', SG, '--yes']);
+    vnodeNode = (await admin.list<KubeObject>('v1', 'Node', { labelSelector: 'k8s.aliyun.com/vnode=true' }))[0]!.metadata.name!;
+    await admin.create({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'burst', namespace: 'default' },
+      spec: { replicas: 2, selector: { matchLabels: { app: 'burst' } }, template: { metadata: { labels: { app: 'burst' } }, spec: {
+        nodeSelector: { 'k8s.aliyun.com/vnode': 'true' }, tolerations: [{ key: 'k8s.aliyun.com/vnode', operator: 'Exists' }], automountServiceAccountToken: false,
+        containers: [{ name: 'c', image: 'nginx' }],
+      } } },
+    } as KubeObject);
+    // a spot pod of another spec on the add-on's node, in its own namespace
+    await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } });
+    await until('team-a\'s ServiceAccount', () => admin.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'team-a', name: 'default' }));
+    await admin.create({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'spot-job', namespace: 'team-a', labels: { app: 'spot' }, annotations: { 'k8s.aliyun.com/eci-use-specs': '4-8Gi', 'k8s.aliyun.com/eci-spot-strategy': 'SpotAsPriceGo' } },
+      spec: { nodeName: 'virtual-kubelet-cn-hangzhou-h', automountServiceAccountToken: false, tolerations: [{ key: 'virtual-kubelet.io/provider', operator: 'Exists' }], containers: [{ name: 'c', image: 'busybox' }] },
+    } as KubeObject);
+    await until('three pods running on ECI', async () => {
+      const pods = [...await admin.list<KubeObject & { status?: { phase?: string } }>('v1', 'Pod', { namespace: 'default', labelSelector: 'app=burst' }),
+        ...await admin.list<KubeObject & { status?: { phase?: string } }>('v1', 'Pod', { namespace: 'team-a' })];
+      return pods.length === 3 && pods.every((p) => p.status?.phase === 'Running' && p.metadata.annotations?.['k8s.aliyun.com/eci-instance-id']);
+    });
+    // an instance no pod accounts for, and one that ended 10 minutes ago after 20 minutes
+    const base = { regionId: 'cn-hangzhou', zoneId: 'cn-hangzhou-h', vSwitchId: VSW, securityGroupId: SG, intranetIp: '192.168.0.99', cpu: 2, memory: 4 };
+    emu.state.data.containerGroups.push(
+      { ...base, id: 'eci-orphan0000000000001', name: 'lost', status: 'Running', tags: [{ Key: 'NodeName', Value: vnodeNode }], creationTime: iso(new Date(Date.now() - 600_000)) },
+      { ...base, id: 'eci-ended00000000000001', name: 'done', status: 'Succeeded', tags: [{ Key: 'NodeName', Value: vnodeNode }, { Key: 'NameSpace', Value: 'default' }, { Key: 'PodName', Value: 'job-1' }],
+        creationTime: iso(new Date(Date.now() - 1_800_000)), succeededTime: iso(new Date(Date.now() - 600_000)) },
+    );
+  });
+  after(async () => {
+    await emu?.stop();
+    await cp?.stop();
+  });
+
+  it('prices every billed thing from ECI: VNodes, instances (spot at the spot price), groups, orphans apart, ended ones for what they ran', async () => {
+    const before = emu.stats.get('DescribeContainerGroupPrice OK') ?? 0;
+    const r = JSON.parse((await ok(['cost', '-o', 'json'])).stdout) as CostReport;
+    const priceCalls = (emu.stats.get('DescribeContainerGroupPrice OK') ?? 0) - before;
+    assert.equal(r.currency, 'CNY');
+    assert.match(r.note, /list prices of pay-as-you-go ECI.*before discounts, savings plans or free quotas; the bill is the authority/);
+    const vnode = await eciPrice({ cpu: 2, memory: 8 });
+    assert.equal(r.vnodes.length, 1);
+    close(r.vnodes[0]!.rate.perSecond, vnode.trade, 'the VNode, a resident 2 vCPU / 8 GiB instance');
+    close(vnode.trade, 2 * PER_VCPU_SECOND + 8 * PER_GIB_SECOND, 'the emulator\'s own table');
+    const onDemand = await eciPrice({ cpu: 2, memory: 4, zoneId: 'cn-hangzhou-h' });
+    const spot = await eciPrice({ cpu: 4, memory: 8, zoneId: 'cn-hangzhou-h', spotStrategy: 'SpotAsPriceGo' });
+    const burst = r.instances.filter((i) => i.workload === 'Deployment default/burst');
+    assert.equal(burst.length, 2);
+    for (const i of burst) { close(i.rate.perSecond, onDemand.trade, i.pod!); assert.equal(i.spot, false); assert.equal(i.node, vnodeNode); }
+    const sj = r.instances.find((i) => i.pod === 'spot-job')!;
+    assert.equal(sj.spot, true);
+    assert.equal(sj.spec, '4 vCPU / 8 GiB, spot');
+    close(sj.rate.perSecond, spot.spot!, 'spot at the spot price');
+    assert.ok(spot.spot! < spot.trade);
+    close(sj.rate.perHour, sj.rate.perSecond * 3600, 'per hour');
+    close(sj.rate.per30Days, sj.rate.perDay * 30, 'per 30 days');
+    assert.deepEqual(r.byNamespace.map((g) => `${g.key}:${g.instances}`).sort(), ['default:2', 'team-a:1']);
+    close(r.byWorkload.find((g) => g.key === 'Deployment default/burst')!.rate.perSecond, 2 * onDemand.trade, 'the workload');
+    assert.deepEqual(r.orphans.map((o) => o.id), ['eci-orphan0000000000001']);
+    assert.deepEqual(r.ended.map((e) => `${e.id} ${e.namespace}/${e.pod} ${e.ranSeconds}`), ['eci-ended00000000000001 default/job-1 1200']);
+    close(r.ended[0]!.cost, onDemand.trade * 1200, 'what the ended one cost while it ran');
+    close(r.total.perSecond, vnode.trade + 2 * onDemand.trade + spot.spot! + onDemand.trade, 'the total: VNode, instances and the orphan');
+    // one price call per distinct spec: the VNode's, the on-demand pods' (and the orphan's and the ended one's), the spot one
+    assert.equal(priceCalls, 3);
+    const text = (await ok(['cost'])).stdout;
+    assert.match(text, /^Rate now: \d+\.\d\d CNY\/hour/);
+    assert.match(text, /ORPHANS: 1 ECI instance\(s\) .* billed for nothing/);
+    assert.match(text, /priced at the current spot price ECI reports for their zone and type/);
+  });
+
+  it('--namespace and --selector narrow it; bad ones exit 2; status has the rate line and doctor warns on the orphan with its rate', async () => {
+    const ns = JSON.parse((await ok(['cost', '--namespace', 'team-a', '-o', 'json'])).stdout) as CostReport;
+    assert.deepEqual(ns.instances.map((i) => i.pod), ['spot-job']);
+    assert.deepEqual([ns.vnodes.length, ns.orphans.length], [0, 0]);
+    const sel = JSON.parse((await ok(['cost', '--selector', 'app=burst', '-o', 'json'])).stdout) as CostReport;
+    assert.equal(sel.instances.length, 2);
+    for (const [args, re] of [[['--namespace', 'Team_A'], /invalid --namespace "Team_A"/], [['--selector', 'app==x==y'], /invalid --selector "app==x==y"/]] as const) {
+      const r = await vk(['cost', ...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, re);
+    }
+    const st = await ok(['status']);
+    assert.match(st.stdout, /Rate now: \d+\.\d\d CNY\/hour at ECI list prices, 1 orphan instance\(s\) included/);
+    const doc = JSON.parse((await vk(['doctor', '-o', 'json'])).stdout) as { checks: { check: string; target: string; status: string; message: string }[] };
+    const orphan = doc.checks.find((c) => c.check === 'orphans' && c.target === 'c1')!;
+    assert.equal(orphan.status, 'WARN');
+    assert.match(orphan.message, /\(0\.\d+ per hour at list price\): eci-orphan0000000000001/);
+  });
+
+  it('the emulator refuses what DescribeContainerGroupPrice refuses: a spec ECI does not offer, SpotWithPriceLimit without a limit', async () => {
+    await assert.rejects(eciPrice({ cpu: 3, memory: 5 }), (e: { code?: string }) => e.code === 'InvalidParameter.CpuOrMemory');
+    await assert.rejects(eciPrice({ cpu: 2, memory: 4, spotStrategy: 'SpotWithPriceLimit' }), (e: { code?: string }) => e.code === 'MissingParameter.SpotPriceLimit');
+    await assert.rejects(eciPrice({ instanceType: 'ecs.nope.large' }), (e: { code?: string }) => e.code === 'InvalidParameter.InstanceType');
+    const limited = await eciPrice({ cpu: 2, memory: 4, spotStrategy: 'SpotWithPriceLimit', spotPriceLimit: 0.1 });
+    assert.ok(limited.spot !== undefined);
+  });
+});
