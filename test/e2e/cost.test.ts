@@ -129,7 +129,7 @@ describe('vnode cost (real control plane, sandbox cloud, DescribeContainerGroupP
     const doc = JSON.parse((await vk(['doctor', '-o', 'json'])).stdout) as { checks: { check: string; target: string; status: string; message: string }[] };
     const orphan = doc.checks.find((c) => c.check === 'orphans' && c.target === 'c1')!;
     assert.equal(orphan.status, 'WARN');
-    assert.match(orphan.message, /\(0\.\d+ per hour at list price\): eci-orphan0000000000001/);
+    assert.match(orphan.message, /\(0\.\d{4} CNY per hour at list price\): eci-orphan0000000000001/);
   });
 
   it('the emulator refuses what DescribeContainerGroupPrice refuses: a spec ECI does not offer, SpotWithPriceLimit without a limit', async () => {

@@ -146,7 +146,8 @@ describe('vnode doctor (each check made to fail against the real control plane a
     let c = status(r.checks, 'orphans');
     // found only by the NodeName tag (undocumented): a warning, and no deletion hint
     assert.equal(c.status, 'WARN');
-    assert.match(c.message, /1 instance\(s\) tagged NodeName=\S+ that no pod claims \(k8s\.aliyun\.com\/eci-instance-id\), possibly billed: eci-orphan0000000000001 \(default\/old\)/);
+    // with what it bills, priced by ECI
+    assert.match(c.message, /1 instance\(s\) tagged NodeName=\S+ that no pod claims \(k8s\.aliyun\.com\/eci-instance-id\), possibly billed \(\d+\.\d{4} CNY per hour at list price\): eci-orphan0000000000001 \(default\/old\)/);
     assert.doesNotMatch(c.hint ?? '', /DeleteContainerGroup|cleanup-orphans/);
     groups.splice(groups.indexOf(orphan), 1);
 

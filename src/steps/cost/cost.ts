@@ -1,6 +1,7 @@
 import type { ContainerGroupInfo, PriceSpec, SpecPrice } from '../../cloud/port.js';
 import { clusterUid } from '../../cluster/cluster-id.js';
-import type { ClusterPort, KubeObject } from '../../cluster/port.js';
+import type { KubeObject } from '../../cluster/port.js';
+import { workloadOf } from '../../cluster/workload.js';
 import type { Context } from '../../context.js';
 import { INSTANCE_ANNOTATION, TAG_NODE_NAME, TERMINAL_STATUSES } from '../../assumptions.js';
 import { TAG_CLUSTER, TAG_NAME } from '../virtual-node/install.js';
@@ -46,20 +47,6 @@ function specText(s: PriceSpec): string {
   return `${s.instanceType ? `${s.instanceType} ` : ''}${s.cpu} vCPU / ${s.memory} GiB${s.spotStrategy && s.spotStrategy !== 'NoSpot' ? ', spot' : ''}`;
 }
 
-/** The workload a pod belongs to: its controller, and a ReplicaSet's Deployment. */
-async function workloadOf(cluster: ClusterPort, p: KubeObject, cache: Map<string, string>): Promise<string | null> {
-  const owner = (p.metadata.ownerReferences as { kind: string; name: string; controller?: boolean }[] | undefined)?.find((o) => o.controller);
-  if (!owner) return null;
-  const ns = p.metadata.namespace!;
-  if (owner.kind !== 'ReplicaSet') return `${owner.kind} ${ns}/${owner.name}`;
-  const key = `${ns}/${owner.name}`;
-  if (!cache.has(key)) {
-    const rs = await cluster.get<KubeObject>({ apiVersion: 'apps/v1', kind: 'ReplicaSet', namespace: ns, name: owner.name });
-    const dep = (rs?.metadata.ownerReferences as { kind: string; name: string; controller?: boolean }[] | undefined)?.find((o) => o.controller);
-    cache.set(key, dep ? `${dep.kind} ${ns}/${dep.name}` : `ReplicaSet ${ns}/${owner.name}`);
-  }
-  return cache.get(key)!;
-}
 
 /**
  * `vnode cost`: what this cluster's virtual nodes bill now, priced by ECI itself. Every VNode (a resident
@@ -152,7 +139,7 @@ export async function costReport(ctx: Context, opts: CostOptions): Promise<CostR
       continue;
     }
     const row: PricedInstance = {
-      id: g.id, status: g.status, pod: pod?.metadata.name ?? null, namespace: pod?.metadata.namespace ?? null, workload: pod ? await workloadOf(cluster, pod, workloads) : null,
+      id: g.id, status: g.status, pod: pod?.metadata.name ?? null, namespace: pod?.metadata.namespace ?? null, workload: pod ? (await workloadOf(cluster, pod, workloads)) ?? null : null,
       node: g.node, spec: specText(spec), spot: Boolean(spec.spotStrategy && spec.spotStrategy !== 'NoSpot'), runningSince: g.creationTime, rate: rate(ps),
     };
     (pod ? priced : orphans).push(row);

@@ -181,19 +181,22 @@ async function checkPods(cluster: ClusterPort, cloud: CloudPorts, r: VirtualNode
   const missing = live.filter((p) => !known.has(p.metadata.annotations?.[INSTANCE_ANNOTATION] ?? ''));
   const out: CheckResult[] = [];
   // what they bill, priced by ECI (one call per distinct spec); unpriced when the price cannot be asked
-  const rates = new Map<string, Promise<number | undefined>>();
-  const perHour = async (g: ContainerGroupInfo): Promise<number | undefined> => {
+  const rates = new Map<string, Promise<{ perHour: number; currency: string } | undefined>>();
+  const perHour = async (g: ContainerGroupInfo): Promise<{ perHour: number; currency: string } | undefined> => {
     const spec = { cpu: g.cpu ?? 2, memory: g.memory ?? 4, instanceType: g.instanceType, zoneId: g.zoneId, spotStrategy: g.spotStrategy };
     const key = JSON.stringify(spec);
-    if (!rates.has(key)) rates.set(key, cloud.eci.describePrice(spec).then((p) => (spec.spotStrategy && spec.spotStrategy !== 'NoSpot' ? p.spotPerSecond ?? p.perSecond : p.perSecond) * 3600, () => undefined));
+    if (!rates.has(key)) {
+      rates.set(key, cloud.eci.describePrice(spec).then((p) => ({ perHour: (spec.spotStrategy && spec.spotStrategy !== 'NoSpot' ? p.spotPerSecond ?? p.perSecond : p.perSecond) * 3600, currency: p.currency }), () => undefined));
+    }
     return rates.get(key)!;
   };
   const orphanRates = await Promise.all(unclaimed.map(perHour));
-  const orphanRate = orphanRates.every((x) => x !== undefined) ? orphanRates.reduce((a: number, b) => a + (b ?? 0), 0) : undefined;
+  const orphanRate = orphanRates.every((x) => x !== undefined) && orphanRates.length > 0
+    ? `${orphanRates.reduce((a, b) => a + b!.perHour, 0).toFixed(4)} ${orphanRates[0]!.currency}` : undefined;
   out.push(unclaimed.length === 0
     ? pass('orphans', r.name, `${pods.length} pod(s), each instance claimed by its pod`)
     : warn('orphans', r.name, `${unclaimed.length} instance(s) tagged ${TAG_NODE_NAME}=${r.nodeName} that no pod claims (${INSTANCE_ANNOTATION}), possibly billed`
-      + `${orphanRate !== undefined ? ` (${orphanRate.toFixed(4)} per hour at list price)` : ''}: `
+      + `${orphanRate !== undefined ? ` (${orphanRate} per hour at list price)` : ''}: `
       + unclaimed.map((g) => `${g.id} (${tag(g, 'NameSpace') ?? '?'}/${tag(g, 'PodName') ?? '?'})`).join(', '),
       'ECI does not document that tag: check these instances in the ECI console'));
   if (missing.length > 0) {

@@ -1,5 +1,6 @@
 import type { CloudPorts, ContainerGroupInfo } from '../../cloud/port.js';
 import type { ClusterPort, KubeObject } from '../../cluster/port.js';
+import { workloadOf } from '../../cluster/workload.js';
 import { toleratesTaint, type Toleration } from '../../cluster/node-match.js';
 import type { Context } from '../../context.js';
 import { operationError, VnodeError } from '../../errors.js';
@@ -46,19 +47,6 @@ export type RetireStage = 'recorded' | 'drained' | 'released' | 'checked';
 
 const TERMINATING = (p: KubeObject): boolean => Boolean(p.metadata.deletionTimestamp);
 
-async function controllerOf(cluster: ClusterPort, p: KubeObject, cache: Map<string, string>): Promise<string | undefined> {
-  const owner = (p.metadata.ownerReferences as { kind: string; name: string; controller?: boolean }[] | undefined)?.find((o) => o.controller);
-  if (!owner) return undefined;
-  const ns = p.metadata.namespace!;
-  if (owner.kind !== 'ReplicaSet') return `${owner.kind} ${ns}/${owner.name}`;
-  const key = `${ns}/${owner.name}`;
-  if (!cache.has(key)) {
-    const rs = await cluster.get<KubeObject>({ apiVersion: 'apps/v1', kind: 'ReplicaSet', namespace: ns, name: owner.name });
-    const dep = (rs?.metadata.ownerReferences as { kind: string; name: string; controller?: boolean }[] | undefined)?.find((o) => o.controller);
-    cache.set(key, dep ? `${dep.kind} ${ns}/${dep.name}` : `ReplicaSet ${ns}/${owner.name}`);
-  }
-  return cache.get(key);
-}
 
 async function briefs(cluster: ClusterPort, pods: Pod[]): Promise<PodBrief[]> {
   const cache = new Map<string, string>();
@@ -66,7 +54,7 @@ async function briefs(cluster: ClusterPort, pods: Pod[]): Promise<PodBrief[]> {
   for (const p of pods) {
     out.push({
       namespace: p.metadata.namespace!, name: p.metadata.name!, uid: p.metadata.uid!, instanceId: p.metadata.annotations?.[INSTANCE_ANNOTATION],
-      controller: await controllerOf(cluster, p, cache),
+      controller: await workloadOf(cluster, p, cache),
     });
   }
   return out;
