@@ -1,4 +1,4 @@
-import { acquireLock, holderName, type HeldLock } from '../cluster/lock.js';
+import { acquireLock, holderName, LOCK_REF, type HeldLock } from '../cluster/lock.js';
 import type { Context } from '../context.js';
 import { parseDuration } from '../util/duration.js';
 
@@ -23,6 +23,6 @@ export async function holdLock(ctx: Context, command: string, timeoutMs: number)
     },
     onLost: (by) => ctx.out.warn(`the cluster's lock was taken over by ${by} (this run could not renew it in time): another vnode may now change the cluster too`),
   }).then((l) => { if (waiting) ctx.status.end(true, 'lock taken'); return l; }, (e: unknown) => { if (waiting) ctx.status.end(false); throw e; });
-  ctx.out.debug(`holding the cluster's lock (${'kube-system/vnode-lock'})`);
+  ctx.out.debug(`holding the cluster's lock (${LOCK_REF.namespace}/${LOCK_REF.name})`);
   return lock;
 }

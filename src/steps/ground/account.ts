@@ -113,17 +113,26 @@ async function ensureEciVnodeRole(ctx: Context, cloud: CloudPorts): Promise<Acco
   }
 }
 
-/** Every need, read only (doctor). */
-export async function accountFindings(ctx: Context, cloud: CloudPorts, needs: AccountNeed[]): Promise<AccountFinding[]> {
+/**
+ * Each need checked in turn. Read only (doctor) unless `act`: then ACK is activated when asked, and the VNode
+ * service-linked role is created (only when nothing else is missing, so nothing changes on an account not ready).
+ */
+async function check(ctx: Context, cloud: CloudPorts, needs: AccountNeed[], act: { activateAck: boolean } | undefined): Promise<AccountFinding[]> {
   const out: AccountFinding[] = [];
   for (const need of needs) {
     if (need === 'eci') out.push(await checkEci(cloud));
-    else if (need === 'ack') out.push(await checkAck(ctx, cloud, false));
+    else if (need === 'ack') out.push(await checkAck(ctx, cloud, act?.activateAck === true));
     // roles of a service that is not activated cannot be told apart from missing ones
     else if (need === 'ack-roles') { if (out.find((f) => f.need === 'ack')?.ok !== false) out.push(await checkAckRoles(cloud)); }
-    else out.push(await checkEciVnodeRole(cloud));
+    else if (!act) out.push(await checkEciVnodeRole(cloud));
+    else if (!out.some((f) => !f.ok)) out.push(await ensureEciVnodeRole(ctx, cloud));
   }
   return out;
+}
+
+/** Every need, read only (doctor). */
+export function accountFindings(ctx: Context, cloud: CloudPorts, needs: AccountNeed[]): Promise<AccountFinding[]> {
+  return check(ctx, cloud, needs, undefined);
 }
 
 /**
@@ -132,14 +141,7 @@ export async function accountFindings(ctx: Context, cloud: CloudPorts, needs: Ac
  * created here, as CreateVirtualNode would, so a missing right stops the run before anything else changed.
  */
 export async function requireAccount(ctx: Context, cloud: CloudPorts, needs: AccountNeed[], opts: { activateAck?: boolean } = {}): Promise<void> {
-  const found: AccountFinding[] = [];
-  for (const need of needs) {
-    if (need === 'eci') found.push(await checkEci(cloud));
-    else if (need === 'ack') found.push(await checkAck(ctx, cloud, opts.activateAck === true));
-    else if (need === 'ack-roles') { if (found.find((f) => f.need === 'ack')?.ok !== false) found.push(await checkAckRoles(cloud)); }
-    else if (!found.some((f) => !f.ok)) found.push(await ensureEciVnodeRole(ctx, cloud));
-  }
-  const lacking = found.filter((f) => !f.ok);
+  const lacking = (await check(ctx, cloud, needs, { activateAck: opts.activateAck === true })).filter((f) => !f.ok);
   if (lacking.length === 0) return;
   throw operationError('AccountNotReady', `the Alibaba Cloud account is not ready; nothing was changed: ${lacking.map((f) => f.detail).join('; ')}`, {
     hint: lacking.map((f) => f.remedy).filter(Boolean).join('; '),
