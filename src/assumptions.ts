@@ -34,7 +34,10 @@ export function assumedNodeName(region: string, virtualNodeId: string): string {
 
 /** Documented: the service-linked role the first CreateVirtualNode of an account creates. */
 export const ECI_VNODE_ROLE = 'AliyunServiceRoleForECIVnode';
-/** ASSUMPTION: the service name of that role for CreateServiceLinkedRole (the role's page names the service, not the string). */
+/**
+ * Documented: its service name for CreateServiceLinkedRole (the system policy AliyunECIFullAccess allows
+ * ram:CreateServiceLinkedRole under the condition ram:ServiceName in eci.aliyuncs.com, vnode.eci.aliyuncs.com).
+ */
 export const ECI_VNODE_SERVICE = 'vnode.eci.aliyuncs.com';
 
 /**
@@ -45,7 +48,22 @@ export const ECI_VNODE_SERVICE = 'vnode.eci.aliyuncs.com';
 export const ACK_SERVICE_ROLES = ['AliyunCSDefaultRole', 'AliyunCSManagedKubernetesRole'];
 
 /**
- * Codes that say a service is not activated. Documented: ECI's ServiceNotEnabled. ASSUMPTION: that the Container
- * Service answers so too before ACK is activated (no document names its code).
+ * Codes that say a service is not activated. Documented: ECI's ServiceNotEnabled. Public reports: ACK's CreateCluster
+ * answers ErrorNotEnabled ("please enable cskpro container service"); no page lists ACK's code, so both count alike.
  */
-export const NOT_ACTIVATED_CODES = ['ServiceNotEnabled'];
+export const NOT_ACTIVATED_CODES = ['ServiceNotEnabled', 'ErrorNotEnabled'];
+
+/**
+ * Public reports (terraform-provider-alicloud issue 149 and others): before ACK's default role exists, the Container
+ * Service answers any call, reads included, with 404 EntityNotExist.Role "The role not exists:
+ * acs:ram::<uid>:role/aliyuncsdefaultrole." The role's name is read from the ARN.
+ */
+export const ROLE_MISSING_CODE = 'EntityNotExist.Role';
+
+/** The role an EntityNotExist.Role names (its ARN's name, in ACK's spelling when it is one of ACK's roles). */
+export function missingRoleOf(message: string): string | undefined {
+  const m = /role\/([A-Za-z0-9_.@-]+)/.exec(message);
+  if (!m) return undefined;
+  const name = m[1]!.replace(/\.$/, '');
+  return ACK_SERVICE_ROLES.find((r) => r.toLowerCase() === name.toLowerCase()) ?? name;
+}

@@ -19,6 +19,8 @@ export interface GlobalFlags {
   color: boolean;
   /** --lock-timeout as given (a duration). */
   lockTimeout: string;
+  /** --skip-permission-check: the real calls decide, no probe asks first. */
+  skipPermissionCheck?: boolean;
 }
 
 /** What a run gets from outside: streams, environment, and factories for the ports (fakes in tests). */

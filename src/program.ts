@@ -37,6 +37,7 @@ function globalFlags(cmd: Command): GlobalFlags {
     verbose: Boolean(o.verbose),
     color: o.color !== false,
     lockTimeout: String(o.lockTimeout ?? '5m'),
+    skipPermissionCheck: Boolean(o.skipPermissionCheck),
   };
 }
 
@@ -53,6 +54,7 @@ export function globalOptions(): Option[] {
     new Option('-v, --verbose', 'log API calls and details to stderr'),
     new Option('--lock-timeout <duration>', 'how long a command that changes the cluster waits while another vnode changes it (0: do not wait)').default('5m'),
     new Option('--no-color', 'disable colors (also NO_COLOR)'),
+    new Option('--skip-permission-check', 'do not ask RAM first, with harmless probes, whether the calls after the first change are allowed (for policies scoped by tag or resource)'),
   ];
 }
 

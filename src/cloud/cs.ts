@@ -121,7 +121,8 @@ export class SdkCs implements CsPort {
     const r = await this.call('ListAddons', (c) => c.listAddons(new csSdk.ListAddonsRequest({ clusterId })));
     const listed = (r.body?.addons ?? []).find((x) => x.name === name);
     const newest = listed?.version ?? '';
-    const upgradable = (listed?.supportedActions ?? []).includes('upgrade');
+    // documented values are Install, Upgrade, Modify, Uninstall: compared without regard to case
+    const upgradable = (listed?.supportedActions ?? []).some((a) => a.toLowerCase() === 'upgrade');
     try {
       const d = await this.call('DescribeAddon', (c) => c.describeAddon(name, new csSdk.DescribeAddonRequest({ clusterId, version: installed })));
       const newer = (d.body?.newerVersions ?? []).filter((v) => v.upgradable !== false && v.version).map((v) => v.version!);

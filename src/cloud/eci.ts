@@ -1,17 +1,51 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import eciSdk from '@alicloud/eci20180808';
 import openapiClient from '@alicloud/openapi-client';
 import type { ContainerGroupInfo, CreateVirtualNodeInput, EciPort, PriceSpec, SpecPrice, Tag, VirtualNodeInfo, VirtualNodeUpdate } from './port.js';
 import { call, configFields, hasCode, type SdkContext } from './sdk.js';
 
-type EciClient = InstanceType<typeof eciSdk.default>;
+type CallApi = InstanceType<typeof eciSdk.default>['callApi'];
+interface Extra { query?: Record<string, string>; body?: Record<string, unknown> }
+const extra = new AsyncLocalStorage<Extra>();
+
+/**
+ * The ECI SDK's models lag its API pages: DescribeContainerGroupPrice's ComputeCategory, CreateContainerGroup's
+ * ComputeCategory.N and the ComputeCategory DescribeContainerGroups answers are documented but not modelled in
+ * @alicloud/eci20180808 2.0.3. They go through the SDK's own callApi (signed, sent and parsed by the SDK): fields
+ * added to the query, the raw answer kept beside the model.
+ */
+export class EciClient extends eciSdk.default {
+  override async callApi(...args: Parameters<CallApi>): ReturnType<CallApi> {
+    const store = extra.getStore();
+    if (store?.query) args[1].query = { ...(args[1].query ?? {}), ...store.query };
+    const r = await super.callApi(...args);
+    if (store) store.body = (r as { body?: Record<string, unknown> }).body;
+    return r;
+  }
+}
+
+/** Runs one SDK call with fields its model lacks; returns its result and the raw answer body. */
+export async function withFields<T>(query: Record<string, string>, fn: () => Promise<T>): Promise<{ result: T; body: Record<string, unknown> | undefined }> {
+  const store: Extra = { query };
+  const result = await extra.run(store, fn);
+  return { result, body: store.body };
+}
+
+/** ComputeCategory as DescribeContainerGroups answers it: a string, or a list (ASSUMPTION: its shape is not shown). */
+export function categoryOf(raw: unknown): string | undefined {
+  const v = Array.isArray(raw) ? raw[0] : raw;
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
 
 const PAGE = 20;
+/** SpotPrice and OriginPrice are per hour (documented example: SpotPrice 0.056 next to TradePrice 0.00012252 per second). */
+export const SECONDS_PER_HOUR = 3600;
 
 export class SdkEci implements EciPort {
   private readonly client: EciClient;
 
   constructor(private readonly ctx: SdkContext) {
-    this.client = new eciSdk.default(new openapiClient.Config(configFields(ctx, 'eci')));
+    this.client = new EciClient(new openapiClient.Config(configFields(ctx, 'eci')));
   }
 
   private get region(): string {
@@ -104,9 +138,12 @@ export class SdkEci implements EciPort {
           regionId: this.region, limit: PAGE, nextToken: next, containerGroupIds: ids ? JSON.stringify(ids) : undefined,
           tag: filter.tags?.map((t) => new eciSdk.DescribeContainerGroupsRequestTag({ key: t.key, value: t.value })),
         });
-        const r = await call(this.ctx, 'eci', 'DescribeContainerGroups', () => this.client.describeContainerGroups(req));
+        const { result: r, body } = await call(this.ctx, 'eci', 'DescribeContainerGroups', () => withFields({}, () => this.client.describeContainerGroups(req)));
+        const rawGroups = (body?.ContainerGroups ?? []) as Record<string, unknown>[];
         for (const c of r.body?.containerGroups ?? []) {
+          const category = categoryOf(rawGroups.find((x) => x.ContainerGroupId === c.containerGroupId)?.ComputeCategory);
           out.push({
+            ...(category ? { computeCategory: category } : {}),
             id: c.containerGroupId ?? '', name: c.containerGroupName ?? '', status: c.status ?? '', creationTime: c.creationTime ?? '', tags: (c.tags ?? []).map((t) => ({ key: t.key ?? '', value: t.value ?? '' })),
             ...(c.zoneId ? { zoneId: c.zoneId } : {}), ...(c.cpu !== undefined ? { cpu: c.cpu } : {}), ...(c.memory !== undefined ? { memory: c.memory } : {}),
             ...(c.instanceType ? { instanceType: c.instanceType } : {}), ...(c.spotStrategy ? { spotStrategy: c.spotStrategy } : {}),
@@ -120,18 +157,18 @@ export class SdkEci implements EciPort {
   }
 
   async describePrice(spec: PriceSpec): Promise<SpecPrice> {
-    const r = await call(this.ctx, 'eci', 'DescribeContainerGroupPrice', () => this.client.describeContainerGroupPrice(new eciSdk.DescribeContainerGroupPriceRequest({
+    const spot = spec.spotStrategy !== undefined && spec.spotStrategy !== 'NoSpot';
+    const req = new eciSdk.DescribeContainerGroupPriceRequest({
       regionId: this.region, ...(spec.instanceType ? { instanceType: spec.instanceType } : { cpu: spec.cpu, memory: spec.memory }),
       ...(spec.zoneId ? { zoneId: spec.zoneId } : {}), ...(spec.ephemeralStorage ? { ephemeralStorage: spec.ephemeralStorage } : {}),
       // the current spot price: asked as SpotAsPriceGo (a price limit only caps what is paid, it is not the price)
-      ...(spec.spotStrategy && spec.spotStrategy !== 'NoSpot' ? { spotStrategy: 'SpotAsPriceGo' } : {}),
-    })));
-    const info = r.body?.priceInfo;
-    const spot = (info?.spotPrices?.spotPrice ?? []).find((p) => !spec.zoneId || p.zoneId === spec.zoneId);
-    return {
-      perSecond: info?.price?.tradePrice ?? info?.price?.originalPrice ?? 0, currency: info?.price?.currency ?? 'CNY',
-      ...(spot?.spotPrice !== undefined ? { spotPerSecond: spot.spotPrice } : {}),
-    };
+      ...(spot ? { spotStrategy: 'SpotAsPriceGo' } : {}),
+    });
+    // economy is priced only when asked for (documented: ComputeCategory=economy), and only for a vCPU/memory spec
+    const economy = spec.computeCategory === 'economy' && !spec.instanceType && !spot;
+    const { result: r } = await call(this.ctx, 'eci', 'DescribeContainerGroupPrice', () => withFields(economy ? { ComputeCategory: 'economy' } : {},
+      () => this.client.describeContainerGroupPrice(req)));
+    return priceOf(r.body, spec.zoneId);
   }
 
   async deleteContainerGroup(id: string, clientToken: string): Promise<boolean> {
@@ -143,6 +180,19 @@ export class SdkEci implements EciPort {
       throw e;
     }
   }
+}
+
+/**
+ * A DescribeContainerGroupPrice answer as vnode reads it: TradePrice (per second) is the list price; a spot price is
+ * per hour on the page and turned into per second here (3600x too high otherwise).
+ */
+export function priceOf(body: InstanceType<typeof eciSdk.DescribeContainerGroupPriceResponseBody> | undefined, zoneId?: string): SpecPrice {
+  const info = body?.priceInfo;
+  const spot = (info?.spotPrices?.spotPrice ?? []).find((p) => !zoneId || p.zoneId === zoneId);
+  return {
+    perSecond: info?.price?.tradePrice ?? info?.price?.originalPrice ?? 0, currency: info?.price?.currency ?? 'CNY',
+    ...(spot?.spotPrice !== undefined ? { spotPerHour: spot.spotPrice, spotPerSecond: spot.spotPrice / SECONDS_PER_HOUR } : {}),
+  };
 }
 
 function chunk<T>(xs: T[], n: number): T[][] {

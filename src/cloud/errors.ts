@@ -95,8 +95,13 @@ export function cloudError(e: unknown, action: string): VnodeError {
   if (code === 'NetworkError' || isNetworkError(e)) {
     return operationError(code, `${action}: cannot reach the Alibaba Cloud endpoint: ${apiMessage}`, { hint: 'check the network, or VNODE_ENDPOINT_* if set', cause: e, details });
   }
+  const hint = code === 'EntityNotExist.Role' && action.startsWith('cs:')
+    ? 'a new account: authorize ACK\'s service roles once in the ACK console (Cloud Resource Access Authorization); `vnode doctor` names each one missing'
+    : code === 'ServiceNotEnabled' || code === 'ErrorNotEnabled'
+    ? `the service is not activated for this account: \`vnode doctor\` says what is missing${action.startsWith('cs:') ? ' (ACK: --activate-ack, or its console)' : ''}`
+    : recommend ? `see ${recommend}` : undefined;
   return operationError(code, `${action}: ${code}${status ? ` (HTTP ${status})` : ''}: ${apiMessage}${requestId ? ` [RequestId ${requestId}]` : ''}`, {
-    ...(recommend ? { hint: `see ${recommend}` } : {}), cause: e, details,
+    ...(hint ? { hint } : {}), cause: e, details,
   });
 }
 

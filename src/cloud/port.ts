@@ -92,14 +92,23 @@ export interface ContainerGroupInfo {
   id: string; name: string; status: string; tags: Tag[]; creationTime: string;
   /** What it runs on, as DescribeContainerGroups reports it (for pricing). */
   zoneId?: string; cpu?: number; memory?: number; instanceType?: string; spotStrategy?: string; ephemeralStorage?: number;
+  /** economy or general (documented: what the instance is billed as). */
+  computeCategory?: string;
   /** When it ended (SucceededTime or FailedTime), for one ECI still lists. */
   endTime?: string;
 }
 
 /** A spec as DescribeContainerGroupPrice takes it. */
-export interface PriceSpec { cpu: number; memory: number; instanceType?: string | undefined; zoneId?: string | undefined; spotStrategy?: string | undefined; ephemeralStorage?: number | undefined }
-/** Prices per second: the list price (TradePrice before discounts) and, for a spot strategy, the spot price in the zone. */
-export interface SpecPrice { perSecond: number; currency: string; spotPerSecond?: number }
+export interface PriceSpec {
+  cpu: number; memory: number; instanceType?: string | undefined; zoneId?: string | undefined; spotStrategy?: string | undefined; ephemeralStorage?: number | undefined;
+  /** economy prices the economy category (vCPU/memory specs only). */
+  computeCategory?: string | undefined;
+}
+/**
+ * The list price per second (TradePrice before discounts) and, for a spot strategy, the zone's spot price: per hour
+ * as ECI answers it, and per second.
+ */
+export interface SpecPrice { perSecond: number; currency: string; spotPerHour?: number; spotPerSecond?: number }
 
 export interface EciPort {
   /** The regions ECI serves. */

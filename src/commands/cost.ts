@@ -17,7 +17,8 @@ function rateCells(r: Rate, c: string): string[] {
 export function renderCost(r: CostReport): string {
   const c = r.currency;
   const lines: string[] = [];
-  lines.push(`Rate now: ${money(r.total.perHour, c)}/hour (${money(r.total.perDay, c)}/day, ${money(r.total.per30Days, c)}/30 days).`);
+  lines.push(`Rate now: ${money(r.total.perHour, c)}/hour (${money(r.total.perDay, c)}/day, ${money(r.total.per30Days, c)}/30 days)${r.incomplete.length ? ', INCOMPLETE' : ''}.`);
+  for (const w of r.incomplete) lines.push(`INCOMPLETE: ${w}. Grant eci:DescribeContainerGroups to the caller for the whole figure.`);
   if (r.orphans.length) {
     const rate = r.orphans.reduce((s, o) => s + o.rate.perHour, 0);
     lines.push('', `ORPHANS: ${r.orphans.length} ECI instance(s) on these virtual nodes that no pod accounts for, billed for nothing: ${money(rate, c)}/hour`,
@@ -39,7 +40,8 @@ export function renderCost(r: CostReport): string {
     lines.push('', `ENDED within the hour ECI keeps them: ${money(r.endedCost, c)} while they ran`,
       table([['INSTANCE', 'STATUS', 'POD', 'SPEC', 'RAN', 'COST'], ...r.ended.map((e) => [e.id, e.status, `${e.namespace ?? '-'}/${e.pod ?? '-'}`, e.spec, `${e.ranSeconds}s`, money(e.cost, c)])]));
   }
-  lines.push('', `Figures: ${r.note}. Spot instances are priced at the current spot price ECI reports for their zone and type.`);
+  lines.push('', `Figures: ${r.note}. Spot instances are priced at the current spot price ECI reports for their zone and type (per hour, turned into per second); `
+    + 'economy instances at the economy price.');
   return lines.join('\n');
 }
 

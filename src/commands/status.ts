@@ -47,9 +47,10 @@ const command: CommandModule = {
     // what they bill now, priced by ECI: a figure that cannot be had is said, not fatal
     const { costReport } = await import('../steps/cost/cost.js');
     const cost = nodes.length ? await costReport(ctx, { namespace: undefined, selector: undefined }).catch((e: unknown) => ({ error: (e as Error).message })) : undefined;
-    const rate = cost && 'total' in cost ? { perHour: cost.total.perHour, currency: cost.currency, orphans: cost.orphans.length } : null;
+    const rate = cost && 'total' in cost ? { perHour: cost.total.perHour, currency: cost.currency, orphans: cost.orphans.length, complete: cost.incomplete.length === 0, incomplete: cost.incomplete } : null;
     const rateLine = !cost ? [] : 'total' in cost
-      ? [`Rate now: ${cost.total.perHour.toFixed(2)} ${cost.currency}/hour at ECI list prices${cost.orphans.length ? `, ${cost.orphans.length} orphan instance(s) included` : ''} (\`vnode cost\` for the detail)`]
+      ? [`Rate now: ${cost.total.perHour.toFixed(2)} ${cost.currency}/hour at ECI list prices${cost.orphans.length ? `, ${cost.orphans.length} orphan instance(s) included` : ''} (\`vnode cost\` for the detail)`,
+        ...cost.incomplete.map((w) => `INCOMPLETE: ${w}`)]
       : [`Rate now: not available (${cost.error})`];
     ctx.out.result({ region, virtualNodes: nodes, addon, rate }, () => [render(nodes), ...(addon ? [describeAddonVersion(addon)] : []), ...rateLine].join('\n'));
   },

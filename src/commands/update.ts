@@ -26,7 +26,10 @@ function render(r: UpdateResult): string {
 }
 
 function renderUpgrade(r: UpgradeResult): string {
-  if (r.action === 'already') return `${ADDON} is at ${r.to} already; nothing changed.`;
+  if (r.action === 'already') {
+    return r.restored.length ? `${ADDON} is at ${r.to} already; an earlier upgrade's changes were put back as they were: ${r.restored.join(', ')}.`
+      : `${ADDON} is at ${r.to} already; nothing changed.`;
+  }
   if (r.dryRun) {
     return [`(dry run) would call UpgradeClusterAddons on ${r.clusterId}: ${JSON.stringify(r.body)}`, `(dry run) ${ADDON} ${r.from} -> ${r.to}; the controller is replaced, running ECI pods keep running.`,
       'No changes were applied; run again without --dry-run to apply them.'].join('\n');

@@ -109,7 +109,7 @@ export class AddonManager {
       agentConnected: (id, token, publicReachable) => { const a = this.connected.get(id); return a !== undefined && a.token === token && (a.viaVpc || publicReachable); },
       installAddon: (c, a) => this.install(c, a),
       uninstallAddon: (c, a) => this.uninstall(c, a),
-      upgradeAddon: (c, a, v) => this.upgrade(c, a, v),
+      upgradeAddon: (c, a, v, overwrite) => this.upgrade(c, a, v, overwrite),
     };
   }
 
@@ -235,16 +235,21 @@ export class AddonManager {
     ];
   }
 
+  /** eci-profile as the add-on ships it: the registration's network and the defaults. */
+  private defaultProfile(c: RegisteredClusterRec): Record<string, string> {
+    return {
+      vpcId: c.vpcId, vSwitchIds: c.vswitchIds.join(','), securityGroupId: c.securityGroupId, resourceGroupId: c.resourceGroupId,
+      enableClusterIp: 'true', enableHybridMode: 'false', enablePrivateZone: 'false', enableLinuxArm64Node: 'false', selectors: '[]',
+    };
+  }
+
   private async install(c: RegisteredClusterRec, a: AddonInstanceRec): Promise<void> {
     const hook = await this.serveWebhook();
     // eci-profile starts from the registration's network and is the user's afterwards: created only when absent
     if (!(await this.cluster.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'eci-profile' }))) {
       await this.cluster.create({
         apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'eci-profile', namespace: NS, labels: ADDON_LABELS },
-        data: {
-          vpcId: c.vpcId, vSwitchIds: c.vswitchIds.join(','), securityGroupId: c.securityGroupId, resourceGroupId: c.resourceGroupId,
-          enableClusterIp: 'true', enableHybridMode: 'false', enablePrivateZone: 'false', enableLinuxArm64Node: 'false', selectors: '[]',
-        },
+        data: this.defaultProfile(c),
       } as KubeObject);
     }
     for (const o of this.objects(c, a, hook)) await ensureObject(this.cluster, o);
@@ -254,11 +259,18 @@ export class AddonManager {
   /**
    * What an upgrade does to the cluster: the controller's image goes to the new version (a rolling update, as the
    * manager's Deployment does it), nothing else is rewritten; done once the new controller runs and the old is gone.
-   * ASSUMPTION: the manager keeps the Deployment's env and eci-profile (documents only warn that edits may be reverted).
+   * With `overwrite` (the state's addonUpgradeOverwrites, or policy: overwrite) it first puts the controller's env and
+   * eci-profile back to the manifest's, as the documents warn an upgrade may; otherwise it keeps them (ASSUMPTION).
    */
-  private async upgrade(c: RegisteredClusterRec, a: AddonInstanceRec, version: string): Promise<void> {
+  private async upgrade(c: RegisteredClusterRec, a: AddonInstanceRec, version: string, overwrite: boolean): Promise<void> {
     const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: CONTROLLER_APP };
     const image = `registry-${c.regionId}-vpc.ack.aliyuncs.com/acs/virtual-nodes-eci:${version}-aliyun`;
+    if (overwrite) {
+      // the manifest's objects as they ship: the controller's env and eci-profile's settings back to their defaults
+      const manifest = this.objects(c, { ...a, version }, { url: '', caBundle: '' }).find((o) => o.kind === 'Deployment') as KubeObject & { spec: { template: { spec: { containers: { env?: unknown[] }[] } } } };
+      await this.cluster.patch(ref, [{ op: 'replace', path: '/spec/template/spec/containers/0/env', value: manifest.spec.template.spec.containers[0]!.env ?? [] }], 'json');
+      await this.cluster.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: NS, name: 'eci-profile' }, [{ op: 'replace', path: '/data', value: this.defaultProfile(c) }], 'json');
+    }
     await this.cluster.patch(ref, { spec: { template: { spec: { containers: [{ name: 'ack-virtual-node-controller', image }] } } } }, 'strategic');
     const deadline = Date.now() + 120_000;
     for (;;) {

@@ -72,7 +72,6 @@ describe('ack-virtual-node add-on through an ACK One registered cluster (real co
   it('bad input exits 2 and creates nothing (no registration, no add-on, no object)', async () => {
     const before = await snapshot();
     const cases: [string[], RegExp][] = [
-      [['install', '--mode', 'addon', '--vswitch', VSW_H, '--security-group', SG, '--yes'], /alibaba-addon-secret is missing.*\n.*vnode ram grant/],
       [['install', '--mode', 'addon', '--vswitch', VSW_H, '--security-group', SG, '--bootstrap', '--count', '2'], /--bootstrap, --count do not apply to --mode addon/],
       [['install', '--vswitch', VSW_H, '--security-group', SG, '--cluster-name', 'x'], /--cluster-name does not apply to --mode vnode/],
       [['install', '--mode', 'pod'], /argument 'pod' is invalid.*vnode, addon, controller/],
@@ -95,6 +94,10 @@ describe('ack-virtual-node add-on through an ACK One registered cluster (real co
       assert.equal(r.code, 2, `vnode ${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, re, `vnode ${args.join(' ')}`);
     }
+    // a missing prerequisite is no usage error: exit 1, nothing created
+    const noSecret = await vk(['install', '--mode', 'addon', '--vswitch', VSW_H, '--security-group', SG, '--yes']);
+    assert.equal(noSecret.code, 1, noSecret.stderr);
+    assert.match(noSecret.stderr, /alibaba-addon-secret is missing.*\n.*vnode ram grant/);
     assert.equal(await snapshot(), before);
     assert.deepEqual(emu.state.data.clusters ?? [], []);
   });

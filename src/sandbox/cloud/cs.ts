@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import { compareVersions } from '../../util/versions.js';
 import { ApiError } from './errors.js';
 import type { CallContext, Route, Service } from './service.js';
-import { accountOf, ACK_SERVICE_ROLES, iso, randomId, type AddonInstanceRec, type RegisteredClusterRec, type TaskRec } from './state.js';
+import { accountOf, ACK_SERVICE_ROLES, iso, randomId, type AddonInstanceRec, type CloudState, type RegisteredClusterRec, type TaskRec } from './state.js';
 
 /**
  * The Container Service (ACK) as far as registered clusters and their add-ons go: ROA over V3 signatures, answers
@@ -20,7 +20,8 @@ export interface CsHooks {
   /** Removes what installAddon applied; settles the task. */
   uninstallAddon?(cluster: RegisteredClusterRec, addon: AddonInstanceRec): Promise<void>;
   /** Rolls the add-on's objects to another version, keeping what runs (what the add-on manager does); settles the task. */
-  upgradeAddon?(cluster: RegisteredClusterRec, addon: AddonInstanceRec, version: string): Promise<void>;
+  /** overwrite: the manager rewrites the add-on's objects from its manifest (its env, eci-profile), as `policy: overwrite` may. */
+  upgradeAddon?(cluster: RegisteredClusterRec, addon: AddonInstanceRec, version: string, overwrite: boolean): Promise<void>;
 }
 
 export const CS_VERSION = '2015-12-15';
@@ -34,10 +35,17 @@ export const DELETING_MS = 1000;
  * an ASSUMPTION (the catalog is served by ListAddons and DescribeAddon at runtime; vnode reads it from there, never
  * from here); the state's `addonVersions` pins what is offered, so a test can make a newer one appear.
  */
+/** The catalog's supported_actions take the documented values (ListAddonsResponseBody): Install, Upgrade, Modify, Uninstall. */
 export const ADDON_CATALOG = [
-  { name: 'ack-virtual-node', versions: ['v2.13.1', 'v2.14.0'], category: 'others', managed: false, install_by_default: false, supported_actions: ['install', 'uninstall', 'upgrade', 'modify'] },
-  { name: 'logtail-ds', versions: ['v1.8.5.0-aliyun'], category: 'logging', managed: false, install_by_default: false, supported_actions: ['install', 'uninstall', 'upgrade'] },
+  { name: 'ack-virtual-node', versions: ['v2.13.1', 'v2.14.0'], category: 'others', managed: false, install_by_default: false, supported_actions: ['Install', 'Upgrade', 'Modify', 'Uninstall'] },
+  { name: 'logtail-ds', versions: ['v1.8.5.0-aliyun'], category: 'logging', managed: false, install_by_default: false, supported_actions: ['Install', 'Upgrade', 'Uninstall'] },
 ];
+
+/** 404 EntityNotExist.Role for the first of these roles the account lacks (public reports' code, status and message). */
+function roleMissing(state: CloudState, roles: string[]): ApiError | undefined {
+  const lacking = roles.find((r) => !accountOf(state).roles.some((x) => x.name === r && x.serviceName === undefined));
+  return lacking ? new ApiError(404, 'EntityNotExist.Role', `The role not exists: acs:ram::${state.data.accountId}:role/${lacking.toLowerCase()}.`) : undefined;
+}
 
 const ROUTES: Record<string, Route> = {
   DescribeClustersForRegion: { method: 'GET', path: '/regions/{region_id}/clusters' },
@@ -192,7 +200,7 @@ export function csService(hooks: CsHooks = {}): Service {
   };
   const finish = (ctx: CallContext, t: TaskRec, work: Promise<void> | undefined, onSuccess: () => void, onFail: () => void): void => {
     const done = (e?: unknown): void => {
-      t.state = e === undefined ? 'success' : 'fail';
+      t.state = e === undefined ? 'success' : 'failed';
       t.updated = iso(new Date());
       if (e !== undefined) {
         t.error = { code: 'AddonTaskFailed', message: e instanceof Error ? e.message : String(e) };
@@ -234,10 +242,21 @@ export function csService(hooks: CsHooks = {}): Service {
     // ASSUMPTION: a RAM denial's code from CS; write-ups show ErrorCheckAcl with 403
     deniedCode: 'ErrorCheckAcl',
     routes: ROUTES,
-    // ASSUMPTION: what the Container Service answers before ACK is activated (the gateway's ServiceNotEnabled, as ECI documents it)
+    // documented on UpgradeClusterAddons' page (a mapping table says cs:UpgradeClusterAddons; policies name both)
+    authActions: { UpgradeClusterAddons: 'cs:UpgradeK8sComponents' },
     activation: {
       service: 'ack', openActions: ['OpenAckService', 'CheckServiceRole'],
-      refuse: () => new ApiError(400, 'ServiceNotEnabled', 'Container Service for Kubernetes is not activated for this account: activate it first (OpenAckService or the console).'),
+      // public reports: CreateCluster answers ErrorNotEnabled before ACK is activated. ASSUMPTION: the status (400), and
+      // that other calls answer the gateway's ServiceNotEnabled (ECI's documented code; ACK's is not public)
+      refuse: (action) => action === 'CreateCluster'
+        ? new ApiError(400, 'ErrorNotEnabled', 'please enable cskpro container service before creating cluster')
+        : new ApiError(400, 'ServiceNotEnabled', 'Container Service for Kubernetes is not activated for this account: activate it first (OpenAckService or the console).'),
+    },
+    // public reports (terraform-provider-alicloud issue 149): before ACK's default role exists every call, reads
+    // included, answers 404 EntityNotExist.Role naming it
+    precondition: (state, action) => {
+      if (action === 'OpenAckService' || action === 'CheckServiceRole') return undefined;
+      return roleMissing(state, ACK_SERVICE_ROLES.slice(0, 1));
     },
     handlers: {
       CheckServiceRole(ctx) {
@@ -252,8 +271,9 @@ export function csService(hooks: CsHooks = {}): Service {
         };
       },
       OpenAckService(ctx) {
+        // documented: type is optional (propayasgo, edgepayasgo, gspayasgo)
         const type = q(ctx, 'type');
-        if (type !== 'propayasgo' && type !== 'edgepayasgo') throw invalidParameter(`type must be propayasgo or edgepayasgo, not ${type ?? '(none)'}`);
+        if (type !== undefined && !['propayasgo', 'edgepayasgo', 'gspayasgo'].includes(type)) throw invalidParameter(`type must be propayasgo, edgepayasgo or gspayasgo, not ${type}`);
         // documented: the account, or a RAM user with AdministratorAccess
         if (ctx.caller.user !== null && !ctx.state.data.attachments.some((a) => a.user === ctx.caller.user && a.policyType === 'System' && a.policyName === 'AdministratorAccess')) {
           throw new ApiError(ctx.state.data.deniedStatus ?? 403, 'ErrorCheckAcl', 'RAM policy Forbidden for action cs:OpenAckService: activating ACK needs the account or AdministratorAccess', {
@@ -261,7 +281,9 @@ export function csService(hooks: CsHooks = {}): Service {
           });
         }
         const account = accountOf(ctx.state);
-        // ASSUMPTION: the code of activating twice (seen in write-ups of the console's order flow)
+        // a public report: RISK.RISK_CONTROL_REJECTION when the balance is zero (ASSUMPTION: its status and message)
+        if (account.zeroBalance && !account.services.ack) throw new ApiError(400, 'RISK.RISK_CONTROL_REJECTION', 'The order was rejected by risk control: the account balance is insufficient.');
+        // terraform-provider-alicloud treats it as already open: the code of activating twice (seen in write-ups of the console's order flow)
         if (account.services.ack) throw new ApiError(400, 'ORDER.OPEND', 'The service has been opened.');
         account.services.ack = true;
         return { order_id: randomId('', 15, '0123456789'), request_id: ctx.requestId };
@@ -297,8 +319,8 @@ export function csService(hooks: CsHooks = {}): Service {
         if (b.endpoint_public_access !== undefined && typeof b.endpoint_public_access !== 'boolean') throw invalidParameter('endpoint_public_access must be a boolean');
         const tags = Array.isArray(b.tags) ? (b.tags as { key?: unknown; value?: unknown }[]).map((t) => ({ key: String(t.key ?? ''), value: String(t.value ?? '') })) : [];
         // public reports: a new account's CreateCluster names the first role ACK lacks
-        const lacking = ACK_SERVICE_ROLES.find((r) => !accountOf(ctx.state).roles.some((x) => x.name === r));
-        if (lacking) throw new ApiError(400, 'EntityNotExist.Role', `The role not exists: acs:ram::${ctx.state.data.accountId}:role/${lacking.toLowerCase()}`);
+        const lacking = roleMissing(ctx.state, ACK_SERVICE_ROLES);
+        if (lacking) throw lacking;
         const c: RegisteredClusterRec = {
           endpointPublicAccess: b.endpoint_public_access === true,
           id: `c${randomId('', 32, '0123456789abcdef')}`, name, regionId: ctx.state.data.regionId, clusterType: 'ExternalKubernetes', state: 'initial',
@@ -390,7 +412,9 @@ export function csService(hooks: CsHooks = {}): Service {
         if (c.state !== 'running') throw new ApiError(400, 'ErrorClusterState', `cluster ${c.id} is ${c.state}, not running`);
         // ASSUMPTION: the code while another task of the cluster runs
         if (tasks(ctx).some((t) => t.clusterId === c.id && t.state === 'running')) throw new ApiError(400, 'ErrorTaskRunning', `cluster ${c.id} has a task running; try again when it is done`);
-        const plan = (ctx.body as { component_name: string; version?: unknown; next_version?: unknown }[]).map((it) => {
+        const plan = (ctx.body as { component_name: string; version?: unknown; next_version?: unknown; policy?: unknown }[]).map((it) => {
+          // documented: policy is overwrite or canary
+          if (it.policy !== undefined && it.policy !== 'overwrite' && it.policy !== 'canary') throw invalidParameter(`policy ${String(it.policy)} must be overwrite or canary`);
           const rec = addons(ctx).find((a) => a.clusterId === c.id && a.name === it.component_name);
           if (!rec) throw addonNotFound(it.component_name);
           if (rec.state !== 'active') throw new ApiError(400, 'ErrorAddonState', `addon ${rec.name} is ${rec.state}`);
@@ -399,12 +423,12 @@ export function csService(hooks: CsHooks = {}): Service {
           if (typeof it.next_version !== 'string' || !versions.includes(it.next_version) || compareVersions(it.next_version, rec.version) <= 0) {
             throw invalidParameter(`next_version ${String(it.next_version)} of ${rec.name} is not offered for an upgrade from ${rec.version}; offered: ${versions.filter((v) => compareVersions(v, rec.version) > 0).join(', ') || 'none'}`);
           }
-          return { rec, next: it.next_version };
+          return { rec, next: it.next_version, overwrite: it.policy === 'overwrite' || ctx.state.data.addonUpgradeOverwrites === true };
         });
         const t = newTask(ctx, 'cluster_addon_upgrade', c.id);
-        for (const { rec, next } of plan) {
+        for (const { rec, next, overwrite } of plan) {
           rec.state = 'upgrading';
-          finish(ctx, t, hooks.upgradeAddon?.(c, rec, next), () => { rec.version = next; rec.state = 'active'; }, () => { rec.state = 'active'; });
+          finish(ctx, t, hooks.upgradeAddon?.(c, rec, next, overwrite), () => { rec.version = next; rec.state = 'active'; }, () => { rec.state = 'active'; });
         }
         return { cluster_id: c.id, request_id: ctx.requestId, task_id: t.id };
       },

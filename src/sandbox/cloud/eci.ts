@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ApiError, invalid, missing } from './errors.js';
 import { indexed, str, type CallContext, type Service } from './service.js';
 import { isAllowed } from './policies.js';
-import { priceAnswer } from './pricing.js';
+import { economyApplies, priceAnswer } from './pricing.js';
 import { accountOf, allocateIp, ECI_VNODE_ROLE, iso, randomId, releaseDue, type ContainerGroupRec, type Tag, type Taint, type VirtualNodeRec } from './state.js';
 
 const MAX_PAGE = 20;
@@ -105,11 +105,28 @@ function cgView(c: ContainerGroupRec): Record<string, unknown> {
     ContainerGroupId: c.id, ContainerGroupName: c.name, Status: c.status, RegionId: c.regionId, ZoneId: c.zoneId, VSwitchId: c.vSwitchId,
     SecurityGroupId: c.securityGroupId, Tags: c.tags, CreationTime: c.creationTime, IntranetIp: c.intranetIp, Cpu: c.cpu, Memory: c.memory,
     InstanceType: c.instanceType ?? '', SpotStrategy: c.spotStrategy ?? 'NoSpot', EphemeralStorage: c.ephemeralStorage ?? 0,
+    // documented: DescribeContainerGroups answers the category an instance is billed as (ASSUMPTION: as a string)
+    ComputeCategory: c.computeCategory ?? 'general',
     ...(c.succeededTime ? { SucceededTime: c.succeededTime } : {}), ...(c.failedTime ? { FailedTime: c.failedTime } : {}),
   };
 }
 
 const ENDED = ['Succeeded', 'Failed', 'Expired'];
+
+/**
+ * CreateContainerGroup's ComputeCategory.N (documented: economy or general, tried in order; economy only for a
+ * vCPU/memory spec of 0.25-8 vCPU, refused with spot as FeatureBasedConstraintConflict).
+ */
+function categoryOf(ctx: CallContext): { computeCategory?: string } {
+  const asked = [...ctx.params.entries()].filter(([k]) => /^ComputeCategory\.\d+$/.test(k)).sort(([a], [b]) => Number(a.split('.')[1]) - Number(b.split('.')[1])).map(([, v]) => v);
+  if (asked.length === 0) return {};
+  for (const c of asked) if (c !== 'economy' && c !== 'general') throw invalid('ComputeCategory', `"${c}" must be economy or general`);
+  const spot = (str(ctx, 'SpotStrategy') ?? 'NoSpot') !== 'NoSpot';
+  if (asked.includes('economy') && spot) throw new ApiError(400, 'FeatureBasedConstraintConflict', 'ComputeCategory economy cannot be combined with a spot strategy.');
+  const spec = { cpu: Number(str(ctx, 'Cpu') ?? 2), instanceType: str(ctx, 'InstanceType'), spotStrategy: str(ctx, 'SpotStrategy') };
+  const category = asked.find((c) => c === 'general' || economyApplies(spec));
+  return category ? { computeCategory: category } : {};
+}
 
 /**
  * The first CreateVirtualNode of an account creates the service-linked role AliyunServiceRoleForECIVnode, so its
@@ -119,7 +136,7 @@ function linkedRole(ctx: CallContext): void {
   const account = accountOf(ctx.state);
   if (account.roles.some((r) => r.name === ECI_VNODE_ROLE.name)) return;
   const action = 'ram:CreateServiceLinkedRole';
-  if (ctx.caller.user !== null && !isAllowed(ctx.state.data, ctx.caller.user, action)) {
+  if (ctx.caller.user !== null && !isAllowed(ctx.state.data, ctx.caller.user, action, { 'ram:ServiceName': ECI_VNODE_ROLE.serviceName })) {
     throw new ApiError(ctx.state.data.deniedStatus ?? 403, 'Forbidden.RAM', `Creating the service-linked role ${ECI_VNODE_ROLE.name} needs ${action}.`, {
       AccessDeniedDetail: { AuthAction: action, AuthPrincipalType: 'SubUser', AuthPrincipalDisplayName: ctx.caller.user, NoPermissionType: 'ImplicitDeny', PolicyType: 'AccountLevelIdentityBasedPolicy' },
     });
@@ -144,10 +161,12 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
     host: 'eci.aliyuncs.com',
     version: '2018-08-08',
     deniedCode: 'Forbidden.RAM',
+    // documented (DescribeContainerGroups' page): a RAM user or role without the permission gets an empty list
+    emptyWhenDenied: { DescribeContainerGroups: () => ({ ContainerGroups: [], TotalCount: 0, NextToken: '' }) },
     // documented: ServiceNotEnabled (400) until ECI is activated in its console
     activation: {
       service: 'eci', openActions: [],
-      refuse: () => new ApiError(400, 'ServiceNotEnabled', 'The service this request depends on is not enabled: activate Elastic Container Instance first.'),
+      refuse: (): ApiError => new ApiError(400, 'ServiceNotEnabled', 'The service this request depends on is not enabled: activate Elastic Container Instance first.'),
     },
     handlers: {
       DescribeContainerGroupPrice(ctx) {
@@ -295,6 +314,7 @@ export function eciService(hooks: EciHooks = {}, idempotencyWindowMs = IDEMPOTEN
             id: randomId('eci-', 20), name, status: 'Running', regionId, zoneId: home.zoneId, vSwitchId: home.id, securityGroupId: sgId,
             creationTime: iso(ctx.now), intranetIp: allocateIp(ctx.state, home.id), cpu: Number(str(ctx, 'Cpu') ?? 2), memory: Number(str(ctx, 'Memory') ?? 4),
             ...(str(ctx, 'InstanceType') ? { instanceType: str(ctx, 'InstanceType')! } : {}), ...(str(ctx, 'SpotStrategy') ? { spotStrategy: str(ctx, 'SpotStrategy')! } : {}),
+            ...categoryOf(ctx),
             tags: tags(ctx), createdBy: { accessKeyId: ctx.caller.accessKeyId, user: ctx.caller.user },
             containers: containers.map((c) => ({ name: c.Name!, image: c.Image! })),
           };

@@ -7,7 +7,11 @@ import { str, type CallContext } from './service.js';
  * instance types, the spot discounts and the offered specs are an ASSUMPTION (the real table is ECI's own).
  */
 export const PER_VCPU_SECOND = 0.000049;
+/** Documented (ECI's compute category page): economy vCPU at 0.000027 per second, memory as general. */
+export const PER_VCPU_SECOND_ECONOMY = 0.000027;
 export const PER_GIB_SECOND = 0.00000613;
+/** Documented: the economy category covers 0.25 to 8 vCPU. */
+export const ECONOMY_MAX_CPU = 8;
 export const CURRENCY = 'CNY';
 
 /** ECS instance types an instance may run on (instead of a vCPU/memory spec), by type: its vCPU and GiB. */
@@ -27,6 +31,13 @@ export function offeredSpec(cpu: number, memory: number): boolean {
 const SPOT_SHARE: Record<string, number> = { 'cn-hangzhou-h': 0.2, 'cn-hangzhou-i': 0.25 };
 
 const round = (n: number): number => Math.round(n * 1e8) / 1e8;
+/** Hourly prices carry three decimals, as the documented example (SpotPrice 0.056, OriginPrice 0.622). */
+const round3 = (n: number): number => Math.round(n * 1e3) / 1e3;
+
+/** Whether a vCPU/memory instance runs as economy: asked for, by vCPU and memory, not spot (documented limits). */
+export function economyApplies(spec: { cpu: number; instanceType?: string | undefined; spotStrategy?: string | undefined }): boolean {
+  return !spec.instanceType && spec.cpu <= ECONOMY_MAX_CPU && (!spec.spotStrategy || spec.spotStrategy === 'NoSpot');
+}
 
 /** DescribeContainerGroupPrice: the documented request and answer, refusing what the API refuses. */
 export function priceAnswer(ctx: CallContext, zones: string[]): Record<string, unknown> {
@@ -54,16 +65,24 @@ export function priceAnswer(ctx: CallContext, zones: string[]): Record<string, u
   if (!['NoSpot', 'SpotWithPriceLimit', 'SpotAsPriceGo'].includes(strategy)) throw invalid('SpotStrategy', `"${strategy}" must be NoSpot, SpotWithPriceLimit or SpotAsPriceGo`);
   // documented: SpotPriceLimit is required with SpotWithPriceLimit
   if (strategy === 'SpotWithPriceLimit' && str(ctx, 'SpotPriceLimit') === undefined) throw missing('SpotPriceLimit');
+  const category = str(ctx, 'ComputeCategory');
+  if (category !== undefined && category !== 'economy' && category !== 'general') throw invalid('ComputeCategory', `"${category}" must be economy`);
+  // documented for instances: economy and spot together are refused with FeatureBasedConstraintConflict
+  if (category === 'economy' && strategy !== 'NoSpot') throw new ApiError(400, 'FeatureBasedConstraintConflict', 'ComputeCategory economy cannot be combined with a spot strategy.');
+  // documented: an ECS instance type wins over the category; ASSUMPTION: the code of economy above 8 vCPU
+  if (category === 'economy' && !type && cpu > ECONOMY_MAX_CPU) throw invalid('ComputeCategory', `economy covers 0.25 to ${ECONOMY_MAX_CPU} vCPU, not ${cpu}`);
+  const economy = category === 'economy' && !type;
   const storage = Number(str(ctx, 'EphemeralStorage') ?? 0);
-  const cpuPrice = round(cpu * PER_VCPU_SECOND);
+  const cpuPrice = round(cpu * (economy ? PER_VCPU_SECOND_ECONOMY : PER_VCPU_SECOND));
   const memPrice = round(memory * PER_GIB_SECOND);
   // ASSUMPTION: ephemeral storage beyond the free 30 GiB, per GiB-second
   const storagePrice = round(Math.max(0, storage - 30) * 0.0000000417);
   const total = round(cpuPrice + memPrice + storagePrice);
   const detail = [{ Resource: 'Cpu', OriginalPrice: cpuPrice, DiscountPrice: 0, TradePrice: cpuPrice }, { Resource: 'Memory', OriginalPrice: memPrice, DiscountPrice: 0, TradePrice: memPrice },
     ...(storagePrice > 0 ? [{ Resource: 'EphemeralStorage', OriginalPrice: storagePrice, DiscountPrice: 0, TradePrice: storagePrice }] : [])];
+  // documented: SpotPrice and OriginPrice are per hour (TradePrice per second)
   const spot = strategy === 'NoSpot' ? [] : (zone ? [zone] : zones).map((z) => ({
-    ZoneId: z, InstanceType: type ?? `eci.${cpu}c${memory}g`, OriginPrice: total, SpotPrice: round(total * (SPOT_SHARE[z] ?? 0.3)),
+    ZoneId: z, InstanceType: type ?? `eci.${cpu}c${memory}g`, OriginPrice: round3(total * 3600), SpotPrice: round3(total * 3600 * (SPOT_SHARE[z] ?? 0.3)),
   }));
   return {
     PriceInfo: {
@@ -77,7 +96,7 @@ export function priceAnswer(ctx: CallContext, zones: string[]): Record<string, u
  * The spec a pod asks ECI for, by the documented pod annotations: k8s.aliyun.com/eci-use-specs ("2-4Gi", or an
  * instance type such as ecs.c6.large; the first one), k8s.aliyun.com/eci-spot-strategy; 2 vCPU / 4 GiB otherwise.
  */
-export function podSpec(annotations: Record<string, string> | undefined): { cpu: number; memory: number; instanceType?: string; spotStrategy?: string } {
+export function podSpec(annotations: Record<string, string> | undefined): { cpu: number; memory: number; instanceType?: string; spotStrategy?: string; computeCategory?: string } {
   const specs = (annotations?.['k8s.aliyun.com/eci-use-specs'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const spot = annotations?.['k8s.aliyun.com/eci-spot-strategy'];
   const first = specs[0];
@@ -86,5 +105,9 @@ export function podSpec(annotations: Record<string, string> | undefined): { cpu:
     const m = first ? /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)Gi$/.exec(first) : null;
     return m ? { cpu: Number(m[1]), memory: Number(m[2]) } : { cpu: 2, memory: 4 };
   })();
-  return { ...base, ...(spot ? { spotStrategy: spot } : {}) };
+  // documented: k8s.aliyun.com/eci-compute-category lists categories in order of preference (economy, general)
+  const categories = (annotations?.['k8s.aliyun.com/eci-compute-category'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const spec = { ...base, ...(spot ? { spotStrategy: spot } : {}) };
+  const category = categories.find((c) => c === 'general' || (c === 'economy' && economyApplies(spec)));
+  return { ...spec, ...(category ? { computeCategory: category } : {}) };
 }

@@ -101,7 +101,7 @@ export const ramService: Service = {
       const attachments = ctx.state.data.attachments.filter((a) => a.policyName === name && a.policyType === type).length;
       if (type === 'System') {
         const sys = SYSTEM_POLICIES[name]!;
-        const document = JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: sys.actions, Resource: '*' }] });
+        const document = JSON.stringify({ Version: '1', Statement: sys.statements });
         return {
           Policy: { PolicyName: name, PolicyType: type, Description: sys.description, DefaultVersion: 'v1', CreateDate: '2015-01-01T00:00:00Z', UpdateDate: '2015-01-01T00:00:00Z', AttachmentCount: attachments, PolicyDocument: document },
           DefaultPolicyVersion: { VersionId: 'v1', IsDefaultVersion: true, PolicyDocument: document, CreateDate: '2015-01-01T00:00:00Z' },

@@ -15,6 +15,8 @@ export const resourceManagerService: Service = {
   deniedCode: 'NoPermission',
   // documented: creating a service-linked role is authorized as the RAM action ram:CreateServiceLinkedRole
   authActions: { CreateServiceLinkedRole: 'ram:CreateServiceLinkedRole' },
+  // documented: policies scope it by the service it is for (AliyunECIFullAccess: ram:ServiceName)
+  conditionKeys: { CreateServiceLinkedRole: (p): Record<string, string> => (p.get('ServiceName') ? { 'ram:ServiceName': p.get('ServiceName')! } : {}) },
   handlers: {
     CreateServiceLinkedRole(ctx) {
       const service = str(ctx, 'ServiceName');

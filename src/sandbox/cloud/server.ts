@@ -151,7 +151,9 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
       const key = state.data.accessKeys.find((k) => k.id === verified.accessKeyId)!;
       const caller: Caller = { accessKeyId: key.id, user: key.user };
       const authAction = service.authActions?.[action] ?? `${service.code}:${action}`;
-      if (caller.user !== null && !isAllowed(state.data, caller.user, authAction)) {
+      if (caller.user !== null && !isAllowed(state.data, caller.user, authAction, service.conditionKeys?.[action]?.(params) ?? {})) {
+        const empty = service.emptyWhenDenied?.[action];
+        if (empty) { count(action, 'empty'); opts.log?.(`${action} -> 200 (empty: not allowed)`); send(res, 200, { RequestId: requestId, ...empty() }); return; }
         throw new ApiError(state.data.deniedStatus ?? 403, service.deniedCode, service.code === 'cs'
           ? `RAM policy Forbidden for action ${authAction}`
           : service.code === 'ram'
@@ -161,7 +163,9 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
         });
       }
       const gate = service.activation;
-      if (gate && !accountOf(state).services[gate.service] && !gate.openActions.includes(action)) throw gate.refuse();
+      if (gate && !accountOf(state).services[gate.service] && !gate.openActions.includes(action)) throw gate.refuse(action);
+      const refused = service.precondition?.(state, action);
+      if (refused) throw refused;
       // a read saves what it changes itself (saveSoon): comparing the whole state around it costs more than the read
       const read = /^(Describe|List|Get|Check)/.test(action);
       const before = read ? '' : JSON.stringify(state.data);

@@ -28,6 +28,8 @@ export interface ContainerGroupRec {
   instanceType?: string;
   /** NoSpot (absent), SpotAsPriceGo or SpotWithPriceLimit. */
   spotStrategy?: string;
+  /** economy or general (documented: the category an instance is billed as). */
+  computeCategory?: string;
   ephemeralStorage?: number;
   /** When it ended, for the instances ECI keeps listing for an hour after (Succeeded, Failed). */
   succeededTime?: string;
@@ -59,11 +61,13 @@ export interface AccountRec {
   /** Activated services: ECI in its console, ACK by OpenAckService (or its console). */
   services: { eci: boolean; ack: boolean };
   roles: RoleRec[];
+  /** An account whose balance is zero: OpenAckService is refused by risk control (a public report's code). */
+  zeroBalance?: boolean;
 }
 /** The documented states of an add-on instance; an installing one is `updating` (ASSUMPTION: the documents name no install state). */
 export interface AddonInstanceRec { clusterId: string; name: string; version: string; state: 'updating' | 'active' | 'upgrading' | 'deleting'; config: string }
 export interface TaskRec {
-  id: string; type: string; clusterId: string; state: 'running' | 'success' | 'fail'; created: string; updated: string;
+  id: string; type: string; clusterId: string; state: 'running' | 'success' | 'failed'; created: string; updated: string;
   error?: { code: string; message: string };
 }
 
@@ -97,6 +101,11 @@ export interface CloudStateData {
   tasks?: TaskRec[];
   /** The versions of each add-on offered, by name (absent: the emulator's catalog). */
   addonVersions?: Record<string, string[]>;
+  /**
+   * The add-on manager rewrites the add-on's objects from its manifest on every upgrade (the controller's env and
+   * eci-profile back to their defaults), as UpgradeClusterAddons' `policy: overwrite` may; absent: it keeps them.
+   */
+  addonUpgradeOverwrites?: boolean;
   /** Services and roles of the account (absent: ready, as older state files were). */
   account?: AccountRec;
   /** The HTTP status of a RAM denial (RAM denials often arrive as 400; absent: 403). */
@@ -110,7 +119,7 @@ export type AccountKind = 'new' | 'ready';
  * not documented; public reports show CreateCluster refused without AliyunCSDefaultRole.
  */
 export const ACK_SERVICE_ROLES = ['AliyunCSDefaultRole', 'AliyunCSManagedKubernetesRole'];
-/** The service-linked role CreateVirtualNode creates on first use (documented), and its service name (ASSUMPTION). */
+/** The service-linked role CreateVirtualNode creates on first use, and its service name (both documented). */
 export const ECI_VNODE_ROLE = { name: 'AliyunServiceRoleForECIVnode', serviceName: 'vnode.eci.aliyuncs.com' };
 
 export function newAccount(): AccountRec {

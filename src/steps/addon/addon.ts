@@ -127,12 +127,19 @@ export async function installAddon(ctx: Context, opts: AddonInstallOptions): Pro
     const net = opts.vswitches.length && opts.securityGroup ? await checkNetwork(cloud, { vswitches: opts.vswitches, securityGroup: opts.securityGroup }) : undefined;
     return { warnings: [...warnings, ...(net?.warnings ?? [])], secret, net, record: await readRegistration(cluster) };
   }, (p) => (p.net ? `VPC ${p.net.vpcId}, zones ${p.net.zones.join(', ')}` : 'ok'));
-  if (!pre.secret?.accessKeyId) {
-    throw usageError('AddonSecretMissing', `Secret ${ADDON_SECRET.namespace}/${ADDON_SECRET.name} ${pre.secret ? 'holds no AccessKey' : 'is missing'}: the add-on creates ECI instances with the AccessKey it holds`,
-      'run `vnode ram grant` (creates a least-privilege RAM user and key), or `vnode secret create` with an existing key');
-  }
   if (opts.vswitches.length > 0 && !opts.securityGroup && !pre.record) throw usageError('SecurityGroupRequired', '--security-group is required with --vswitch for a first install');
-  await status.step('Checking the account (ECI, ACK, ACK\'s service roles)', () => requireAccount(ctx, cloud, ['eci', 'ack', 'ack-roles'], { activateAck: opts.activateAck === true }));
+  // every missing prerequisite named at once: the account's pieces and the Secret (exit 1: none is a usage error)
+  const account = await status.step('Checking the account (ECI, ACK, ACK\'s service roles)', () => requireAccount(ctx, cloud, ['eci', 'ack', 'ack-roles'], { activateAck: opts.activateAck === true })
+    .then(() => undefined, (e: unknown) => { if (e instanceof VnodeError && e.code === 'AccountNotReady') return e; throw e; }));
+  if (!pre.secret?.accessKeyId) {
+    const secret = `Secret ${ADDON_SECRET.namespace}/${ADDON_SECRET.name} ${pre.secret ? 'holds no AccessKey' : 'is missing'}: the add-on creates ECI instances with the AccessKey it holds`;
+    const remedy = 'run `vnode ram grant` (creates a least-privilege RAM user and key), or `vnode secret create` with an existing key';
+    if (!account) throw operationError('AddonSecretMissing', secret, { hint: remedy });
+    throw operationError('AccountNotReady', `${account.message}; ${secret}`, {
+      hint: `${account.hint ?? ''}; then ${remedy}`, details: { ...account.details, lacking: [...((account.details?.lacking as string[] | undefined) ?? []), 'addon-secret'] },
+    });
+  }
+  if (account) throw account;
   // registering and applying the agent are changes: whether the calls after them are allowed is asked first
   if (!flags.dryRun) await requirePermissions(ctx, cloud, [...(pre.record ? [] : [PROBES.createCluster]), PROBES.installAddon]);
   for (const w of pre.warnings) out.warn(w);

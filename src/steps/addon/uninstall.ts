@@ -2,6 +2,7 @@ import { PROBES, requirePermissions } from '../ground/permissions.js';
 import type { KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { operationError, VnodeError } from '../../errors.js';
+import { refuseUnlisted, unlistedInstances } from '../drain/unlisted.js';
 import { cordon, drainRefusals, refuseDrain, type DrainOptions, type DrainResult } from '../drain/drain.js';
 import { busyPods, NodeRetirement } from '../drain/retire.js';
 import { asInput } from '../ground/preflight.js';
@@ -55,6 +56,7 @@ export async function uninstallAddon(ctx: Context, opts: AddonUninstallOptions):
       { hint: 'run `vnode cluster register --name <its registered name>` to adopt the registration, then uninstall again' });
   }
 
+  refuseUnlisted(await unlistedInstances(cluster, cloud, nodes.map((n) => n.metadata.name!)));
   if (opts.drain) refuseDrain(nodes.map((n) => n.metadata.name!).join(', '), await drainRefusals(cluster, nodes.map((n) => n.metadata.name!), opts.drainOptions));
   if (!opts.drain && !opts.force) {
     const busy: string[] = [];

@@ -1,5 +1,5 @@
 import { compareVersions } from '../../util/versions.js';
-import type { ClusterPort, KubeObject } from '../../cluster/port.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { operationError, usageError, VnodeError } from '../../errors.js';
 import { asInput } from '../ground/preflight.js';
@@ -38,6 +38,31 @@ async function readConfig(cluster: ClusterPort): Promise<Config> {
   return { profile: profile?.data, env: dep?.spec?.template?.spec?.containers?.[0]?.env };
 }
 
+/**
+ * What an upgrade may overwrite, recorded in the cluster before UpgradeClusterAddons (the documents warn an upgrade
+ * may revert edits, and its `policy: overwrite` does): a run interrupted between the call and the put-back leaves it,
+ * and the next run puts it back once the add-on is at the recorded version.
+ */
+export const RESTORE_REF = { apiVersion: 'v1', kind: 'ConfigMap', namespace: NAMESPACE, name: 'vnode-addon-upgrade' };
+interface Pending { from: string; to: string; before: Config }
+
+async function readPending(cluster: ClusterPort): Promise<Pending | undefined> {
+  const cm = await cluster.get<KubeObject & { data?: Record<string, string> }>(RESTORE_REF);
+  const d = cm?.data;
+  if (!d?.to) return undefined;
+  const parse = <T>(t: string | undefined): T | undefined => { try { return t ? JSON.parse(t) as T : undefined; } catch { return undefined; } };
+  return { from: d.from ?? '', to: d.to, before: { profile: parse<Record<string, string>>(d.profile), env: parse<unknown[]>(d.env) } };
+}
+
+async function writePending(cluster: ClusterPort, p: Pending): Promise<void> {
+  const data = { from: p.from, to: p.to, ...(p.before.profile ? { profile: JSON.stringify(p.before.profile) } : {}), ...(p.before.env ? { env: JSON.stringify(p.before.env) } : {}) };
+  if (await cluster.get(RESTORE_REF)) {
+    await cluster.patch(RESTORE_REF, [{ op: 'replace', path: '/data', value: data }], 'json');
+    return;
+  }
+  await cluster.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: RESTORE_REF.name, namespace: RESTORE_REF.namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } }, data } as KubeObject);
+}
+
 export const VERSION_RE = /^v?\d+(\.\d+){1,3}([.-][0-9A-Za-z.-]+)?$/;
 
 /**
@@ -65,11 +90,19 @@ export async function upgradeAddon(ctx: Context, opts: UpgradeOptions): Promise<
   }
   if (instance.state !== 'active') throw operationError('AddonNotActive', `the ${ADDON} add-on of ${clusterId} is ${instance.state}, not active: it cannot be upgraded now`, { hint: 'run the same command again later' });
 
+  // an earlier run's upgrade reached its version but not its put-back: done first
+  const pending = await readPending(cluster);
+  let restoredEarlier: string[] = [];
+  if (pending && instance.version === pending.to && !flags.dryRun) {
+    restoredEarlier = await keepConfig(ctx, cluster, pending.before);
+    await cluster.delete(RESTORE_REF);
+  }
+
   const from = instance.version;
   const offer = await status.step(`Looking up the ${ADDON} versions offered to ${clusterId}`, () => cloud.cs.addonUpgrades(clusterId, ADDON, from),
     (o) => (o.newer.length ? `newer: ${o.newer.join(', ')}` : `${from} is the newest`));
   const to = opts.to ?? offer.newer.at(-1) ?? from;
-  const result: UpgradeResult = { clusterId, from, to, action: 'already', body: [], nodes: [], restored: [], dryRun: flags.dryRun };
+  const result: UpgradeResult = { clusterId, from, to, action: 'already', body: [], nodes: [], restored: restoredEarlier, dryRun: flags.dryRun };
   if (to === from) return result;
   if (compareVersions(to, from) < 0) {
     throw usageError('Downgrade', `--to ${to} is older than the installed ${ADDON} ${from}: the Container Service upgrades add-ons, it does not downgrade them`,
@@ -87,7 +120,9 @@ export async function upgradeAddon(ctx: Context, opts: UpgradeOptions): Promise<
     + 'new pods wait for the new controller for a moment. eci-profile and the controller\'s env are kept.');
   const ok = await ctx.prompt.confirm(`Upgrade ${ADDON} to ${to}?`, { default: true });
   if (!ok) throw usageError('Declined', 'nothing was changed', 'pass --yes to upgrade without asking');
-  const before = await readConfig(cluster);
+  // recorded before the call: what to put back survives an interrupt between the upgrade and the put-back
+  const before = pending && pending.from === from ? pending.before : await readConfig(cluster);
+  await writePending(cluster, { from, to, before });
 
   const taskId = await status.step(`Upgrading ${ADDON} to ${to} (UpgradeClusterAddons)`, () => cloud.cs.upgradeAddon(clusterId, ADDON, from, to).catch(async (e: unknown) => {
     // a retry after an answer that was lost: the instance is upgrading or upgraded, so the call took effect
@@ -101,7 +136,8 @@ export async function upgradeAddon(ctx: Context, opts: UpgradeOptions): Promise<
   if (state !== 'active' || after?.version !== to) {
     throw operationError('UpgradeNotDone', `the ${ADDON} add-on of ${clusterId} is ${after?.state ?? 'gone'} at ${after?.version ?? '-'}, not active at ${to}`, { hint: 'run the same command again' });
   }
-  result.restored = await keepConfig(ctx, cluster, before);
+  result.restored = [...result.restored, ...await keepConfig(ctx, cluster, before)];
+  await cluster.delete(RESTORE_REF);
   // the new controller serves the same nodes: each Ready again
   for (const n of await addonNodes(cluster)) {
     const name = n.metadata.name!;

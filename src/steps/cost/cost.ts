@@ -6,6 +6,7 @@ import type { Context } from '../../context.js';
 import { INSTANCE_ANNOTATION, TAG_NODE_NAME, TERMINAL_STATUSES } from '../../assumptions.js';
 import { TAG_CLUSTER, TAG_NAME } from '../virtual-node/install.js';
 import { isVirtualNode } from '../status/status.js';
+import { UNLISTED_CAUSE } from '../drain/unlisted.js';
 
 /** What the figures are: said with every figure. */
 export const COST_NOTE = 'list prices of pay-as-you-go ECI (DescribeContainerGroupPrice), before discounts, savings plans or free quotas; the bill is the authority';
@@ -17,7 +18,7 @@ export const ENDED_WINDOW_MS = 3600_000;
 export interface Rate { perSecond: number; perHour: number; perDay: number; per30Days: number }
 export interface PricedInstance {
   id: string; status: string; pod: string | null; namespace: string | null; workload: string | null; node: string;
-  spec: string; spot: boolean; runningSince: string; rate: Rate;
+  spec: string; spot: boolean; economy: boolean; runningSince: string; rate: Rate;
 }
 export interface EndedInstance { id: string; status: string; pod: string | null; namespace: string | null; node: string; spec: string; ranSeconds: number; cost: number }
 export interface Group { key: string; instances: number; rate: Rate }
@@ -35,6 +36,8 @@ export interface CostReport {
   endedCost: number;
   /** Calls made to ECI for this report. */
   eciCalls: number;
+  /** Why the figures may be short (instances running pods name that ECI does not list); empty when complete. */
+  incomplete: string[];
 }
 
 export interface CostOptions { namespace: string | undefined; selector: string | undefined }
@@ -43,8 +46,28 @@ const rate = (perSecond: number): Rate => ({ perSecond, perHour: perSecond * 360
 const add = (a: Rate, b: Rate): Rate => rate(a.perSecond + b.perSecond);
 const ZERO = rate(0);
 
+const isSpot = (s: PriceSpec): boolean => Boolean(s.spotStrategy && s.spotStrategy !== 'NoSpot');
+
 function specText(s: PriceSpec): string {
-  return `${s.instanceType ? `${s.instanceType} ` : ''}${s.cpu} vCPU / ${s.memory} GiB${s.spotStrategy && s.spotStrategy !== 'NoSpot' ? ', spot' : ''}`;
+  return `${s.instanceType ? `${s.instanceType} ` : ''}${s.cpu} vCPU / ${s.memory} GiB${isSpot(s) ? ', spot' : ''}${s.computeCategory === 'economy' ? ', economy' : ''}`;
+}
+
+/** The spec ECI bills an instance as, from what DescribeContainerGroups reports. */
+export function priceSpecOf(g: ContainerGroupInfo): PriceSpec {
+  return {
+    cpu: g.cpu ?? 2, memory: g.memory ?? 4, instanceType: g.instanceType, zoneId: g.zoneId, spotStrategy: g.spotStrategy, ephemeralStorage: g.ephemeralStorage,
+    ...(g.computeCategory === 'economy' && !g.instanceType ? { computeCategory: 'economy' } : {}),
+  };
+}
+
+/** One key per distinct price (what one DescribeContainerGroupPrice answers). */
+export function priceKey(s: PriceSpec): string {
+  return JSON.stringify([s.cpu, s.memory, s.instanceType ?? '', s.zoneId ?? '', isSpot(s) ? 'spot' : '', s.ephemeralStorage ?? 0, s.computeCategory ?? '']);
+}
+
+/** What the spec bills per second: the spot price (answered per hour) for a spot instance, else the list price. */
+export function perSecondOf(s: PriceSpec, p: SpecPrice): number {
+  return isSpot(s) ? p.spotPerSecond ?? p.perSecond : p.perSecond;
 }
 
 
@@ -80,17 +103,19 @@ export async function costReport(ctx: Context, opts: CostOptions): Promise<CostR
   if (missing.length) {
     for (const g of await counted(cloud.eci.describeContainerGroups({ ids: missing }), Math.ceil(missing.length / 20))) instances.set(g.id, { ...g, node: podOf.get(g.id)?.spec?.nodeName ?? '' });
   }
+  // an empty or short listing is no proof of nothing billed: running pods name instances ECI must list
+  const unlisted = [...podOf.entries()].filter(([i, p]) => !instances.has(i) && !p.metadata.deletionTimestamp
+    && !['Succeeded', 'Failed'].includes((p.status as { phase?: string } | undefined)?.phase ?? ''));
+  const incomplete = unlisted.length ? [`ECI does not list the instance(s) of ${unlisted.length} running pod(s) (${unlisted.slice(0, 5).map(([i, p]) => `${i} of ${p.metadata.namespace}/${p.metadata.name}`).join(', ')}`
+    + `${unlisted.length > 5 ? ', …' : ''}): ${UNLISTED_CAUSE}; their cost is not counted`] : [];
 
   const prices = new Map<string, Promise<SpecPrice>>();
   const priceOf = (s: PriceSpec): Promise<SpecPrice> => {
-    const key = JSON.stringify([s.cpu, s.memory, s.instanceType ?? '', s.zoneId ?? '', s.spotStrategy && s.spotStrategy !== 'NoSpot' ? 'spot' : '', s.ephemeralStorage ?? 0]);
+    const key = priceKey(s);
     if (!prices.has(key)) prices.set(key, counted(cloud.eci.describePrice(s)));
     return prices.get(key)!;
   };
-  const perSecond = async (s: PriceSpec): Promise<number> => {
-    const p = await priceOf(s);
-    return s.spotStrategy && s.spotStrategy !== 'NoSpot' ? p.spotPerSecond ?? p.perSecond : p.perSecond;
-  };
+  const perSecond = async (s: PriceSpec): Promise<number> => perSecondOf(s, await priceOf(s));
   let currency = 'CNY';
 
   const vnodes: CostReport['vnodes'] = [];
@@ -105,7 +130,7 @@ export async function costReport(ctx: Context, opts: CostOptions): Promise<CostR
   }
 
   // every distinct spec priced at once (a few at a time), before the instances are walked
-  const specOf = (g: ContainerGroupInfo): PriceSpec => ({ cpu: g.cpu ?? 2, memory: g.memory ?? 4, instanceType: g.instanceType, zoneId: g.zoneId, spotStrategy: g.spotStrategy, ephemeralStorage: g.ephemeralStorage });
+  const specOf = priceSpecOf;
   const pending = [...instances.values()].map(specOf);
   for (let i = 0; i < pending.length;) {
     const batch: Promise<SpecPrice>[] = [];
@@ -140,7 +165,7 @@ export async function costReport(ctx: Context, opts: CostOptions): Promise<CostR
     }
     const row: PricedInstance = {
       id: g.id, status: g.status, pod: pod?.metadata.name ?? null, namespace: pod?.metadata.namespace ?? null, workload: pod ? (await workloadOf(cluster, pod, workloads)) ?? null : null,
-      node: g.node, spec: specText(spec), spot: Boolean(spec.spotStrategy && spec.spotStrategy !== 'NoSpot'), runningSince: g.creationTime, rate: rate(ps),
+      node: g.node, spec: specText(spec), spot: isSpot(spec), economy: spec.computeCategory === 'economy', runningSince: g.creationTime, rate: rate(ps),
     };
     (pod ? priced : orphans).push(row);
   }
@@ -157,6 +182,6 @@ export async function costReport(ctx: Context, opts: CostOptions): Promise<CostR
   const total = [...vnodes.map((v) => v.rate), ...priced.map((i) => i.rate), ...orphans.map((i) => i.rate)].reduce(add, ZERO);
   return {
     currency, note: COST_NOTE, total, vnodes, instances: priced, byNamespace: group((i) => i.namespace ?? '-'), byWorkload: group((i) => i.workload ?? `Pod ${i.namespace}/${i.pod}`),
-    orphans, ended, endedCost: ended.reduce((s, e) => s + e.cost, 0), eciCalls: calls,
+    orphans, ended, endedCost: ended.reduce((s, e) => s + e.cost, 0), eciCalls: calls, incomplete,
   };
 }

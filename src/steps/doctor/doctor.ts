@@ -21,8 +21,10 @@ import { TAG_CLUSTER, TAG_IDENTITY, VNODE_LABELS, VNODE_TAINT } from '../virtual
 import { opensKubeletPorts } from '../ground/preflight.js';
 import { listInstallRecords } from '../virtual-node/install-record.js';
 import { findStrays } from '../drain/strays.js';
+import { UNLISTED_CAUSE } from '../drain/unlisted.js';
 import { INSTANCE_ANNOTATION, TAG_CLUSTER_ID, TAG_NODE_NAME, TERMINAL_STATUSES } from '../../assumptions.js';
 import { collectStatus, findOne, type VirtualNodeStatus } from '../status/status.js';
+import { perSecondOf, priceKey, priceSpecOf } from '../cost/cost.js';
 
 export type CheckStatus = 'PASS' | 'WARN' | 'FAIL';
 
@@ -183,11 +185,9 @@ async function checkPods(cluster: ClusterPort, cloud: CloudPorts, r: VirtualNode
   // what they bill, priced by ECI (one call per distinct spec); unpriced when the price cannot be asked
   const rates = new Map<string, Promise<{ perHour: number; currency: string } | undefined>>();
   const perHour = async (g: ContainerGroupInfo): Promise<{ perHour: number; currency: string } | undefined> => {
-    const spec = { cpu: g.cpu ?? 2, memory: g.memory ?? 4, instanceType: g.instanceType, zoneId: g.zoneId, spotStrategy: g.spotStrategy };
-    const key = JSON.stringify(spec);
-    if (!rates.has(key)) {
-      rates.set(key, cloud.eci.describePrice(spec).then((p) => ({ perHour: (spec.spotStrategy && spec.spotStrategy !== 'NoSpot' ? p.spotPerSecond ?? p.perSecond : p.perSecond) * 3600, currency: p.currency }), () => undefined));
-    }
+    const spec = priceSpecOf(g);
+    const key = priceKey(spec);
+    if (!rates.has(key)) rates.set(key, cloud.eci.describePrice(spec).then((p) => ({ perHour: perSecondOf(spec, p) * 3600, currency: p.currency }), () => undefined));
     return rates.get(key)!;
   };
   const orphanRates = await Promise.all(unclaimed.map(perHour));
@@ -201,7 +201,7 @@ async function checkPods(cluster: ClusterPort, cloud: CloudPorts, r: VirtualNode
       'ECI does not document that tag: check these instances in the ECI console'));
   if (missing.length > 0) {
     out.push(fail('pods-without-instance', r.name, `${missing.length} Running pod(s) whose ECI instance is not listed by ECI: ${missing.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')}`,
-      'delete them so their controllers create them again: kubectl delete pod -n <ns> <name>'));
+      `${UNLISTED_CAUSE}: grant it first; if the caller has it, delete those pods so their controllers create them again: kubectl delete pod -n <ns> <name>`));
   }
   out.push(checkCapacity(r.name, pods.length));
   return out;

@@ -2,7 +2,7 @@ import { deniedAction } from '../../cloud/errors.js';
 import type { CloudPorts } from '../../cloud/port.js';
 import type { Context } from '../../context.js';
 import { operationError, VnodeError } from '../../errors.js';
-import { ACK_SERVICE_ROLES, ECI_VNODE_ROLE, ECI_VNODE_SERVICE, NOT_ACTIVATED_CODES } from '../../assumptions.js';
+import { ACK_SERVICE_ROLES, ECI_VNODE_ROLE, ECI_VNODE_SERVICE, missingRoleOf, NOT_ACTIVATED_CODES, ROLE_MISSING_CODE } from '../../assumptions.js';
 
 /**
  * What a first account lacks, found before anything changes: ECI activated (and serving the region), ACK activated,
@@ -35,7 +35,7 @@ async function checkEci(cloud: CloudPorts): Promise<AccountFinding> {
     await cloud.eci.describeVirtualNodes({ name: 'vnode-account-check' });
   } catch (e) {
     if (!notActivated(e)) throw e;
-    return { need: 'eci', ok: false, detail: 'Elastic Container Instance is not activated for this account (ServiceNotEnabled)', remedy: `activate it once in the ECI console (${ECI_CONSOLE}), then run again` };
+    return { need: 'eci', ok: false, detail: `Elastic Container Instance is not activated for this account (${(e as VnodeError).code})`, remedy: `activate it once in the ECI console (${ECI_CONSOLE}), then run again` };
   }
   if (!regions.includes(cloud.regionId)) {
     return { need: 'eci', ok: false, detail: `ECI does not serve region ${cloud.regionId}`, remedy: `pass --region with a region ECI serves: ${regions.join(', ') || 'none listed'}` };
@@ -43,39 +43,65 @@ async function checkEci(cloud: CloudPorts): Promise<AccountFinding> {
   return { need: 'eci', ok: true, detail: `ECI activated, serving ${cloud.regionId}` };
 }
 
-async function ackActivated(cloud: CloudPorts): Promise<boolean> {
+/** What a read of the Container Service tells: activated, not activated, or activated without its default role. */
+type AckRead = { activated: true; roleMissing?: string } | { activated: false; code: string };
+
+async function readAck(cloud: CloudPorts): Promise<AckRead> {
   try {
     await cloud.cs.findClusters('vnode-account-check');
-    return true;
+    return { activated: true };
   } catch (e) {
-    if (notActivated(e)) return false;
+    if (notActivated(e)) return { activated: false, code: (e as VnodeError).code };
+    if (e instanceof VnodeError && e.code === ROLE_MISSING_CODE) return { activated: true, roleMissing: missingRoleOf(e.message) ?? ACK_SERVICE_ROLES[0]! };
     throw e;
   }
 }
 
-async function checkAck(ctx: Context, cloud: CloudPorts, activate: boolean): Promise<AccountFinding> {
-  if (await ackActivated(cloud)) return { need: 'ack', ok: true, detail: 'Container Service (ACK) activated' };
-  if (activate) {
-    await ctx.status.step('Activating the Container Service (OpenAckService, pay-as-you-go)', () => cloud.cs.openAckService().catch((e: unknown) => {
-      if (deniedAction(e)) throw e;
-      // activating twice answers an error whose code is undocumented: what counts is the read below
-      ctx.out.debug(`OpenAckService: ${(e as Error).message}`);
-    }));
-    if (await ackActivated(cloud)) return { need: 'ack', ok: true, detail: 'Container Service (ACK) activated by this run (OpenAckService)' };
-  }
+const ACK_NOT_ACTIVATED_REMEDY = `activate it once: run again with --activate-ack (OpenAckService; the account or a RAM user with AdministratorAccess), or in the ACK console (${ACK_CONSOLE})`;
+
+/** The ACK finding, read only. */
+function ackFinding(read: AckRead, refusal = ''): AccountFinding {
+  if (read.activated) return { need: 'ack', ok: true, detail: 'Container Service (ACK) activated' };
   return {
-    need: 'ack', ok: false, detail: 'the Container Service (ACK) is not activated for this account',
-    remedy: `activate it once: run again with --activate-ack (OpenAckService; the account or a RAM user with AdministratorAccess), or in the ACK console (${ACK_CONSOLE})`,
+    need: 'ack', ok: false, detail: `the Container Service (ACK) is not activated for this account (${read.code})${refusal ? `; ${refusal}` : ''}`,
+    remedy: refusal ? `resolve what OpenAckService answered (e.g. the account's balance or real-name verification), or activate ACK in its console (${ACK_CONSOLE}), then run again` : ACK_NOT_ACTIVATED_REMEDY,
   };
 }
 
-async function checkAckRoles(cloud: CloudPorts): Promise<AccountFinding> {
-  const roles = await cloud.cs.checkServiceRoles(ACK_SERVICE_ROLES);
-  const missing = roles.filter((r) => !r.granted).map((r) => r.name);
-  if (missing.length === 0) return { need: 'ack-roles', ok: true, detail: `ACK service roles authorized: ${ACK_SERVICE_ROLES.join(', ')}` };
+/** OpenAckService, then ACK read again; its refusal (other than "already open") is said with its code. */
+async function activateAck(ctx: Context, cloud: CloudPorts, done: string[]): Promise<AccountFinding> {
+  let refusal = '';
+  await ctx.status.step('Activating the Container Service (OpenAckService, pay-as-you-go)', () => cloud.cs.openAckService().catch((e: unknown) => {
+    if (deniedAction(e)) throw e;
+    const code = e instanceof VnodeError ? String((e.details as { code?: unknown } | undefined)?.code ?? e.code) : 'Error';
+    if (code !== 'ORDER.OPEND') refusal = `OpenAckService refused: ${code}: ${firstLine(e)}`;
+    ctx.out.debug(`OpenAckService: ${(e as Error).message}`);
+  }));
+  const read = await readAck(cloud);
+  if (!read.activated) return ackFinding(read, refusal);
+  done.push('activated the Container Service (OpenAckService, pay-as-you-go)');
+  return { need: 'ack', ok: true, detail: 'Container Service (ACK) activated by this run (OpenAckService)' };
+}
+
+function firstLine(e: unknown): string {
+  return ((e as Error)?.message ?? String(e)).split('\n')[0]!;
+}
+
+async function checkAckRoles(cloud: CloudPorts, read: AckRead): Promise<AccountFinding> {
+  const missing = new Set<string>();
+  if (read.activated && read.roleMissing) missing.add(read.roleMissing);
+  try {
+    for (const r of await cloud.cs.checkServiceRoles(ACK_SERVICE_ROLES)) if (!r.granted) missing.add(r.name);
+  } catch (e) {
+    // the default role missing is answered to CheckServiceRole too, where ACK does so: the role it names counts
+    if (!(e instanceof VnodeError && e.code === ROLE_MISSING_CODE)) throw e;
+    missing.add(missingRoleOf(e.message) ?? ACK_SERVICE_ROLES[0]!);
+  }
+  if (missing.size === 0) return { need: 'ack-roles', ok: true, detail: `ACK service roles authorized: ${ACK_SERVICE_ROLES.join(', ')}` };
+  const names = [...missing];
   return {
-    need: 'ack-roles', ok: false, detail: `ACK's service roles are not authorized: ${missing.join(', ')}`,
-    remedy: `authorize them once, as the account or a RAM administrator: open the ACK console (${ACK_CONSOLE}) and accept its Cloud Resource Access Authorization (RAM console, Roles: ${missing.join(', ')})`,
+    need: 'ack-roles', ok: false, detail: `ACK's service roles are not authorized: ${names.join(', ')}${read.activated && read.roleMissing ? ` (${ROLE_MISSING_CODE})` : ''}`,
+    remedy: `authorize them once, as the account or a RAM administrator: open the ACK console (${ACK_CONSOLE}) and accept its Cloud Resource Access Authorization (RAM console, Roles: ${names.join(', ')})`,
   };
 }
 
@@ -117,14 +143,26 @@ async function ensureEciVnodeRole(ctx: Context, cloud: CloudPorts): Promise<Acco
  * Each need checked in turn. Read only (doctor) unless `act`: then ACK is activated when asked, and the VNode
  * service-linked role is created (only when nothing else is missing, so nothing changes on an account not ready).
  */
-async function check(ctx: Context, cloud: CloudPorts, needs: AccountNeed[], act: { activateAck: boolean } | undefined): Promise<AccountFinding[]> {
+async function check(ctx: Context, cloud: CloudPorts, needs: AccountNeed[], act: { activateAck: boolean } | undefined, done: string[] = []): Promise<AccountFinding[]> {
   const out: AccountFinding[] = [];
+  let ack: AckRead | undefined;
   for (const need of needs) {
     if (need === 'eci') out.push(await checkEci(cloud));
-    else if (need === 'ack') out.push(await checkAck(ctx, cloud, act?.activateAck === true));
-    // roles of a service that is not activated cannot be told apart from missing ones
-    else if (need === 'ack-roles') { if (out.find((f) => f.need === 'ack')?.ok !== false) out.push(await checkAckRoles(cloud)); }
-    else if (!act) out.push(await checkEciVnodeRole(cloud));
+    else if (need === 'ack') out.push(ackFinding(ack = await readAck(cloud)));
+    else if (need === 'ack-roles') {
+      const roles = await checkAckRoles(cloud, ack ?? await readAck(cloud)).catch((e: unknown) => {
+        // before ACK is activated its roles may not be asked: the activation finding stands for them
+        if (notActivated(e)) return undefined;
+        throw e;
+      });
+      if (roles) out.push(roles);
+    }
+  }
+  // ACK is activated only when asked and when it is the one thing missing: nothing is ordered for an account not ready otherwise
+  const lacking = out.filter((f) => !f.ok);
+  if (act?.activateAck && lacking.length === 1 && lacking[0]!.need === 'ack') out.splice(out.indexOf(lacking[0]!), 1, await activateAck(ctx, cloud, done));
+  if (needs.includes('eci-vnode-role')) {
+    if (!act) out.push(await checkEciVnodeRole(cloud));
     else if (!out.some((f) => !f.ok)) out.push(await ensureEciVnodeRole(ctx, cloud));
   }
   return out;
@@ -137,14 +175,17 @@ export function accountFindings(ctx: Context, cloud: CloudPorts, needs: AccountN
 
 /**
  * Before the first change of a command: exits 1 naming everything the account lacks and the one thing to do for
- * each. --activate-ack activates ACK (a documented call the operator asked for); the VNode service-linked role is
- * created here, as CreateVirtualNode would, so a missing right stops the run before anything else changed.
+ * each. --activate-ack activates ACK (a documented call the operator asked for) when it is the one thing missing;
+ * the VNode service-linked role is created here, as CreateVirtualNode would, so a missing right stops the run before
+ * anything else changed. What this check did itself is said.
  */
 export async function requireAccount(ctx: Context, cloud: CloudPorts, needs: AccountNeed[], opts: { activateAck?: boolean } = {}): Promise<void> {
-  const lacking = (await check(ctx, cloud, needs, { activateAck: opts.activateAck === true })).filter((f) => !f.ok);
+  const done: string[] = [];
+  const lacking = (await check(ctx, cloud, needs, { activateAck: opts.activateAck === true }, done)).filter((f) => !f.ok);
   if (lacking.length === 0) return;
-  throw operationError('AccountNotReady', `the Alibaba Cloud account is not ready; nothing was changed: ${lacking.map((f) => f.detail).join('; ')}`, {
+  const changed = done.length ? `this run ${done.join(' and ')}; nothing else was changed` : 'nothing was changed';
+  throw operationError('AccountNotReady', `the Alibaba Cloud account is not ready; ${changed}: ${lacking.map((f) => f.detail).join('; ')}`, {
     hint: lacking.map((f) => f.remedy).filter(Boolean).join('; '),
-    details: { lacking: lacking.map((f) => f.need) },
+    details: { lacking: lacking.map((f) => f.need), done },
   });
 }

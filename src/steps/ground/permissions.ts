@@ -14,6 +14,8 @@ import { operationError } from '../../errors.js';
 export interface Probe { action: string; call(cloud: CloudPorts): Promise<unknown> }
 
 const NONE = 'vnode-permission-probe';
+/** A RAM user name that cannot exist (RAM allows letters, digits, '.', '_', '-' and '@'): a probe on it can act on nothing. */
+const NO_USER = `!${NONE}`;
 
 export const PROBES = {
   createVirtualNode: { action: 'eci:CreateVirtualNode', call: (c) => c.eci.createVirtualNode({ name: NONE, vSwitchIds: [], securityGroupId: '', kubeConfig: '', tlsBootstrapEnabled: false, tags: [], taints: [], clientToken: randomUUID() }) },
@@ -23,15 +25,15 @@ export const PROBES = {
   installAddon: { action: 'cs:InstallClusterAddons', call: (c) => c.cs.installAddon(`c${NONE}`, { name: NONE, version: 'v0' }) },
   uninstallAddon: { action: 'cs:UnInstallClusterAddons', call: (c) => c.cs.uninstallAddon(`c${NONE}`, NONE) },
   deleteCluster: { action: 'cs:DeleteCluster', call: (c) => c.cs.deleteCluster(`c${NONE}`) },
-  createUser: { action: 'ram:CreateUser', call: (c) => c.ram.ensureUser(`!${NONE}`, NONE, NONE) },
+  createUser: { action: 'ram:CreateUser', call: (c) => c.ram.ensureUser(NO_USER, NONE, NONE) },
   createPolicy: { action: 'ram:CreatePolicy', call: (c) => c.ram.createPolicy(`!${NONE}`, '{}', NONE) },
-  attachPolicy: { action: 'ram:AttachPolicyToUser', call: (c) => c.ram.attachPolicyToUser(NONE, { name: 'AliyunECIReadOnlyAccess', type: 'System' }) },
-  createAccessKey: { action: 'ram:CreateAccessKey', call: (c) => c.ram.createAccessKey(NONE) },
+  attachPolicy: { action: 'ram:AttachPolicyToUser', call: (c) => c.ram.attachPolicyToUser(NO_USER, { name: 'AliyunECIReadOnlyAccess', type: 'System' }) },
+  createAccessKey: { action: 'ram:CreateAccessKey', call: (c) => c.ram.createAccessKey(NO_USER) },
 } satisfies Record<string, Probe>;
 
 /** Exit 1 before any change, naming every action the caller lacks, when one of the probes is denied. */
 export async function requirePermissions(ctx: Context, cloud: CloudPorts, probes: Probe[]): Promise<void> {
-  if (probes.length === 0) return;
+  if (probes.length === 0 || ctx.flags.skipPermissionCheck) return;
   const denied: string[] = [];
   await ctx.status.step(`Checking the caller may ${probes.map((p) => p.action).join(', ')}`, async () => {
     for (const p of probes) {
@@ -45,6 +47,9 @@ export async function requirePermissions(ctx: Context, cloud: CloudPorts, probes
   });
   if (denied.length === 0) return;
   throw operationError('PermissionDenied', `the caller may not ${[...new Set(denied)].join(', ')}, which this command needs after its first change; nothing was changed`, {
-    hint: 'grant them to the caller (`vnode ram operator-policy` prints a least-privilege policy with every action vnode needs), then run the same command again',
+    hint: 'grant them to the caller (`vnode ram operator-policy` prints a least-privilege policy with every action vnode needs), then run the same command again. '
+      + 'Each was asked with an id or name that does not exist: a policy scoped by tag or resource (acs:ResourceTag, a Resource ARN) may deny that and still allow the real call; '
+      + 'if yours is so scoped, run again with --skip-permission-check and the real calls decide',
+    details: { denied: [...new Set(denied)] },
   });
 }

@@ -4,6 +4,7 @@ import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type Ku
 import type { Context } from '../../context.js';
 import { errorText, operationError, VnodeError } from '../../errors.js';
 import { AFFINITY_ANNOTATION, revertedTerms, terms } from '../ground/daemonset-affinity.js';
+import { refuseUnlisted, unlistedInstances } from '../drain/unlisted.js';
 import { cordon, drainNode, drainRefusals, refuseDrain, type DrainOptions, type DrainResult } from '../drain/drain.js';
 import { busyPods, NodeRetirement } from '../drain/retire.js';
 import { findStrays } from '../drain/strays.js';
@@ -125,8 +126,9 @@ async function containerGroupsOf(cloud: CloudPorts, t: Target): Promise<Containe
 }
 
 /** Refusals first, for every node at once: nothing is deleted when any node would lose pods or a drain could not finish. */
-async function checkRemovable(cluster: ClusterPort, chosen: Target[], opts: Pick<UninstallOptions, 'drain' | 'drainOptions' | 'force'>): Promise<void> {
+async function checkRemovable(cluster: ClusterPort, cloud: CloudPorts, chosen: Target[], opts: Pick<UninstallOptions, 'drain' | 'drainOptions' | 'force'>): Promise<void> {
   const nodes = chosen.filter((t) => t.node && t.nodeName).map((t) => t.nodeName!);
+  refuseUnlisted(await unlistedInstances(cluster, cloud, nodes));
   if (opts.drain) {
     refuseDrain(nodes.join(', '), await drainRefusals(cluster, nodes, opts.drainOptions));
   } else if (!opts.force) {
@@ -146,7 +148,7 @@ export async function preflightUninstall(ctx: Context, opts: Pick<UninstallOptio
   const cloud = await ctx.cloud();
   const eci = await cloud.eci.describeVirtualNodes({ tags: [{ key: TAG_CLUSTER, value: await clusterUid(cluster) }] });
   const { chosen } = select(await findTargets(cluster, eci, cloud.regionId), opts.names, opts.all);
-  await checkRemovable(cluster, chosen, opts);
+  await checkRemovable(cluster, cloud, chosen, opts);
 }
 
 /**
@@ -172,7 +174,7 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<U
   const records = (await listInstallRecords(cluster)).filter((r) => opts.all || chosen.some((t) => r.name === t.name || r.nodes.includes(t.name))
     || missing.some((k) => r.name === k || r.nodes.includes(k)));
 
-  await checkRemovable(cluster, chosen, opts);
+  await checkRemovable(cluster, cloud, chosen, opts);
 
   if (flags.dryRun) {
     const would: string[] = [];
