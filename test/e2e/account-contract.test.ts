@@ -22,14 +22,26 @@ describe('the emulator as a new account (official SDKs against it)', () => {
   });
   after(async () => { await emu?.stop(); });
 
-  it('ECI and ACK refuse as not activated; CheckServiceRole says which roles are missing; OpenAckService activates ACK once', async () => {
+  it('ECI and ACK refuse as not activated (CreateCluster: ErrorNotEnabled); OpenAckService is refused on a zero balance, then activates ACK once; before its default role exists every call is 404 EntityNotExist.Role', async () => {
     await assert.rejects(cloud.eci.describeVirtualNodes({}), code('ServiceNotEnabled'));
     await assert.rejects(cloud.cs.findClusters('x'), code('ServiceNotEnabled'));
+    await assert.rejects(cloud.cs.createCluster({ name: 'c0', vpcId: 'vpc-bp1sandbox0000000001', vSwitchIds: [VSW], tags: [], endpointPublicAccess: true }), code('ErrorNotEnabled'));
     assert.deepEqual((await cloud.cs.checkServiceRoles(ACK_SERVICE_ROLES)).map((r) => `${r.name} ${r.granted} ${r.message}`),
       ACK_SERVICE_ROLES.map((r) => `${r} false The role does not exist: ${r}`));
-    await cloud.cs.openAckService();
+    emu.state.data.account!.zeroBalance = true;
+    await assert.rejects(cloud.cs.openAckService(), code('RISK.RISK_CONTROL_REJECTION'));
+    delete emu.state.data.account!.zeroBalance;
+    // documented: type is optional
+    const k = emu.state.operatorKey;
+    const raw = new csSdk.default(new openapiCore.$OpenApiUtil.Config({ accessKeyId: k.id, accessKeySecret: k.secret, endpoint: emu.endpoint, protocol: 'http', regionId: 'cn-hangzhou' }));
+    const opened = await raw.openAckService(new csSdk.OpenAckServiceRequest({}));
+    assert.ok(opened.body?.orderId);
     await assert.rejects(cloud.cs.openAckService(), code('ORDER.OPEND'));
-    assert.deepEqual(await cloud.cs.findClusters('x'), []);
+    // reads too, with the documented status and message
+    const e = await cloud.cs.findClusters('x').catch((x: unknown) => x) as Error & { code?: string; details?: { status?: number } };
+    assert.equal(e.code, 'EntityNotExist.Role');
+    assert.equal(e.details?.status, 404);
+    assert.match(e.message, /The role not exists: acs:ram::\d+:role\/aliyuncsdefaultrole\./);
   });
 
   it('CreateCluster without ACK\'s roles names the first missing one; InstallClusterAddons without a version is refused', async () => {
@@ -51,9 +63,10 @@ describe('the emulator as a new account (official SDKs against it)', () => {
     assert.equal(await cloud.ram.roleExists(ECI_VNODE_ROLE.name), true);
     assert.equal(await cloud.rm.createServiceLinkedRole(ECI_VNODE_ROLE.serviceName), 'exists');
     emu.state.data.account!.roles = emu.state.data.account!.roles.filter((r) => r.name !== ECI_VNODE_ROLE.name);
-    // a RAM user with every ECI action but not ram:CreateServiceLinkedRole
+    // a RAM user with every ECI action (a custom policy) but not ram:CreateServiceLinkedRole
     await cloud.ram.ensureUser('eci-only', 'x', 'y');
-    await cloud.ram.attachPolicyToUser('eci-only', { name: 'AliyunECIFullAccess', type: 'System' });
+    await cloud.ram.createPolicy('eci-only', JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'eci:*', Resource: '*' }] }), 'test');
+    await cloud.ram.attachPolicyToUser('eci-only', { name: 'eci-only', type: 'Custom' });
     const key = await cloud.ram.createAccessKey('eci-only');
     emu.state.data.deniedStatus = 400;
     const user = connectCloud({ profile: undefined, region: undefined, accessKey: key }, { env: emu.env(), signal: new AbortController().signal, log: () => {} });
@@ -62,6 +75,14 @@ describe('the emulator as a new account (official SDKs against it)', () => {
     assert.equal((denied as { details?: { status?: number } }).details?.status, 400);
     await assert.rejects(user.rm.createServiceLinkedRole(ECI_VNODE_ROLE.serviceName), (e: unknown) => deniedAction(e) === 'ram:CreateServiceLinkedRole');
     delete emu.state.data.deniedStatus;
+    // the system policy AliyunECIFullAccess as documented: ram:CreateServiceLinkedRole for ECI's service names only
+    await cloud.ram.ensureUser('eci-full', 'x', 'y');
+    await cloud.ram.attachPolicyToUser('eci-full', { name: 'AliyunECIFullAccess', type: 'System' });
+    const full = connectCloud({ profile: undefined, region: undefined, accessKey: await cloud.ram.createAccessKey('eci-full') }, { env: emu.env(), signal: new AbortController().signal, log: () => {} });
+    await assert.rejects(full.rm.createServiceLinkedRole('cs.aliyuncs.com'), (e: unknown) => deniedAction(e) === 'ram:CreateServiceLinkedRole', 'another service\'s role: the condition does not hold');
+    assert.equal(await full.rm.createServiceLinkedRole(ECI_VNODE_ROLE.serviceName), 'created');
+    assert.ok(await full.vpc.describeVSwitches({ vSwitchId: VSW }).then(() => true), 'its documented VPC read');
+    emu.state.data.account!.roles = emu.state.data.account!.roles.filter((r) => r.name !== ECI_VNODE_ROLE.name);
   });
 
   it('DeleteVirtualNode is refused while an instance of the node exists, and goes once it has ended', async () => {

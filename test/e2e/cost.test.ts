@@ -10,6 +10,7 @@ import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
 import { iso } from '../../src/sandbox/cloud/state.js';
 import { startTestControlPlane } from '../helpers/controlplane.js';
 import { runVnode, until, type RunResult } from '../helpers/run.js';
+import { operatorPolicy, ramUserEnv } from '../helpers/ram-user.js';
 import type { CostReport } from '../../src/steps/cost/cost.js';
 
 type CP = Awaited<ReturnType<typeof startTestControlPlane>>;
@@ -59,15 +60,21 @@ describe('vnode cost (real control plane, sandbox cloud, DescribeContainerGroupP
       apiVersion: 'v1', kind: 'Pod', metadata: { name: 'spot-job', namespace: 'team-a', labels: { app: 'spot' }, annotations: { 'k8s.aliyun.com/eci-use-specs': '4-8Gi', 'k8s.aliyun.com/eci-spot-strategy': 'SpotAsPriceGo' } },
       spec: { nodeName: 'virtual-kubelet-cn-hangzhou-h', automountServiceAccountToken: false, tolerations: [{ key: 'virtual-kubelet.io/provider', operator: 'Exists' }], containers: [{ name: 'c', image: 'busybox' }] },
     } as KubeObject);
-    await until('three pods running on ECI', async () => {
+    // an economy pod on the VNode (documented annotation; ECI bills it at the economy price)
+    await admin.create({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'eco-job', namespace: 'team-a', labels: { app: 'eco' }, annotations: { 'k8s.aliyun.com/eci-use-specs': '2-4Gi', 'k8s.aliyun.com/eci-compute-category': 'economy' } },
+      spec: { nodeName: vnodeNode, automountServiceAccountToken: false, tolerations: [{ key: 'k8s.aliyun.com/vnode', operator: 'Exists' }], containers: [{ name: 'c', image: 'busybox' }] },
+    } as KubeObject);
+    await until('four pods running on ECI', async () => {
       const pods = [...await admin.list<KubeObject & { status?: { phase?: string } }>('v1', 'Pod', { namespace: 'default', labelSelector: 'app=burst' }),
         ...await admin.list<KubeObject & { status?: { phase?: string } }>('v1', 'Pod', { namespace: 'team-a' })];
-      return pods.length === 3 && pods.every((p) => p.status?.phase === 'Running' && p.metadata.annotations?.['k8s.aliyun.com/eci-instance-id']);
+      return pods.length === 4 && pods.every((p) => p.status?.phase === 'Running' && p.metadata.annotations?.['k8s.aliyun.com/eci-instance-id']);
     });
     // an instance no pod accounts for, and one that ended 10 minutes ago after 20 minutes
     const base = { regionId: 'cn-hangzhou', zoneId: 'cn-hangzhou-h', vSwitchId: VSW, securityGroupId: SG, intranetIp: '192.168.0.99', cpu: 2, memory: 4 };
     emu.state.data.containerGroups.push(
       { ...base, id: 'eci-orphan0000000000001', name: 'lost', status: 'Running', tags: [{ Key: 'NodeName', Value: vnodeNode }], creationTime: iso(new Date(Date.now() - 600_000)) },
+      { ...base, id: 'eci-orphan0000000000002', name: 'lost-spot', status: 'Running', spotStrategy: 'SpotAsPriceGo', tags: [{ Key: 'NodeName', Value: vnodeNode }], creationTime: iso(new Date(Date.now() - 600_000)) },
       { ...base, id: 'eci-ended00000000000001', name: 'done', status: 'Succeeded', tags: [{ Key: 'NodeName', Value: vnodeNode }, { Key: 'NameSpace', Value: 'default' }, { Key: 'PodName', Value: 'job-1' }],
         creationTime: iso(new Date(Date.now() - 1_800_000)), succeededTime: iso(new Date(Date.now() - 600_000)) },
     );
@@ -95,27 +102,44 @@ describe('vnode cost (real control plane, sandbox cloud, DescribeContainerGroupP
     const sj = r.instances.find((i) => i.pod === 'spot-job')!;
     assert.equal(sj.spot, true);
     assert.equal(sj.spec, '4 vCPU / 8 GiB, spot');
-    close(sj.rate.perSecond, spot.spot!, 'spot at the spot price');
-    assert.ok(spot.spot! < spot.trade);
+    // documented: SpotPrice is per hour (TradePrice per second)
+    close(sj.rate.perSecond, spot.spot! / 3600, 'spot: the hourly spot price / 3600');
+    close(sj.rate.perHour, spot.spot!, 'spot per hour: ECI\'s SpotPrice as it came');
+    assert.ok(spot.spot! / 3600 < spot.trade, 'the spot price is below the list price, per second');
+    // economy: the documented economy prices (vCPU 0.000027, memory 0.00000613 per second), asked with ComputeCategory
+    const eco = r.instances.find((i) => i.pod === 'eco-job')!;
+    assert.deepEqual([eco.economy, eco.spec], [true, '2 vCPU / 4 GiB, economy']);
+    close(eco.rate.perSecond, 2 * 0.000027 + 4 * 0.00000613, 'economy at the economy price');
+    assert.ok(eco.rate.perSecond < onDemand.trade);
     close(sj.rate.perHour, sj.rate.perSecond * 3600, 'per hour');
     close(sj.rate.per30Days, sj.rate.perDay * 30, 'per 30 days');
-    assert.deepEqual(r.byNamespace.map((g) => `${g.key}:${g.instances}`).sort(), ['default:2', 'team-a:1']);
+    assert.deepEqual(r.byNamespace.map((g) => `${g.key}:${g.instances}`).sort(), ['default:2', 'team-a:2']);
     close(r.byWorkload.find((g) => g.key === 'Deployment default/burst')!.rate.perSecond, 2 * onDemand.trade, 'the workload');
-    assert.deepEqual(r.orphans.map((o) => o.id), ['eci-orphan0000000000001']);
+    assert.deepEqual(r.orphans.map((o) => o.id).sort(), ['eci-orphan0000000000001', 'eci-orphan0000000000002']);
+    const spotH = await eciPrice({ cpu: 2, memory: 4, zoneId: 'cn-hangzhou-h', spotStrategy: 'SpotAsPriceGo' });
+    close(r.orphans.find((o) => o.id.endsWith('2'))!.rate.perHour, spotH.spot!, 'a spot orphan at the hourly spot price');
+    assert.deepEqual(r.incomplete, []);
     assert.deepEqual(r.ended.map((e) => `${e.id} ${e.namespace}/${e.pod} ${e.ranSeconds}`), ['eci-ended00000000000001 default/job-1 1200']);
     close(r.ended[0]!.cost, onDemand.trade * 1200, 'what the ended one cost while it ran');
-    close(r.total.perSecond, vnode.trade + 2 * onDemand.trade + spot.spot! + onDemand.trade, 'the total: VNode, instances and the orphan');
-    // one price call per distinct spec: the VNode's, the on-demand pods' (and the orphan's and the ended one's), the spot one
-    assert.equal(priceCalls, 3);
+    close(r.total.perSecond, vnode.trade + 2 * onDemand.trade + spot.spot! / 3600 + eco.rate.perSecond + onDemand.trade + spotH.spot! / 3600, 'the total: VNode, instances and the orphans');
+    // one price call per distinct spec: the VNode's, the on-demand pods' (and an orphan's and the ended one's), the two spot ones, the economy one
+    assert.equal(priceCalls, 5);
+    // status's rate and doctor's orphan rate are the same figures
+    const st = JSON.parse((await ok(['status', '-o', 'json'])).stdout) as { rate: { perHour: number; complete: boolean } };
+    close(st.rate.perHour, r.total.perHour, 'status agrees with cost');
+    assert.equal(st.rate.complete, true);
+    const doc = JSON.parse((await vk(['doctor', '-o', 'json'])).stdout) as { checks: { check: string; target: string; message: string }[] };
+    const orphanRate = Number(/\((\d+\.\d{4}) CNY per hour/.exec(doc.checks.find((c) => c.check === 'orphans' && c.target === 'c1')!.message)![1]);
+    close(orphanRate, Number((onDemand.trade * 3600 + spotH.spot!).toFixed(4)), 'doctor prices the orphans as cost does');
     const text = (await ok(['cost'])).stdout;
     assert.match(text, /^Rate now: \d+\.\d\d CNY\/hour/);
-    assert.match(text, /ORPHANS: 1 ECI instance\(s\) .* billed for nothing/);
+    assert.match(text, /ORPHANS: 2 ECI instance\(s\) .* billed for nothing/);
     assert.match(text, /priced at the current spot price ECI reports for their zone and type/);
   });
 
   it('--namespace and --selector narrow it; bad ones exit 2; status has the rate line and doctor warns on the orphan with its rate', async () => {
     const ns = JSON.parse((await ok(['cost', '--namespace', 'team-a', '-o', 'json'])).stdout) as CostReport;
-    assert.deepEqual(ns.instances.map((i) => i.pod), ['spot-job']);
+    assert.deepEqual(ns.instances.map((i) => i.pod), ['eco-job', 'spot-job']);
     assert.deepEqual([ns.vnodes.length, ns.orphans.length], [0, 0]);
     const sel = JSON.parse((await ok(['cost', '--selector', 'app=burst', '-o', 'json'])).stdout) as CostReport;
     assert.equal(sel.instances.length, 2);
@@ -125,11 +149,34 @@ describe('vnode cost (real control plane, sandbox cloud, DescribeContainerGroupP
       assert.match(r.stderr, re);
     }
     const st = await ok(['status']);
-    assert.match(st.stdout, /Rate now: \d+\.\d\d CNY\/hour at ECI list prices, 1 orphan instance\(s\) included/);
+    assert.match(st.stdout, /Rate now: \d+\.\d\d CNY\/hour at ECI list prices, 2 orphan instance\(s\) included/);
     const doc = JSON.parse((await vk(['doctor', '-o', 'json'])).stdout) as { checks: { check: string; target: string; status: string; message: string }[] };
     const orphan = doc.checks.find((c) => c.check === 'orphans' && c.target === 'c1')!;
     assert.equal(orphan.status, 'WARN');
-    assert.match(orphan.message, /\(0\.\d{4} CNY per hour at list price\): eci-orphan0000000000001/);
+    assert.match(orphan.message, /\(0\.\d{4} CNY per hour at list price\): eci-orphan000000000000[12]/);
+  });
+
+  it('a caller without eci:DescribeContainerGroups gets an empty list, not a denial: cost and status say incomplete, uninstall is refused with the VNode and its instances kept', async () => {
+    const env = await ramUserEnv(emu, 'no-list', await operatorPolicy(['eci:DescribeContainerGroups']));
+    const as = (args: string[]): Promise<RunResult> => runVnode(['--kubeconfig', cp.kubeconfig, ...args], { cwd: cp.workDir, env: { ...emu.env(), ...env } });
+    const emptyBefore = emu.stats.get('DescribeContainerGroups empty') ?? 0;
+    const c = await as(['cost', '-o', 'json']);
+    assert.equal(c.code, 0, c.stderr);
+    const r = JSON.parse(c.stdout) as CostReport;
+    assert.ok((emu.stats.get('DescribeContainerGroups empty') ?? 0) > emptyBefore, 'the emulator answered an empty list');
+    assert.equal(r.incomplete.length, 1);
+    assert.match(r.incomplete[0]!, /ECI does not list the instance\(s\) of 4 running pod\(s\).*without eci:DescribeContainerGroups.*may lack it/);
+    assert.match((await as(['cost'])).stdout, /INCOMPLETE: /);
+    const st = JSON.parse((await as(['status', '-o', 'json'])).stdout) as { rate: { complete: boolean } };
+    assert.equal(st.rate.complete, false);
+    const running = emu.state.data.containerGroups.filter((g) => g.status === 'Running').map((g) => g.id).sort();
+    const u = await as(['uninstall', 'c1', '--drain', '--yes']);
+    assert.equal(u.code, 1, u.stderr);
+    assert.match(u.stderr, /ECI does not list the instance\(s\) of 3 running pod\(s\) on .*eci:DescribeContainerGroups.*nothing was changed/);
+    assert.equal(emu.state.data.virtualNodes.length, 1, 'the VNode is kept');
+    assert.deepEqual(emu.state.data.containerGroups.filter((g) => g.status === 'Running').map((g) => g.id).sort(), running, 'its instances run on');
+    const node = await admin.get<KubeObject & { spec?: { unschedulable?: boolean } }>({ apiVersion: 'v1', kind: 'Node', name: vnodeNode });
+    assert.notEqual(node?.spec?.unschedulable, true, 'not even cordoned');
   });
 
   it('the emulator refuses what DescribeContainerGroupPrice refuses: a spec ECI does not offer, SpotWithPriceLimit without a limit', async () => {

@@ -91,30 +91,45 @@ describe('a new Alibaba Cloud account: each missing piece found before any chang
     assert.equal(emu.state.data.users.length, 1);
   });
 
-  it('ACK not activated: install --mode addon and cluster register exit 1 naming --activate-ack; --activate-ack activates it, then the missing ACK roles stop the run', async () => {
-    await refused(['install', '--mode', 'addon', '--vswitch', VSW, '--security-group', SG, '--yes'], /Container Service \(ACK\) is not activated/, /--activate-ack \(OpenAckService/);
-    await refused(['cluster', 'register', '--vswitch', VSW, '--security-group', SG], /Container Service \(ACK\) is not activated/, /cs\.console\.aliyun\.com/);
-    // a RAM user without AdministratorAccess may not activate ACK: the denial names the action, nothing changes
+  it('ACK not activated, its roles missing: both named at once, whatever code ACK answers; --activate-ack orders nothing while another piece is missing; EntityNotExist.Role (404) is the missing role', async () => {
+    await refused(['install', '--mode', 'addon', '--vswitch', VSW, '--security-group', SG, '--yes'],
+      /Container Service \(ACK\) is not activated for this account \(ServiceNotEnabled\); ACK's service roles are not authorized: AliyunCSDefaultRole, AliyunCSManagedKubernetesRole/, /--activate-ack \(OpenAckService.*Cloud Resource Access Authorization/);
+    account().ackNotActivatedCode = 'ErrorNotEnabled';
+    await refused(['cluster', 'register', '--vswitch', VSW, '--security-group', SG], /ACK\) is not activated for this account \(ErrorNotEnabled\)/, /cs\.console\.aliyun\.com/);
+    delete account().ackNotActivatedCode;
+    const opened = calls.filter((c) => c.startsWith('OpenAckService')).length;
+    const held = await refused(['cluster', 'register', '--vswitch', VSW, '--security-group', SG, '--activate-ack', '--yes'], /not ready; nothing was changed: .*roles are not authorized/, /Cloud Resource Access Authorization/);
+    assert.doesNotMatch(held.stderr, /Activating the Container Service/);
+    assert.equal(calls.filter((c) => c.startsWith('OpenAckService')).length, opened, 'no OpenAckService while the roles are missing');
+    assert.equal(account().services.ack, false);
+    // activated but without its default role: every call answers 404 EntityNotExist.Role, read as the role it names
+    account().services.ack = true;
+    await refused(['cluster', 'register', '--vswitch', VSW, '--security-group', SG, '--yes'], /ACK's service roles are not authorized: AliyunCSDefaultRole.*\(EntityNotExist\.Role\)/, /RAM console, Roles: AliyunCSDefaultRole/);
+    assert.ok(calls.includes('DescribeClustersForRegion EntityNotExist.Role'));
+    const doc = JSON.parse((await vk(['doctor', '-o', 'json'])).stdout) as { checks: { check: string; target: string; status: string; message: string }[] };
+    assert.ok(doc.checks.every((c) => c.check !== 'account' || c.target !== 'ack-roles' || (c.status === 'FAIL' && /AliyunCSDefaultRole/.test(c.message))), JSON.stringify(doc.checks));
+    account().services.ack = false;
+  });
+
+  it('the roles authorized (in the state, as the console would): OpenAckService refused by risk control is shown with its code; a RAM user without AdministratorAccess is denied it; --activate-ack then activates ACK and install --mode addon converges', async () => {
+    const ready = readyAccount();
+    account().roles.push(...ready.roles.filter((r) => ACK_SERVICE_ROLES.includes(r.name)));
+    account().zeroBalance = true;
+    await refused(['cluster', 'register', '--vswitch', VSW, '--security-group', SG, '--activate-ack', '--yes'], /OpenAckService refused: RISK\.RISK_CONTROL_REJECTION: /, /resolve what OpenAckService answered/);
+    assert.equal(account().services.ack, false);
+    delete account().zeroBalance;
     const d = emu.state.data;
     const before = await snapshot();
-    const r = await vk(['cluster', 'register', '--vswitch', VSW, '--security-group', SG, '--activate-ack'], await ramUserKey('no-admin', ['cs:*', 'eci:*', 'vpc:*', 'ecs:*', 'ram:GetRole']));
+    const r = await vk(['cluster', 'register', '--vswitch', VSW, '--security-group', SG, '--activate-ack', '--yes'], await ramUserKey('no-admin', ['cs:*', 'eci:*', 'vpc:*', 'ecs:*', 'ram:GetRole']));
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /permission denied for cs:OpenAckService/);
     assert.equal(d.account!.services.ack, false);
     assert.equal(JSON.stringify(JSON.parse(await snapshot()).clusters), JSON.stringify(JSON.parse(before).clusters));
 
-    const activated = await refused(['install', '--mode', 'addon', '--vswitch', VSW, '--security-group', SG, '--yes', '--activate-ack'],
-      /ACK's service roles are not authorized: AliyunCSDefaultRole, AliyunCSManagedKubernetesRole/, /Cloud Resource Access Authorization/);
-    assert.match(activated.stderr, /Activating the Container Service/);
+    const done = await ok(['install', '--mode', 'addon', '--vswitch', VSW, '--security-group', SG, '--yes', '--activate-ack']);
+    assert.match(done.stderr, /Activating the Container Service/);
     assert.equal(d.account!.services.ack, true, 'OpenAckService activated ACK');
     assert.ok(calls.includes('OpenAckService OK'));
-    await refused(['cluster', 'register', '--vswitch', VSW, '--security-group', SG], /not authorized: AliyunCSDefaultRole/, /RAM console, Roles/);
-  });
-
-  it('ACK roles authorized (in the state, as the console would): install --mode addon converges', async () => {
-    const ready = readyAccount();
-    account().roles.push(...ready.roles.filter((r) => ACK_SERVICE_ROLES.includes(r.name)));
-    await ok(['install', '--mode', 'addon', '--vswitch', VSW, '--security-group', SG, '--yes']);
     assert.equal((emu.state.data.addons ?? []).find((a) => a.name === 'ack-virtual-node')?.state, 'active');
     await until('the add-on node', () => admin.get({ apiVersion: 'v1', kind: 'Node', name: 'virtual-kubelet-cn-hangzhou-h' }));
   });

@@ -248,7 +248,7 @@ export function csService(hooks: CsHooks = {}): Service {
       service: 'ack', openActions: ['OpenAckService', 'CheckServiceRole'],
       // public reports: CreateCluster answers ErrorNotEnabled before ACK is activated. ASSUMPTION: the status (400), and
       // that other calls answer the gateway's ServiceNotEnabled (ECI's documented code; ACK's is not public)
-      refuse: (action) => action === 'CreateCluster'
+      refuse: (action, state) => action === 'CreateCluster' || accountOf(state).ackNotActivatedCode === 'ErrorNotEnabled'
         ? new ApiError(400, 'ErrorNotEnabled', 'please enable cskpro container service before creating cluster')
         : new ApiError(400, 'ServiceNotEnabled', 'Container Service for Kubernetes is not activated for this account: activate it first (OpenAckService or the console).'),
     },

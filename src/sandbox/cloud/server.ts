@@ -163,7 +163,7 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
         });
       }
       const gate = service.activation;
-      if (gate && !accountOf(state).services[gate.service] && !gate.openActions.includes(action)) throw gate.refuse(action);
+      if (gate && !accountOf(state).services[gate.service] && !gate.openActions.includes(action)) throw gate.refuse(action, state);
       const refused = service.precondition?.(state, action);
       if (refused) throw refused;
       // a read saves what it changes itself (saveSoon): comparing the whole state around it costs more than the read

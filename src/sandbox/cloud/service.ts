@@ -35,7 +35,7 @@ export interface Service {
   /** RAM action names that differ from `<code>:<Action>` (e.g. ResourceManager's CreateServiceLinkedRole is ram:CreateServiceLinkedRole). */
   authActions?: Record<string, string>;
   /** A service the account must have activated: every action but `openActions` is refused until it is. */
-  activation?: { service: 'eci' | 'ack'; openActions: string[]; refuse: (action: string) => ApiError };
+  activation?: { service: 'eci' | 'ack'; openActions: string[]; refuse: (action: string, state: CloudState) => ApiError };
   /** The RAM condition keys a request carries, by action (e.g. ram:ServiceName of CreateServiceLinkedRole). */
   conditionKeys?: Record<string, (params: Map<string, string>) => Record<string, string>>;
   /** Reads that answer a caller without the permission with an empty answer (HTTP 200), not a denial, by action. */

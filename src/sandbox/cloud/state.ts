@@ -61,6 +61,11 @@ export interface AccountRec {
   /** Activated services: ECI in its console, ACK by OpenAckService (or its console). */
   services: { eci: boolean; ack: boolean };
   roles: RoleRec[];
+  /**
+   * The code every Container Service call but CreateCluster answers before ACK is activated: no page names it, so the
+   * sandbox plays either (absent: ServiceNotEnabled; CreateCluster answers ErrorNotEnabled, as reported).
+   */
+  ackNotActivatedCode?: 'ServiceNotEnabled' | 'ErrorNotEnabled';
   /** An account whose balance is zero: OpenAckService is refused by risk control (a public report's code). */
   zeroBalance?: boolean;
 }
