@@ -4,8 +4,10 @@ import { connectCluster } from '../../src/cluster/kube.js';
 import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
 import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
 import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
+import { ADDON_CATALOG } from '../../src/sandbox/cloud/cs.js';
 import { startTestControlPlane } from '../helpers/controlplane.js';
 import { runVnode, until, type RunResult } from '../helpers/run.js';
+import { operatorPolicy, ramUserEnv } from '../helpers/ram-user.js';
 
 type CP = Awaited<ReturnType<typeof startTestControlPlane>>;
 const VSW = 'vsw-bp1sandboxzoneh00001';
@@ -22,8 +24,10 @@ describe('ack-virtual-node upgrades (UpgradeClusterAddons; real control plane, t
   let emu: CloudEmulator;
   let admin: ClusterPort;
   let onRequest: (action: string, code: string) => void = () => {};
+  /** The operator: a RAM user holding exactly `vnode ram operator-policy` (the account's key only sets things up). */
+  let operator: Record<string, string> = {};
   const vk = (args: string[], signal?: AbortSignal): Promise<RunResult> =>
-    runVnode(['--kubeconfig', cp.kubeconfig, ...args], { cwd: cp.workDir, env: emu.env(), ...(signal ? { signal } : {}) });
+    runVnode(['--kubeconfig', cp.kubeconfig, ...args], { cwd: cp.workDir, env: { ...emu.env(), ...operator }, ...(signal ? { signal } : {}) });
   const ok = async (args: string[]): Promise<RunResult> => {
     const r = await vk(args);
     assert.equal(r.code, 0, `vnode ${args.join(' ')}\n${r.stderr}`);
@@ -62,6 +66,7 @@ describe('ack-virtual-node upgrades (UpgradeClusterAddons; real control plane, t
       } } },
     } as KubeObject);
     await until('two ECI pods running', async () => (await burstPods()).filter((p) => p.status.phase === 'Running' && p.metadata.annotations?.['k8s.aliyun.com/eci-instance-id']).length === 2);
+    operator = await ramUserEnv(emu, 'operator', await operatorPolicy());
   });
   after(async () => {
     await emu?.stop();
@@ -141,5 +146,42 @@ describe('ack-virtual-node upgrades (UpgradeClusterAddons; real control plane, t
     assert.deepEqual([st.addon.installed, st.addon.newer], [instance()!.version, []]);
     const nodes = await admin.list<KubeObject>('v1', 'Node', { labelSelector: 'type=virtual-kubelet' });
     assert.ok(nodes.length > 0 && nodes.every((n) => ((n.status as { conditions?: { type: string; status: string }[] }).conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')));
+    // every call was the operator's, none denied: the operator policy covers the add-on's upgrade and reads
+    assert.deepEqual([...emu.stats.keys()].filter((k) => / (ErrorCheckAcl|Forbidden\.RAM|NoPermission)$/.test(k)), []);
+    // the catalog answers supported_actions as documented (capitalised): vnode read Upgrade from it
+    assert.deepEqual(ADDON_CATALOG.find((a) => a.name === ADDON)!.supported_actions, ['Install', 'Upgrade', 'Modify', 'Uninstall']);
+  });
+
+  it('an upgrade that overwrites the add-on\'s settings (policy: overwrite): both put back; interrupted between the upgrade and the put-back, the re-run puts them back from what was recorded before the call', async () => {
+    emu.state.data.addonUpgradeOverwrites = true;
+    // a setting of the user's in eci-profile too (the controller's env has one since before)
+    await admin.patch(PROFILE, { data: { enablePrivateZone: 'true' } }, 'merge');
+    const before = await kept();
+    const at = instance()!.version;
+    const minor = Number(/^v2\.(\d+)\./.exec(at)![1]);
+    const next = (n: number): string => `v2.${n}.0`;
+    offer(at, next(minor + 1));
+    const r = JSON.parse((await ok(['update', ADDON, '--yes', '-o', 'json'])).stdout) as { action: string; restored: string[] };
+    assert.equal(r.action, 'upgraded');
+    assert.deepEqual(r.restored, ['ConfigMap kube-system/eci-profile', 'the env of Deployment kube-system/ack-virtual-node-controller']);
+    assert.equal(await kept(), before, 'the settings are as they were');
+    assert.equal(await admin.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: 'vnode-addon-upgrade' }), undefined, 'the record goes once put back');
+
+    // interrupted once the upgrade's task is seen done, before the put-back
+    offer(at, next(minor + 1), next(minor + 2));
+    const ctl = new AbortController();
+    onRequest = (action, code) => { if (action === 'GetClusterAddonInstance' && code === 'OK' && instance()?.version === next(minor + 2) && instance()?.state === 'active') ctl.abort(); };
+    let cut: RunResult;
+    try { cut = await vk(['update', ADDON, '--yes'], ctl.signal); } finally { onRequest = () => {}; }
+    assert.equal(cut.code, 130, cut.stderr);
+    assert.equal(instance()?.version, next(minor + 2));
+    assert.notEqual(await kept(), before, 'the upgrade overwrote the settings and nothing put them back yet');
+    const record = await admin.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: 'vnode-addon-upgrade' });
+    assert.equal(record?.metadata.labels?.['app.kubernetes.io/managed-by'], 'vnode');
+    const again = await ok(['update', ADDON, '--yes']);
+    assert.match(again.stdout, new RegExp(`at ${next(minor + 2).replace(/\./g, '\\.')} already; an earlier upgrade's changes were put back as they were: ConfigMap kube-system/eci-profile, the env of Deployment`));
+    assert.equal(await kept(), before, 'put back by the re-run');
+    assert.equal(await admin.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: 'vnode-addon-upgrade' }), undefined);
+    delete emu.state.data.addonUpgradeOverwrites;
   });
 });

@@ -136,6 +136,10 @@ export async function upgradeAddon(ctx: Context, opts: UpgradeOptions): Promise<
   if (state !== 'active' || after?.version !== to) {
     throw operationError('UpgradeNotDone', `the ${ADDON} add-on of ${clusterId} is ${after?.state ?? 'gone'} at ${after?.version ?? '-'}, not active at ${to}`, { hint: 'run the same command again' });
   }
+  if (ctx.signal.aborted) {
+    throw new VnodeError('interrupted', 'Interrupted', `interrupted after ${ADDON} reached ${to}, before its settings were compared and put back (recorded in ConfigMap ${RESTORE_REF.namespace}/${RESTORE_REF.name})`,
+      { hint: 'run the same command again: it puts back what the upgrade changed' });
+  }
   result.restored = [...result.restored, ...await keepConfig(ctx, cluster, before)];
   await cluster.delete(RESTORE_REF);
   // the new controller serves the same nodes: each Ready again

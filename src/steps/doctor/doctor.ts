@@ -11,7 +11,7 @@ import { ADDON, CONTROLLER_DEPLOYMENT, NAMESPACE as ADDON_NS, NODE_LABELS, TAINT
 import { readRegistration, STATE_MEANING } from '../addon/registration.js';
 import { BOOTSTRAP_TOKEN_TYPE, NAMESPACE as IDENTITY_NS, tokenFromSecret } from '../identity/identity.js';
 import { serverWarnings } from '../identity/kubeconfig-file.js';
-import { ADDON_SECRET, attachedByVnode, readAddonSecret } from '../ram/addon-secret.js';
+import { ADDON_SECRET, attachedByVnode, keyMayCallEci, readAddonSecret } from '../ram/addon-secret.js';
 import { confirmDaemonSetPatches, keepDaemonSetsOff } from '../ground/daemonset-affinity.js';
 import { certFacts, RENEW_BEFORE_MS } from '../scheduling/certs.js';
 import { serverTrouble } from '../scheduling/scheduling.js';
@@ -115,7 +115,7 @@ async function checkIdentity(cluster: ClusterPort, r: VirtualNodeStatus, identit
   return pass('identity', r.name, `bootstrap token ${newest.id}${newest.expiresAt ? ` valid until ${newest.expiresAt.toISOString()}` : ' (no expiry)'}`);
 }
 
-async function checkAddonKey(ctx: Context, cluster: ClusterPort, cloud: CloudPorts, clusterId: string): Promise<CheckResult[]> {
+async function checkAddonKey(ctx: Context, cluster: ClusterPort, cloud: CloudPorts): Promise<CheckResult[]> {
   const secret = await cluster.get<KubeObject>({ apiVersion: 'v1', kind: 'Secret', ...ADDON_SECRET });
   const info = await readAddonSecret(cluster);
   const data = (secret?.data ?? {}) as Record<string, string>;
@@ -127,8 +127,9 @@ async function checkAddonKey(ctx: Context, cluster: ClusterPort, cloud: CloudPor
   const out: CheckResult[] = [];
   try {
     const asAddon = await ctx.cloudWith({ id, secret: keySecret });
-    await asAddon.eci.describeContainerGroups({ tags: [{ key: TAG_CLUSTER_ID, value: clusterId }] });
-    out.push(pass('addon-key', target, `AccessKey ${id} is valid and may call ECI`));
+    const may = await keyMayCallEci(asAddon);
+    out.push(may.ok ? pass('addon-key', target, `AccessKey ${id} is valid and may call ECI`)
+      : fail('addon-key', target, `AccessKey ${id} cannot call ECI: ${may.denied} denied`, 'attach the ECI policy: `vnode ram grant`'));
   } catch (e) {
     const code = (e as { code?: string }).code ?? '';
     out.push(fail('addon-key', target, `AccessKey ${id} cannot call ECI: ${errorText(e)}`,
@@ -310,7 +311,7 @@ export async function runDoctor(ctx: Context, opts: { name: string | undefined; 
   const registration = await readRegistration(cluster);
   if (registration || modes.has('addon')) {
     await guarded('registration', registration?.clusterId ?? '', () => checkRegistration(cloud, registration?.clusterId));
-    await guarded('addon-key', `${ADDON_SECRET.namespace}/${ADDON_SECRET.name}`, () => checkAddonKey(ctx, cluster, cloud, clusterId));
+    await guarded('addon-key', `${ADDON_SECRET.namespace}/${ADDON_SECRET.name}`, () => checkAddonKey(ctx, cluster, cloud));
     await guarded('eci-profile', `${ADDON_NS}/eci-profile`, () => checkProfile(cluster, cloud, rows.filter((r) => r.mode === 'addon').map((r) => r.nodeName ?? r.name)));
   }
   await guarded('scheduling-webhook', MWC_REF.name, () => checkScheduling(cluster));

@@ -1,3 +1,5 @@
+import { deniedAction } from '../../cloud/errors.js';
+import type { CloudPorts } from '../../cloud/port.js';
 import { ensureObject, managed } from '../../cluster/ensure.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, type ClusterPort, type KubeObject } from '../../cluster/port.js';
 
@@ -18,6 +20,23 @@ export interface AddonSecret {
 }
 
 const REF = { apiVersion: 'v1', kind: 'Secret', ...ADDON_SECRET };
+
+/**
+ * Whether a key authenticates and may act on ECI. A listing cannot tell (ECI answers a caller without the permission
+ * with an empty list, documented), so the permission is asked with a delete of an instance id that cannot exist: a
+ * RAM denial means the key may not; NotFound means it may. Throws what the listing threw (a bad key).
+ */
+export async function keyMayCallEci(cloud: CloudPorts): Promise<{ ok: true } | { ok: false; denied: string }> {
+  await cloud.eci.describeContainerGroups({ ids: ['eci-vnode-key-check'] });
+  try {
+    await cloud.eci.deleteContainerGroup('eci-vnode-key-check', `vnode-key-check-${Date.now()}`);
+  } catch (e) {
+    const denied = deniedAction(e);
+    if (denied) return { ok: false, denied };
+    throw e;
+  }
+  return { ok: true };
+}
 
 export async function readAddonSecret(cluster: ClusterPort): Promise<AddonSecret | undefined> {
   const s = await cluster.get<KubeObject>(REF);

@@ -1,7 +1,7 @@
 import { deniedAction } from '../../cloud/errors.js';
 import type { Context } from '../../context.js';
 import { operationError, usageError } from '../../errors.js';
-import { ADDON_SECRET, writeAddonSecret } from './addon-secret.js';
+import { ADDON_SECRET, keyMayCallEci, writeAddonSecret } from './addon-secret.js';
 
 /**
  * The AccessKey secret of key `id`: piped stdin wins; else ALIBABA_CLOUD_ACCESS_KEY_SECRET (when it belongs to this key);
@@ -52,7 +52,11 @@ export async function createAddonSecret(ctx: Context, key: { id: string; secret:
     const cloud = await ctx.cloudWith({ id: key.id, secret: key.secret });
     await ctx.status.step(`Checking AccessKey ${key.id} against Alibaba Cloud`, async () => {
       try {
-        await cloud.eci.describeContainerGroups({ ids: ['eci-vnode-key-check'] });
+        const may = await keyMayCallEci(cloud);
+        if (!may.ok) {
+          ctx.out.warn(`AccessKey ${key.id} authenticates, but may not call ${may.denied}: the addon needs ECI permissions (see vnode ram grant)`);
+          return;
+        }
       } catch (e) {
         const code = (e as { code?: string }).code ?? '';
         if (code === 'InvalidAccessKeyId.NotFound' || code === 'SignatureDoesNotMatch' || code === 'InvalidAccessKeyId') {
