@@ -5,7 +5,7 @@
  * 2. install: wall time of `vnode install` minus the emulator's ready delay (target <= 1.5 s), and its API requests.
  * 4. scheduling (bench/scheduling.ts): admission cost of the webhook against no webhook and a no-op one (interleaved
  *    rounds: time and CPU per pod, median of the ratios), and burst latency of normal-node-prefer (median < 2 s, p90 < 3 s).
- * 5. cost (bench/cost.ts): `vnode cost` over 3000 instances of 50 specs: wall time and ECI calls against the documented floor.
+ * 5. cost (bench/cost.ts): `vnode cost` over 3000 instances tied to 3000 pods of 30 workloads (spot and economy among them): wall time and ECI calls against the documented floor.
  * 3. drain: one virtual node with 3000 running pods drained by `vnode drain` and, on an identical node, by
  *    `kubectl drain --ignore-daemonsets --delete-emptydir-data --force` (target: >= 5x faster, peak RSS <= 150 MB, no pod lost).
  */
