@@ -11,6 +11,7 @@ import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
 import { WORKER_NODE } from '../../src/sandbox/worker.js';
 import { specVersion, startTestControlPlane } from '../helpers/controlplane.js';
 import { runVnode, until, type RunResult } from '../helpers/run.js';
+import { operatorPolicy, ramUserEnv } from '../helpers/ram-user.js';
 
 type CP = Awaited<ReturnType<typeof startTestControlPlane>>;
 const VSW_H = 'vsw-bp1sandboxzoneh00001';
@@ -29,8 +30,10 @@ describe('ack-virtual-node add-on through an ACK One registered cluster (real co
   let emu: CloudEmulator & { simulator: unknown };
   let admin: ClusterPort;
   let onRequest: (action: string, code: string) => void = () => {};
+  /** The operator: a RAM user holding exactly `vnode ram operator-policy`; `ram` commands (RAM administration) run with the account's key. */
+  let operator: Record<string, string> = {};
   const vk = (args: string[], signal?: AbortSignal): Promise<RunResult> =>
-    runVnode(['--kubeconfig', cp.kubeconfig, ...args], { cwd: cp.workDir, env: emu.env(), ...(signal ? { signal } : {}) });
+    runVnode(['--kubeconfig', cp.kubeconfig, ...args], { cwd: cp.workDir, env: { ...emu.env(), ...(args[0] === 'ram' ? {} : operator) }, ...(signal ? { signal } : {}) });
   const ok = async (args: string[]): Promise<RunResult> => {
     const r = await vk(args);
     assert.equal(r.code, 0, `vnode ${args.join(' ')}\n${r.stderr}`);
@@ -59,6 +62,7 @@ describe('ack-virtual-node add-on through an ACK One registered cluster (real co
     cp = await startTestControlPlane();
     emu = await startSandboxCloud({ readyDelayMs: 200, releaseDelayMs: 1500, adminKubeconfig: cp.kubeconfig, onRequest: (a, c) => onRequest(a, c) });
     admin = await connectCluster({ kubeconfig: cp.kubeconfig, context: undefined }, { env: {}, cwd: cp.workDir });
+    operator = await ramUserEnv(emu, 'operator', await operatorPolicy());
     await admin.create({
       apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'kube-proxy', namespace: 'kube-system' },
       spec: { selector: { matchLabels: { k8s: 'kube-proxy' } }, template: { metadata: { labels: { k8s: 'kube-proxy' } }, spec: { tolerations: [{ operator: 'Exists' }], containers: [{ name: 'p', image: 'kube-proxy:v1.20.2' }] } } },
