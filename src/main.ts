@@ -138,4 +138,6 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   process.exitCode = code;
+  // interrupted: what is still in flight (a read's HTTP call, a retry's timer) must not hold the process open
+  if (code === ExitCode.interrupted) process.exit(code);
 }

@@ -133,9 +133,14 @@ Try it locally first: eval "$(vnode sandbox up)"`));
       let code: void | number;
       // one mutating vnode at a time per cluster: the runner holds the lock, never a step (flags are read first)
       const { holdLock, lockTimeoutMs } = await import('./commands/lock.js');
-      const lock = mod.mutates?.(self.opts()) && !ctx.flags.dryRun ? await holdLock(ctx, entry.path.join(' '), lockTimeoutMs(ctx)) : (lockTimeoutMs(ctx), undefined);
+      const changes = Boolean(mod.mutates?.(self.opts())) && !ctx.flags.dryRun;
+      const lock = changes ? await holdLock(ctx, entry.path.join(' '), lockTimeoutMs(ctx)) : (lockTimeoutMs(ctx), undefined);
       try {
-        code = await mod.run(ctx, args.map(String), self.opts());
+        const work = mod.run(ctx, args.map(String), self.opts());
+        // what a read left in flight after an interrupt ends unheard
+        if (!changes) work.catch(() => {});
+        // a read has nothing to leave half-done: one Ctrl-C ends it now, whatever call is in flight
+        code = changes ? await work : await Promise.race([work, interruptedBy(ctx.signal)]);
       } catch (e) {
         if (!ctx.signal.aborted) throw await (await import('./errors.js')).describeDenial(e, ctx.status);
         const { describeInterrupt } = await import('./errors.js');
@@ -147,6 +152,15 @@ Try it locally first: eval "$(vnode sandbox up)"`));
     });
   }
   return program;
+}
+
+/** Rejects once the signal fires (never resolves): what a read races against. */
+function interruptedBy(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const fire = (): void => reject(new Error('interrupted'));
+    if (signal.aborted) fire();
+    else signal.addEventListener('abort', fire, { once: true });
+  });
 }
 
 export function isHelpOrVersion(e: unknown): boolean {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import eciSdk from '@alicloud/eci20180808';
 import openapiClient from '@alicloud/openapi-client';
@@ -8,6 +10,7 @@ import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
 import { PER_GIB_SECOND, PER_VCPU_SECOND } from '../../src/sandbox/cloud/pricing.js';
 import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
 import { iso } from '../../src/sandbox/cloud/state.js';
+import { parseFaults } from '../../src/sandbox/cloud/faults.js';
 import { startTestControlPlane } from '../helpers/controlplane.js';
 import { runVnode, until, type RunResult } from '../helpers/run.js';
 import { operatorPolicy, ramUserEnv } from '../helpers/ram-user.js';
@@ -177,6 +180,30 @@ describe('vnode cost (real control plane, sandbox cloud, DescribeContainerGroupP
     assert.deepEqual(emu.state.data.containerGroups.filter((g) => g.status === 'Running').map((g) => g.id).sort(), running, 'its instances run on');
     const node = await admin.get<KubeObject & { spec?: { unschedulable?: boolean } }>({ apiVersion: 'v1', kind: 'Node', name: vnodeNode });
     assert.notEqual(node?.spec?.unschedulable, true, 'not even cordoned');
+  });
+
+  it('one Ctrl-C ends a read at once: cost and status exit 130 within a second while a DescribeContainerGroups is in flight', async () => {
+    emu.faults.set('DescribeContainerGroups', parseFaults('latency=3s').get('*')!);
+    try {
+      for (const cmd of [['cost'], ['status']]) {
+        const child = spawn(process.execPath, [path.resolve(import.meta.dirname, '../../bin/vnode.js'), '--kubeconfig', cp.kubeconfig, ...cmd],
+          { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...emu.env(), HOME: cp.workDir } });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+        // started, connected, and waiting on the slow listing (3 s a page)
+        await new Promise((r) => setTimeout(r, 1500));
+        const sent = Date.now();
+        child.kill('SIGINT');
+        const code = await exited;
+        const took = Date.now() - sent;
+        assert.equal(code, 130, `vnode ${cmd.join(' ')}: ${stderr}`);
+        assert.ok(took < 1000, `vnode ${cmd.join(' ')} took ${took} ms to stop`);
+        assert.match(stderr, /interrupted/);
+      }
+    } finally {
+      emu.faults.delete('DescribeContainerGroups');
+    }
   });
 
   it('the emulator refuses what DescribeContainerGroupPrice refuses: a spec ECI does not offer, SpotWithPriceLimit without a limit', async () => {
