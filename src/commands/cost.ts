@@ -25,6 +25,10 @@ export function renderCost(r: CostReport): string {
       table([['INSTANCE', 'STATUS', 'NODE', 'SPEC', 'SINCE', 'PER HOUR'], ...r.orphans.map((o) => [o.id, o.status, o.node, o.spec, o.runningSince, money(o.rate.perHour, c)])]),
       'They are found by the NodeName tag, which ECI does not document, not by a pod: check them in the ECI console.');
   }
+  if (r.releasing.length) {
+    lines.push('', `RELEASING: ${r.releasing.length} ECI instance(s) of pods that are gone, which ECI is releasing now (Terminating); not in the rate`,
+      table([['INSTANCE', 'STATUS', 'NODE', 'SPEC', 'SINCE'], ...r.releasing.map((o) => [o.id, o.status, o.node, o.spec, o.runningSince])]));
+  }
   if (r.vnodes.length) {
     lines.push('', 'VNODES (each billed as a resident instance)', table([['NAME', 'VNODE ID', 'SPEC', 'PER HOUR', 'PER DAY', 'PER 30 DAYS'], ...r.vnodes.map((v) => [v.name, v.virtualNodeId, v.spec, ...rateCells(v.rate, c)])]));
   }

@@ -77,6 +77,7 @@ describe('vnode cost (real control plane, sandbox cloud, DescribeContainerGroupP
     const base = { regionId: 'cn-hangzhou', zoneId: 'cn-hangzhou-h', vSwitchId: VSW, securityGroupId: SG, intranetIp: '192.168.0.99', cpu: 2, memory: 4 };
     emu.state.data.containerGroups.push(
       { ...base, id: 'eci-orphan0000000000001', name: 'lost', status: 'Running', tags: [{ Key: 'NodeName', Value: vnodeNode }], creationTime: iso(new Date(Date.now() - 600_000)) },
+      { ...base, id: 'eci-releasing0000000001', name: 'going', status: 'Terminating', tags: [{ Key: 'NodeName', Value: vnodeNode }], creationTime: iso(new Date(Date.now() - 600_000)) },
       { ...base, id: 'eci-orphan0000000000002', name: 'lost-spot', status: 'Running', spotStrategy: 'SpotAsPriceGo', tags: [{ Key: 'NodeName', Value: vnodeNode }], creationTime: iso(new Date(Date.now() - 600_000)) },
       { ...base, id: 'eci-ended00000000000001', name: 'done', status: 'Succeeded', tags: [{ Key: 'NodeName', Value: vnodeNode }, { Key: 'NameSpace', Value: 'default' }, { Key: 'PodName', Value: 'job-1' }],
         creationTime: iso(new Date(Date.now() - 1_800_000)), succeededTime: iso(new Date(Date.now() - 600_000)) },
@@ -122,6 +123,8 @@ describe('vnode cost (real control plane, sandbox cloud, DescribeContainerGroupP
     const spotH = await eciPrice({ cpu: 2, memory: 4, zoneId: 'cn-hangzhou-h', spotStrategy: 'SpotAsPriceGo' });
     close(r.orphans.find((o) => o.id.endsWith('2'))!.rate.perHour, spotH.spot!, 'a spot orphan at the hourly spot price');
     assert.deepEqual(r.incomplete, []);
+    // ECI releasing an instance is no orphan: shown apart, not in the total
+    assert.deepEqual(r.releasing.map((o) => o.id), ['eci-releasing0000000001']);
     assert.deepEqual(r.ended.map((e) => `${e.id} ${e.namespace}/${e.pod} ${e.ranSeconds}`), ['eci-ended00000000000001 default/job-1 1200']);
     close(r.ended[0]!.cost, onDemand.trade * 1200, 'what the ended one cost while it ran');
     close(r.total.perSecond, vnode.trade + 2 * onDemand.trade + spot.spot! / 3600 + eco.rate.perSecond + onDemand.trade + spotH.spot! / 3600, 'the total: VNode, instances and the orphans');
@@ -137,6 +140,7 @@ describe('vnode cost (real control plane, sandbox cloud, DescribeContainerGroupP
     const text = (await ok(['cost'])).stdout;
     assert.match(text, /^Rate now: \d+\.\d\d CNY\/hour/);
     assert.match(text, /ORPHANS: 2 ECI instance\(s\) .* billed for nothing/);
+    assert.match(text, /RELEASING: 1 ECI instance\(s\) of pods that are gone, which ECI is releasing now \(Terminating\); not in the rate\n.*\n.*eci-releasing0000000001/);
     assert.match(text, /priced at the current spot price ECI reports for their zone and type/);
   });
 

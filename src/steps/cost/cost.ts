@@ -30,8 +30,10 @@ export interface CostReport {
   instances: PricedInstance[];
   byNamespace: Group[];
   byWorkload: Group[];
-  /** Instances no pod accounts for: billed for nothing. */
+  /** Instances no pod accounts for and ECI is not releasing: billed for nothing. */
   orphans: PricedInstance[];
+  /** Instances no pod accounts for that ECI is releasing (Terminating): apart, not in the total. */
+  releasing: PricedInstance[];
   ended: EndedInstance[];
   endedCost: number;
   /** Calls made to ECI for this report. */
@@ -145,6 +147,7 @@ export async function costReport(ctx: Context, opts: CostOptions): Promise<CostR
   const workloads = new Map<string, string>();
   const priced: PricedInstance[] = [];
   const orphans: PricedInstance[] = [];
+  const releasing: PricedInstance[] = [];
   const ended: EndedInstance[] = [];
   const now = Date.now();
   for (const g of instances.values()) {
@@ -167,7 +170,7 @@ export async function costReport(ctx: Context, opts: CostOptions): Promise<CostR
       id: g.id, status: g.status, pod: pod?.metadata.name ?? null, namespace: pod?.metadata.namespace ?? null, workload: pod ? (await workloadOf(cluster, pod, workloads)) ?? null : null,
       node: g.node, spec: specText(spec), spot: isSpot(spec), economy: spec.computeCategory === 'economy', runningSince: g.creationTime, rate: rate(ps),
     };
-    (pod ? priced : orphans).push(row);
+    (pod ? priced : g.status === 'Terminating' ? releasing : orphans).push(row);
   }
   priced.sort((a, b) => `${a.namespace}/${a.pod}`.localeCompare(`${b.namespace}/${b.pod}`));
   const group = (key: (i: PricedInstance) => string): Group[] => {
@@ -182,6 +185,6 @@ export async function costReport(ctx: Context, opts: CostOptions): Promise<CostR
   const total = [...vnodes.map((v) => v.rate), ...priced.map((i) => i.rate), ...orphans.map((i) => i.rate)].reduce(add, ZERO);
   return {
     currency, note: COST_NOTE, total, vnodes, instances: priced, byNamespace: group((i) => i.namespace ?? '-'), byWorkload: group((i) => i.workload ?? `Pod ${i.namespace}/${i.pod}`),
-    orphans, ended, endedCost: ended.reduce((s, e) => s + e.cost, 0), eciCalls: calls, incomplete,
+    orphans, releasing, ended, endedCost: ended.reduce((s, e) => s + e.cost, 0), eciCalls: calls, incomplete,
   };
 }
