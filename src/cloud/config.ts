@@ -21,7 +21,7 @@ export interface AliyunProfile {
   region_id?: string;
 }
 
-export type Service = 'eci' | 'ram' | 'vpc' | 'ecs' | 'cs' | 'resourcemanager';
+export type Service = 'eci' | 'ram' | 'vpc' | 'ecs' | 'cs' | 'resourcemanager' | 'sts';
 
 export interface CloudConfig {
   regionId: string;
@@ -86,6 +86,7 @@ export function resolveCloudConfig(target: CloudTarget, env: NodeJS.ProcessEnv):
       // the Container Service SDK maps some regions to other hosts: its rules, not a pattern of ours
       cs: endpoint('cs', undefined),
       resourcemanager: endpoint('resourcemanager', 'resourcemanager.aliyuncs.com'),
+      sts: endpoint('sts', `sts.${regionId}.aliyuncs.com`),
     },
     protocol: proto === 'http' ? 'HTTP' : 'HTTPS',
   };

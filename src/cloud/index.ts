@@ -1,6 +1,6 @@
 import { resolveCloudConfig, type CloudTarget } from './config.js';
 import { credentialFor } from './credentials.js';
-import type { CloudPorts, CsPort, EciPort, EcsPort, RamPort, ResourceManagerPort, VpcPort } from './port.js';
+import type { CloudPorts, CsPort, EciPort, EcsPort, RamPort, ResourceManagerPort, StsPort, VpcPort } from './port.js';
 import type { SdkContext } from './sdk.js';
 
 /** Loads only the SDK a port needs, on its first use (each costs 0.2-0.8 s to import). */
@@ -34,5 +34,6 @@ export function connectCloud(target: CloudTarget, opts: { env: NodeJS.ProcessEnv
     ecs: lazy<EcsPort>(async () => new (await import('./ecs.js')).SdkEcs(ctx)),
     cs: lazy<CsPort>(async () => new (await import('./cs.js')).SdkCs(ctx)),
     rm: lazy<ResourceManagerPort>(async () => new (await import('./resourcemanager.js')).SdkResourceManager(ctx)),
+    sts: lazy<StsPort>(async () => new (await import('./sts.js')).SdkSts(ctx)),
   };
 }

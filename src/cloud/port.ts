@@ -49,6 +49,14 @@ export interface ResourceManagerPort {
   createServiceLinkedRole(serviceName: string): Promise<'created' | 'exists'>;
 }
 
+/** Who a key is (STS GetCallerIdentity, which any identity may call). */
+export interface CallerIdentity { accountId: string; userId: string; arn: string; principalId: string; identityType: string }
+
+/** The Security Token Service: who the caller is. */
+export interface StsPort {
+  callerIdentity(): Promise<CallerIdentity>;
+}
+
 export interface VSwitchInfo { id: string; vpcId: string; zoneId: string; cidr: string; status: string; name: string }
 export interface SecurityGroupInfo { id: string; vpcId: string; type: string; name: string }
 export interface PermissionInfo { protocol: string; portRange: string; source: string; direction: string; policy: string }
@@ -185,4 +193,5 @@ export interface CloudPorts {
   ecs: EcsPort;
   cs: CsPort;
   rm: ResourceManagerPort;
+  sts: StsPort;
 }

@@ -37,6 +37,22 @@ describe('vnode ram grant / revoke and secret create (SDKs against the emulator,
     return r;
   }
 
+  /** An existing key of another RAM user (a team's ECI key): what `secret create` is for. */
+  const EXT = { user: 'team-eci', id: 'LTAI5tTeamEciKey000001', secret: 'TeamEciSecret0000000000000000a' };
+  const ours = () => emu.state.data.users.filter((u) => u.name !== EXT.user);
+  /** The team's user and key, for the tests of `secret create` only (the others count users, keys and attachments). */
+  const addExt = (): void => {
+    const at = new Date().toISOString();
+    emu.state.data.users.push({ name: EXT.user, id: '203456789012345678', displayName: EXT.user, comments: '', createDate: at });
+    emu.state.data.accessKeys.push({ id: EXT.id, secret: EXT.secret, user: EXT.user, status: 'Active', createDate: at });
+    emu.state.data.attachments.push({ user: EXT.user, policyName: 'AliyunECIFullAccess', policyType: 'System', attachDate: at });
+  };
+  const dropExt = (): void => {
+    emu.state.data.users = emu.state.data.users.filter((u) => u.name !== EXT.user);
+    emu.state.data.accessKeys = emu.state.data.accessKeys.filter((k) => k.user !== EXT.user);
+    emu.state.data.attachments = emu.state.data.attachments.filter((a) => a.user !== EXT.user);
+  };
+
   async function addonSecret(): Promise<{ id: string; secret: string } | undefined> {
     const s = await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'alibaba-addon-secret' });
     if (!s) return undefined;
@@ -61,7 +77,7 @@ describe('vnode ram grant / revoke and secret create (SDKs against the emulator,
     assert.equal(r.code, 2);
     assert.match(r.stderr, /broadens its permissions\. — no terminal to ask on\n.*--yes/);
     // the read-only look-ups ran; nothing was created
-    assert.equal(emu.state.data.users.length, 0);
+    assert.equal(ours().length, 0);
     assert.equal(emu.state.data.policies.length, 0);
     assert.equal(await addonSecret(), undefined);
   });
@@ -71,7 +87,7 @@ describe('vnode ram grant / revoke and secret create (SDKs against the emulator,
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`RAM user ${expectedUser} would be created`));
     assert.match(r.stdout, /No changes were applied/);
-    assert.equal(emu.state.data.users.length, 0);
+    assert.equal(ours().length, 0);
   });
 
   it('grant creates the user, the least-privilege policy and a working key in the Secret', async () => {
@@ -97,7 +113,7 @@ describe('vnode ram grant / revoke and secret create (SDKs against the emulator,
     const j = JSON.parse(r.stdout) as { accessKey: { action: string }; policies: { action: string }[] };
     assert.equal(j.accessKey.action, 'kept');
     assert.deepEqual(j.policies.map((p) => p.action), ['already attached']);
-    assert.equal(emu.state.data.users.length, 1);
+    assert.equal(ours().length, 1);
     assert.equal(emu.state.data.accessKeys.filter((k) => k.user === expectedUser).length, 1);
     assert.equal(emu.state.data.attachments.length, 1);
     assert.deepEqual(await addonSecret(), before);
@@ -160,7 +176,7 @@ describe('vnode ram grant / revoke and secret create (SDKs against the emulator,
     emu.state.data.accessKeys = emu.state.data.accessKeys.filter((k) => k.user !== expectedUser);
     const del = await vk(['ram', 'revoke', '--user', expectedUser, '--delete-user']);
     assert.equal(del.code, 0, del.stderr);
-    assert.equal(emu.state.data.users.length, 0);
+    assert.equal(ours().length, 0);
     const again = await vk(['ram', 'revoke', '--user', expectedUser]);
     assert.equal(again.code, 0);
     assert.match(again.stdout, /already revoked/);
@@ -181,62 +197,97 @@ describe('vnode ram grant / revoke and secret create (SDKs against the emulator,
       assert.ok(faultCount() - before >= 3, 'faults were injected');
       const r = await vk(['ram', 'revoke', '--delete-user']);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(emu.state.data.users.length, 0);
-      assert.equal(emu.state.data.accessKeys.filter((k) => k.user !== null).length, 0);
+      assert.equal(ours().length, 0);
+      assert.equal(emu.state.data.accessKeys.filter((k) => k.user !== null && k.user !== EXT.user).length, 0);
     } finally {
       emu.faults.clear();
     }
   });
 
-  it('secret create: the secret comes from stdin, is verified, and a wrong one is refused with nothing written', async () => {
-    const op = emu.state.operatorKey;
-    const bad = await vk(['secret', 'create', '--access-key-id', op.id], { stdin: 'WrongSecretWrongSecret00\n', env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: '' } });
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /does not work/);
-    assert.equal(await addonSecret(), undefined);
-    const ok = await vk(['secret', 'create', '--access-key-id', op.id], { stdin: `${op.secret}\n`, env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: '' } });
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /Wrote Secret kube-system\/alibaba-addon-secret with AccessKey \w+ \(verified\)/);
-    assert.deepEqual(await addonSecret(), { id: op.id, secret: op.secret });
-    const none = await vk(['secret', 'create', '--access-key-id', op.id], { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: '' } });
-    assert.equal(none.code, 2);
-    assert.match(none.stderr, /standard input was empty: no AccessKey secret was piped/);
-    const blank = await vk(['secret', 'create', '--access-key-id', op.id], { stdin: '   \n', env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: '' } });
-    assert.equal(blank.code, 2);
-    assert.match(blank.stderr, /standard input was empty/);
-    await admin.delete({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'alibaba-addon-secret' });
+  it('secret create: the secret comes from stdin, is verified, and a wrong one is refused with nothing written; the account\'s key and the caller\'s own are refused', async () => {
+    addExt();
+    try {
+      const bad = await vk(['secret', 'create', '--access-key-id', EXT.id], { stdin: 'WrongSecretWrongSecret00\n', env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: '' } });
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /does not work/);
+      assert.equal(await addonSecret(), undefined);
+      const ok = await vk(['secret', 'create', '--access-key-id', EXT.id], { stdin: `${EXT.secret}\n`, env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: '' } });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /Wrote Secret kube-system\/alibaba-addon-secret with AccessKey \w+ \(verified\)/);
+      assert.deepEqual(await addonSecret(), { id: EXT.id, secret: EXT.secret });
+      // the account's own key (GetCallerIdentity: IdentityType Account), even with --yes: exit 2, the Secret untouched
+      const op = emu.state.operatorKey;
+      const account = await vk(['secret', 'create', '--access-key-id', op.id, '--yes'], { stdin: `${op.secret}\n`, env: { ALIBABA_CLOUD_ACCESS_KEY_ID: EXT.id, ALIBABA_CLOUD_ACCESS_KEY_SECRET: EXT.secret } });
+      assert.equal(account.code, 2, account.stderr);
+      assert.match(account.stderr, /is the Alibaba Cloud account's own key \(acs:ram::\d+:root\)/);
+      assert.match(account.stderr, /vnode ram grant/);
+      // the caller's own key, the one in its environment (as the issue's `--access-key-id "$ALIBABA_CLOUD_ACCESS_KEY_ID" </dev/null`)
+      const own = await vk(['secret', 'create', '--access-key-id', op.id, '--yes']);
+      assert.equal(own.code, 2, own.stderr);
+      assert.match(own.stderr, /is the key vnode itself runs with \(ALIBABA_CLOUD_ACCESS_KEY_ID\): the add-on would act as you/);
+      // another key of the caller's own RAM user: the same identity, told by GetCallerIdentity
+      const second = { id: 'LTAI5tTeamEciKey000002', secret: 'TeamEciSecret0000000000000000b' };
+      emu.state.data.accessKeys.push({ ...second, user: EXT.user, status: 'Active', createDate: new Date().toISOString() });
+      const mine = await vk(['secret', 'create', '--access-key-id', second.id, '--yes'], { stdin: `${second.secret}\n`, env: { ALIBABA_CLOUD_ACCESS_KEY_ID: EXT.id, ALIBABA_CLOUD_ACCESS_KEY_SECRET: EXT.secret } });
+      assert.equal(mine.code, 2, mine.stderr);
+      assert.match(mine.stderr, /belongs to you, the identity vnode runs as \(acs:ram::\d+:user\/team-eci\)/);
+      emu.state.data.accessKeys = emu.state.data.accessKeys.filter((k) => k.id !== second.id);
+      assert.deepEqual(await addonSecret(), { id: EXT.id, secret: EXT.secret }, 'the Secret is untouched');
+      const none = await vk(['secret', 'create', '--access-key-id', EXT.id], { env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: '' } });
+      assert.equal(none.code, 2);
+      assert.match(none.stderr, /standard input was empty: no AccessKey secret was piped/);
+      const blank = await vk(['secret', 'create', '--access-key-id', EXT.id], { stdin: '   \n', env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: '' } });
+      assert.equal(blank.code, 2);
+      assert.match(blank.stderr, /standard input was empty/);
+      await admin.delete({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'alibaba-addon-secret' });
+    } finally {
+      dropExt();
+    }
   });
 
-  it('after secret create with a key vnode did not create, revoke --delete-user deletes vnode\'s key, never that one, and says so', async () => {
-    const g = await vk(['ram', 'grant', '--yes']);
-    assert.equal(g.code, 0, g.stderr);
-    const vnodeKey = (await addonSecret())!.id;
-    const op = emu.state.operatorKey;
-    const sc = await vk(['secret', 'create', '--access-key-id', op.id], { stdin: `${op.secret}\n` });
-    assert.equal(sc.code, 0, sc.stderr);
-    assert.equal((await addonSecret())!.id, op.id);
-    const r = await vk(['ram', 'revoke', '--delete-user']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`AccessKey ${vnodeKey} deleted \\(vnode created it\\)`));
-    assert.match(r.stdout, new RegExp(`AccessKey ${op.id} kept: the key in the Secret, not a key of RAM user ${expectedUser}`));
-    assert.match(r.stdout, new RegExp(`RAM user ${expectedUser} deleted`));
-    assert.ok(emu.state.data.accessKeys.some((k) => k.id === op.id && k.user === null), 'the account\'s key is untouched');
-    assert.equal(emu.state.data.users.length, 0);
-    assert.equal(emu.state.data.accessKeys.filter((k) => k.user !== null).length, 0);
+  it('after secret create with a key vnode did not create (replacing ram grant\'s only when confirmed), revoke --delete-user deletes vnode\'s key, never that one, and says so', async () => {
+    addExt();
+    try {
+      const g = await vk(['ram', 'grant', '--yes']);
+      assert.equal(g.code, 0, g.stderr);
+      const vnodeKey = (await addonSecret())!.id;
+      const asked = await vk(['secret', 'create', '--access-key-id', EXT.id], { stdin: `${EXT.secret}\n` });
+      assert.equal(asked.code, 2, asked.stderr);
+      assert.match(asked.stderr, new RegExp(`holds AccessKey ${vnodeKey}: replace it with ${EXT.id}\\? — no terminal to ask on`));
+      assert.equal((await addonSecret())!.id, vnodeKey, 'not replaced without confirmation');
+      const sc = await vk(['secret', 'create', '--access-key-id', EXT.id, '--yes'], { stdin: `${EXT.secret}\n` });
+      assert.equal(sc.code, 0, sc.stderr);
+      assert.equal((await addonSecret())!.id, EXT.id);
+      const r = await vk(['ram', 'revoke', '--delete-user']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`AccessKey ${vnodeKey} deleted \\(vnode created it\\)`));
+      assert.match(r.stdout, new RegExp(`AccessKey ${EXT.id} kept: the key in the Secret, not a key of RAM user ${expectedUser}`));
+      assert.match(r.stdout, new RegExp(`RAM user ${expectedUser} deleted`));
+      assert.ok(emu.state.data.accessKeys.some((k) => k.id === EXT.id && k.user === EXT.user), 'that key is untouched');
+      assert.equal(ours().length, 0);
+      assert.equal(emu.state.data.accessKeys.filter((k) => k.user !== null && k.user !== EXT.user).length, 0);
+    } finally {
+      dropExt();
+    }
   });
 
   it('secret create: piped stdin wins over ALIBABA_CLOUD_ACCESS_KEY_SECRET; the variable of another key is refused', async () => {
-    const op = emu.state.operatorKey;
-    // the operator's own credentials are in the environment (as here); the addon's secret is piped
-    const piped = await vk(['secret', 'create', '--access-key-id', op.id], { stdin: `${op.secret}\n`, env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'NotTheSecretOfThisKey000' } });
-    assert.equal(piped.code, 0, piped.stderr);
-    assert.match(piped.stderr, /from standard input \(ALIBABA_CLOUD_ACCESS_KEY_SECRET is set too and is ignored\)/);
-    assert.deepEqual(await addonSecret(), { id: op.id, secret: op.secret });
-    await admin.delete({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'alibaba-addon-secret' });
-    const other = await vk(['secret', 'create', '--access-key-id', 'LTAI5tSomeOtherKey00001']);
-    assert.equal(other.code, 2);
-    assert.match(other.stderr, new RegExp(`ALIBABA_CLOUD_ACCESS_KEY_SECRET belongs to ALIBABA_CLOUD_ACCESS_KEY_ID ${op.id}, not to --access-key-id LTAI5tSomeOtherKey00001`));
-    assert.equal(await addonSecret(), undefined);
+    addExt();
+    try {
+      const op = emu.state.operatorKey;
+      // the operator's own credentials are in the environment (as here); the addon's secret is piped
+      const piped = await vk(['secret', 'create', '--access-key-id', EXT.id, '--yes'], { stdin: `${EXT.secret}\n`, env: { ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'NotTheSecretOfThisKey000' } });
+      assert.equal(piped.code, 0, piped.stderr);
+      assert.match(piped.stderr, /from standard input \(ALIBABA_CLOUD_ACCESS_KEY_SECRET is set too and is ignored\)/);
+      assert.deepEqual(await addonSecret(), { id: EXT.id, secret: EXT.secret });
+      await admin.delete({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'alibaba-addon-secret' });
+      const other = await vk(['secret', 'create', '--access-key-id', 'LTAI5tSomeOtherKey00001']);
+      assert.equal(other.code, 2);
+      assert.match(other.stderr, new RegExp(`ALIBABA_CLOUD_ACCESS_KEY_SECRET belongs to ALIBABA_CLOUD_ACCESS_KEY_ID ${op.id}, not to --access-key-id LTAI5tSomeOtherKey00001`));
+      assert.equal(await addonSecret(), undefined);
+    } finally {
+      dropExt();
+    }
   });
 
   it('vnode\'s record of its keys survives the Secret being deleted and the same key written back: rotation and revoke still delete it', async () => {
@@ -255,7 +306,7 @@ describe('vnode ram grant / revoke and secret create (SDKs against the emulator,
     const r = await vk(['ram', 'revoke', '--delete-user']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`AccessKey ${now.id} deleted \\(vnode created it\\)`));
-    assert.equal(emu.state.data.users.length, 0);
+    assert.equal(ours().length, 0);
   });
 
   it('an interrupt after any change of grant (and --rotate-key) loses no record: the re-run converges and revoke leaves nothing vnode granted', async () => {

@@ -11,6 +11,7 @@ import { ramService } from './ram.js';
 import { matchRoute, type Caller, type Service } from './service.js';
 import { queryPairs, verifyRpcV1, verifyV3, CLOCK_SKEW_MS, type SignedRequest } from './signature.js';
 import { resourceManagerService } from './resourcemanager.js';
+import { stsService } from './sts.js';
 import { accountOf, CloudState, type AccountKind } from './state.js';
 
 export interface EmulatorOptions {
@@ -66,7 +67,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 /** An HTTP server that the unmodified Alibaba Cloud SDKs talk to, answering like RAM, ECI, VPC, ECS and the Container Service. */
 export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<CloudEmulator> {
   const state = CloudState.open(opts.stateFile, opts.account);
-  const services: Service[] = [ramService, eciService(opts.hooks, opts.idempotencyWindowMs, opts.goneDeletes), vpcService, ecsService, csService(opts.csHooks), resourceManagerService];
+  const services: Service[] = [ramService, eciService(opts.hooks, opts.idempotencyWindowMs, opts.goneDeletes), vpcService, ecsService, csService(opts.csHooks), resourceManagerService, stsService];
   const byVersion = new Map(services.map((s) => [s.version, s]));
   const nonces = new Map<string, number>();
   const now = opts.now ?? Date.now;
@@ -151,7 +152,7 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
       const key = state.data.accessKeys.find((k) => k.id === verified.accessKeyId)!;
       const caller: Caller = { accessKeyId: key.id, user: key.user };
       const authAction = service.authActions?.[action] ?? `${service.code}:${action}`;
-      if (caller.user !== null && !isAllowed(state.data, caller.user, authAction, service.conditionKeys?.[action]?.(params) ?? {})) {
+      if (caller.user !== null && !service.open?.includes(action) && !isAllowed(state.data, caller.user, authAction, service.conditionKeys?.[action]?.(params) ?? {})) {
         const empty = service.emptyWhenDenied?.[action];
         if (empty) { count(action, 'empty'); opts.log?.(`${action} -> 200 (empty: not allowed)`); send(res, 200, { RequestId: requestId, ...empty() }); return; }
         throw new ApiError(state.data.deniedStatus ?? 403, service.deniedCode, service.code === 'cs'
@@ -202,6 +203,7 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
         VNODE_ENDPOINT_ECS: endpoint,
         VNODE_ENDPOINT_CS: endpoint,
         VNODE_ENDPOINT_RESOURCEMANAGER: endpoint,
+        VNODE_ENDPOINT_STS: endpoint,
         VNODE_ENDPOINT_PROTOCOL: 'http',
       };
     },

@@ -32,6 +32,8 @@ export interface Service {
   /** The code a denied call gets from this service. */
   deniedCode: string;
   handlers: Record<string, Handler>;
+  /** Actions any identity may call, with no policy (STS GetCallerIdentity). */
+  open?: string[];
   /** RAM action names that differ from `<code>:<Action>` (e.g. ResourceManager's CreateServiceLinkedRole is ram:CreateServiceLinkedRole). */
   authActions?: Record<string, string>;
   /** A service the account must have activated: every action but `openActions` is refused until it is. */
