@@ -126,6 +126,8 @@ Try it locally first: eval "$(vnode sandbox up)"`));
     mod.configure(cmd);
     cmd.action(async (...params: unknown[]) => {
       const self = params[params.length - 1] as Command;
+      const clash = contradiction(self, argv);
+      if (clash) throw (await import('./errors.js')).usageError('ContradictoryFlags', clash, 'pass one of them, not both');
       const { createContext } = await import('./context.js');
       const ctx = createContext(globalFlags(self), deps);
       const n = self.registeredArguments.length;
@@ -152,6 +154,18 @@ Try it locally first: eval "$(vnode sandbox up)"`));
     });
   }
   return program;
+}
+
+/** `--bootstrap --no-bootstrap`: a flag and its negation both given is no choice (commander would take the last). */
+function contradiction(cmd: Command, argv: string[]): string | undefined {
+  const end = argv.indexOf('--');
+  const given = new Set((end >= 0 ? argv.slice(0, end) : argv).filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]!));
+  for (const o of cmd.options) {
+    if (!o.negate || !o.long) continue;
+    const positive = `--${o.long.slice('--no-'.length)}`;
+    if (given.has(o.long) && given.has(positive)) return `${positive} and ${o.long} contradict each other`;
+  }
+  return undefined;
 }
 
 /** Rejects once the signal fires (never resolves): what a read races against. */

@@ -64,6 +64,18 @@ describe('installing a name again, and uninstall runs that were interrupted (rea
       assert.match(r.stderr, asks);
       assert.equal(await annotation(), 'sa:ident', 'the Node still says how it authenticates');
     }
+    // other network settings: named, with the command that changes them; contradictory flags exit 2 too
+    const moved = await vk(['install', '--vswitch', 'vsw-bp1sandboxzonei00001', '--security-group', 'sg-bp1sandboxbare0000001', '--name', 'ident']);
+    assert.equal(moved.code, 2, moved.stderr);
+    assert.match(moved.stderr, new RegExp(`virtual node ident is installed with vSwitches ${VSW} \\(this run: vsw-bp1sandboxzonei00001\\) and security group ${SG} \\(this run: sg-bp1sandboxbare0000001\\): install does not change an installed node`));
+    assert.match(moved.stderr, /vnode update ident --vswitch vsw-bp1sandboxzonei00001 --security-group sg-bp1sandboxbare0000001/);
+    for (const args of [['update', 'ident', '--bootstrap', '--no-bootstrap'], ['update', 'ident', '--no-bootstrap', '--bootstrap']]) {
+      const both = await vk(args);
+      assert.equal(both.code, 2, `vnode ${args.join(' ')}: ${both.stderr}`);
+      assert.match(both.stderr, /--bootstrap and --no-bootstrap contradict each other/);
+    }
+    const v = emu.state.data.virtualNodes.find((x) => x.name === 'ident')!;
+    assert.deepEqual([v.vSwitchIds, v.securityGroupId], [[VSW], SG], 'the node stays where it was');
     const again = await vk(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'ident']);
     assert.equal(again.code, 0, again.stderr);
     assert.equal((await vk(['uninstall', 'ident'])).code, 0);

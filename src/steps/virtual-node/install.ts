@@ -191,6 +191,21 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<Insta
     }
   }
 
+  // nor does it move one: other network settings than an installed node's are named, with the command that changes them
+  for (const name of names) {
+    const e = pre.existing.get(name);
+    if (!e) continue;
+    const same = (a: string[], b: string[]): boolean => [...a].sort().join(',') === [...b].sort().join(',');
+    const diffs = [
+      ...(same(e.vSwitchIds, opts.vswitches) ? [] : [`vSwitches ${e.vSwitchIds.join(',')} (this run: ${opts.vswitches.join(',')})`]),
+      ...(e.securityGroupId === opts.securityGroup ? [] : [`security group ${e.securityGroupId} (this run: ${opts.securityGroup})`]),
+    ];
+    if (diffs.length > 0) {
+      throw usageError('SettingsDiffer', `virtual node ${name} is installed with ${diffs.join(' and ')}: install does not change an installed node`,
+        `run it again with its settings, or change them: vnode update ${name} --vswitch ${opts.vswitches.join(',')} --security-group ${opts.securityGroup} (a replacement, pods moved)`);
+    }
+  }
+
   let content: string | undefined;
   let server = opts.server;
   if (missing.length > 0) {
