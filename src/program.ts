@@ -100,7 +100,7 @@ Workflow:
   vnode status
   vnode scheduling enable --namespace burst                      # pods labelled alibabacloud.com/eci=true go there
   vnode doctor                                                   # what keeps them working
-  vnode uninstall --all --drain                                  # nothing left running or billed
+  vnode uninstall --all --drain --deregister                     # nothing left running or billed
 Try it locally first: eval "$(vnode sandbox up)"`));
 
   // groups take the place of their first command, so help reads in the order of the workflow

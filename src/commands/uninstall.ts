@@ -6,7 +6,7 @@ import { defineCommand, flag, read } from './define.js';
 import { drainFlags, drainOptions, FORCE_REMOVE_HELP, renderDrain } from './drain.js';
 
 function renderController(r: AddonUninstallResult, dryRun: boolean): string[] {
-  if (!r.found && !r.deregistered && !r.wouldDelete?.length) return [];
+  if (!r.found && !r.deregistered && !r.wouldDelete?.length && !r.registrationKept) return [];
   if (dryRun) return r.wouldDelete?.length ? r.wouldDelete.map((w) => `(dry run) would ${w}`) : [];
   const lines = r.drained.map(renderDrain);
   if (r.returning.length) lines.push(`${r.returning.length} pod(s) kept coming back (--force): ${r.instancesDeleted.length} ECI instance(s) deleted`);
@@ -19,7 +19,12 @@ function renderController(r: AddonUninstallResult, dryRun: boolean): string[] {
     const d = r.deregistered;
     if (d.clusterId) lines.push(`Registered cluster ${d.clusterId} ${d.clusterDeleted ? 'deleted' : 'was already gone'}${d.agentDeleted.length ? `; agent objects deleted: ${d.agentDeleted.join(', ')}` : ''}.`);
   }
-  lines.push('alibaba-addon-secret and the RAM user stay; see vnode ram revoke.');
+  if (r.registrationKept) {
+    const k = r.registrationKept;
+    lines.push(`The ACK One registration ${k.clusterId} (${k.name}) stays${k.publicEndpoint === false ? ' (VPC endpoint only)' : ': its public API server endpoint, an SLB with an EIP, is billed while it exists'}; `
+      + `\`${k.remove}\` removes it (or pass --deregister).`);
+  }
+  lines.push('alibaba-addon-secret and the RAM user stay (not billed); see vnode ram revoke.');
   return lines;
 }
 
@@ -64,7 +69,7 @@ export default defineCommand({
     all: flag('--all', 'every virtual node of this cluster', read.bool),
     drain: flag('--drain', 'drain first (evict the pods, PodDisruptionBudgets honoured)', read.bool),
     cleanupOrphans: flag('--cleanup-orphans', 'delete ECI container groups left on the node (DeleteContainerGroup)', read.bool),
-    deregister: flag('--deregister', `with ${ADDON} (or --all): also deregister the cluster from ACK One and delete its agent`, read.bool),
+    deregister: flag('--deregister', `with ${ADDON} (or --all): also deregister the cluster from ACK One and delete its agent (without it, the registration stays, and its public endpoint is billed)`, read.bool),
     keepRbac: flag('--keep-rbac', 'keep the shared RBAC objects and vnode-approver even when the last virtual node goes', read.bool),
     keepDaemonsetAffinity: flag('--keep-daemonset-affinity', 'leave the DaemonSet exclusions (the default; they are harmless)', read.bool),
     revertDaemonsetAffinity: flag('--revert-daemonset-affinity', 'remove exactly the DaemonSet exclusions vnode added, once no virtual node is left', read.bool),

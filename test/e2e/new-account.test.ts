@@ -86,6 +86,11 @@ describe('a new Alibaba Cloud account: each missing piece found before any chang
   it('ECI not activated: ram grant and install exit 1 before any change, naming the ECI console; once activated, ram grant converges', async () => {
     await refused(['ram', 'grant', '--yes'], /Elastic Container Instance is not activated/, /eci\.console\.aliyun\.com/);
     await refused(['install', '--vswitch', VSW, '--security-group', SG, '--yes'], /Elastic Container Instance is not activated/, /activate it once in the ECI console/);
+    // the add-on route names everything missing at once, the Secret included (exit 1: a missing prerequisite, not a usage error)
+    const addon = await refused(['install', '--mode', 'addon', '--vswitch', VSW, '--security-group', SG, '--yes'],
+      /Elastic Container Instance is not activated.*Container Service \(ACK\) is not activated.*ACK's service roles are not authorized.*alibaba-addon-secret is missing/, /eci\.console.*--activate-ack.*Cloud Resource Access Authorization.*vnode ram grant/);
+    assert.doesNotMatch(addon.stderr, /Activating the Container Service/);
+    assert.match(addon.stderr, /✗ Checking the account/);
     account().services.eci = true;
     await ok(['ram', 'grant', '--yes']);
     assert.equal(emu.state.data.users.length, 1);
@@ -164,7 +169,12 @@ describe('a new Alibaba Cloud account: each missing piece found before any chang
       const pods = await admin.list<KubeObject & { status?: { phase?: string } }>('v1', 'Pod', { namespace: 'default', labelSelector: 'mission=burst' });
       return pods.length === 2 && pods.every((p) => p.status?.phase === 'Running');
     });
-    await ok(['uninstall', '--all', '--drain', '--force']);
+    // without --deregister the registration stays, and the output says so, what it bills, and what removes it
+    const all = await ok(['uninstall', '--all', '--drain', '--force']);
+    const reg = (emu.state.data.clusters ?? []).find((c) => c.state !== 'deleting')!;
+    assert.match(all.stdout, new RegExp(`The ACK One registration ${reg.id} \\(${reg.name}\\) stays: its public API server endpoint, an SLB with an EIP, is billed while it exists; \`vnode cluster deregister\` removes it`));
+    const json = JSON.parse((await ok(['uninstall', '--all', '--drain', '--force', '-o', 'json'])).stdout) as { controller?: { registrationKept?: { clusterId: string } } };
+    assert.equal(json.controller?.registrationKept?.clusterId, reg.id, 'a re-run says it too');
     await ok(['uninstall', 'ack-virtual-node', '--drain', '--force', '--deregister']);
     const live = emu.state.data.containerGroups.filter((c) => !['Succeeded', 'Failed', 'Expired'].includes(c.status) && c.releaseAt === undefined);
     assert.deepEqual(live.map((c) => c.id), [], 'nothing billed is left');

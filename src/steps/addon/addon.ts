@@ -129,8 +129,8 @@ export async function installAddon(ctx: Context, opts: AddonInstallOptions): Pro
   }, (p) => (p.net ? `VPC ${p.net.vpcId}, zones ${p.net.zones.join(', ')}` : 'ok'));
   if (opts.vswitches.length > 0 && !opts.securityGroup && !pre.record) throw usageError('SecurityGroupRequired', '--security-group is required with --vswitch for a first install');
   // every missing prerequisite named at once: the account's pieces and the Secret (exit 1: none is a usage error)
-  const account = await status.step('Checking the account (ECI, ACK, ACK\'s service roles)', () => requireAccount(ctx, cloud, ['eci', 'ack', 'ack-roles'], { activateAck: opts.activateAck === true })
-    .then(() => undefined, (e: unknown) => { if (e instanceof VnodeError && e.code === 'AccountNotReady') return e; throw e; }));
+  const account = await status.step('Checking the account (ECI, ACK, ACK\'s service roles)', () => requireAccount(ctx, cloud, ['eci', 'ack', 'ack-roles'], { activateAck: opts.activateAck === true }))
+    .then(() => undefined, (e: unknown) => { if (e instanceof VnodeError && e.code === 'AccountNotReady') return e; throw e; });
   if (!pre.secret?.accessKeyId) {
     const secret = `Secret ${ADDON_SECRET.namespace}/${ADDON_SECRET.name} ${pre.secret ? 'holds no AccessKey' : 'is missing'}: the add-on creates ECI instances with the AccessKey it holds`;
     const remedy = 'run `vnode ram grant` (creates a least-privilege RAM user and key), or `vnode secret create` with an existing key';

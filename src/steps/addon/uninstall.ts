@@ -1,4 +1,5 @@
 import { PROBES, requirePermissions } from '../ground/permissions.js';
+import type { RegisteredCluster } from '../../cloud/port.js';
 import type { KubeObject } from '../../cluster/port.js';
 import type { Context } from '../../context.js';
 import { operationError, VnodeError } from '../../errors.js';
@@ -28,8 +29,13 @@ export interface AddonUninstallResult {
   nodesDeleted: string[];
   deregistered: DeregisterResult | null;
   wouldDelete?: string[];
+  /** The registration that stays (no --deregister): what it is, whether its public endpoint is billed, and what removes it. */
+  registrationKept?: { clusterId: string; name: string; publicEndpoint: boolean | null; remove: string };
 }
 
+
+const kept = (c: RegisteredCluster): NonNullable<AddonUninstallResult['registrationKept']> =>
+  ({ clusterId: c.id, name: c.name, publicEndpoint: c.publicEndpoint ?? null, remove: 'vnode cluster deregister' });
 
 /**
  * Removes the add-on without losing pods or leaving ECI instances (in a registered cluster, uninstalling it deletes
@@ -46,7 +52,12 @@ export async function uninstallAddon(ctx: Context, opts: AddonUninstallOptions):
     found: Boolean(deployment) || nodes.length > 0, clusterId: record?.clusterId ?? null, drained: [], returning: [], instancesDeleted: [],
     addonUninstalled: false, nodesDeleted: [], deregistered: null,
   };
-  if (!result.found && !(opts.deregister && record)) return result;
+  if (!result.found && !(opts.deregister && record)) {
+    // nothing of the add-on left: a registration that stays is still said
+    const reg = record ? await (await ctx.cloud().catch(asInput)).cs.describeCluster(record.clusterId).catch(() => undefined) : undefined;
+    if (reg && reg.state !== 'deleting' && reg.state !== 'deleted') result.registrationKept = kept(reg);
+    return result;
+  }
   const cloud = await ctx.cloud().catch(asInput);
   const registered = record ? await cloud.cs.describeCluster(record.clusterId).catch(asInput) : undefined;
   const instance = registered && registered.state !== 'deleting' ? await cloud.cs.getAddonInstance(registered.id, ADDON) : undefined;
@@ -128,5 +139,8 @@ export async function uninstallAddon(ctx: Context, opts: AddonUninstallOptions):
     await cluster.delete({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: 'kube-node-lease', name: r.nodeName! });
   }
   if (opts.deregister) result.deregistered = await deregister(ctx);
+  else if (registered && registered.state !== 'deleting') {
+    result.registrationKept = kept(registered);
+  }
   return result;
 }
