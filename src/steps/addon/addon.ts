@@ -141,7 +141,10 @@ export async function installAddon(ctx: Context, opts: AddonInstallOptions): Pro
   }
   if (account) throw account;
   // registering and applying the agent are changes: whether the calls after them are allowed is asked first
-  if (!flags.dryRun) await requirePermissions(ctx, cloud, [...(pre.record ? [] : [PROBES.createCluster]), PROBES.installAddon]);
+  if (!flags.dryRun) {
+    await requirePermissions(ctx, cloud, [...(pre.record ? [] : [PROBES.createCluster, PROBES.describeCluster, PROBES.describeExternalAgent]),
+      PROBES.installAddon, PROBES.describeTask, PROBES.getAddonInstance]);
+  }
   for (const w of pre.warnings) out.warn(w);
 
   if (!pre.record && !flags.dryRun) {

@@ -1,4 +1,5 @@
 import { requireAccount } from '../ground/account.js';
+import { PROBES, requirePermissions } from '../ground/permissions.js';
 import { addonVersionInfo, type AddonVersionInfo } from './versions.js';
 import { parseAllDocuments } from 'yaml';
 import { isRetryable } from '../../cloud/errors.js';
@@ -274,6 +275,10 @@ export async function register(ctx: Context, opts: RegisterOptions): Promise<Reg
       if (flags.dryRun) {
         calls.push(`DescribeExternalAgent PrivateIpAddress=${opts.privateAddress}, then apply the manifest`, 'DescribeClusterDetail until running');
         return { clusterId: '', name, state: '', action: 'would create', agent: [], calls, dryRun: true };
+      }
+      // what follows CreateCluster is asked first (install --mode addon asks it with its own)
+      if (!opts.accountChecked) {
+        await requirePermissions(ctx, cloud, [PROBES.createCluster, PROBES.describeCluster, ...(opts.agentManifest ? [] : [PROBES.describeExternalAgent])]);
       }
       let made = await status.step(`Registering this cluster with ACK One as ${name}`, () => createOnce(ctx, cloud, input), (m) => m.id);
       made = await oneRegistration(ctx, cloud, name, made);

@@ -25,6 +25,11 @@ export const PROBES = {
   installAddon: { action: 'cs:InstallClusterAddons', call: (c) => c.cs.installAddon(`c${NONE}`, { name: NONE, version: 'v0' }) },
   uninstallAddon: { action: 'cs:UnInstallClusterAddons', call: (c) => c.cs.uninstallAddon(`c${NONE}`, NONE) },
   deleteCluster: { action: 'cs:DeleteCluster', call: (c) => c.cs.deleteCluster(`c${NONE}`) },
+  // reads a command makes after its first change: asked as well, so none is found missing half-way
+  describeCluster: { action: 'cs:DescribeClusterDetail', call: (c) => c.cs.describeCluster(`c${NONE}`) },
+  describeExternalAgent: { action: 'cs:DescribeExternalAgent', call: (c) => c.cs.describeExternalAgent(`c${NONE}`, false) },
+  describeTask: { action: 'cs:DescribeTaskInfo', call: (c) => c.cs.describeTask(`T-${NONE}`) },
+  getAddonInstance: { action: 'cs:GetClusterAddonInstance', call: (c) => c.cs.getAddonInstance(`c${NONE}`, NONE) },
   createUser: { action: 'ram:CreateUser', call: (c) => c.ram.ensureUser(NO_USER, NONE, NONE) },
   createPolicy: { action: 'ram:CreatePolicy', call: (c) => c.ram.createPolicy(`!${NONE}`, '{}', NONE) },
   attachPolicy: { action: 'ram:AttachPolicyToUser', call: (c) => c.ram.attachPolicyToUser(NO_USER, { name: 'AliyunECIReadOnlyAccess', type: 'System' }) },
