@@ -76,6 +76,16 @@ export function describeInterrupt(e: unknown, progress: { done: readonly string[
   return new VnodeError('interrupted', 'Interrupted', message, { hint: rerun ?? ownHint ?? DEFAULT_RERUN, cause: e, ...(details ? { details } : {}) });
 }
 
+/** The cluster's lock lost mid-run: the run stopped before its next step, saying what it did; exit 1, a re-run finishes. */
+export function describeLockLost(e: unknown, progress: { done: readonly string[]; stoppedAt: { text: string; during: boolean } | undefined }, rerun?: string): VnodeError {
+  const i = describeInterrupt(e, progress, rerun);
+  const rest = i.message.replace(/^interrupted( (before|during) "[^"]*")?;? ?/, '');
+  const where = progress.stoppedAt ? ` ${progress.stoppedAt.during ? 'during' : 'before'} "${progress.stoppedAt.text}"` : '';
+  return operationError('LockLost', `this run lost the cluster's lock (kube-system/vnode-lock) to another vnode and stopped${where}${rest ? `; ${rest}` : ''}`, {
+    hint: `once the other vnode is done, ${(rerun ?? DEFAULT_RERUN).replace(/^run/, 'run')}`, cause: e,
+  });
+}
+
 /**
  * A RAM denial that came after changes (no probe could ask first): the same failure, told with what was done and
  * where it stopped, and that a re-run once the permission is granted finishes it.

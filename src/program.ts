@@ -129,14 +129,16 @@ Try it locally first: eval "$(vnode sandbox up)"`));
       const clash = contradiction(self, argv);
       if (clash) throw (await import('./errors.js')).usageError('ContradictoryFlags', clash, 'pass one of them, not both');
       const { createContext } = await import('./context.js');
-      const ctx = createContext(globalFlags(self), deps);
+      // a run that loses the cluster's lock stops before its next step, as an interrupt does
+      const lockLost = new AbortController();
+      const ctx = createContext(globalFlags(self), { ...deps, signal: AbortSignal.any([deps.signal, lockLost.signal]) });
       const n = self.registeredArguments.length;
       const args = params.slice(0, n).flatMap((p) => (Array.isArray(p) ? p : p === undefined ? [] : [p]));
       let code: void | number;
       // one mutating vnode at a time per cluster: the runner holds the lock, never a step (flags are read first)
       const { holdLock, lockTimeoutMs } = await import('./commands/lock.js');
       const changes = Boolean(mod.mutates?.(self.opts())) && !ctx.flags.dryRun;
-      const lock = changes ? await holdLock(ctx, entry.path.join(' '), lockTimeoutMs(ctx)) : (lockTimeoutMs(ctx), undefined);
+      const lock = changes ? await holdLock(ctx, entry.path.join(' '), lockTimeoutMs(ctx), () => lockLost.abort()) : (lockTimeoutMs(ctx), undefined);
       try {
         const work = mod.run(ctx, args.map(String), self.opts());
         // what a read left in flight after an interrupt ends unheard
@@ -145,7 +147,8 @@ Try it locally first: eval "$(vnode sandbox up)"`));
         code = changes ? await work : await Promise.race([work, interruptedBy(ctx.signal)]);
       } catch (e) {
         if (!ctx.signal.aborted) throw await (await import('./errors.js')).describeDenial(e, ctx.status);
-        const { describeInterrupt } = await import('./errors.js');
+        const { describeInterrupt, describeLockLost } = await import('./errors.js');
+        if (lockLost.signal.aborted && !deps.signal.aborted) throw describeLockLost(e, ctx.status, entry.rerun);
         throw describeInterrupt(e, ctx.status, entry.rerun);
       } finally {
         await lock?.release();

@@ -91,8 +91,15 @@ export async function acquireLock(cluster: ClusterPort, opts: LockOptions): Prom
   }
 }
 
+const isNotFound = (e: unknown): boolean => (e as { code?: string }).code === 'NotFound' || (e as { statusCode?: number }).statusCode === 404 || /not ?found/i.test((e as Error).message ?? '');
+
+/**
+ * Renews the Lease every RENEW_MS. Lost when another run holds it, or when it could not be renewed within its
+ * duration (another run may take it then); a Lease that vanished is taken again if still free.
+ */
 function keep(cluster: ClusterPort, lease: Lease, opts: LockOptions): HeldLock {
   let current = lease;
+  let renewedAt = Date.now();
   const state: HeldLock = {
     lost: false,
     release: async () => {
@@ -104,21 +111,42 @@ function keep(cluster: ClusterPort, lease: Lease, opts: LockOptions): HeldLock {
         .catch(() => undefined);
     },
   };
+  const lose = (by: string): void => {
+    if (state.lost) return;
+    state.lost = true;
+    clearInterval(timer);
+    opts.onLost?.(by);
+  };
   let renewing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
     renewing = (async () => {
       try {
         current = await cluster.patch<Lease>(LOCK_REF, { metadata: { resourceVersion: current.metadata.resourceVersion }, spec: { renewTime: microTime() } }, 'merge');
+        renewedAt = Date.now();
+        return;
       } catch (e) {
-        if (!isConflict(e)) return;
+        if (isNotFound(e)) {
+          // deleted under us: taken again if nobody else has (a create is conditional on its absence)
+          const now = microTime();
+          try {
+            current = await cluster.create<Lease>({ ...LOCK_REF, metadata: { name: LOCK_REF.name, namespace: LOCK_REF.namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
+              spec: { holderIdentity: opts.holder, leaseDurationSeconds: LEASE_SECONDS, acquireTime: now, renewTime: now, leaseTransitions: 0 } } as Lease);
+            renewedAt = Date.now();
+            return;
+          } catch (c) {
+            if (!isConflict(c)) throw c;
+          }
+        } else if (!isConflict(e)) {
+          throw e;
+        }
         const now = await cluster.get<Lease>(LOCK_REF).catch(() => undefined);
-        if (now?.spec?.holderIdentity !== opts.holder) {
-          state.lost = true;
-          clearInterval(timer);
-          opts.onLost?.(now?.spec?.holderIdentity ?? 'nobody');
-        } else if (now) current = now;
+        if (now?.spec?.holderIdentity !== opts.holder) lose(now?.spec?.holderIdentity ?? 'nobody');
+        else { current = now; renewedAt = Date.now(); }
       }
-    })();
+    })().catch(() => {
+      // not renewed (the API server unreachable): lost once the Lease may have expired for others
+      if (Date.now() - renewedAt >= LEASE_SECONDS * 1000) lose('nobody (it could not be renewed in time)');
+    });
   }, RENEW_MS);
   timer.unref();
   return state;

@@ -11,7 +11,7 @@ export function lockTimeoutMs(ctx: Context): number {
  * The cluster's lock around a command that changes it: waits for another vnode (saying who and since when), up to
  * --lock-timeout.
  */
-export async function holdLock(ctx: Context, command: string, timeoutMs: number): Promise<HeldLock | undefined> {
+export async function holdLock(ctx: Context, command: string, timeoutMs: number, onLost: () => void = () => {}): Promise<HeldLock | undefined> {
   const cluster = await ctx.cluster();
   let waiting = false;
   const lock = await acquireLock(cluster, {
@@ -21,7 +21,10 @@ export async function holdLock(ctx: Context, command: string, timeoutMs: number)
       if (waiting) ctx.status.update(text);
       else { waiting = true; void ctx.status.start(text); }
     },
-    onLost: (by) => ctx.out.warn(`the cluster's lock was taken over by ${by} (this run could not renew it in time): another vnode may now change the cluster too`),
+    onLost: (by) => {
+      ctx.out.warn(`the cluster's lock is lost (now held by ${by}): another vnode may change the cluster, so this run stops before its next step`);
+      onLost();
+    },
   }).then((l) => { if (waiting) ctx.status.end(true, 'lock taken'); return l; }, (e: unknown) => { if (waiting) ctx.status.end(false); throw e; });
   ctx.out.debug(`holding the cluster's lock (${LOCK_REF.namespace}/${LOCK_REF.name})`);
   return lock;

@@ -84,6 +84,46 @@ describe('one mutating vnode at a time per cluster (a Lease; real control plane,
     assert.deepEqual(await admin.list('v1', 'ServiceAccount', { namespace: 'kube-system', labelSelector: 'vnode.dev/name=vx' }), []);
   });
 
+  it('a lost lock stops its holder before the next change (exit 1, saying what was done); a Lease that vanished is taken again if free', async () => {
+    slow('CreateVirtualNode', 12_000);
+    try {
+      // vanished, nobody takes it: the holder's next renewal creates it again, and the run goes on
+      const a = vk(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'lk']);
+      let holder: string | undefined;
+      for (let i = 0; i < 200 && !holder; i++) { holder = (await lease())?.spec?.holderIdentity ?? undefined; if (!holder) await new Promise((r) => setTimeout(r, 50)); }
+      assert.match(holder ?? '', /^vnode install /);
+      assert.ok(await admin.delete(LOCK_REF));
+      let back: string | undefined;
+      for (let i = 0; i < 150 && !back; i++) { await new Promise((r) => setTimeout(r, 100)); back = (await lease())?.spec?.holderIdentity ?? undefined; }
+      assert.equal(back, holder, 'the holder took its vanished Lease again');
+      const ra = await a;
+      assert.equal(ra.code, 0, ra.stderr);
+
+      // deleted and taken by another run at once: the first stops before its next VNode, exit 1, naming what it did
+      const b = vk(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'lost', '--count', '2']);
+      let first: string | undefined;
+      for (let i = 0; i < 200 && !first; i++) { first = (await lease())?.spec?.holderIdentity ?? undefined; if (!first) await new Promise((r) => setTimeout(r, 50)); }
+      // past the preflight (its install record is written just before CreateVirtualNode): its first CreateVirtualNode is in flight
+      for (let i = 0; i < 200 && !(await admin.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: 'vnode-install-lost' })); i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.ok(await admin.delete(LOCK_REF));
+      const c = await vk(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'other']);
+      const rb = await b;
+      assert.equal(c.code, 0, c.stderr);
+      assert.equal(rb.code, 1, rb.stderr);
+      assert.match(rb.stderr, /lock is lost \(now held by vnode install .*\): another vnode may change the cluster, so this run stops before its next step/);
+      assert.match(rb.stderr, /this run lost the cluster's lock \(kube-system\/vnode-lock\) to another vnode and stopped before "Creating virtual node lost-2/);
+      assert.match(rb.stderr, /done: .*Creating virtual node lost-1/);
+      assert.match(rb.stderr, /once the other vnode is done, run the same command again/);
+      assert.deepEqual(emu.state.data.virtualNodes.filter((v) => v.name.startsWith('lost')).map((v) => v.name), ['lost-1'], 'lost-2 was never created');
+    } finally { emu.faults.clear(); }
+    const again = await vk(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'lost', '--count', '2']);
+    assert.equal(again.code, 0, again.stderr);
+    const gone = await vk(['uninstall', 'lk', 'lost-1', 'lost-2', 'other', '-o', 'json']);
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.deepEqual(emu.state.data.virtualNodes, []);
+  });
+
   it('two install --bootstrap of one name: one VNode, one bootstrap token', async () => {
     slow('CreateVirtualNode', 1500);
     try {
