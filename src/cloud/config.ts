@@ -86,7 +86,8 @@ export function resolveCloudConfig(target: CloudTarget, env: NodeJS.ProcessEnv):
       // the Container Service SDK maps some regions to other hosts: its rules, not a pattern of ours
       cs: endpoint('cs', undefined),
       resourcemanager: endpoint('resourcemanager', 'resourcemanager.aliyuncs.com'),
-      sts: endpoint('sts', `sts.${regionId}.aliyuncs.com`),
+      // STS too: its SDK's endpoint rules
+      sts: endpoint('sts', undefined),
     },
     protocol: proto === 'http' ? 'HTTP' : 'HTTPS',
   };

@@ -38,7 +38,7 @@ describe('cloud configuration', () => {
     const real = resolveCloudConfig({ profile: undefined, region: 'cn-hangzhou' }, {});
     assert.deepEqual(real.endpoints, {
       eci: 'eci.cn-hangzhou.aliyuncs.com', ram: 'ram.aliyuncs.com', vpc: 'vpc.cn-hangzhou.aliyuncs.com', ecs: 'ecs.cn-hangzhou.aliyuncs.com', cs: undefined,
-      resourcemanager: 'resourcemanager.aliyuncs.com',
+      resourcemanager: 'resourcemanager.aliyuncs.com', sts: undefined,
     });
     assert.equal(real.protocol, 'HTTPS');
     const local = resolveCloudConfig({ profile: undefined, region: 'cn-hangzhou' }, { VNODE_ENDPOINT_ECI: '127.0.0.1:9000', VNODE_ENDPOINT_PROTOCOL: 'http' });
