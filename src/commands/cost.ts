@@ -3,7 +3,9 @@ import type { CostReport, Rate } from '../steps/cost/cost.js';
 import { defineCommand, flag, read } from './define.js';
 import { table } from './status.js';
 
-const SELECTOR = /^[A-Za-z0-9._/-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*)?(\s*,\s*[A-Za-z0-9._/-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*)?)*$/;
+/** kubectl's selector grammar is the API server's to judge (set-based too: `env in (prod,stage)`, `!canary`); vnode only refuses what cannot be one. */
+const SELECTOR_CHARS = /^[A-Za-z0-9._/\-=!,()\s]+$/;
+const SELECTOR_EXAMPLES = 'app=web, tier!=cache, env in (prod,stage), !canary';
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export function money(n: number, currency: string): string {
@@ -59,13 +61,26 @@ export default defineCommand({
       if (!NAMESPACE.test(v)) throw usageError('InvalidNamespace', `invalid --namespace "${v}": a namespace name is lowercase letters, digits and '-'`);
       return v;
     })),
-    selector: flag('--selector <k=v,...>', 'only the pods with these labels (a label selector, as kubectl -l)', read.optional((v) => {
-      if (!SELECTOR.test(v)) throw usageError('InvalidSelector', `invalid --selector "${v}": expected a label selector such as app=web,tier!=cache`);
+    selector: flag('--selector <selector>', 'only the pods with these labels (a label selector, as kubectl -l takes it)', read.optional((v) => {
+      if (!SELECTOR_CHARS.test(v) || v.length > 4096) throw usageError('InvalidSelector', `invalid --selector "${v}": expected a label selector such as ${SELECTOR_EXAMPLES}`);
       return v;
     })),
   },
   mutates: false,
   async run(ctx, o) {
+    const cluster = await ctx.cluster();
+    // the API server parses the selector as it parses kubectl's: asked first, on a short list, so a bad one changes nothing and calls nothing
+    if (o.selector) {
+      await cluster.list('v1', 'Namespace', { labelSelector: o.selector }).catch((e: unknown) => {
+        if ((e as { code?: string }).code === 'BadRequest') {
+          throw usageError('InvalidSelector', `invalid --selector "${o.selector}": ${(e as Error).message.replace(/^[^:]*: /, '')}`, `a label selector as kubectl -l takes it, e.g. ${SELECTOR_EXAMPLES}`);
+        }
+        throw e;
+      });
+    }
+    if (o.namespace && !(await cluster.get({ apiVersion: 'v1', kind: 'Namespace', name: o.namespace }))) {
+      ctx.out.warn(`namespace "${o.namespace}" does not exist in this cluster: no pod of it runs on a virtual node`);
+    }
     const { costReport } = await import('../steps/cost/cost.js');
     const r = await costReport(ctx, o);
     ctx.out.result(r, () => renderCost(r));

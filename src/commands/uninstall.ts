@@ -78,6 +78,12 @@ export default defineCommand({
   mutates: true,
   async run(ctx, o, args) {
     if (o.keepDaemonsetAffinity && o.revertDaemonsetAffinity) throw usageError('ConflictingFlags', '--keep-daemonset-affinity and --revert-daemonset-affinity contradict each other');
+    for (const a of args) {
+      // an install name, a Node name (a DNS subdomain) or a VirtualNodeId: nothing else can be installed
+      if (a.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(a)) {
+        throw usageError('InvalidName', `invalid name "${a}": expected an install name, Node name or VirtualNodeId (lowercase letters, digits, '-' and '.', at most 253 characters)`, 'see `vnode status` for the installed ones');
+      }
+    }
     if (o.all && args.length > 0) throw usageError('ConflictingFlags', `--all and names (${args.join(', ')}) contradict each other`);
     if (!o.all && args.length === 0) throw usageError('NoTarget', 'name the virtual node(s) to uninstall, or pass --all', 'see `vnode status` for the installed ones');
     if (o.deregister && !o.all && args.every((a) => !isAddonName(a))) throw usageError('ConflictingFlags', `--deregister goes with ${ADDON} or --all`, `vnode uninstall ${ADDON} --drain --deregister`);

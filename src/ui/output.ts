@@ -62,8 +62,8 @@ export class Output {
   }
 
   error(message: string, hint?: string): void {
-    this.writeErr(this.color.red('Error: ') + message + '\n');
-    if (hint) this.writeErr(this.color.dim('Hint: ' + hint) + '\n');
+    this.writeErr(this.color.red('Error: ') + cutLong(message) + '\n');
+    if (hint) this.writeErr(this.color.dim('Hint: ' + cutLong(hint)) + '\n');
   }
 
   writeOut(s: string): void {
@@ -73,4 +73,13 @@ export class Output {
   writeErr(s: string): void {
     this.stderr.write(this.redactor.redact(s));
   }
+}
+
+/** A value echoed in an error (a 100 KB --tag, say) is cut to its start and its length: one line stays one line. */
+export function cutLong(text: string): string {
+  return text.replace(/"[^"\n]{200,}"|[^\s"]{200,}/g, (m) => {
+    const q = m.startsWith('"') ? '"' : '';
+    const inner = q ? m.slice(1, -1) : m;
+    return `${q}${inner.slice(0, 60)}… (${inner.length} characters)${q}`;
+  });
 }

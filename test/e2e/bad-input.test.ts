@@ -52,11 +52,24 @@ describe('bad input exits 2 with nothing changed (real control plane and emulato
     assert.deepEqual(await managed(), before);
   });
 
-  it('uninstall with neither a name nor --all is a usage error, whatever is installed', async () => {
+  it('uninstall with neither a name nor --all is a usage error, whatever is installed; a name that cannot be one is too', async () => {
     const r = await vk(['uninstall', '--yes']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /name the virtual node\(s\) to uninstall, or pass --all/);
+    for (const name of ['x'.repeat(100_000), 'Has_Upper']) {
+      const bad = await vk(['uninstall', name, '--yes']);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, /invalid name "(x{60}… \(100000 characters\)|Has_Upper)": expected an install name, Node name or VirtualNodeId/);
+      assert.ok(bad.stderr.length < 1000, `one short line (${bad.stderr.length} characters)`);
+    }
     assert.equal(emu.state.data.virtualNodes.length, 1);
+  });
+
+  it('a 100 KB --tag value is refused with the value cut in the error', async () => {
+    const r = await vk(['update', 'vn-x', '--tag', `k=${'v'.repeat(100_000)}`]);
+    assert.equal(r.code, 2, r.stderr.slice(0, 500));
+    assert.match(r.stderr, /invalid --tag "k=v{50,}… \(100002 characters\)"/);
+    assert.ok(r.stderr.length < 1000, `one short line (${r.stderr.length} characters)`);
   });
 
   it('kubeconfig --file in a directory that does not exist: refused before any RBAC is made', async () => {

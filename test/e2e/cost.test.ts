@@ -150,11 +150,21 @@ describe('vnode cost (real control plane, sandbox cloud, DescribeContainerGroupP
     assert.deepEqual([ns.vnodes.length, ns.orphans.length], [0, 0]);
     const sel = JSON.parse((await ok(['cost', '--selector', 'app=burst', '-o', 'json'])).stdout) as CostReport;
     assert.equal(sel.instances.length, 2);
-    for (const [args, re] of [[['--namespace', 'Team_A'], /invalid --namespace "Team_A"/], [['--selector', 'app==x==y'], /invalid --selector "app==x==y"/]] as const) {
+    const huge = `app=${'x'.repeat(100_000)}`;
+    for (const [args, re] of [[['--namespace', 'Team_A'], /invalid --namespace "Team_A"/], [['--selector', 'app==x==y'], /invalid --selector "app==x==y": found '==', expected/],
+      [['--selector', huge], /invalid --selector "app=x{50,}… \(100004 characters\)"/]] as const) {
       const r = await vk(['cost', ...args]);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, re);
+      assert.ok(r.stderr.length < 1000, `the error is one short line, not the value (${r.stderr.length} characters)`);
     }
+    // kubectl's whole grammar: set-based selectors too
+    const set = JSON.parse((await ok(['cost', '--selector', 'app in (burst, web)', '-o', 'json'])).stdout) as CostReport;
+    assert.equal(set.instances.length, 2);
+    const notIn = JSON.parse((await ok(['cost', '--selector', '!nope,app notin (burst)', '-o', 'json'])).stdout) as CostReport;
+    assert.deepEqual(notIn.instances.map((i) => i.pod).sort(), ['eco-job', 'spot-job']);
+    const nope = await ok(['cost', '--namespace', 'nope']);
+    assert.match(nope.stderr, /namespace "nope" does not exist in this cluster/);
     const st = await ok(['status']);
     assert.match(st.stdout, /Rate now: \d+\.\d\d CNY\/hour at ECI list prices, 2 orphan instance\(s\) included/);
     const doc = JSON.parse((await vk(['doctor', '-o', 'json'])).stdout) as { checks: { check: string; target: string; status: string; message: string }[] };
