@@ -36,7 +36,13 @@ export async function serviceAccountToken(adminKubeconfig: string, namespace: st
  * its resourceVersion.
  */
 export function specVersion(o: { kind?: string; metadata: { resourceVersion?: string; generation?: number; labels?: Record<string, string> }; spec?: unknown }): string {
-  // a Node's status (heartbeats, conditions) changes all the time, more often on newer servers: what vnode could change is its labels and spec
-  if (o.kind === 'Node') return createHash('sha256').update(JSON.stringify([o.metadata.labels ?? {}, o.spec ?? {}])).digest('hex').slice(0, 16);
+  // a Node's status changes all the time, and newer control planes maintain labels and taints of their own
+  // (kubernetes.io/*, node.kubernetes.io/* taints, podCIDR): held is only what vnode could change
+  if (o.kind === 'Node') {
+    const spec = (o.spec ?? {}) as { unschedulable?: boolean; taints?: { key: string; value?: string; effect: string }[] };
+    const labels = Object.entries(o.metadata.labels ?? {}).filter(([k]) => k.startsWith('app.kubernetes.io/') || !/(^|\.)kubernetes\.io\//.test(k)).sort();
+    const taints = (spec.taints ?? []).filter((t) => !t.key.startsWith('node.kubernetes.io/') && !t.key.startsWith('node.cloudprovider.kubernetes.io/'));
+    return createHash('sha256').update(JSON.stringify([labels, Boolean(spec.unschedulable), taints])).digest('hex').slice(0, 16);
+  }
   return ['DaemonSet', 'Deployment', 'StatefulSet', 'ReplicaSet'].includes(o.kind ?? '') ? `g${o.metadata.generation}` : o.metadata.resourceVersion ?? '';
 }
