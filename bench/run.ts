@@ -136,7 +136,8 @@ async function drainBench(): Promise<void> {
       (await admin.list<KubeObject>('v1', 'Pod', { namespace: 'default', labelSelector: `app=${name}` })).filter((p) => !p.metadata.deletionTimestamp).length;
     console.log(`drain (${PODS} running pods per virtual node; ${names.length * PODS} pods set up in ${((Date.now() - setup) / 1000).toFixed(0)} s)`);
 
-    const v = await runCli(['drain', await nodeOf('bench-vnode'), '--timeout', '0', '-o', 'json', ...(process.env.BENCH_PARALLEL ? ['--parallel', process.env.BENCH_PARALLEL] : [])], { ...env, ...(process.env.BENCH_VNODE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_VNODE_NODE_OPTIONS } : {}) });
+    const v = await runCli(['drain', await nodeOf('bench-vnode'), '--timeout', '0', '-o', 'json', ...(process.env.BENCH_PARALLEL ? ['--parallel', process.env.BENCH_PARALLEL] : [])],
+      { ...env, ...(process.env.BENCH_VNODE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_VNODE_NODE_OPTIONS } : {}) });
     if (v.code !== 0) throw new Error(`vnode drain failed: ${v.stderr}`);
     const vLost = PODS - (await alive('bench-vnode'));
     console.log(`  vnode drain    ${(v.ms / 1000).toFixed(1)} s, peak RSS ${v.peakRssMb.toFixed(0)} MB (target <= 150: ${v.peakRssMb <= 150 ? 'met' : 'NOT met'}), pods lost ${vLost}`);
@@ -223,7 +224,8 @@ console.log(`  npm build      vnode --help ${s.ms.toFixed(1)} ms, node -e 0 ${s.
 const x = executable();
 if (x) {
   const e = startup([x.exe, '--help'], [x.node, '-e', '0']);
-  console.log(`  executable     vnode-linux-x64 --help ${e.ms.toFixed(1)} ms, node -e 0 ${e.refMs.toFixed(1)} ms (its Node.js ${x.version}): ratio ${e.ratio.toFixed(2)} (${pctRange(e.spread)})  (target <= 1.30: ${e.ratio <= 1.3 ? 'met' : 'NOT met'}); ` +
+  console.log(`  executable     vnode-linux-x64 --help ${e.ms.toFixed(1)} ms, node -e 0 ${e.refMs.toFixed(1)} ms (its Node.js ${x.version}): ratio ${e.ratio.toFixed(2)} (${pctRange(e.spread)})  ` +
+    `(target <= 1.30: ${e.ratio <= 1.3 ? 'met' : 'NOT met'}); ` +
     `against this machine's node -e 0: ${(e.ms / s.refMs).toFixed(2)}`);
 } else {
   console.log('  executable     not measured: BENCH_SKIP_EXE is set');

@@ -312,8 +312,10 @@ export async function schedulingBench(kubeconfig: string, env: NodeJS.ProcessEnv
   const v = res.vnode;
   const p99 = ms(v.api, 0.99);
   const spread = (xs: number[], f: (x: number) => string): string => `median ${f(median(xs))} (${f(Math.min(...xs))} to ${f(Math.max(...xs))})`;
-  console.log(`admission (${PODS} labelled pods per case and round, ${ROUNDS} interleaved rounds, ${CONCURRENCY} creates in flight, ${cpuCount()} CPUs shared by all; cases: no webhook, a no-op webhook (same image, Service, TLS; a fixed patch), vnode's)`);
-  console.log(`  API server     vnode p50 ${ms(v.api, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, mean ${mean(v.api).toFixed(2)} ms; no-op p50 ${ms(res.noop.api, 0.5).toFixed(1)} ms, p99 ${ms(res.noop.api, 0.99).toFixed(1)} ms, mean ${mean(res.noop.api).toFixed(2)} ms ` +
+  console.log(`admission (${PODS} labelled pods per case and round, ${ROUNDS} interleaved rounds, ${CONCURRENCY} creates in flight, ${cpuCount()} CPUs shared by all; `
+    + 'cases: no webhook, a no-op webhook (same image, Service, TLS; a fixed patch), vnode\'s)');
+  console.log(`  API server     vnode p50 ${ms(v.api, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, mean ${mean(v.api).toFixed(2)} ms; ` +
+    `no-op p50 ${ms(res.noop.api, 0.5).toFixed(1)} ms, p99 ${ms(res.noop.api, 0.99).toFixed(1)} ms, mean ${mean(res.noop.api).toFixed(2)} ms ` +
     `(the call as the API server times it; its buckets ${[...v.api.buckets.keys()].filter((k) => k !== Infinity).map((k) => k * 1000).join('/')} ms)  (target p99 < 20: ${p99 < 20 ? 'met' : 'NOT met'})`);
   console.log(`  server         p50 ${ms(v.server, 0.5).toFixed(2)} ms, p99 ${ms(v.server, 0.99).toFixed(2)} ms, mean ${mean(v.server).toFixed(2)} ms: vnode's own handling, ${v.server.count} reviews`);
   const cpuMs = (c: Cond, i: number): number[] => perRound[c].map((r) => (r.cpu[i]! / PODS) * 1000);

@@ -1,9 +1,10 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import type { Deps, GlobalFlags } from './context.js';
 import { commands, docsPage, groups, type CommandEntry } from './commands/registry.js';
-import { OUTPUT_FORMATS, type OutputFormat } from './ui/formats.js';
+import type { OutputFormat } from './ui/formats.js';
 
 import { VERSION } from './version.js';
+import { globalOptions } from './commands/global-options.js';
 
 /** Global options that take a value: needed to find the command word in argv without parsing everything. */
 const VALUE_OPTIONS = new Set(['--kubeconfig', '--context', '-o', '--output', '--profile', '--region', '--lock-timeout']);
@@ -39,23 +40,6 @@ function globalFlags(cmd: Command): GlobalFlags {
     lockTimeout: String(o.lockTimeout ?? '5m'),
     skipPermissionCheck: Boolean(o.skipPermissionCheck),
   };
-}
-
-/** Flags every command takes. */
-export function globalOptions(): Option[] {
-  return [
-    new Option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'),
-    new Option('--context <name>', 'kubeconfig context to use (default: the current context)'),
-    new Option('--profile <name>', 'aliyun CLI profile from ~/.aliyun/config.json (default: $ALIBABA_CLOUD_PROFILE, then current)'),
-    new Option('--region <id>', 'Alibaba Cloud region (default: $ALIBABA_CLOUD_REGION_ID, then the profile\'s)'),
-    new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('text'),
-    new Option('--dry-run', 'show what would be done; change nothing'),
-    new Option('-y, --yes', 'answer yes to confirmation prompts'),
-    new Option('-v, --verbose', 'log API calls and details to stderr'),
-    new Option('--lock-timeout <duration>', 'how long a command that changes the cluster waits while another vnode changes it (0: do not wait)').default('5m'),
-    new Option('--no-color', 'disable colors (also NO_COLOR)'),
-    new Option('--skip-permission-check', 'do not ask RAM first, with harmless probes, whether the calls after the first change are allowed (for policies scoped by tag or resource)'),
-  ];
 }
 
 /** NO_COLOR, FORCE_COLOR and CLICOLOR_FORCE, as commander reads them. */

@@ -1,6 +1,7 @@
 import { Argument, Command } from 'commander';
 import type { KubeObject } from '../cluster/port.js';
 import { MANAGED_BY, MANAGED_BY_LABEL } from '../cluster/port.js';
+import { globalOptions } from './global-options.js';
 import { commands, groups } from './registry.js';
 import type { CommandModule } from './registry.js';
 
@@ -30,7 +31,6 @@ export async function completionTable(): Promise<CompletionTable> {
   }
   // config set takes key=value words
   paths.get('config set')!.subcommands.push('vswitch=', 'security-group=', 'kube-proxy=true', 'kube-proxy=false');
-  const { globalOptions } = await import('../program.js');
   return { paths, globals: globalOptions().filter((o) => o.long).map((o) => ({ name: o.long!, takesValue: o.required || o.optional, description: o.description })) };
 }
 

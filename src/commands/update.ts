@@ -82,7 +82,8 @@ export default defineCommand({
         '--vswitch': o.vswitches, '--security-group': o.securityGroup, '--taint': o.taints, '--bootstrap': o.bootstrap, '--server': o.server })
         .filter(([, v]) => v !== undefined).map(([k]) => k).concat(o.tags.length ? ['--tag'] : [], o.recreate ? ['--recreate'] : []);
       if (vnodeOnly.length > 0) {
-        throw usageError('ConflictingFlags', `${vnodeOnly.join(', ')} ${vnodeOnly.length === 1 ? 'does' : 'do'} not apply to the ${ADDON} add-on`, `\`vnode update ${ADDON} [--to <version>]\` upgrades it; \`vnode config set\` changes its ECI settings`);
+        throw usageError('ConflictingFlags', `${vnodeOnly.join(', ')} ${vnodeOnly.length === 1 ? 'does' : 'do'} not apply to the ${ADDON} add-on`,
+          `\`vnode update ${ADDON} [--to <version>]\` upgrades it; \`vnode config set\` changes its ECI settings`);
       }
       const { upgradeAddon } = await import('../steps/addon/upgrade.js');
       const r = await upgradeAddon(ctx, { to: o.to, timeoutMs: o.waitTimeoutMs });

@@ -115,10 +115,12 @@ describe('vnode install against the real control plane and the sandbox cloud', (
     assert.deepEqual(res.daemonSets.map((d) => `${d.name}:${d.action}`).sort(), ['agent:patched', 'kube-proxy:patched']);
 
     const proxy = await admin.get<KubeObject>({ apiVersion: 'apps/v1', kind: 'DaemonSet', namespace: 'kube-system', name: 'kube-proxy' });
-    const proxyTerms = (proxy!.spec as { template: { spec: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: unknown[] } } } } } }).template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+    const proxyTerms = (proxy!.spec as { template: { spec: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: unknown[] } } } } } })
+      .template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
     assert.deepEqual(proxyTerms, [{ matchExpressions: [{ key: 'type', operator: 'NotIn', values: ['virtual-kubelet'] }] }]);
     const agent = await admin.get<KubeObject>({ apiVersion: 'apps/v1', kind: 'DaemonSet', namespace: 'default', name: 'agent' });
-    const agentTerms = (agent!.spec as { template: { spec: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: unknown[] } } } } } }).template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+    const agentTerms = (agent!.spec as { template: { spec: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: unknown[] } } } } } })
+      .template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
     assert.deepEqual(agentTerms, [
       { matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }, { key: 'type', operator: 'NotIn', values: ['virtual-kubelet'] }] },
       { matchExpressions: [{ key: 'disk', operator: 'Exists' }, { key: 'type', operator: 'NotIn', values: ['virtual-kubelet'] }] },

@@ -182,7 +182,9 @@ describe('one mutating vnode at a time per cluster (a Lease; real control plane,
     const install = vk(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'vz', '--timeout', '20s']);
     for (let i = 0; i < 100 && !(await admin.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'kube-system', name: 'vz' })); i++) await new Promise((res) => setTimeout(res, 50));
     await new Promise((res) => setTimeout(res, 300));
-    for (const o of await admin.list<KubeObject>('v1', 'Secret', { namespace: 'kube-system', labelSelector: 'app.kubernetes.io/instance=vz' })) await admin.delete({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: o.metadata.name! });
+    for (const o of await admin.list<KubeObject>('v1', 'Secret', { namespace: 'kube-system', labelSelector: 'app.kubernetes.io/instance=vz' })) {
+      await admin.delete({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: o.metadata.name! });
+    }
     await admin.delete({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'kube-system', name: 'vz' });
     let done: RunResult;
     try { done = await install; } finally { emu.faults.clear(); }

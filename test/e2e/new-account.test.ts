@@ -88,7 +88,8 @@ describe('a new Alibaba Cloud account: each missing piece found before any chang
     await refused(['install', '--vswitch', VSW, '--security-group', SG, '--yes'], /Elastic Container Instance is not activated/, /activate it once in the ECI console/);
     // the add-on route names everything missing at once, the Secret included (exit 1: a missing prerequisite, not a usage error)
     const addon = await refused(['install', '--mode', 'addon', '--vswitch', VSW, '--security-group', SG, '--yes'],
-      /Elastic Container Instance is not activated.*Container Service \(ACK\) is not activated.*ACK's service roles are not authorized.*alibaba-addon-secret is missing/, /eci\.console.*--activate-ack.*Cloud Resource Access Authorization.*vnode ram grant/);
+      /Elastic Container Instance is not activated.*Container Service \(ACK\) is not activated.*ACK's service roles are not authorized.*alibaba-addon-secret is missing/,
+      /eci\.console.*--activate-ack.*Cloud Resource Access Authorization.*vnode ram grant/);
     assert.doesNotMatch(addon.stderr, /Activating the Container Service/);
     assert.match(addon.stderr, /✗ Checking the account/);
     account().services.eci = true;
@@ -98,7 +99,8 @@ describe('a new Alibaba Cloud account: each missing piece found before any chang
 
   it('ACK not activated, its roles missing: both named at once, whatever code ACK answers; --activate-ack orders nothing while another piece is missing; EntityNotExist.Role (404) is the missing role', async () => {
     await refused(['install', '--mode', 'addon', '--vswitch', VSW, '--security-group', SG, '--yes'],
-      /Container Service \(ACK\) is not activated for this account \(ServiceNotEnabled\); ACK's service roles are not authorized: AliyunCSDefaultRole, AliyunCSManagedKubernetesRole/, /--activate-ack \(OpenAckService.*Cloud Resource Access Authorization/);
+      /Container Service \(ACK\) is not activated for this account \(ServiceNotEnabled\); ACK's service roles are not authorized: AliyunCSDefaultRole, AliyunCSManagedKubernetesRole/,
+      /--activate-ack \(OpenAckService.*Cloud Resource Access Authorization/);
     account().ackNotActivatedCode = 'ErrorNotEnabled';
     await refused(['cluster', 'register', '--vswitch', VSW, '--security-group', SG], /ACK\) is not activated for this account \(ErrorNotEnabled\)/, /cs\.console\.aliyun\.com/);
     delete account().ackNotActivatedCode;
@@ -116,7 +118,8 @@ describe('a new Alibaba Cloud account: each missing piece found before any chang
     account().services.ack = false;
   });
 
-  it('the roles authorized (in the state, as the console would): OpenAckService refused by risk control is shown with its code; a RAM user without AdministratorAccess is denied it; --activate-ack then activates ACK and install --mode addon converges', async () => {
+  it('the roles authorized (in the state, as the console would): OpenAckService refused by risk control is shown with its code; '
+    + 'a RAM user without AdministratorAccess is denied it; --activate-ack then activates ACK and install --mode addon converges', async () => {
     const ready = readyAccount();
     account().roles.push(...ready.roles.filter((r) => ACK_SERVICE_ROLES.includes(r.name)));
     account().zeroBalance = true;

@@ -397,7 +397,8 @@ describe('scheduling: the server runs from the official node image + ConfigMap o
     // the CRD as sent: its enum and preserve-unknown-fields survive client-node's model (an operator outside the enum is refused)
     await assert.rejects(admin.create({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'bad-op' }, spec: { objectLabels: { matchExpressions: [{ key: 'a', operator: 'Near' }] } } } as KubeObject));
     // eci-profile's types are float64
-    await admin.create({ apiVersion: 'eci.aliyun.com/v1beta1', kind: 'Selector', metadata: { name: 'ratios' }, spec: { objectLabels: { matchLabels: { app: 'ratios' } }, policy: { normalNodePrefer: { cpuRatio: 0.5, memoryRatio: 0.75 } } } } as KubeObject);
+    await admin.create({ apiVersion: 'eci.aliyun.com/v1beta1', kind: 'Selector', metadata: { name: 'ratios' },
+      spec: { objectLabels: { matchLabels: { app: 'ratios' } }, policy: { normalNodePrefer: { cpuRatio: 0.5, memoryRatio: 0.75 } } } } as KubeObject);
     await ok(['scheduling', 'add', 'good-one', '--pod-selector', 'app=good', '--policy', 'virtual-node-only']);
     const again = await ok(['scheduling', 'enable']);
     assert.doesNotMatch(again.stderr, /Required value/);

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Command } from 'commander';
 import { commands, groups } from '../../src/commands/registry.js';
-import { buildProgram, globalOptions } from '../../src/program.js';
+import { buildProgram } from '../../src/program.js';
+import { globalOptions } from '../../src/commands/global-options.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const pages = readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md'));

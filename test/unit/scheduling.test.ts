@@ -110,7 +110,8 @@ describe('the webhook configuration and its certificate', () => {
   });
 
   it('one webhook per shortcut and per Selector, with its selectors, never for the server\'s own pods; the mode and endpoint read back', () => {
-    const sel = { apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'web' }, spec: { objectLabels: { matchLabels: { app: 'web' } }, namespaceLabels: { matchExpressions: [{ key: 'team', operator: 'In', values: ['a'] }] }, policy: { fair: {} } } };
+    const sel = { apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'web' }, spec: {
+      objectLabels: { matchLabels: { app: 'web' } }, namespaceLabels: { matchExpressions: [{ key: 'team', operator: 'In', values: ['a'] }] }, policy: { fair: {} } } };
     const mwc = webhookConfiguration({ kind: 'url', url: 'https://127.0.0.1:9443' }, 'controller', 'CA', [sel]);
     const hooks = mwc.webhooks as { name: string; objectSelector: unknown; namespaceSelector: unknown }[];
     const server = { key: 'app.kubernetes.io/name', operator: 'NotIn', values: ['vnode-scheduling'] };
@@ -162,11 +163,13 @@ describe('eci-profile policies (admission and burst)', () => {
     assert.equal(policy({ policy: { normalNodePrefer: {}, virtualNodeOnly: {} } }), 'virtualNodeOnly');
     assert.equal(policy({ policy: { normalNodePrefer: {}, normalNodeOnly: {} } }), 'normalNodeOnly');
     assert.equal(policy({ policy: { normalNodePrefer: {} } }), 'normalNodePrefer');
-    assert.equal(ruleOf({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'x' }, spec: { policy: { namespaceResourceLimit: { namespace: 'a', limits: {} } } } } as SelectorObject).policy, 'virtualNodeOnly', 'namespaceResourceLimit picks no executor');
+    assert.equal(ruleOf({ apiVersion: 'eci.aliyun.com/v1', kind: 'Selector', metadata: { name: 'x' }, spec: { policy: { namespaceResourceLimit: { namespace: 'a', limits: {} } } } } as SelectorObject).policy,
+      'virtualNodeOnly', 'namespaceResourceLimit picks no executor');
   });
 
   it('virtual-node-only: nodeSelector and toleration; fair: toleration only; normal-node-only: nothing at all; the pod\'s own labels win', () => {
-    const vno = admit(podOf({ app: 'x', billing: 'mine' }), ns, rules(sel('s', { objectLabels: { matchLabels: { app: 'x' } }, policy: { virtualNodeOnly: {} }, effect: { labels: { billing: 'eci', tier: 'burst' }, annotations: { 'k8s.aliyun.com/eci-use-specs': '2-4Gi' } } })), 'vnode', [vnode]);
+    const vno = admit(podOf({ app: 'x', billing: 'mine' }), ns, rules(sel('s', { objectLabels: { matchLabels: { app: 'x' } }, policy: { virtualNodeOnly: {} },
+      effect: { labels: { billing: 'eci', tier: 'burst' }, annotations: { 'k8s.aliyun.com/eci-use-specs': '2-4Gi' } } })), 'vnode', [vnode]);
     const out = apply(vno.patch, podOf({ app: 'x', billing: 'mine' })) as { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: { nodeSelector: Record<string, string>; tolerations: unknown[] } };
     assert.deepEqual(out.spec.nodeSelector, { 'k8s.aliyun.com/vnode': 'true' });
     assert.deepEqual(out.spec.tolerations, [{ key: 'k8s.aliyun.com/vnode', operator: 'Exists', effect: 'NoSchedule' }]);

@@ -199,7 +199,8 @@ export const ramService: Service = {
       if (!name) throw missing('RoleName');
       const r = accountOf(ctx.state).roles.find((x) => x.name.toLowerCase() === name.toLowerCase());
       if (!r) throw new ApiError(404, 'EntityNotExist.Role', `The role does not exist: ${name}.`);
-      return { Role: { RoleName: r.name, RoleId: r.id, Arn: `acs:ram::${ctx.state.data.accountId}:role/${r.name.toLowerCase()}`, Description: r.description, CreateDate: r.createDate, UpdateDate: r.createDate, IsServiceLinkedRole: r.serviceName !== undefined } };
+      return { Role: { RoleName: r.name, RoleId: r.id, Arn: `acs:ram::${ctx.state.data.accountId}:role/${r.name.toLowerCase()}`, Description: r.description,
+        CreateDate: r.createDate, UpdateDate: r.createDate, IsServiceLinkedRole: r.serviceName !== undefined } };
     },
     CreateAccessKey(ctx) {
       const user = existingUser(ctx, userName(ctx));
