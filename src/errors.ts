@@ -27,6 +27,15 @@ export class VnodeError extends Error {
   }
 }
 
+/** Codes whose failure a re-run as is may not meet again: waits, locks, the network, a busy service, an interrupt. */
+const TRANSIENT = new Set(['Timeout', 'Locked', 'LockLost', 'Unreachable', 'NetworkError', 'Interrupted', 'RegistrationBusy', 'AddonBusy', 'DrainTimeout',
+  'TokenTimeout', 'OrphanedInstances', 'UpgradeNotDone', 'AgentNotConnected', 'WebhookNotAvailable', 'ServiceUnavailable', 'InternalError', 'ErrorTaskRunning']);
+
+/** Whether running the same command again, unchanged, may succeed. */
+export function retryable(e: VnodeError): boolean {
+  return e.source === 'interrupted' || TRANSIENT.has(e.code) || e.code.startsWith('Throttling');
+}
+
 /** The user's input is wrong; raised before anything is changed. */
 export function usageError(code: string, message: string, hint?: string): VnodeError {
   return new VnodeError('usage', code, message, hint === undefined ? {} : { hint });

@@ -30,16 +30,22 @@ export async function cli(argv: string[], deps: Deps): Promise<number> {
       verbose: argv.includes('-v') || argv.includes('--verbose'),
     });
     if (isVnodeError(e)) {
-      out.error(e.message, e.hint);
+      const exitCode = deps.signal.aborted ? ExitCode.interrupted : e.exitCode;
+      if (out.structured) {
+        const { retryable } = await import('./errors.js');
+        out.errorObject({ code: e.code, message: e.message, hint: e.hint, exitCode, retryable: exitCode === ExitCode.interrupted || retryable(e), details: e.details });
+      } else out.error(e.message, e.hint);
       if (e.cause instanceof Error) out.debug(`cause: ${e.cause.stack ?? e.cause.message}`);
-      return deps.signal.aborted ? ExitCode.interrupted : e.exitCode;
+      return exitCode;
     }
     if (deps.signal.aborted) {
-      out.error('interrupted', 'run the same command again to finish');
+      if (out.structured) out.errorObject({ code: 'Interrupted', message: 'interrupted', hint: 'run the same command again to finish', exitCode: ExitCode.interrupted, retryable: true });
+      else out.error('interrupted', 'run the same command again to finish');
       return ExitCode.interrupted;
     }
     const err = e instanceof Error ? e : new Error(String(e));
-    out.error(err.message || String(e));
+    if (out.structured) out.errorObject({ code: 'Error', message: err.message || String(e), exitCode: ExitCode.failed, retryable: false });
+    else out.error(err.message || String(e));
     out.debug(err.stack ?? '');
     return ExitCode.failed;
   } finally {

@@ -61,6 +61,15 @@ export class Output {
     if (this.verbose) this.writeErr(this.color.dim(message) + '\n');
   }
 
+  /**
+   * An error as one object on stderr for scripts and agents (-o json|yaml): a stable code, the message and hint, the
+   * exit code, whether a re-run as is may succeed, and its details (what is missing, what would be valid, what was done).
+   */
+  errorObject(e: { code: string; message: string; hint?: string | undefined; exitCode: number; retryable: boolean; details?: Record<string, unknown> | undefined }): void {
+    const body = { error: { code: e.code, message: cutLong(e.message), ...(e.hint ? { hint: cutLong(e.hint) } : {}), exitCode: e.exitCode, retryable: e.retryable, ...(e.details ? { details: e.details } : {}) } };
+    this.writeErr(this.format === 'yaml' ? toYaml(body) : JSON.stringify(body) + '\n');
+  }
+
   error(message: string, hint?: string): void {
     this.writeErr(this.color.red('Error: ') + cutLong(message) + '\n');
     if (hint) this.writeErr(this.color.dim('Hint: ' + cutLong(hint)) + '\n');

@@ -74,3 +74,16 @@ describe('docs/ and the CLI in step', () => {
     assert.deepEqual(wrong, []);
   });
 });
+
+describe('error codes are a contract: docs/conventions.md lists every one', () => {
+  it('every code vnode raises (usage, operation, interrupted) appears there', () => {
+    const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? files(path.join(dir, d.name)) : d.name.endsWith('.ts') ? [path.join(dir, d.name)] : []));
+    const codes = new Set<string>();
+    for (const f of files('src')) {
+      for (const m of readFileSync(f, 'utf8').matchAll(/(?:usageError|operationError)\('([A-Za-z.]+)'|VnodeError\('(?:usage|operation|interrupted)', '([A-Za-z.]+)'/g)) codes.add(m[1] ?? m[2]!);
+    }
+    assert.ok(codes.size > 100, `found ${codes.size} codes`);
+    const doc = readFileSync('docs/conventions.md', 'utf8');
+    assert.deepEqual([...codes].filter((c) => !doc.includes(`\`${c}\``)).sort(), []);
+  });
+});
