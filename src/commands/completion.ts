@@ -93,6 +93,7 @@ export function fishScript(t: CompletionTable): string {
 }
 
 export const completion: CommandModule = {
+  contract: { cloud: { always: [] }, kubernetes: [], risk: 'read', converges: true },
   configure(cmd: Command) {
     cmd.description('Print a shell completion script: commands, their flags, and the names of installed virtual nodes.')
       .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh', 'fish']));
@@ -106,6 +107,7 @@ export const completion: CommandModule = {
 
 /** Names for completion: the virtual nodes' install names and Node names, from the cluster only (cheap, no cloud call). */
 export const nodes: CommandModule = {
+  contract: { cloud: { always: [] }, kubernetes: [{ group: '', resources: ['nodes'], verbs: ['list'] }], risk: 'read', converges: true },
   configure(cmd: Command) {
     cmd.description('list virtual node names for shell completion');
   },

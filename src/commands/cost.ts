@@ -2,6 +2,7 @@ import { usageError } from '../errors.js';
 import type { CostReport, Rate } from '../steps/cost/cost.js';
 import { defineCommand, flag, read } from './define.js';
 import { table } from './status.js';
+import { READ } from './contract.js';
 
 /** kubectl's selector grammar is the API server's to judge (set-based too: `env in (prod,stage)`, `!canary`); vnode only refuses what cannot be one. */
 const SELECTOR_CHARS = /^[A-Za-z0-9._/\-=!,()\s]+$/;
@@ -67,6 +68,12 @@ export default defineCommand({
     })),
   },
   mutates: false,
+  contract: {
+    cloud: { always: ['eci:DescribeVirtualNodes', 'eci:DescribeContainerGroups', 'eci:DescribeContainerGroupPrice'] },
+    kubernetes: [{ group: '', resources: ['nodes', 'pods'], verbs: READ }, { group: '', resources: ['namespaces'], verbs: READ }, { group: 'apps', resources: ['replicasets'], verbs: READ }],
+    risk: 'read',
+    converges: true,
+  },
   async run(ctx, o) {
     const cluster = await ctx.cluster();
     // the API server parses the selector as it parses kubectl's: asked first, on a short list, so a bad one changes nothing and calls nothing

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { Context } from '../context.js';
+import type { Contract } from './contract.js';
 import type { CommandModule } from './registry.js';
 
 /**
@@ -21,8 +22,12 @@ export interface FlagOptions {
   mandatory?: boolean;
 }
 
+/** Options given more than once append (what `vnode schema` reports as repeatable). */
+export const REPEATABLE = new WeakSet<Option>();
+
 export function flag<T>(spec: string, help: string, read: (raw: unknown) => T, opts: FlagOptions = {}): Flag<T> {
   const option = new Option(spec, help);
+  if (opts.repeatable) REPEATABLE.add(option);
   if (opts.default !== undefined) option.default(opts.default);
   if (opts.choices) option.choices(opts.choices);
   if (opts.repeatable) option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
@@ -74,10 +79,13 @@ export function defineCommand<F extends Record<string, Flag<unknown>>>(spec: {
    * under --dry-run). A function of the flags when only some runs change anything.
    */
   mutates: boolean | ((o: Values<F>) => boolean);
+  /** What it may call of Alibaba Cloud, what it needs of Kubernetes, what it risks (see contract.ts). */
+  contract: Contract;
   run(ctx: Context, o: Values<F>, args: string[]): Promise<void | number>;
 }): CommandModule & { flags: F } {
   return {
     flags: spec.flags,
+    contract: spec.contract,
     mutates: (raw) => (typeof spec.mutates === 'function' ? spec.mutates(readFlags(spec.flags, raw)) : spec.mutates),
     configure(cmd: Command) {
       cmd.description(spec.description);

@@ -1,6 +1,7 @@
 import { defineCommand, flag, read } from './define.js';
 import type { DoctorResult } from '../steps/doctor/doctor.js';
 import { table } from './status.js';
+import { READ } from './contract.js';
 
 function render(r: DoctorResult, color: (s: string, status: string) => string): string {
   const rows = r.checks.map((c) => [color(c.status, c.status), c.check, c.target || '-', c.message]);
@@ -21,6 +22,13 @@ export default defineCommand({
     fix: flag('--fix', 'repair what can be repaired in place (re-apply the DaemonSet exclusion)', read.bool),
   },
   mutates: (o) => o.fix,
+  contract: {
+    cloud: { always: ['eci:DescribeRegions', 'eci:DescribeVirtualNodes', 'ram:GetRole', 'eci:DescribeContainerGroups', 'eci:DescribeContainerGroupPrice', 'ecs:DescribeSecurityGroupAttribute', 'cs:DescribeClustersForRegion',
+      'cs:CheckServiceRole', 'cs:DescribeClusterDetail', 'cs:GetClusterAddonInstance', 'cs:ListAddons', 'cs:DescribeAddon', 'ram:ListPoliciesForUser'], when: { '--fix': [] } },
+    kubernetes: [{ group: '*', resources: ['*'], verbs: READ }, { group: 'authorization.k8s.io', resources: ['selfsubjectaccessreviews'], verbs: ['create'] }],
+    risk: 'read',
+    converges: true,
+  },
   async run(ctx, o, args) {
     const { runDoctor } = await import('../steps/doctor/doctor.js');
     const r = await ctx.status.step('Running checks', () => runDoctor(ctx, { name: args[0], fix: o.fix }), (x) => `${x.checks.length} checks`);

@@ -5,6 +5,7 @@ import { drainNode, drainRefusals, refuseDrain, type DrainOptions, type DrainRes
 import { NAME_LABEL } from '../steps/virtual-node/install.js';
 import { defineCommand, flag, read, type Values } from './define.js';
 import { durationFlag } from './flags.js';
+import { LOCK_ACCESS, READ, WRITE } from './contract.js';
 
 /** --force where a node is removed: pods without a controller, pods that keep coming back, and their instances. */
 export const FORCE_REMOVE_HELP = 'remove the node even with pods on it: pods without a controller are deleted, and pods that come back '
@@ -70,6 +71,14 @@ export default defineCommand({
   args: [['<name...>', 'Node name, or a virtual node\'s install name or VirtualNodeId']],
   flags: drainFlags(),
   mutates: true,
+  contract: {
+    cloud: { always: ['eci:DescribeVirtualNodes', 'eci:DescribeContainerGroups'], when: { '--cleanup-orphans': ['eci:DeleteContainerGroup'], '--force': ['eci:DeleteContainerGroup'] } },
+    kubernetes: [LOCK_ACCESS, { group: '', resources: ['nodes', 'pods'], verbs: WRITE }, { group: '', resources: ['pods/eviction'], verbs: ['create'] }, { group: 'policy', resources: ['poddisruptionbudgets'], verbs: READ },
+      { group: 'apps', resources: ['daemonsets', 'replicasets', 'deployments', 'statefulsets'], verbs: READ }],
+    risk: 'change',
+    waits: 'evicted pods gone and their ECI instances released',
+    converges: true,
+  },
   async run(ctx, o, args) {
     const opts = drainOptions(o);
     const cluster = await ctx.cluster();

@@ -9,6 +9,7 @@ import type { AddonInstallOptions, AddonInstallResult } from '../steps/addon/add
 import { defineCommand, flag, read, readFlags, type Values } from './define.js';
 import { checked, durationFlag, securityGroupFlag, vswitchFlag } from './flags.js';
 import { parseClusterDns, parseClusterDomain, parseCustomResources, parseTags, parseTaint } from './vnode-flags.js';
+import { LOCK_ACCESS } from './contract.js';
 
 // the tests take these parsers from here
 export { parseClusterDns, parseClusterDomain, parseCustomResources, parseTag, parseTags, parseTaint } from './vnode-flags.js';
@@ -214,6 +215,15 @@ export default defineCommand({
     + 'Re-running changes nothing; an interrupted install is completed by a re-run.',
   flags: installFlags,
   mutates: true,
+  contract: {
+    cloud: { always: ['eci:DescribeRegions', 'eci:DescribeVirtualNodes', 'vpc:DescribeVSwitches', 'ecs:DescribeSecurityGroups', 'ecs:DescribeSecurityGroupAttribute', 'ram:GetRole', 'ram:CreateServiceLinkedRole',
+      'eci:CreateVirtualNode'], when: { '--mode addon': ['cs:DescribeClustersForRegion', 'cs:CheckServiceRole', 'cs:CreateCluster', 'cs:DescribeClusterDetail', 'cs:DescribeExternalAgent', 'cs:DeleteCluster', 'cs:InstallClusterAddons',
+      'cs:DescribeTaskInfo', 'cs:GetClusterAddonInstance', 'cs:ListAddons'], '--activate-ack': ['cs:OpenAckService'] } },
+    kubernetes: [LOCK_ACCESS, { group: '*', resources: ['*'], verbs: ['*'] }],
+    risk: 'delete-or-bill',
+    waits: 'each virtual node Ready and its Node registered',
+    converges: true,
+  },
   async run(ctx, o) {
     let mode = o.mode;
     if (mode === 'controller') {

@@ -7,6 +7,7 @@ import { provisionKubeconfig, type KubeconfigOptions, type KubeconfigResult } fr
 import { parseServer } from '../steps/identity/kubeconfig-file.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { defineCommand, flag, read } from './define.js';
+import { LOCK_ACCESS, READ, WRITE } from './contract.js';
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -62,6 +63,19 @@ export default defineCommand({
     force: flag('--force', 'overwrite the file if it exists with other content', read.bool),
   },
   mutates: true,
+  contract: {
+    cloud: { always: [] },
+    kubernetes: [
+      LOCK_ACCESS, { group: '', resources: ['serviceaccounts', 'secrets', 'configmaps', 'namespaces', 'nodes'], verbs: WRITE },
+      { group: '', resources: ['serviceaccounts/token'], verbs: ['create'] },
+      { group: 'rbac.authorization.k8s.io', resources: ['clusterroles', 'clusterrolebindings'], verbs: [...WRITE, 'bind', 'escalate'] },
+      { group: 'certificates.k8s.io', resources: ['certificatesigningrequests'], verbs: READ }, { group: 'apps', resources: ['deployments'], verbs: WRITE },
+      { group: 'authorization.k8s.io', resources: ['selfsubjectaccessreviews'], verbs: ['create'] },
+    ],
+    risk: 'change',
+    waits: 'the vnode-approver Deployment, with --bootstrap',
+    converges: true,
+  },
   async run(ctx, o) {
     if (!o.bootstrap && o.ttl.text !== '24h') {
       throw usageError('TtlWithoutBootstrap', `--ttl ${o.ttl.text} applies to bootstrap tokens only`, 'add --bootstrap, or drop --ttl (ServiceAccount tokens do not expire)');

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
+import type { Contract } from './contract.js';
 
 /** A leaf command: its flags and arguments, and the handler. Imported only when it is the one being run. */
 export interface CommandModule {
@@ -8,6 +9,8 @@ export interface CommandModule {
   run(ctx: Context, args: string[], opts: Record<string, unknown>): Promise<void | number>;
   /** Whether this run changes the cluster or the cloud for it (the runner holds the cluster's lock). */
   mutates?(opts: Record<string, unknown>): boolean;
+  /** What it calls, needs, risks and waits for: required, so no command lands without it. */
+  contract: Contract;
 }
 
 export interface CommandEntry {
@@ -32,7 +35,7 @@ export interface GroupEntry {
 const DOCS: Record<string, string> = {
   ram: 'ram.md', secret: 'ram.md', kubeconfig: 'kubeconfig.md', cluster: 'addon.md', config: 'addon.md', install: 'vnodes.md', status: 'vnodes.md',
   update: 'vnodes.md', drain: 'vnodes.md', uninstall: 'vnodes.md', scale: 'vnodes.md', scheduling: 'scheduling.md', doctor: 'doctor.md',
-  completion: 'conventions.md', __nodes: 'conventions.md', sandbox: 'sandbox.md', cost: 'cost.md',
+  completion: 'conventions.md', schema: 'conventions.md', __nodes: 'conventions.md', sandbox: 'sandbox.md', cost: 'cost.md',
 };
 
 export function docsPage(path: string[]): string {
@@ -218,6 +221,12 @@ export const commands: CommandEntry[] = [
       (await import('../util/gc.js')).keepYoungGenerationSmall();
       return (await import('./uninstall.js')).default;
     },
+  },
+  {
+    path: ['schema'],
+    summary: 'print each command\'s contract for scripts and agents: flags, cloud actions, Kubernetes access, risk, waits, exit codes',
+    examples: ['vnode schema install -o json', 'vnode schema -o json', 'vnode schema ram grant'],
+    load: async () => (await import('./schema.js')).default,
   },
   {
     path: ['completion'],

@@ -4,6 +4,12 @@ import type { CommandModule } from './registry.js';
 
 /** Kept so that a script calling it learns what replaced it. */
 const command: CommandModule = {
+  contract: {
+    cloud: { always: [] },
+    kubernetes: [],
+    risk: 'read',
+    converges: true,
+  },
   configure(cmd: Command) {
     cmd
       .description('Retired: the ack-virtual-node add-on runs one virtual node per zone of its vSwitches, so more nodes means vSwitches in more ' +

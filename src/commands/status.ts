@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { age, collectStatus, findOne, type VirtualNodeStatus } from '../steps/status/status.js';
 import type { CommandModule } from './registry.js';
 import { describeAddonVersion } from '../steps/addon/versions.js';
+import { READ } from './contract.js';
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -31,6 +32,12 @@ function renderOne(r: VirtualNodeStatus): string {
 }
 
 const command: CommandModule = {
+  contract: {
+    cloud: { always: ['eci:DescribeVirtualNodes', 'eci:DescribeContainerGroups', 'eci:DescribeContainerGroupPrice', 'cs:DescribeClusterDetail', 'cs:GetClusterAddonInstance', 'cs:ListAddons', 'cs:DescribeAddon'] },
+    kubernetes: [{ group: '', resources: ['nodes', 'pods'], verbs: READ }, { group: '', resources: ['configmaps', 'namespaces'], verbs: READ }, { group: 'apps', resources: ['deployments', 'replicasets'], verbs: READ }],
+    risk: 'read',
+    converges: true,
+  },
   configure(cmd: Command) {
     cmd
       .description('Show this cluster\'s virtual nodes: ECI\'s view joined with the Node objects. With a name (install name, node name or ' +

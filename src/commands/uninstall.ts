@@ -4,6 +4,7 @@ import type { AddonUninstallResult } from '../steps/addon/uninstall.js';
 import { ADDON } from '../steps/addon/constants.js';
 import { defineCommand, flag, read } from './define.js';
 import { drainFlags, drainOptions, FORCE_REMOVE_HELP, renderDrain } from './drain.js';
+import { LOCK_ACCESS } from './contract.js';
 
 function renderController(r: AddonUninstallResult, dryRun: boolean): string[] {
   if (!r.found && !r.deregistered && !r.wouldDelete?.length && !r.registrationKept) return [];
@@ -76,6 +77,14 @@ export default defineCommand({
     ...drainFlags(FORCE_REMOVE_HELP),
   },
   mutates: true,
+  contract: {
+    cloud: { always: ['eci:DescribeVirtualNodes', 'eci:DescribeContainerGroups', 'eci:DeleteVirtualNode', 'cs:DescribeClusterDetail', 'cs:GetClusterAddonInstance', 'cs:UnInstallClusterAddons',
+      'cs:DescribeTaskInfo'], when: { '--deregister': ['cs:DeleteCluster'], '--cleanup-orphans': ['eci:DeleteContainerGroup'], '--force': ['eci:DeleteContainerGroup'] } },
+    kubernetes: [LOCK_ACCESS, { group: '*', resources: ['*'], verbs: ['*'] }],
+    risk: 'delete-or-bill',
+    waits: 'the evicted pods\' instances released, the VNode deleted',
+    converges: true,
+  },
   async run(ctx, o, args) {
     if (o.keepDaemonsetAffinity && o.revertDaemonsetAffinity) throw usageError('ConflictingFlags', '--keep-daemonset-affinity and --revert-daemonset-affinity contradict each other');
     for (const a of args) {

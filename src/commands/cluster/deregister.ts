@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { deregister, type DeregisterResult } from '../../steps/addon/registration.js';
 import type { CommandModule } from '../registry.js';
+import { LOCK_ACCESS } from '../contract.js';
 
 function render(r: DeregisterResult): string {
   if (r.dryRun) return [...(r.would ?? []).map((w) => `(dry run) would ${w}`), ...(r.would?.length ? [] : ['(dry run) nothing to do']), 'No changes were applied; run again without --dry-run to apply them.'].join('\n');
@@ -13,6 +14,13 @@ function render(r: DeregisterResult): string {
 
 const command: CommandModule = {
   mutates: () => true,
+  contract: {
+    cloud: { always: ['cs:DescribeClusterDetail', 'cs:GetClusterAddonInstance', 'cs:DeleteCluster'] },
+    kubernetes: [LOCK_ACCESS, { group: '*', resources: ['*'], verbs: ['get', 'list', 'delete'] }],
+    risk: 'delete-or-bill',
+    waits: 'the registration to be deleted',
+    converges: true,
+  },
   configure(cmd: Command) {
     cmd.description('Deregister this cluster from ACK One (DeleteCluster) and delete the agent objects vnode applied. Refused while the ' +
       'ack-virtual-node add-on is installed: `vnode uninstall ack-virtual-node --drain --deregister` removes both in order.');

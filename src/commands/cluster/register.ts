@@ -3,6 +3,7 @@ import { defineCommand, flag, read } from '../define.js';
 import { durationFlag, securityGroupFlag, vswitchFlag } from '../flags.js';
 import type { Context } from '../../context.js';
 import { usageError } from '../../errors.js';
+import { LOCK_ACCESS } from '../contract.js';
 
 /** --agent-manifest FILE (or - for stdin), read and checked before anything else happens. */
 export async function readAgentManifest(ctx: Context, raw: unknown): Promise<string | undefined> {
@@ -48,6 +49,14 @@ export default defineCommand({
     timeoutMs: durationFlag('--timeout <duration>', 'how long to wait for the agent to connect', '5m'),
   },
   mutates: true,
+  contract: {
+    cloud: { always: ['cs:DescribeClustersForRegion', 'cs:CheckServiceRole', 'vpc:DescribeVSwitches', 'ecs:DescribeSecurityGroups', 'ecs:DescribeSecurityGroupAttribute', 'cs:CreateCluster', 'cs:DescribeClusterDetail',
+      'cs:DescribeExternalAgent', 'cs:DeleteCluster'], when: { '--activate-ack': ['cs:OpenAckService'] } },
+    kubernetes: [LOCK_ACCESS, { group: '*', resources: ['*'], verbs: ['*'] }],
+    risk: 'delete-or-bill',
+    waits: 'the registration to be running (its agent connected)',
+    converges: true,
+  },
   async run(ctx, o) {
     const agentManifest = await readAgentManifest(ctx, o.agentManifest);
     const r = await register(ctx, { ...o, vswitches: o.vswitches ?? [], agentManifest });

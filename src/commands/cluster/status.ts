@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registrationStatus, type RegistrationStatus } from '../../steps/addon/registration.js';
 import type { CommandModule } from '../registry.js';
+import { READ } from '../contract.js';
 
 function render(s: RegistrationStatus): string {
   if (!s.clusterId) return `This cluster is not registered with ACK One (no kube-system/vnode-registration).${s.agent.present ? ` An agent Deployment ${s.agent.deployment} exists.` : ''}`;
@@ -14,6 +15,12 @@ function render(s: RegistrationStatus): string {
 }
 
 const command: CommandModule = {
+  contract: {
+    cloud: { always: ['cs:DescribeClusterDetail', 'cs:GetClusterAddonInstance', 'cs:ListAddons', 'cs:DescribeAddon'] },
+    kubernetes: [{ group: '', resources: ['configmaps'], verbs: READ }, { group: 'apps', resources: ['deployments'], verbs: READ }],
+    risk: 'read',
+    converges: true,
+  },
   configure(cmd: Command) {
     cmd.description('Show this cluster\'s ACK One registration: its id, its state (and what the state means for the network), and the agent.');
   },

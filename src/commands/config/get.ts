@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { getConfig, type ConfigView } from '../../steps/addon/profile.js';
 import type { CommandModule } from '../registry.js';
+import { READ } from '../contract.js';
 
 function render(v: ConfigView): string {
   const lines = [
@@ -12,6 +13,12 @@ function render(v: ConfigView): string {
 }
 
 const command: CommandModule = {
+  contract: {
+    cloud: { always: [] },
+    kubernetes: [{ group: '', resources: ['configmaps'], verbs: READ }],
+    risk: 'read',
+    converges: true,
+  },
   configure(cmd: Command) {
     cmd.description('Show the ack-virtual-node add-on\'s ECI settings, as its kube-system/eci-profile ConfigMap holds them.');
   },

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CONFIG_KEYS, parseAssignments, setConfig, type SetConfigResult } from '../../steps/addon/profile.js';
 import type { CommandModule } from '../registry.js';
+import { LOCK_ACCESS, WRITE } from '../contract.js';
 
 function render(r: SetConfigResult): string {
   if (r.changes.length === 0) return 'Nothing to change: eci-profile already has these settings.';
@@ -12,6 +13,12 @@ function render(r: SetConfigResult): string {
 
 const command: CommandModule = {
   mutates: () => true,
+  contract: {
+    cloud: { always: ['vpc:DescribeVSwitches', 'ecs:DescribeSecurityGroups', 'ecs:DescribeSecurityGroupAttribute'] },
+    kubernetes: [LOCK_ACCESS, { group: '', resources: ['configmaps'], verbs: WRITE }],
+    risk: 'change',
+    converges: true,
+  },
   configure(cmd: Command) {
     cmd
       .description(`Change the ack-virtual-node add-on's ECI settings (${Object.keys(CONFIG_KEYS).join(', ')}) in kube-system/eci-profile, its documented ` +

@@ -1,6 +1,7 @@
 import { usageError } from '../../errors.js';
 import { DEFAULT_POLICY, grant, validatePolicyName, validateUserName, type GrantResult } from '../../steps/ram/ram.js';
 import { defineCommand, flag, read } from '../define.js';
+import { LOCK_ACCESS, WRITE } from '../contract.js';
 
 function render(r: GrantResult): string {
   const lines: string[] = [];
@@ -40,6 +41,13 @@ export default defineCommand({
     updatePolicy: flag('--update-policy', `when ${DEFAULT_POLICY} differs from vnode's document, make vnode's its new default version (RAM keeps 5; the oldest non-default goes)`, read.bool),
   },
   mutates: (o) => o.secret || o.user === undefined,
+  contract: {
+    cloud: { always: ['eci:DescribeRegions', 'eci:DescribeVirtualNodes', 'ram:GetUser', 'ram:CreateUser', 'ram:GetPolicy', 'ram:CreatePolicy', 'ram:ListPolicyVersions', 'ram:ListPoliciesForUser', 'ram:AttachPolicyToUser',
+      'ram:ListAccessKeys', 'ram:CreateAccessKey', 'ram:DeleteAccessKey'], when: { '--update-policy': ['ram:CreatePolicyVersion', 'ram:DeletePolicyVersion'] } },
+    kubernetes: [LOCK_ACCESS, { group: '', resources: ['secrets', 'configmaps', 'namespaces'], verbs: WRITE }, { group: 'apps', resources: ['deployments'], verbs: ['get', 'patch'] }],
+    risk: 'change',
+    converges: true,
+  },
   async run(ctx, o) {
     if (o.rotateKey && !o.secret) {
       throw usageError('ConflictingFlags', '--rotate-key and --no-secret contradict each other: a rotated key must go into the Secret', 'rotate with `vnode ram grant --rotate-key`; use --no-secret only to grant permissions');

@@ -1,6 +1,7 @@
 import { revoke, validatePolicyName, validateUserName, type RevokeResult } from '../../steps/ram/ram.js';
 import { usageError } from '../../errors.js';
 import { defineCommand, flag, read } from '../define.js';
+import { LOCK_ACCESS, READ, WRITE } from '../contract.js';
 
 function render(r: RevokeResult): string {
   const pre = r.dryRun ? '(dry run) would have ' : '';
@@ -29,6 +30,13 @@ export default defineCommand({
     force: flag('--force', 'delete the key even while the in-cluster controller uses it', read.bool),
   },
   mutates: true,
+  contract: {
+    cloud: { always: ['ram:GetUser', 'ram:ListPoliciesForUser', 'ram:DetachPolicyFromUser', 'ram:ListAccessKeys', 'ram:DeleteAccessKey',
+      'ram:GetPolicy'], when: { '--delete-user': ['ram:DeleteUser', 'ram:ListEntitiesForPolicy', 'ram:DeletePolicy'] } },
+    kubernetes: [LOCK_ACCESS, { group: '', resources: ['secrets', 'configmaps', 'namespaces'], verbs: WRITE }, { group: 'apps', resources: ['deployments'], verbs: READ }],
+    risk: 'delete-or-bill',
+    converges: true,
+  },
   async run(ctx, o) {
     if (o.keepKey && o.deleteUser) throw usageError('ConflictingFlags', '--keep-key and --delete-user contradict each other (a user with a key is not deleted)');
     const r = await revoke(ctx, o);

@@ -23,6 +23,12 @@ export default defineCommand({
     faults: flag('--faults <spec>', 'inject faults, e.g. "*:throttle=0.1,500=0.05,503=0.05,reset=0.05;CreateAccessKey:latency=2s"', read.text),
   },
   mutates: false,
+  contract: {
+    cloud: { always: [] },
+    kubernetes: [],
+    risk: 'change',
+    converges: true,
+  },
   async run(ctx, o) {
     const { parseFaults } = await import('../../sandbox/cloud/faults.js');
     const faults = o.faults === undefined ? new Map() : parseFaults(o.faults);

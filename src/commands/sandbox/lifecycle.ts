@@ -45,6 +45,8 @@ export const up = defineCommand({
     + 'scheduler; 1.20.2 built once, or the binaries in VNODE_KUBE_BIN_DIR) and the Alibaba Cloud emulator with its virtual-node simulation. Prints export lines; state survives down/up.',
   flags: { ...dirFlag, ...simFlags },
   mutates: false,
+  // the sandbox is local: no cloud account, no cluster of the user's
+  contract: { cloud: { always: [] }, kubernetes: [], risk: 'read', converges: true },
   async run(ctx, o) {
     const dir = dirOf(ctx, o.dir);
     const sup = await import('../../sandbox/supervisor.js');
@@ -67,6 +69,8 @@ export const down = defineCommand({
   description: 'Stop every process the sandbox started; its state stays for the next `sandbox up`.',
   flags: dirFlag,
   mutates: false,
+  // the sandbox is local: no cloud account, no cluster of the user's
+  contract: { cloud: { always: [] }, kubernetes: [], risk: 'read', converges: true },
   async run(ctx, o) {
     const dir = dirOf(ctx, o.dir);
     const { stopSandbox } = await import('../../sandbox/supervisor.js');
@@ -80,6 +84,8 @@ export const env = defineCommand({
   description: 'Print the export lines of the running sandbox again.',
   flags: dirFlag,
   mutates: false,
+  // the sandbox is local: no cloud account, no cluster of the user's
+  contract: { cloud: { always: [] }, kubernetes: [], risk: 'read', converges: true },
   async run(ctx, o) {
     const dir = dirOf(ctx, o.dir);
     const sup = await import('../../sandbox/supervisor.js');
@@ -93,6 +99,8 @@ export const serve = defineCommand({
   description: 'Run the sandbox in the foreground (what `sandbox up` starts in the background).',
   flags: { ...dirFlag, ...simFlags },
   mutates: false,
+  // the sandbox is local: no cloud account, no cluster of the user's
+  contract: { cloud: { always: [] }, kubernetes: [], risk: 'read', converges: true },
   async run(ctx, o) {
     const { serveSandbox } = await import('../../sandbox/supervisor.js');
     const { dir, account, ...settings } = o;

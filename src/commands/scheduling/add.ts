@@ -2,6 +2,7 @@ import { usageError } from '../../errors.js';
 import { POLICY_FLAGS } from '../../steps/scheduling/policy.js';
 import { applySelector, parsePairs, type SelectorChange } from '../../steps/scheduling/selectors.js';
 import { defineCommand, flag, read } from '../define.js';
+import { LOCK_ACCESS } from '../contract.js';
 
 export function renderChange(r: SelectorChange & { engine: 'addon' | 'vnode' }): string {
   const pre = r.dryRun ? '(dry run) ' : '';
@@ -40,6 +41,12 @@ export default defineCommand({
     labels: flag('--label <k=v>', 'added to matched pods, repeatable', pairs('--label'), { repeatable: true }),
   },
   mutates: true,
+  contract: {
+    cloud: { always: [] },
+    kubernetes: [LOCK_ACCESS, { group: '*', resources: ['*'], verbs: ['*'] }],
+    risk: 'change',
+    converges: true,
+  },
   async run(ctx, o, args) {
     const r = await applySelector(ctx, { name: args[0]!, ...o });
     ctx.out.result(r, () => renderChange(r));

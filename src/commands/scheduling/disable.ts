@@ -1,6 +1,7 @@
 import { defineCommand, flag } from '../define.js';
 import { parseNamespaces } from '../flags.js';
 import type { DisableResult } from '../../steps/scheduling/scheduling.js';
+import { LOCK_ACCESS } from '../contract.js';
 
 function render(r: DisableResult, partial: boolean): string {
   const pre = r.dryRun ? '(dry run) ' : '';
@@ -22,6 +23,12 @@ export default defineCommand({
     namespaces: flag('--namespace <name>', 'only unlabel this namespace (repeatable, or comma-separated)', parseNamespaces, { repeatable: true }),
   },
   mutates: true,
+  contract: {
+    cloud: { always: [] },
+    kubernetes: [LOCK_ACCESS, { group: '*', resources: ['*'], verbs: ['*'] }],
+    risk: 'change',
+    converges: true,
+  },
   async run(ctx, o) {
     const { disableScheduling } = await import('../../steps/scheduling/scheduling.js');
     const r = await disableScheduling(ctx, o);

@@ -3,6 +3,7 @@ import type { EnableResult } from '../../steps/scheduling/scheduling.js';
 import { DEFAULT_IMAGE, DEFAULT_REPLICAS, type Endpoint } from '../../steps/scheduling/webhook.js';
 import { defineCommand, flag, read } from '../define.js';
 import { durationFlag, parseImage, parseNamespaces } from '../flags.js';
+import { LOCK_ACCESS } from '../contract.js';
 
 export function parseEndpoint(raw: unknown): Endpoint {
   if (raw === undefined || raw === '') return { kind: 'service' };
@@ -50,6 +51,13 @@ export default defineCommand({
     timeoutMs: durationFlag('--timeout <duration>', 'how long to wait for the webhook server', '3m'),
   },
   mutates: true,
+  contract: {
+    cloud: { always: [] },
+    kubernetes: [LOCK_ACCESS, { group: '*', resources: ['*'], verbs: ['*'] }],
+    risk: 'change',
+    waits: 'the scheduling server\'s Deployment available',
+    converges: true,
+  },
   async run(ctx, o) {
     if (o.endpoint.kind === 'url' && o.image !== undefined) throw usageError('ConflictingFlags', '--image does not apply with --webhook-url: no webhook server is deployed in the cluster');
     const { enableScheduling } = await import('../../steps/scheduling/scheduling.js');

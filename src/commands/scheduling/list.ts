@@ -2,10 +2,17 @@ import type { Command } from 'commander';
 import { selectorRows } from '../../steps/scheduling/selectors.js';
 import type { CommandModule } from '../registry.js';
 import { table } from '../status.js';
+import { READ } from '../contract.js';
 
 const pairs = (m: Record<string, string> | null | undefined): string => Object.entries(m ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '-';
 
 const command: CommandModule = {
+  contract: {
+    cloud: { always: [] },
+    kubernetes: [{ group: '*', resources: ['*'], verbs: READ }],
+    risk: 'read',
+    converges: true,
+  },
   configure(cmd: Command) {
     cmd.description('List the selectors in force, in the order they win: Selectors and the built-in label shortcuts (vnode\'s engine), ' +
       'or the ack-virtual-node add-on\'s eci-profile selectors in list order.');

@@ -3,6 +3,7 @@ import { SCHEDULING_MODES } from '../../steps/scheduling/mutation.js';
 import { checkPort, serveScheduling } from '../../steps/scheduling/serve.js';
 import { SERVE_PORT } from '../../steps/scheduling/webhook.js';
 import { defineCommand, flag, read } from '../define.js';
+import { READ, WRITE } from '../contract.js';
 
 export default defineCommand({
   description: 'Run the scheduling server outside the cluster (with `scheduling enable --webhook-url`): the admission webhook, and with --mode the '
@@ -15,6 +16,13 @@ export default defineCommand({
     mode: flag('--mode <mode>', 'burst normal-node-prefer pods to these virtual nodes', (raw) => raw as 'vnode' | 'controller' | undefined, { choices: SCHEDULING_MODES }),
   },
   mutates: false,
+  contract: {
+    cloud: { always: [] },
+    kubernetes: [{ group: '', resources: ['pods', 'nodes', 'namespaces', 'events'], verbs: [...READ, 'create', 'patch'] }, { group: 'eci.aliyun.com', resources: ['selectors'], verbs: READ }, { group: 'coordination.k8s.io',
+      resources: ['leases'], verbs: WRITE }],
+    risk: 'change',
+    converges: true,
+  },
   async run(ctx, o) {
     const cluster = await ctx.cluster();
     await serveScheduling({

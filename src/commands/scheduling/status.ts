@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { SchedulingStatus } from '../../steps/scheduling/scheduling.js';
 import type { CommandModule } from '../registry.js';
 import { table } from '../status.js';
+import { READ } from '../contract.js';
 
 function render(s: SchedulingStatus & { engine: string }): string {
   const lines = [
@@ -17,6 +18,12 @@ function render(s: SchedulingStatus & { engine: string }): string {
 }
 
 const command: CommandModule = {
+  contract: {
+    cloud: { always: [] },
+    kubernetes: [{ group: '*', resources: ['*'], verbs: READ }],
+    risk: 'read',
+    converges: true,
+  },
   configure(cmd: Command) {
     cmd.description('Show whether label-based scheduling is enabled, where labelled pods go, and which namespaces are labelled.');
   },

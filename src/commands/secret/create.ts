@@ -1,6 +1,7 @@
 import { usageError } from '../../errors.js';
 import { createAddonSecret, readSecretInput } from '../../steps/ram/secret.js';
 import { defineCommand, flag, read } from '../define.js';
+import { LOCK_ACCESS, WRITE } from '../contract.js';
 
 function accessKeyId(raw: unknown): string {
   const id = String(raw);
@@ -16,6 +17,12 @@ export default defineCommand({
     verify: flag('--no-verify', 'do not check the key against Alibaba Cloud', read.unlessNegated),
   },
   mutates: true,
+  contract: {
+    cloud: { always: ['sts:GetCallerIdentity', 'eci:DescribeContainerGroups', 'eci:DeleteContainerGroup'] },
+    kubernetes: [LOCK_ACCESS, { group: '', resources: ['secrets', 'namespaces'], verbs: WRITE }],
+    risk: 'change',
+    converges: true,
+  },
   async run(ctx, o) {
     const secret = await readSecretInput(ctx, o.id);
     const r = await createAddonSecret(ctx, { id: o.id, secret }, o.verify);
