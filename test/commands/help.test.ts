@@ -21,7 +21,7 @@ describe('help', () => {
   it('lists commands in the order of the workflow, sandbox last', async () => {
     const r = await runVnode(['--help']);
     const listed = [...r.stdout.split('Commands:')[1]!.split('Workflow:')[0]!.matchAll(/^ {2}([a-z_]+)/gm)].map((m) => m[1]);
-    assert.deepEqual(listed, ['ram', 'secret', 'kubeconfig', 'cluster', 'install', 'status', 'cost', 'scheduling', 'doctor', 'update', 'config', 'drain', 'uninstall', 'completion', 'sandbox', 'help']);
+    assert.deepEqual(listed, ['ram', 'secret', 'kubeconfig', 'cluster', 'install', 'status', 'cost', 'scheduling', 'doctor', 'update', 'config', 'drain', 'uninstall', 'schema', 'completion', 'sandbox', 'help']);
   });
 
   it('every group\'s help ends with examples of its commands, then its docs page', async () => {
@@ -73,7 +73,7 @@ describe('vnode completion', () => {
     // the script asks `vnode __nodes` for names; a stand-in answers here
     writeFileSync(path.join(bin, 'vnode'), '#!/bin/sh\n[ "$1" = __nodes ] && printf "vnode-sa\\ncn-hangzhou.vnd-1\\n"\n');
     chmodSync(path.join(bin, 'vnode'), 0o755);
-    assert.deepEqual(complete(r.stdout, ['vnode', ''], bin), ['ram', 'secret', 'kubeconfig', 'cluster', 'install', 'status', 'cost', 'scheduling', 'doctor', 'update', 'config', 'drain', 'uninstall', 'completion', 'sandbox']);
+    assert.deepEqual(complete(r.stdout, ['vnode', ''], bin), ['ram', 'secret', 'kubeconfig', 'cluster', 'install', 'status', 'cost', 'scheduling', 'doctor', 'update', 'config', 'drain', 'uninstall', 'schema', 'completion', 'sandbox']);
     assert.deepEqual(complete(r.stdout, ['vnode', 'ram', ''], bin), ['grant', 'revoke', 'operator-policy']);
     assert.deepEqual(complete(r.stdout, ['vnode', '--kubeconfig', 'k', 'install', '--vs'], bin), ['--vswitch']);
     assert.deepEqual(complete(r.stdout, ['vnode', 'install', '--mode', 'addon', '--cluster-n'], bin), ['--cluster-name']);
