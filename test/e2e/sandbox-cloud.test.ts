@@ -35,7 +35,7 @@ describe('vnode sandbox cloud', () => {
     try {
       const first = await startSandbox(['--state', state]);
       assert.deepEqual(Object.keys(first.env).sort(), ['ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_REGION_ID',
-        'VNODE_ENDPOINT_CS', 'VNODE_ENDPOINT_ECI', 'VNODE_ENDPOINT_ECS', 'VNODE_ENDPOINT_PROTOCOL', 'VNODE_ENDPOINT_RAM', 'VNODE_ENDPOINT_RESOURCEMANAGER', 'VNODE_ENDPOINT_VPC']);
+        'VNODE_ENDPOINT_CS', 'VNODE_ENDPOINT_ECI', 'VNODE_ENDPOINT_ECS', 'VNODE_ENDPOINT_PROTOCOL', 'VNODE_ENDPOINT_RAM', 'VNODE_ENDPOINT_RESOURCEMANAGER', 'VNODE_ENDPOINT_STS', 'VNODE_ENDPOINT_VPC']);
       const cloud = connectCloud({ profile: undefined, region: undefined }, { env: first.env, signal: new AbortController().signal, log: () => {} });
       await cloud.ram.ensureUser('survives-restart', 'x', 'y');
       const vsw = await cloud.vpc.describeVSwitches({});
