@@ -23,7 +23,8 @@ export default defineCommand({
   },
   mutates: (o) => o.fix,
   contract: {
-    cloud: { always: ['eci:DescribeRegions', 'eci:DescribeVirtualNodes', 'ram:GetRole', 'eci:DescribeContainerGroups', 'eci:DescribeContainerGroupPrice', 'ecs:DescribeSecurityGroupAttribute', 'cs:DescribeClustersForRegion',
+    cloud: { always: ['eci:DescribeRegions', 'eci:DescribeVirtualNodes', 'ram:GetRole', 'eci:DescribeContainerGroups', 'eci:DescribeContainerGroupPrice', 'ecs:DescribeSecurityGroupAttribute', 'vpc:DescribeVSwitches',
+      'ecs:DescribeSecurityGroups', 'cs:DescribeClustersForRegion',
       'cs:CheckServiceRole', 'cs:DescribeClusterDetail', 'cs:GetClusterAddonInstance', 'cs:ListAddons', 'cs:DescribeAddon', 'ram:ListPoliciesForUser'], when: { '--fix': [] } },
     kubernetes: [{ group: '*', resources: ['*'], verbs: READ }, { group: 'authorization.k8s.io', resources: ['selfsubjectaccessreviews'], verbs: ['create'] }],
     risk: 'read',

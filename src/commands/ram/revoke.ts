@@ -32,7 +32,7 @@ export default defineCommand({
   mutates: true,
   contract: {
     cloud: { always: ['ram:GetUser', 'ram:ListPoliciesForUser', 'ram:DetachPolicyFromUser', 'ram:ListAccessKeys', 'ram:DeleteAccessKey',
-      'ram:GetPolicy'], when: { '--delete-user': ['ram:DeleteUser', 'ram:ListEntitiesForPolicy', 'ram:DeletePolicy'] } },
+      'ram:GetPolicy'], when: { '--delete-user': ['ram:DeleteUser', 'ram:ListEntitiesForPolicy', 'ram:ListPolicyVersions', 'ram:DeletePolicyVersion', 'ram:DeletePolicy'] } },
     kubernetes: [LOCK_ACCESS, { group: '', resources: ['secrets', 'configmaps', 'namespaces'], verbs: WRITE }, { group: 'apps', resources: ['deployments'], verbs: READ }],
     risk: 'delete-or-bill',
     converges: true,

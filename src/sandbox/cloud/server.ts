@@ -47,6 +47,8 @@ export interface CloudEmulator {
   retired: Set<string>;
   /** Counts of answers by action and code ("OK" for success), for tests and logs. */
   stats: Map<string, number>;
+  /** Each signed call as RAM judged it: its RAM action, the RAM user (null: the account) and whether it was allowed. */
+  calls: { action: string; user: string | null; allowed: boolean }[];
   /** Environment that points vnode and scripts using the SDKs at the emulator. */
   env(): Record<string, string>;
   stop(): Promise<void>;
@@ -74,6 +76,7 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
   const faults = opts.faults ?? new Map();
   const retired = new Set(opts.retired ?? []);
   const stats = new Map<string, number>();
+  const calls: CloudEmulator['calls'] = [];
   const count = (action: string, code: string): void => {
     const k = `${action} ${code}`;
     stats.set(k, (stats.get(k) ?? 0) + 1);
@@ -152,7 +155,11 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
       const key = state.data.accessKeys.find((k) => k.id === verified.accessKeyId)!;
       const caller: Caller = { accessKeyId: key.id, user: key.user };
       const authAction = service.authActions?.[action] ?? `${service.code}:${action}`;
-      if (caller.user !== null && !service.open?.includes(action) && !isAllowed(state.data, caller.user, authAction, service.conditionKeys?.[action]?.(params) ?? {})) {
+      const allowed = caller.user === null || service.open?.includes(action) === true || isAllowed(state.data, caller.user, authAction, service.conditionKeys?.[action]?.(params) ?? {});
+      calls.push({ action: authAction, user: caller.user, allowed });
+      // a sandbox may run for days: the newest calls are what tests read
+      if (calls.length > 20_000) calls.splice(0, calls.length - 10_000);
+      if (!allowed) {
         const empty = service.emptyWhenDenied?.[action];
         if (empty) { count(action, 'empty'); opts.log?.(`${action} -> 200 (empty: not allowed)`); send(res, 200, { RequestId: requestId, ...empty() }); return; }
         throw new ApiError(state.data.deniedStatus ?? 403, service.deniedCode, service.code === 'cs'
@@ -190,7 +197,7 @@ export async function startCloudEmulator(opts: EmulatorOptions = {}): Promise<Cl
   const port = (server.address() as AddressInfo).port;
   const endpoint = `127.0.0.1:${port}`;
   return {
-    port, endpoint, state, faults, retired, stats,
+    port, endpoint, state, faults, retired, stats, calls,
     env() {
       const k = state.operatorKey;
       return {

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { connectCluster } from '../../src/cluster/kube.js';
+import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
+import { allActions, NOT_IN_POLICIES } from '../../src/commands/contract.js';
+import { contracts } from '../../src/commands/ram/operator-policy.js';
+import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
+import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
+import { startTestControlPlane } from '../helpers/controlplane.js';
+import { ramUserEnv } from '../helpers/ram-user.js';
+import { runVnode, until, type RunResult } from '../helpers/run.js';
+
+type CP = Awaited<ReturnType<typeof startTestControlPlane>>;
+const VSW = 'vsw-bp1sandboxzoneh00001';
+const SG = 'sg-bp1sandboxkubelet0001';
+
+/**
+ * Each command's contract held: run as a RAM user holding exactly `vnode ram operator-policy --for <that command>`, it
+ * works and calls nothing it did not declare (the emulator's log); without one declared action it fails naming it.
+ */
+describe('every command under exactly the policy it declares (real control plane, sandbox cloud, RAM users)', () => {
+  let cp: CP;
+  let emu: CloudEmulator;
+  let admin: ClusterPort;
+  let all: Awaited<ReturnType<typeof contracts>>;
+  let n = 0;
+  const vk = (args: string[], env: Record<string, string> = {}, stdin?: string): Promise<RunResult> =>
+    runVnode(['--kubeconfig', cp.kubeconfig, ...args], { cwd: cp.workDir, env: { ...emu.env(), ...env }, ...(stdin !== undefined ? { stdin } : {}) });
+
+  /** A RAM user with the policy `--for command` prints, less `without`; an empty policy: a user with none. */
+  async function userFor(command: string, without?: string): Promise<Record<string, string>> {
+    const printed = await vk(['ram', 'operator-policy', '--for', command, '-o', 'json']);
+    assert.equal(printed.code, 0, printed.stderr);
+    const doc = JSON.parse(printed.stdout) as { Version: string; Statement: { Action: string | string[] }[] };
+    const statements = doc.Statement.map((s) => ({ ...s, Action: (Array.isArray(s.Action) ? s.Action : [s.Action]).filter((a) => a !== without) })).filter((s) => s.Action.length > 0);
+    const user = `contract-${++n}`;
+    if (statements.length === 0) {
+      // no action at all: a user with no policy
+      const env = await ramUserEnv(emu, user, JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'eci:DescribeNothing', Resource: '*' }] }));
+      return env;
+    }
+    return ramUserEnv(emu, user, JSON.stringify({ ...doc, Statement: statements }));
+  }
+
+  /** Runs a command as a user holding exactly its declared policy: exit 0, and every call of that user declared and allowed. */
+  async function holds(command: string, args: string[], stdin?: string): Promise<{ env: Record<string, string>; called: string[]; r: RunResult }> {
+    const env = await userFor(command);
+    const from = emu.calls.length;
+    const r = await vk(args, env, stdin);
+    assert.equal(r.code, 0, `vnode ${args.join(' ')} under --for ${command}:\n${r.stdout}\n${r.stderr}`);
+    const user = emu.state.data.accessKeys.find((k) => k.id === env.ALIBABA_CLOUD_ACCESS_KEY_ID)!.user;
+    const mine = emu.calls.slice(from).filter((c) => c.user === user);
+    const declared = allActions(all.get(command)!);
+    assert.deepEqual([...new Set(mine.filter((c) => !declared.includes(c.action)).map((c) => c.action))], [], `vnode ${args.join(' ')} called actions ${command} does not declare`);
+    assert.deepEqual([...new Set(mine.filter((c) => !c.allowed).map((c) => c.action))], [], `vnode ${args.join(' ')} was denied (or answered empty) for declared actions`);
+    return { env, called: [...new Set(mine.map((c) => c.action))], r };
+  }
+
+  /** Without one action the run used (a read every run makes, so a re-run makes it too): it fails naming it. */
+  async function failsWithout(command: string, args: string[], action: string): Promise<void> {
+    const env = await userFor(command, action);
+    const r = await vk(args, env);
+    assert.notEqual(r.code, 0, `vnode ${args.join(' ')} without ${action} should fail`);
+    // named in the error, or (doctor) in the check it could not make
+    assert.match(r.stderr + r.stdout, new RegExp(action.replace(/[.:]/g, '\\$&')), `vnode ${args.join(' ')} without ${action}`);
+  }
+
+  before(async () => {
+    cp = await startTestControlPlane();
+    emu = await startSandboxCloud({ readyDelayMs: 200, releaseDelayMs: 500, adminKubeconfig: cp.kubeconfig });
+    admin = await connectCluster({ kubeconfig: cp.kubeconfig, context: undefined }, { env: {}, cwd: cp.workDir });
+    all = await contracts();
+    emu.state.data.addonVersions = { 'ack-virtual-node': ['v2.13.1'] };
+  });
+  after(async () => {
+    await emu?.stop();
+    await cp?.stop();
+  });
+
+  it('the cloud commands, each under exactly its own policy; one declared action removed, each fails naming it', async () => {
+    await holds('ram grant', ['ram', 'grant', '--yes']);
+    await failsWithout('ram grant', ['ram', 'grant', '--yes'], 'ram:GetUser');
+
+    await holds('install', ['install', '--vswitch', VSW, '--security-group', SG, '--name', 'cv']);
+    await failsWithout('install', ['install', '--vswitch', VSW, '--security-group', SG, '--name', 'cv'], 'vpc:DescribeVSwitches');
+    await holds('install', ['install', '--mode', 'addon', '--vswitch', VSW, '--security-group', SG, '--yes']);
+
+    await admin.create({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'on-cv', namespace: 'default' },
+      spec: { nodeSelector: { 'k8s.aliyun.com/vnode': 'true' }, tolerations: [{ key: 'k8s.aliyun.com/vnode', operator: 'Exists' }], automountServiceAccountToken: false, containers: [{ name: 'c', image: 'nginx' }] },
+    } as KubeObject);
+    await until('the pod on the VNode', async () => (await admin.get<KubeObject & { status?: { phase?: string } }>({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'on-cv' }))?.status?.phase === 'Running');
+
+    const cases: [string, string[], string, string[]?][] = [
+      ['status', ['status'], 'eci:DescribeVirtualNodes'],
+      ['cost', ['cost'], 'eci:DescribeContainerGroupPrice'],
+      ['doctor', ['doctor'], 'eci:DescribeRegions'],
+      ['cluster status', ['cluster', 'status'], 'cs:DescribeClusterDetail'],
+      // a re-run with other settings, so it calls UpdateVirtualNode again
+      ['update', ['update', 'cv', '--tag', 'team=a', '--yes'], 'eci:UpdateVirtualNode', ['update', 'cv', '--tag', 'team=b', '--yes']],
+      ['config set', ['config', 'set', 'vswitch=vsw-bp1sandboxzonei00001'], 'vpc:DescribeVSwitches', ['config', 'set', `vswitch=${VSW}`]],
+    ];
+    for (const [command, args, without, again] of cases) {
+      const { r } = await holds(command, args);
+      assert.doesNotMatch(r.stderr, /permission denied/);
+      await failsWithout(command, again ?? args, without);
+    }
+    emu.state.data.addonVersions = { 'ack-virtual-node': ['v2.13.1', 'v2.14.0'] };
+    await holds('update', ['update', 'ack-virtual-node', '--yes']);
+    await holds('drain', ['drain', 'cv', '--force']);
+    await holds('uninstall', ['uninstall', 'cv', '--drain', '--yes']);
+    await holds('uninstall', ['uninstall', 'ack-virtual-node', '--drain', '--deregister', '--yes']);
+    await holds('cluster register', ['cluster', 'register', '--vswitch', VSW, '--security-group', SG, '--yes']);
+    await failsWithout('cluster deregister', ['cluster', 'deregister'], 'cs:DescribeClusterDetail');
+    await holds('cluster deregister', ['cluster', 'deregister']);
+    await holds('ram revoke', ['ram', 'revoke', '--delete-user']);
+    const team = await ramUserEnv(emu, 'team-key', JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'eci:*', Resource: '*' }] }));
+    await holds('secret create', ['secret', 'create', '--access-key-id', team.ALIBABA_CLOUD_ACCESS_KEY_ID!, '--yes'], `${team.ALIBABA_CLOUD_ACCESS_KEY_SECRET}\n`);
+  });
+
+  it('the commands that declare no cloud action call none', async () => {
+    const none = [...all].filter(([, c]) => allActions(c).filter((a) => !NOT_IN_POLICIES.includes(a)).length === 0).map(([k]) => k);
+    assert.ok(none.includes('kubeconfig') && none.includes('scheduling list'), none.join(', '));
+    for (const [command, args] of [
+      ['kubeconfig', ['kubeconfig', '--name', 'contract-kc', '--file', 'kc-out']], ['schema', ['schema', 'install']],
+      ['ram operator-policy', ['ram', 'operator-policy']], ['completion', ['completion', 'bash']], ['scheduling status', ['scheduling', 'status']],
+    ] as const) {
+      const from = emu.calls.length;
+      const r = await vk([...args]);
+      assert.equal(r.code, 0, `vnode ${args.join(' ')}: ${r.stderr}`);
+      assert.deepEqual(emu.calls.slice(from).map((c) => c.action), [], `vnode ${command} declares no cloud action`);
+    }
+  });
+});
