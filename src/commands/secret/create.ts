@@ -18,11 +18,13 @@ export default defineCommand({
   },
   mutates: true,
   contract: {
-    cloud: { always: ['sts:GetCallerIdentity', 'eci:DescribeContainerGroups', 'eci:DeleteContainerGroup'] },
+    // the key's own checks (DescribeContainerGroups, a DeleteContainerGroup probe) run as the key being stored, not the caller
+    cloud: { always: ['sts:GetCallerIdentity'] },
     kubernetes: [LOCK_ACCESS, { group: '', resources: ['secrets', 'namespaces'], verbs: WRITE }],
     risk: 'change',
     converges: true,
   },
+
   async run(ctx, o) {
     const secret = await readSecretInput(ctx, o.id);
     const r = await createAddonSecret(ctx, { id: o.id, secret }, o.verify);
