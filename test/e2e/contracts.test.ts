@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import { after, before, describe, it } from 'node:test';
 import { connectCluster } from '../../src/cluster/kube.js';
 import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
 import { allActions, NOT_IN_POLICIES } from '../../src/commands/contract.js';
 import { contracts } from '../../src/commands/ram/operator-policy.js';
 import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
+import { serviceAccountKubeConfig } from '../../src/sandbox/kubelet.js';
 import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
 import { startTestControlPlane } from '../helpers/controlplane.js';
 import { ramUserEnv } from '../helpers/ram-user.js';
@@ -123,6 +127,37 @@ describe('every command under exactly the policy it declares (real control plane
     // its checks of the key run as that key; the operator asks only who it is (GetCallerIdentity, which needs no policy)
     const sc = await holds('secret create', ['secret', 'create', '--access-key-id', team.ALIBABA_CLOUD_ACCESS_KEY_ID!, '--yes'], `${team.ALIBABA_CLOUD_ACCESS_KEY_SECRET}\n`);
     assert.deepEqual(sc.called, ['sts:GetCallerIdentity']);
+  });
+
+  it('the Kubernetes side: status, cost and cluster status run under exactly the ClusterRole --kubernetes prints; a rule taken away, they are forbidden', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(cp.kubeconfig);
+    const asRole = async (command: string, drop?: string): Promise<string> => {
+      const printed = await vk(['ram', 'operator-policy', '--for', command, '--kubernetes', '-o', 'json']);
+      assert.equal(printed.code, 0, printed.stderr);
+      const role = JSON.parse(printed.stdout) as KubeObject & { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+      const sa = `op-${command.replace(/\s+/g, '-')}${drop ? '-short' : ''}`;
+      role.metadata.name = sa;
+      if (drop) role.rules = role.rules.map((r) => ({ ...r, resources: r.resources.filter((x) => x !== drop) })).filter((r) => r.resources.length > 0);
+      await admin.create(role);
+      await admin.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: 'default' } } as KubeObject);
+      await admin.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: sa },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: 'default' }] } as KubeObject);
+      const file = path.join(cp.workDir, `${sa}.kubeconfig`);
+      writeFileSync(file, (await serviceAccountKubeConfig(kc, 'default', sa, { seconds: 3600 })).exportConfig());
+      return file;
+    };
+    // the cloud side as the account: this test holds the Kubernetes side
+    for (const [command, args] of [['status', ['status']], ['cost', ['cost']], ['cluster status', ['cluster', 'status']]] as const) {
+      const file = await asRole(command);
+      const r = await runVnode(['--kubeconfig', file, ...args], { cwd: cp.workDir, env: emu.env() });
+      assert.equal(r.code, 0, `vnode ${args.join(' ')} under its ClusterRole:\n${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /forbidden/i);
+    }
+    const short = await asRole('cost', 'pods');
+    const denied = await runVnode(['--kubeconfig', short, 'cost'], { cwd: cp.workDir, env: emu.env() });
+    assert.equal(denied.code, 1, denied.stderr);
+    assert.match(denied.stderr, /pods is forbidden/);
   });
 
   it('the commands that declare no cloud action call none', async () => {
