@@ -109,6 +109,16 @@ describe('every command under exactly the policy it declares (real control plane
       assert.doesNotMatch(r.stderr, /permission denied/);
       await failsWithout(command, again ?? args, without);
     }
+    // Kubernetes-only commands call nothing of the cloud: run as a user with no cloud right at all
+    for (const [command, args] of [
+      ['config get', ['config', 'get']], ['scheduling add', ['scheduling', 'add', 'web', '--pod-selector', 'app=web']], ['scheduling list', ['scheduling', 'list']],
+      ['scheduling remove', ['scheduling', 'remove', 'web']],
+    ] as const) {
+      const { called } = await holds(command, [...args]);
+      assert.deepEqual(called, [], `vnode ${command} declares no cloud action`);
+    }
+    // a replacement: the --recreate actions it declares
+    await holds('update', ['update', 'cv', '--recreate', '--force', '--yes']);
     emu.state.data.addonVersions = { 'ack-virtual-node': ['v2.13.1', 'v2.14.0'] };
     await holds('update', ['update', 'ack-virtual-node', '--yes']);
     // drain reads only DescribeContainerGroups, which a caller without it gets as an empty list (no denial to name):
