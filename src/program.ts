@@ -126,9 +126,10 @@ Try it locally first: eval "$(vnode sandbox up)"`));
       try {
         const work = mod.run(ctx, args.map(String), self.opts());
         // what a read left in flight after an interrupt ends unheard
-        if (!changes) work.catch(() => {});
+        const race = !changes && !mod.ownsInterrupt;
+        if (race) work.catch(() => {});
         // a read has nothing to leave half-done: one Ctrl-C ends it now, whatever call is in flight
-        code = changes ? await work : await Promise.race([work, interruptedBy(ctx.signal)]);
+        code = race ? await Promise.race([work, interruptedBy(ctx.signal)]) : await work;
       } catch (e) {
         if (!ctx.signal.aborted) throw await (await import('./errors.js')).describeDenial(e, ctx.status);
         const { describeInterrupt, describeLockLost } = await import('./errors.js');

@@ -81,11 +81,14 @@ export function defineCommand<F extends Record<string, Flag<unknown>>>(spec: {
   mutates: boolean | ((o: Values<F>) => boolean);
   /** What it may call of Alibaba Cloud, what it needs of Kubernetes, what it risks (see contract.ts). */
   contract: Contract;
+  /** A long-running command that stops cleanly on Ctrl-C itself (a server, the sandbox). */
+  ownsInterrupt?: boolean;
   run(ctx: Context, o: Values<F>, args: string[]): Promise<void | number>;
 }): CommandModule & { flags: F } {
   return {
     flags: spec.flags,
     contract: spec.contract,
+    ...(spec.ownsInterrupt ? { ownsInterrupt: true } : {}),
     mutates: (raw) => (typeof spec.mutates === 'function' ? spec.mutates(readFlags(spec.flags, raw)) : spec.mutates),
     configure(cmd: Command) {
       cmd.description(spec.description);

@@ -11,6 +11,8 @@ export interface CommandModule {
   mutates?(opts: Record<string, unknown>): boolean;
   /** What it calls, needs, risks and waits for: required, so no command lands without it. */
   contract: Contract;
+  /** A long-running command that stops cleanly on Ctrl-C itself (a server, the sandbox): not cut short like a read. */
+  ownsInterrupt?: boolean;
 }
 
 export interface CommandEntry {

@@ -91,7 +91,11 @@ describe('vnode doctor (each check made to fail against the real control plane a
     // patching rolls every pod of the DaemonSet: without a terminal it needs --yes, and nothing is patched
     const asked = await doctor(['--fix']);
     assert.equal(asked.code, 2);
-    assert.match(asked.stderr, /patches kube-system\/kube-proxy: every pod of it is restarted \(rolling update\).*\n.*pass --yes/);
+    // -o json: the error is one object on stderr
+    const err = (JSON.parse(asked.stderr) as { error: { code: string; message: string; hint: string } }).error;
+    assert.equal(err.code, 'ConfirmationRequired');
+    assert.match(err.message, /patches kube-system\/kube-proxy: every pod of it is restarted \(rolling update\)/);
+    assert.match(err.hint, /pass --yes/);
     assert.equal(status((await doctor()).checks, 'daemonset-exclusion').status, 'FAIL');
     const fixed = await doctor(['--fix', '--yes']);
     assert.equal(fixed.code, 0);

@@ -23,6 +23,7 @@ export default defineCommand({
     faults: flag('--faults <spec>', 'inject faults, e.g. "*:throttle=0.1,500=0.05,503=0.05,reset=0.05;CreateAccessKey:latency=2s"', read.text),
   },
   mutates: false,
+  ownsInterrupt: true,
   contract: {
     cloud: { always: [] },
     kubernetes: [],

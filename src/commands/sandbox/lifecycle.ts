@@ -45,6 +45,7 @@ export const up = defineCommand({
     + 'scheduler; 1.20.2 built once, or the binaries in VNODE_KUBE_BIN_DIR) and the Alibaba Cloud emulator with its virtual-node simulation. Prints export lines; state survives down/up.',
   flags: { ...dirFlag, ...simFlags },
   mutates: false,
+  ownsInterrupt: true,
   // the sandbox is local: no cloud account, no cluster of the user's
   contract: { cloud: { always: [] }, kubernetes: [], risk: 'read', converges: true },
   async run(ctx, o) {
@@ -69,6 +70,7 @@ export const down = defineCommand({
   description: 'Stop every process the sandbox started; its state stays for the next `sandbox up`.',
   flags: dirFlag,
   mutates: false,
+  ownsInterrupt: true,
   // the sandbox is local: no cloud account, no cluster of the user's
   contract: { cloud: { always: [] }, kubernetes: [], risk: 'read', converges: true },
   async run(ctx, o) {
@@ -84,6 +86,7 @@ export const env = defineCommand({
   description: 'Print the export lines of the running sandbox again.',
   flags: dirFlag,
   mutates: false,
+  ownsInterrupt: true,
   // the sandbox is local: no cloud account, no cluster of the user's
   contract: { cloud: { always: [] }, kubernetes: [], risk: 'read', converges: true },
   async run(ctx, o) {
@@ -99,6 +102,7 @@ export const serve = defineCommand({
   description: 'Run the sandbox in the foreground (what `sandbox up` starts in the background).',
   flags: { ...dirFlag, ...simFlags },
   mutates: false,
+  ownsInterrupt: true,
   // the sandbox is local: no cloud account, no cluster of the user's
   contract: { cloud: { always: [] }, kubernetes: [], risk: 'read', converges: true },
   async run(ctx, o) {

@@ -16,6 +16,7 @@ export default defineCommand({
     mode: flag('--mode <mode>', 'burst normal-node-prefer pods to these virtual nodes', (raw) => raw as 'vnode' | 'controller' | undefined, { choices: SCHEDULING_MODES }),
   },
   mutates: false,
+  ownsInterrupt: true,
   contract: {
     cloud: { always: [] },
     kubernetes: [{ group: '', resources: ['pods', 'nodes', 'namespaces', 'events'], verbs: [...READ, 'create', 'patch'] }, { group: 'eci.aliyun.com', resources: ['selectors'], verbs: READ }, { group: 'coordination.k8s.io',
