@@ -17,6 +17,8 @@ export interface Contract {
    */
   cloud: { always: string[]; when?: Record<string, string[]> };
   kubernetes: Access[];
+  /** More Kubernetes access some flags need (e.g. --mode addon applies Alibaba's agent manifest, whatever it holds). */
+  kubernetesByFlag?: Record<string, Access[]>;
   risk: Risk | { always: Risk; when: Record<string, Risk> };
   /** What it waits for, if anything. */
   waits?: string;
@@ -34,6 +36,11 @@ export function allActions(c: Contract): string[] {
  * or AdministratorAccess's only (documented). A command declares them; a policy leaves them out.
  */
 export const NOT_IN_POLICIES = ['sts:GetCallerIdentity', 'cs:OpenAckService'];
+
+/** Every Kubernetes access a command may need, whatever its flags. */
+export function allAccess(c: Contract): Access[] {
+  return [...c.kubernetes, ...Object.values(c.kubernetesByFlag ?? {}).flat()];
+}
 
 /** A RAM policy document allowing exactly these actions (CreateServiceLinkedRole only for ECI's VNode role, as AliyunECIFullAccess scopes it). */
 export function policyOf(actions: string[]): Record<string, unknown> {
@@ -72,3 +79,22 @@ export const READ = ['get', 'list', 'watch'];
 export const WRITE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 /** The cluster's lock (kube-system/vnode-lock), held by every command that changes anything. */
 export const LOCK_ACCESS: Access = { group: 'coordination.k8s.io', resources: ['leases'], verbs: ['get', 'create', 'update', 'patch'] };
+
+/**
+ * What creating or removing a VNode's identity and its install needs of Kubernetes: the ServiceAccount or bootstrap
+ * token, the RBAC it binds (bind and escalate: the node's rights are granted, not held), the install record, the
+ * DaemonSets kept off virtual nodes, the Node, and vnode-approver for --bootstrap.
+ */
+export const VNODE_ACCESS: Access[] = [
+  LOCK_ACCESS,
+  { group: '', resources: ['namespaces', 'services', 'endpoints'], verbs: READ },
+  { group: '', resources: ['nodes', 'pods'], verbs: WRITE },
+  { group: '', resources: ['pods/eviction', 'serviceaccounts/token'], verbs: ['create'] },
+  { group: '', resources: ['serviceaccounts', 'secrets', 'configmaps'], verbs: WRITE },
+  { group: 'rbac.authorization.k8s.io', resources: ['clusterroles', 'clusterrolebindings'], verbs: [...WRITE, 'bind', 'escalate'] },
+  { group: 'apps', resources: ['daemonsets', 'deployments', 'replicasets', 'statefulsets'], verbs: WRITE },
+  { group: 'policy', resources: ['poddisruptionbudgets'], verbs: READ },
+  { group: 'certificates.k8s.io', resources: ['certificatesigningrequests'], verbs: READ },
+  { group: 'coordination.k8s.io', resources: ['leases'], verbs: WRITE },
+  { group: 'authorization.k8s.io', resources: ['selfsubjectaccessreviews'], verbs: ['create'] },
+];

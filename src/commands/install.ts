@@ -9,7 +9,7 @@ import type { AddonInstallOptions, AddonInstallResult } from '../steps/addon/add
 import { defineCommand, flag, read, readFlags, type Values } from './define.js';
 import { checked, durationFlag, securityGroupFlag, vswitchFlag } from './flags.js';
 import { parseClusterDns, parseClusterDomain, parseCustomResources, parseTags, parseTaint } from './vnode-flags.js';
-import { LOCK_ACCESS } from './contract.js';
+import { VNODE_ACCESS } from './contract.js';
 
 // the tests take these parsers from here
 export { parseClusterDns, parseClusterDomain, parseCustomResources, parseTag, parseTags, parseTaint } from './vnode-flags.js';
@@ -219,7 +219,9 @@ export default defineCommand({
     cloud: { always: ['eci:DescribeRegions', 'eci:DescribeVirtualNodes', 'vpc:DescribeVSwitches', 'ecs:DescribeSecurityGroups', 'ecs:DescribeSecurityGroupAttribute', 'ram:GetRole', 'ram:CreateServiceLinkedRole',
       'eci:CreateVirtualNode'], when: { '--mode addon': ['cs:DescribeClustersForRegion', 'cs:CheckServiceRole', 'cs:CreateCluster', 'cs:DescribeClusterDetail', 'cs:DescribeExternalAgent', 'cs:DeleteCluster', 'cs:InstallClusterAddons',
       'cs:DescribeTaskInfo', 'cs:GetClusterAddonInstance', 'cs:ListAddons'], '--activate-ack': ['cs:OpenAckService'] } },
-    kubernetes: [LOCK_ACCESS, { group: '*', resources: ['*'], verbs: ['*'] }],
+    kubernetes: VNODE_ACCESS,
+    // the add-on route applies whatever the agent manifest holds (Alibaba's, a cluster-admin binding among it)
+    kubernetesByFlag: { '--mode addon': [{ group: '*', resources: ['*'], verbs: ['*'] }] },
     risk: 'delete-or-bill',
     waits: 'each virtual node Ready and its Node registered',
     converges: true,

@@ -35,7 +35,7 @@ export async function schemaOf(entry: CommandEntry): Promise<Record<string, unkn
     arguments: cmd.registeredArguments.map((a) => ({ name: a.name(), required: a.required, variadic: a.variadic, help: a.description })),
     flags: cmd.options.filter((o) => !o.hidden).map(flagSchema),
     cloud: { actions: allActions(c), always: c.cloud.always, ...(c.cloud.when ? { byFlag: c.cloud.when } : {}) },
-    kubernetes: c.kubernetes, risk: c.risk, ...(c.waits ? { waits: c.waits } : {}), converges: c.converges,
+    kubernetes: c.kubernetes, ...(c.kubernetesByFlag ? { kubernetesByFlag: c.kubernetesByFlag } : {}), risk: c.risk, ...(c.waits ? { waits: c.waits } : {}), converges: c.converges,
     exitCodes: { 0: 'success', 1: 'the operation failed', 2: 'bad input or usage (nothing was changed)', 130: 'interrupted (run the same command again to finish)' },
     docs: docsPage(entry.path), examples: entry.examples,
   };

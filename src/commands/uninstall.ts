@@ -4,7 +4,7 @@ import type { AddonUninstallResult } from '../steps/addon/uninstall.js';
 import { ADDON } from '../steps/addon/constants.js';
 import { defineCommand, flag, read } from './define.js';
 import { drainFlags, drainOptions, FORCE_REMOVE_HELP, renderDrain } from './drain.js';
-import { LOCK_ACCESS } from './contract.js';
+import { VNODE_ACCESS } from './contract.js';
 
 function renderController(r: AddonUninstallResult, dryRun: boolean): string[] {
   if (!r.found && !r.deregistered && !r.wouldDelete?.length && !r.registrationKept) return [];
@@ -80,7 +80,10 @@ export default defineCommand({
   contract: {
     cloud: { always: ['eci:DescribeVirtualNodes', 'eci:DescribeContainerGroups', 'eci:DeleteVirtualNode', 'cs:DescribeClusterDetail', 'cs:GetClusterAddonInstance', 'cs:UnInstallClusterAddons',
       'cs:DescribeTaskInfo'], when: { '--deregister': ['cs:DeleteCluster'], '--cleanup-orphans': ['eci:DeleteContainerGroup'], '--force': ['eci:DeleteContainerGroup'] } },
-    kubernetes: [LOCK_ACCESS, { group: '*', resources: ['*'], verbs: ['*'] }],
+    // the add-on route applies whatever the agent manifest holds (Alibaba's): with --mode addon, any object
+    kubernetes: VNODE_ACCESS,
+    // the add-on's agent objects, whatever its manifest held
+    kubernetesByFlag: { '--deregister': [{ group: '*', resources: ['*'], verbs: ['get', 'list', 'delete'] }] },
     risk: 'delete-or-bill',
     waits: 'the evicted pods\' instances released, the VNode deleted',
     converges: true,

@@ -164,6 +164,23 @@ describe('every command under exactly the policy it declares (real control plane
       assert.equal(r.code, 0, `vnode ${args.join(' ')} under its ClusterRole:\n${r.stderr}`);
       assert.doesNotMatch(r.stderr, /forbidden/i);
     }
+    // a mutating command: install and uninstall of a VNode under exactly the access install declares (its --mode addon adds more)
+    const schema = JSON.parse((await vk(['schema', 'install', '-o', 'json'])).stdout) as { kubernetes: { group: string; resources: string[]; verbs: string[] }[] };
+    const name = 'op-install';
+    await admin.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name },
+      rules: schema.kubernetes.map((r) => ({ apiGroups: [r.group], resources: r.resources, verbs: r.verbs })) } as KubeObject);
+    await admin.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: 'default' } } as KubeObject);
+    await admin.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: 'default' }] } as KubeObject);
+    const opFile = path.join(cp.workDir, `${name}.kubeconfig`);
+    writeFileSync(opFile, (await serviceAccountKubeConfig(kc, 'default', name, { seconds: 3600 })).exportConfig());
+    for (const args of [['install', '--vswitch', VSW, '--security-group', SG, '--name', 'k8s-op'], ['install', '--vswitch', VSW, '--security-group', SG, '--name', 'k8s-op-b', '--bootstrap'],
+      ['uninstall', 'k8s-op', 'k8s-op-b', '--drain', '--yes']]) {
+      const r = await runVnode(['--kubeconfig', opFile, ...args], { cwd: cp.workDir, env: emu.env() });
+      assert.equal(r.code, 0, `vnode ${args.join(' ')} under install's declared access:\n${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /forbidden/i);
+    }
+
     const short = await asRole('cost', 'pods');
     const denied = await runVnode(['--kubeconfig', short, 'cost'], { cwd: cp.workDir, env: emu.env() });
     assert.equal(denied.code, 1, denied.stderr);

@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import { usageError } from '../../errors.js';
 import { actionsOf } from '../../steps/ram/ram.js';
-import { allActions, policyOf, rulesOf, type Contract } from '../contract.js';
+import { allAccess, allActions, policyOf, rulesOf, type Contract } from '../contract.js';
 import { defineCommand, flag, read } from '../define.js';
 import { commands } from '../registry.js';
 
@@ -42,7 +42,7 @@ export default defineCommand({
       const role = {
         apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole',
         metadata: { name: o.for !== undefined ? `vnode-operator-${chosen.map((c) => c.replace(/\s+/g, '-')).join('-')}`.slice(0, 253) : 'vnode-operator', labels: { 'app.kubernetes.io/managed-by': 'vnode' } },
-        rules: rulesOf(chosen.flatMap((c) => all.get(c)!.kubernetes)).map((r) => ({ apiGroups: [r.group], resources: r.resources, verbs: r.verbs })),
+        rules: rulesOf(chosen.flatMap((c) => allAccess(all.get(c)!))).map((r) => ({ apiGroups: [r.group], resources: r.resources, verbs: r.verbs })),
       };
       ctx.out.result(role, () => `# what ${label} need of Kubernetes\n${stringify(role)}`);
       return;
