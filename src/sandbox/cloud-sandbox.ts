@@ -29,11 +29,27 @@ export interface SandboxCloudOptions {
   account?: AccountKind;
 }
 
-/** Runs each stop in turn, each in its own try: one part's failure never keeps the next running. */
+/** How long one part may take to stop before the next is stopped anyway. */
+export const STOP_PART_MS = 30_000;
+
+/**
+ * Runs each stop in turn, each in its own try: one part's failure never keeps the next running, nor does one that
+ * hangs (waiting on a call the next part's stop would end): after STOP_PART_MS the next one goes on.
+ */
 export async function stopEach(stops: (() => Promise<unknown> | undefined)[], log?: (m: string) => void): Promise<void> {
   let first: unknown;
   for (const stop of stops) {
-    try { await stop(); } catch (e) { log?.(`stopping: ${e instanceof Error ? e.message : String(e)}`); first ??= e; }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // a part that hangs is said and passed over, not failed: what it waits on ends with the parts stopped after it
+      const late = new Promise<void>((resolve) => { timer = setTimeout(() => { log?.(`stopping: a part did not stop within ${STOP_PART_MS / 1000} s; going on`); resolve(); }, STOP_PART_MS); });
+      await Promise.race([stop(), late]);
+    } catch (e) {
+      log?.(`stopping: ${e instanceof Error ? e.message : String(e)}`);
+      first ??= e;
+    } finally {
+      clearTimeout(timer);
+    }
   }
   if (first !== undefined) throw first;
 }
