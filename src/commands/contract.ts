@@ -98,3 +98,43 @@ export const VNODE_ACCESS: Access[] = [
   { group: 'coordination.k8s.io', resources: ['leases'], verbs: WRITE },
   { group: 'authorization.k8s.io', resources: ['selfsubjectaccessreviews'], verbs: ['create'] },
 ];
+
+/** Reading what label-based scheduling consists of: the webhook, its server and Secret, Selectors, the add-on's eci-profile. */
+export const SCHEDULING_READ: Access[] = [
+  { group: '', resources: ['namespaces', 'nodes', 'configmaps', 'secrets', 'services'], verbs: READ },
+  { group: 'apps', resources: ['deployments'], verbs: READ },
+  { group: 'admissionregistration.k8s.io', resources: ['mutatingwebhookconfigurations'], verbs: READ },
+  { group: 'apiextensions.k8s.io', resources: ['customresourcedefinitions'], verbs: READ },
+  { group: 'eci.aliyun.com', resources: ['selectors'], verbs: READ },
+];
+
+/** Adding or removing a selector: a Selector (and its webhook entry), or an entry of the add-on's eci-profile ConfigMap. */
+export const SELECTOR_ACCESS: Access[] = [
+  LOCK_ACCESS, ...SCHEDULING_READ,
+  { group: '', resources: ['configmaps'], verbs: ['patch', 'update'] },
+  { group: 'admissionregistration.k8s.io', resources: ['mutatingwebhookconfigurations'], verbs: ['patch', 'update'] },
+  { group: 'eci.aliyun.com', resources: ['selectors'], verbs: WRITE },
+];
+
+/**
+ * Enabling or disabling label-based scheduling: the Selector CRD, the webhook, its server (ServiceAccount, ClusterRole
+ * and binding: bind and escalate, as the server's rights are granted, not held), Secret, code, Deployment, Service,
+ * the rollout it waits for, and the namespace labels.
+ */
+export const SCHEDULING_ACCESS: Access[] = [
+  LOCK_ACCESS, ...SCHEDULING_READ,
+  { group: '', resources: ['namespaces'], verbs: ['patch'] },
+  { group: '', resources: ['serviceaccounts', 'secrets', 'configmaps', 'services'], verbs: WRITE },
+  { group: '', resources: ['pods', 'events'], verbs: READ },
+  { group: 'apps', resources: ['deployments'], verbs: WRITE },
+  { group: 'apps', resources: ['replicasets'], verbs: READ },
+  { group: 'rbac.authorization.k8s.io', resources: ['clusterroles', 'clusterrolebindings'], verbs: [...WRITE, 'bind', 'escalate'] },
+  { group: 'admissionregistration.k8s.io', resources: ['mutatingwebhookconfigurations'], verbs: WRITE },
+  { group: 'apiextensions.k8s.io', resources: ['customresourcedefinitions'], verbs: WRITE },
+];
+
+/**
+ * Alibaba's agent manifest (the registered cluster's): its content is Alibaba's and binds cluster-admin to its agent,
+ * which only a holder of every right may grant. Applying or deleting it needs what cluster-admin has.
+ */
+export const AGENT_MANIFEST_ACCESS: Access[] = [{ group: '*', resources: ['*'], verbs: ['*'] }];

@@ -1,7 +1,7 @@
 import { defineCommand, flag, read } from './define.js';
 import type { DoctorResult } from '../steps/doctor/doctor.js';
 import { table } from './status.js';
-import { READ } from './contract.js';
+import { LOCK_ACCESS, READ } from './contract.js';
 
 function render(r: DoctorResult, color: (s: string, status: string) => string): string {
   const rows = r.checks.map((c) => [color(c.status, c.status), c.check, c.target || '-', c.message]);
@@ -27,7 +27,8 @@ export default defineCommand({
       'ecs:DescribeSecurityGroups', 'cs:DescribeClustersForRegion',
       'cs:CheckServiceRole', 'cs:DescribeClusterDetail', 'cs:GetClusterAddonInstance', 'cs:ListAddons', 'cs:DescribeAddon', 'ram:ListPoliciesForUser'], when: { '--fix': [] } },
     kubernetes: [{ group: '*', resources: ['*'], verbs: READ }, { group: 'authorization.k8s.io', resources: ['selfsubjectaccessreviews'], verbs: ['create'] }],
-    risk: 'read',
+    kubernetesByFlag: { '--fix': [LOCK_ACCESS, { group: 'apps', resources: ['daemonsets'], verbs: ['patch', 'update'] }] },
+    risk: { always: 'read', when: { '--fix': 'change' } },
     converges: true,
   },
   async run(ctx, o, args) {

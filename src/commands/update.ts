@@ -8,7 +8,7 @@ import { defineCommand, flag, read } from './define.js';
 import { drainFlags, drainOptions, FORCE_REMOVE_HELP, renderDrain } from './drain.js';
 import { durationFlag, securityGroupFlag, vswitchFlag } from './flags.js';
 import { parseClusterDns, parseClusterDomain, parseCustomResources, parseTags, parseTaint } from './vnode-flags.js';
-import { LOCK_ACCESS } from './contract.js';
+import { VNODE_ACCESS } from './contract.js';
 
 function render(r: UpdateResult): string {
   if (r.changes.length === 0) return `Virtual node ${r.name} already has these settings; nothing changed.`;
@@ -81,7 +81,7 @@ export default defineCommand({
     cloud: { always: ['eci:DescribeVirtualNodes', 'eci:UpdateVirtualNode', 'vpc:DescribeVSwitches', 'ecs:DescribeSecurityGroups', 'ecs:DescribeSecurityGroupAttribute', 'eci:DescribeRegions'], when: { '--recreate': ['eci:CreateVirtualNode',
       'eci:DeleteVirtualNode', 'eci:DescribeContainerGroups', 'eci:DeleteContainerGroup', 'ram:GetRole', 'ram:CreateServiceLinkedRole'], 'ack-virtual-node': ['cs:DescribeClusterDetail', 'cs:GetClusterAddonInstance', 'cs:ListAddons',
       'cs:DescribeAddon', 'cs:UpgradeK8sComponents', 'cs:UpgradeClusterAddons', 'cs:DescribeTaskInfo'] } },
-    kubernetes: [LOCK_ACCESS, { group: '*', resources: ['*'], verbs: ['*'] }],
+    kubernetes: VNODE_ACCESS,
     risk: { always: 'change', when: { '--vswitch': 'delete-or-bill', '--security-group': 'delete-or-bill', '--taint': 'delete-or-bill', '--bootstrap': 'delete-or-bill', '--recreate': 'delete-or-bill' } },
     waits: 'a replacement Ready, the old node drained',
     converges: true,

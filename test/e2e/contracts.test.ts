@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { after, before, describe, it } from 'node:test';
@@ -185,6 +185,81 @@ describe('every command under exactly the policy it declares (real control plane
     const denied = await runVnode(['--kubeconfig', short, 'cost'], { cwd: cp.workDir, env: emu.env() });
     assert.equal(denied.code, 1, denied.stderr);
     assert.match(denied.stderr, /pods is forbidden/);
+  });
+
+  it('label-based scheduling and update: enable, serve, add, list, status, remove, disable and update, each as a ServiceAccount bound to exactly what it declares', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(cp.kubeconfig);
+    /** A kubeconfig of a ServiceAccount bound to the ClusterRole `--for command --kubernetes` prints, with every flag's access. */
+    const files = new Map<string, string>();
+    const bound = async (command: string, drop?: string): Promise<string> => {
+      if (!drop && files.has(command)) return files.get(command)!;
+      const printed = await vk(['ram', 'operator-policy', '--for', command, '--kubernetes', '-o', 'json']);
+      assert.equal(printed.code, 0, printed.stderr);
+      const role = JSON.parse(printed.stdout) as KubeObject;
+      const sa = `sched-${command.replace(/\s+/g, '-')}${drop ? '-short' : ''}`;
+      role.metadata.name = sa;
+      const rules = role.rules as { resources: string[] }[];
+      if (drop) role.rules = rules.map((r) => ({ ...r, resources: r.resources.filter((x) => x !== drop) })).filter((r) => r.resources.length > 0);
+      await admin.create(role);
+      await admin.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: 'default' } } as KubeObject);
+      await admin.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: sa },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: 'default' }] } as KubeObject);
+      const file = path.join(cp.workDir, `${sa}.kubeconfig`);
+      writeFileSync(file, (await serviceAccountKubeConfig(kc, 'default', sa, { seconds: 3600 })).exportConfig());
+      if (!drop) files.set(command, file);
+      return file;
+    };
+    const as = async (command: string, args: string[], signal?: AbortSignal): Promise<RunResult> => {
+      const r = await runVnode(['--kubeconfig', await bound(command), ...args], { cwd: cp.workDir, env: emu.env(), ...(signal ? { signal } : {}) });
+      if (!signal) {
+        assert.equal(r.code, 0, `vnode ${args.join(' ')} under the access ${command} declares:\n${r.stdout}\n${r.stderr}`);
+        assert.doesNotMatch(r.stderr, /forbidden/i);
+      }
+      return r;
+    };
+    assert.equal((await vk(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'sched'])).code, 0);
+    await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'burst' } } as KubeObject);
+    const port = 18000 + Math.floor(Math.random() * 2000);
+    await as('scheduling enable', ['scheduling', 'enable', '--mode', 'vnode', '--namespace', 'burst', '--webhook-url', `https://127.0.0.1:${port}`]);
+    const tls = await admin.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'vnode-scheduling-tls' });
+    const dir = path.join(cp.workDir, 'sched-tls');
+    mkdirSync(dir, { recursive: true });
+    for (const f of ['tls.crt', 'tls.key']) writeFileSync(path.join(dir, f), Buffer.from(tls!.data[f]!, 'base64'));
+    const stop = new AbortController();
+    const serving = as('scheduling serve', ['scheduling', 'serve', '--tls-dir', dir, '--port', String(port), '--listen', '127.0.0.1', '--mode', 'vnode'], stop.signal);
+    try {
+      await as('scheduling add', ['scheduling', 'add', 'web', '--pod-selector', 'app=web', '--policy', 'virtual-node-only']);
+      const pod = (name: string, labels: Record<string, string>, namespace = 'default'): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels },
+        spec: { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'nginx' }] } } as KubeObject);
+      // the server (under its own declared access) admits them: the Selector's pod and a pod of the labelled namespace go to the VNode
+      for (const [p, ns] of [[pod('web-1', { app: 'web' }), 'default'], [pod('in-burst', {}, 'burst'), 'burst']] as const) {
+        const made = await until(`${p.metadata.name} admitted by the server`, async () => {
+          await admin.delete({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: p.metadata.name }).catch(() => undefined);
+          await admin.create(p);
+          const o = await admin.get<KubeObject & { spec: { tolerations?: { key?: string }[] } }>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: p.metadata.name });
+          return (o?.spec.tolerations ?? []).some((t) => t.key === 'k8s.aliyun.com/vnode') && o;
+        }, 30_000);
+        assert.ok(made);
+      }
+      assert.match((await as('scheduling list', ['scheduling', 'list'])).stdout, /web/);
+      assert.match((await as('scheduling status', ['scheduling', 'status'])).stdout, /Webhook:\s+enabled/);
+      await as('scheduling remove', ['scheduling', 'remove', 'web']);
+    } finally {
+      stop.abort();
+      await serving;
+    }
+    await as('scheduling disable', ['scheduling', 'disable']);
+    // a rule taken away: enable is forbidden what it declared
+    const short = await runVnode(['--kubeconfig', await bound('scheduling enable', 'customresourcedefinitions'), 'scheduling', 'enable', '--mode', 'vnode', '--webhook-url', `https://127.0.0.1:${port}`],
+      { cwd: cp.workDir, env: emu.env() });
+    assert.equal(short.code, 1, short.stderr);
+    assert.match(short.stderr, /customresourcedefinitions.* is forbidden/);
+    assert.equal(await admin.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', name: 'vnode-scheduling' }), undefined);
+    await as('update', ['update', 'sched', '--tag', 'team=k8s', '--yes']);
+    await as('update', ['update', 'sched', '--recreate', '--force', '--yes']);
+    await as('doctor', ['doctor', '--fix']);
+    await as('uninstall', ['uninstall', 'sched', '--drain', '--yes']);
   });
 
   it('the commands that declare no cloud action call none', async () => {

@@ -3,7 +3,7 @@ import { defineCommand, flag, read } from '../define.js';
 import { durationFlag, securityGroupFlag, vswitchFlag } from '../flags.js';
 import type { Context } from '../../context.js';
 import { usageError } from '../../errors.js';
-import { LOCK_ACCESS } from '../contract.js';
+import { AGENT_MANIFEST_ACCESS, LOCK_ACCESS } from '../contract.js';
 
 /** --agent-manifest FILE (or - for stdin), read and checked before anything else happens. */
 export async function readAgentManifest(ctx: Context, raw: unknown): Promise<string | undefined> {
@@ -52,7 +52,7 @@ export default defineCommand({
   contract: {
     cloud: { always: ['cs:DescribeClustersForRegion', 'cs:CheckServiceRole', 'vpc:DescribeVSwitches', 'ecs:DescribeSecurityGroups', 'ecs:DescribeSecurityGroupAttribute', 'cs:CreateCluster', 'cs:DescribeClusterDetail',
       'cs:DescribeExternalAgent', 'cs:DeleteCluster'], when: { '--activate-ack': ['cs:OpenAckService'] } },
-    kubernetes: [LOCK_ACCESS, { group: '*', resources: ['*'], verbs: ['*'] }],
+    kubernetes: [LOCK_ACCESS, ...AGENT_MANIFEST_ACCESS],
     risk: 'delete-or-bill',
     waits: 'the registration to be running (its agent connected)',
     converges: true,

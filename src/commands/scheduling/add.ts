@@ -2,7 +2,7 @@ import { usageError } from '../../errors.js';
 import { POLICY_FLAGS } from '../../steps/scheduling/policy.js';
 import { applySelector, parsePairs, type SelectorChange } from '../../steps/scheduling/selectors.js';
 import { defineCommand, flag, read } from '../define.js';
-import { LOCK_ACCESS } from '../contract.js';
+import { SELECTOR_ACCESS } from '../contract.js';
 
 export function renderChange(r: SelectorChange & { engine: 'addon' | 'vnode' }): string {
   const pre = r.dryRun ? '(dry run) ' : '';
@@ -43,7 +43,7 @@ export default defineCommand({
   mutates: true,
   contract: {
     cloud: { always: [] },
-    kubernetes: [LOCK_ACCESS, { group: '*', resources: ['*'], verbs: ['*'] }],
+    kubernetes: SELECTOR_ACCESS,
     risk: 'change',
     converges: true,
   },

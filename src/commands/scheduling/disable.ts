@@ -1,7 +1,7 @@
 import { defineCommand, flag } from '../define.js';
 import { parseNamespaces } from '../flags.js';
 import type { DisableResult } from '../../steps/scheduling/scheduling.js';
-import { LOCK_ACCESS } from '../contract.js';
+import { SCHEDULING_ACCESS } from '../contract.js';
 
 function render(r: DisableResult, partial: boolean): string {
   const pre = r.dryRun ? '(dry run) ' : '';
@@ -25,7 +25,7 @@ export default defineCommand({
   mutates: true,
   contract: {
     cloud: { always: [] },
-    kubernetes: [LOCK_ACCESS, { group: '*', resources: ['*'], verbs: ['*'] }],
+    kubernetes: SCHEDULING_ACCESS,
     risk: 'change',
     converges: true,
   },

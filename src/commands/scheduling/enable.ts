@@ -3,7 +3,7 @@ import type { EnableResult } from '../../steps/scheduling/scheduling.js';
 import { DEFAULT_IMAGE, DEFAULT_REPLICAS, type Endpoint } from '../../steps/scheduling/webhook.js';
 import { defineCommand, flag, read } from '../define.js';
 import { durationFlag, parseImage, parseNamespaces } from '../flags.js';
-import { LOCK_ACCESS } from '../contract.js';
+import { SCHEDULING_ACCESS } from '../contract.js';
 
 export function parseEndpoint(raw: unknown): Endpoint {
   if (raw === undefined || raw === '') return { kind: 'service' };
@@ -53,7 +53,7 @@ export default defineCommand({
   mutates: true,
   contract: {
     cloud: { always: [] },
-    kubernetes: [LOCK_ACCESS, { group: '*', resources: ['*'], verbs: ['*'] }],
+    kubernetes: SCHEDULING_ACCESS,
     risk: 'change',
     waits: 'the scheduling server\'s Deployment available',
     converges: true,

@@ -2,14 +2,14 @@ import type { Command } from 'commander';
 import { selectorRows } from '../../steps/scheduling/selectors.js';
 import type { CommandModule } from '../registry.js';
 import { table } from '../status.js';
-import { READ } from '../contract.js';
+import { SCHEDULING_READ } from '../contract.js';
 
 const pairs = (m: Record<string, string> | null | undefined): string => Object.entries(m ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '-';
 
 const command: CommandModule = {
   contract: {
     cloud: { always: [] },
-    kubernetes: [{ group: '*', resources: ['*'], verbs: READ }],
+    kubernetes: SCHEDULING_READ,
     risk: 'read',
     converges: true,
   },

@@ -1,7 +1,7 @@
 import { defineCommand } from '../define.js';
 import { deleteSelector } from '../../steps/scheduling/selectors.js';
 import { renderChange } from './add.js';
-import { LOCK_ACCESS } from '../contract.js';
+import { SELECTOR_ACCESS } from '../contract.js';
 
 export default defineCommand({
   description: 'Remove a selector vnode added (a Selector, or an entry of the ack-virtual-node add-on\'s eci-profile). One that is already gone is success.',
@@ -10,7 +10,7 @@ export default defineCommand({
   mutates: true,
   contract: {
     cloud: { always: [] },
-    kubernetes: [LOCK_ACCESS, { group: '*', resources: ['*'], verbs: ['*'] }],
+    kubernetes: SELECTOR_ACCESS,
     risk: 'change',
     converges: true,
   },

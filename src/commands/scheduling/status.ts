@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { SchedulingStatus } from '../../steps/scheduling/scheduling.js';
 import type { CommandModule } from '../registry.js';
 import { table } from '../status.js';
-import { READ } from '../contract.js';
+import { READ, SCHEDULING_READ } from '../contract.js';
 
 function render(s: SchedulingStatus & { engine: string }): string {
   const lines = [
@@ -20,7 +20,7 @@ function render(s: SchedulingStatus & { engine: string }): string {
 const command: CommandModule = {
   contract: {
     cloud: { always: [] },
-    kubernetes: [{ group: '*', resources: ['*'], verbs: READ }],
+    kubernetes: [...SCHEDULING_READ, { group: '', resources: ['pods', 'events'], verbs: READ }],
     risk: 'read',
     converges: true,
   },
