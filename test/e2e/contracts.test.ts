@@ -221,6 +221,7 @@ describe('every command under exactly the policy it declares (real control plane
     assert.equal((await vk(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'sched'])).code, 0);
     await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'burst' } } as KubeObject);
     const port = 18000 + Math.floor(Math.random() * 2000);
+    const cloudFrom = emu.calls.length;
     await as('scheduling enable', ['scheduling', 'enable', '--mode', 'vnode', '--namespace', 'burst', '--webhook-url', `https://127.0.0.1:${port}`]);
     const tls = await admin.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'vnode-scheduling-tls' });
     const dir = path.join(cp.workDir, 'sched-tls');
@@ -250,6 +251,7 @@ describe('every command under exactly the policy it declares (real control plane
       await serving;
     }
     await as('scheduling disable', ['scheduling', 'disable']);
+    assert.deepEqual(emu.calls.slice(cloudFrom).map((c) => c.action), [], 'label-based scheduling declares no cloud action and calls none');
     // a rule taken away: enable is forbidden what it declared
     const short = await runVnode(['--kubeconfig', await bound('scheduling enable', 'customresourcedefinitions'), 'scheduling', 'enable', '--mode', 'vnode', '--webhook-url', `https://127.0.0.1:${port}`],
       { cwd: cp.workDir, env: emu.env() });
