@@ -216,7 +216,7 @@ export class ControllerSimulator {
         const p = profile.current;
         const vSwitchId = this.vSwitchesOf(p).find((v) => v.zoneId === zone)?.id;
         if (!vSwitchId) throw new Error(`eci-profile names no vSwitch in zone ${zone}`);
-        const spec = podSpec(pod.metadata?.annotations);
+        const spec = podSpec(pod as Parameters<typeof podSpec>[0]);
         const req = new eciSdk.CreateContainerGroupRequest({
           regionId: region, containerGroupName: `${ns}-${name}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 128).replace(/^-+|-+$/g, ''),
           securityGroupId: p.securityGroupId, vSwitchId, resourceGroupId: p.resourceGroupId || undefined,

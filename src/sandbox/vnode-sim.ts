@@ -216,7 +216,7 @@ export class VirtualNodeSimulator {
             id: randomId('eci-', 20), name: `${ns}-${name}`.slice(0, 128), status: 'Running', regionId: v.regionId, zoneId: v.zoneId,
             vSwitchId: v.vSwitchIds[0]!, securityGroupId: v.securityGroupId, creationTime: iso(new Date()),
             intranetIp: allocateIp(state, v.vSwitchIds.find((s) => state.data.vswitches.some((w) => w.id === s && w.zoneId === v.zoneId)) ?? v.vSwitchIds[0]!),
-            ...podSpec(pod.metadata?.annotations),
+            ...podSpec(pod as Parameters<typeof podSpec>[0]),
             virtualNodeId: v.id,
             tags: [
               { Key: 'ClusterName', Value: v.tags.find((t) => t.Key === 'vnode-cluster')?.Value ?? 'kubernetes' },

@@ -236,9 +236,9 @@ describe('every command under exactly the policy it declares (real control plane
       // the server (under its own declared access) admits them: the Selector's pod and a pod of the labelled namespace go to the VNode
       for (const [p, ns] of [[pod('web-1', { app: 'web' }), 'default'], [pod('in-burst', {}, 'burst'), 'burst']] as const) {
         const made = await until(`${p.metadata.name} admitted by the server`, async () => {
-          await admin.delete({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: p.metadata.name }).catch(() => undefined);
+          await admin.delete({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: p.metadata.name! }).catch(() => undefined);
           await admin.create(p);
-          const o = await admin.get<KubeObject & { spec: { tolerations?: { key?: string }[] } }>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: p.metadata.name });
+          const o = await admin.get<KubeObject & { spec: { tolerations?: { key?: string }[] } }>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: p.metadata.name! });
           return (o?.spec.tolerations ?? []).some((t) => t.key === 'k8s.aliyun.com/vnode') && o;
         }, 30_000);
         assert.ok(made);

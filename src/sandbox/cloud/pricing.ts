@@ -20,11 +20,29 @@ export const INSTANCE_TYPES: Record<string, { cpu: number; memory: number }> = {
   'ecs.g6.xlarge': { cpu: 4, memory: 16 }, 'ecs.r6.large': { cpu: 2, memory: 16 }, 'ecs.gn6i-c4g1.xlarge': { cpu: 4, memory: 15 },
 };
 
-/** The vCPU/memory specs ECI offers: 2 or 4 GiB per vCPU below 1 vCPU, 2, 4 or 8 from 1 vCPU up. */
-export function offeredSpec(cpu: number, memory: number): boolean {
-  const cpus = [0.25, 0.5, 1, 2, 4, 8, 12, 16, 24, 32, 52, 64];
-  if (!cpus.includes(cpu)) return false;
-  return (cpu < 1 ? [2, 4] : [2, 4, 8]).some((r) => Math.abs(memory - cpu * r) < 1e-9);
+/**
+ * The vCPU/memory specs ECI offers, as its page tables them (GiB by vCPU): in every region, and in some regions only
+ * (cn-hangzhou among them, the sandbox's region; never as spot).
+ */
+const EVERY_REGION: Record<number, number[]> = {
+  0.25: [0.5, 1], 0.5: [1, 2], 1: [2, 4, 8], 2: [1, 2, 4, 8, 16], 4: [2, 4, 8, 16, 32], 8: [4, 8, 16, 32, 64], 12: [12, 24, 48, 96],
+  16: [16, 32, 64, 128], 24: [24, 48, 96, 192], 32: [32, 64, 128, 256], 52: [96, 192, 384], 64: [128, 256, 512],
+};
+const range2 = (a: number, b: number): number[] => Array.from({ length: (b - a) / 2 + 1 }, (_, i) => a + i * 2);
+const SOME_REGIONS: Record<number, number[]> = {
+  2: [6, 10, 12, 14], 4: [6, 10, 12, 14, 18, 20, 22, 24, 26, 28, 30], 6: range2(6, 48), 8: range2(10, 62).filter((g) => g !== 16 && g !== 32),
+};
+
+export function offeredSpec(cpu: number, memory: number, spot = false): boolean {
+  const has = (t: Record<number, number[]>): boolean => (t[cpu] ?? []).some((g) => Math.abs(g - memory) < 1e-9);
+  return has(EVERY_REGION) || (!spot && has(SOME_REGIONS));
+}
+
+/** Documented: a request that is not a spec runs as the nearest spec with at least its vCPU and memory (7/13 -> 8/14). */
+export function specFor(cpu: number, memory: number): { cpu: number; memory: number } | undefined {
+  const all = [EVERY_REGION, SOME_REGIONS].flatMap((t) => Object.entries(t).flatMap(([c, gs]) => gs.map((g) => ({ cpu: Number(c), memory: g }))));
+  // ASSUMPTION: "nearest" as fewest vCPU first, then least memory (the documented example agrees)
+  return all.filter((x) => x.cpu >= cpu && x.memory >= memory).sort((a, b) => a.cpu - b.cpu || a.memory - b.memory)[0];
 }
 
 /** The spot price's share of the list price, by zone (the emulator's: real spot prices move with stock). */
@@ -57,7 +75,7 @@ export function priceAnswer(ctx: CallContext, zones: string[]): Record<string, u
     cpu = Number(cpuRaw);
     memory = Number(memRaw);
     // ASSUMPTION: the code of a spec ECI does not offer
-    if (!offeredSpec(cpu, memory)) throw new ApiError(400, 'InvalidParameter.CpuOrMemory', `The specified spec ${cpuRaw} vCPU / ${memRaw} GiB is not offered.`);
+    if (!offeredSpec(cpu, memory, (str(ctx, 'SpotStrategy') ?? 'NoSpot') !== 'NoSpot')) throw new ApiError(400, 'InvalidParameter.CpuOrMemory', `The specified spec ${cpuRaw} vCPU / ${memRaw} GiB is not offered.`);
   }
   const zone = str(ctx, 'ZoneId');
   if (zone && !zones.includes(zone)) throw invalid('ZoneId', `zone ${zone} is not one of ${zones.join(', ')}`);
@@ -92,18 +110,44 @@ export function priceAnswer(ctx: CallContext, zones: string[]): Record<string, u
   };
 }
 
+/** Kubernetes quantities as ECI reads a container's resources: vCPU, or GiB. */
+function amount(q: string | undefined, memory: boolean): number {
+  if (q === undefined) return 0;
+  const m = /^(\d+(?:\.\d+)?)(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q.trim());
+  if (!m) return 0;
+  const units: Record<string, number> = memory
+    ? { '': 1 / 2 ** 30, Ki: 1 / 2 ** 20, Mi: 1 / 2 ** 10, Gi: 1, Ti: 2 ** 10, k: 1e3 / 2 ** 30, M: 1e6 / 2 ** 30, G: 1e9 / 2 ** 30, T: 1e12 / 2 ** 30, m: 1e-3 / 2 ** 30 }
+    : { '': 1, m: 1e-3 };
+  return Number(m[1]) * (units[m[2] ?? ''] ?? 0);
+}
+
+interface PodResources { metadata?: { annotations?: Record<string, string> | undefined }; spec?: { containers?: { resources?: { limits?: Record<string, string>; requests?: Record<string, string> } }[] } }
+
 /**
- * The spec a pod asks ECI for, by the documented pod annotations: k8s.aliyun.com/eci-use-specs ("2-4Gi", or an
- * instance type such as ecs.c6.large; the first one), k8s.aliyun.com/eci-spot-strategy; 2 vCPU / 4 GiB otherwise.
+ * The spec ECI creates a pod's instance as, by the documented rules: k8s.aliyun.com/eci-use-specs ("2-4Gi", or an
+ * instance type such as ecs.c6.large; the first one) wins; else the containers' limits, or their requests where
+ * there are no limits, summed and rounded up to an offered spec; 2 vCPU / 4 GiB when none is set.
+ * k8s.aliyun.com/eci-spot-strategy and k8s.aliyun.com/eci-compute-category as documented.
  */
-export function podSpec(annotations: Record<string, string> | undefined): { cpu: number; memory: number; instanceType?: string; spotStrategy?: string; computeCategory?: string } {
+export function podSpec(pod: PodResources): { cpu: number; memory: number; instanceType?: string; spotStrategy?: string; computeCategory?: string } {
+  const annotations = pod.metadata?.annotations;
   const specs = (annotations?.['k8s.aliyun.com/eci-use-specs'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const spot = annotations?.['k8s.aliyun.com/eci-spot-strategy'];
   const first = specs[0];
   const base = ((): { cpu: number; memory: number; instanceType?: string } => {
     if (first && INSTANCE_TYPES[first]) return { ...INSTANCE_TYPES[first]!, instanceType: first };
     const m = first ? /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)Gi$/.exec(first) : null;
-    return m ? { cpu: Number(m[1]), memory: Number(m[2]) } : { cpu: 2, memory: 4 };
+    let cpu = m ? Number(m[1]) : 0;
+    let memory = m ? Number(m[2]) : 0;
+    if (!m) {
+      for (const c of pod.spec?.containers ?? []) {
+        const r = c.resources ?? {};
+        cpu += amount(r.limits?.cpu ?? r.requests?.cpu, false);
+        memory += amount(r.limits?.memory ?? r.requests?.memory, true);
+      }
+    }
+    if (cpu === 0 && memory === 0) return { cpu: 2, memory: 4 };
+    return specFor(cpu, memory) ?? { cpu, memory };
   })();
   // documented: k8s.aliyun.com/eci-compute-category lists categories in order of preference (economy, general)
   const categories = (annotations?.['k8s.aliyun.com/eci-compute-category'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
