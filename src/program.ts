@@ -92,15 +92,17 @@ Try it locally first: eval "$(vnode sandbox up)"`));
   const target = targetEntry(argv);
   for (const entry of commands) {
     let parent = program;
-    if (entry.path.length > 1) {
-      const group0 = entry.path[0]!;
-      if (!parents.has(group0)) {
-        const group = program.command(group0).description(groups.find((g) => g.name === group0)?.summary ?? '');
-        const examples = commands.filter((c) => c.path[0] === group0 && !c.hidden).map((c) => c.examples[0]).filter((e): e is string => Boolean(e)).slice(0, 4);
-        group.addHelpText('after', named(`\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}\n\nDocs: ${docsPage([group0])} (in vnode's package)`));
-        parents.set(group0, group);
+    // a group per prefix (`scheduling`, `scheduling limit`)
+    for (let depth = 1; depth < entry.path.length; depth++) {
+      const prefix = entry.path.slice(0, depth);
+      const key = prefix.join(' ');
+      if (!parents.has(key)) {
+        const group = parent.command(prefix[depth - 1]!).description(groups.find((g) => g.name === key)?.summary ?? '');
+        const examples = commands.filter((c) => c.path.slice(0, depth).join(' ') === key && !c.hidden).map((c) => c.examples[0]).filter((e): e is string => Boolean(e)).slice(0, 4);
+        group.addHelpText('after', named(`\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}\n\nDocs: ${docsPage(prefix)} (in vnode's package)`));
+        parents.set(key, group);
       }
-      parent = parents.get(group0)!;
+      parent = parents.get(key)!;
     }
     const cmd = parent.command(entry.path[entry.path.length - 1]!, entry.hidden ? { hidden: true } : {}).description(entry.summary);
     for (const a of entry.aliases ?? []) cmd.alias(a);

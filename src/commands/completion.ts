@@ -22,7 +22,11 @@ export async function completionTable(): Promise<CompletionTable> {
   const paths: CompletionTable['paths'] = new Map();
   const top = commands.filter((c) => !c.hidden).map((c) => c.path[0]!);
   paths.set('', { subcommands: [...new Set(top)], flags: [], nodeArgs: false });
-  for (const g of groups) paths.set(g.name, { subcommands: commands.filter((c) => c.path[0] === g.name && c.path.length > 1 && !c.hidden).map((c) => c.path[1]!), flags: [], nodeArgs: false });
+  for (const g of groups) {
+    const depth = g.name.split(' ').length;
+    const subcommands = commands.filter((c) => c.path.slice(0, depth).join(' ') === g.name && c.path.length > depth && !c.hidden).map((c) => c.path[depth]!);
+    paths.set(g.name, { subcommands: [...new Set(subcommands)], flags: [], nodeArgs: false });
+  }
   for (const entry of commands) {
     if (entry.hidden) continue;
     const cmd = new Command(entry.path.join(' '));

@@ -138,3 +138,16 @@ export const SCHEDULING_ACCESS: Access[] = [
  * which only a holder of every right may grant. Applying or deleting it needs what cluster-admin has.
  */
 export const AGENT_MANIFEST_ACCESS: Access[] = [{ group: '*', resources: ['*'], verbs: ['*'] }];
+
+/** Reading burst limits and their usage: the limits, ledger and price table (ConfigMaps), charged pods, virtual nodes. */
+export const LIMIT_READ: Access[] = [
+  { group: '', resources: ['configmaps', 'pods', 'nodes'], verbs: READ },
+];
+
+/** Setting a limit: its ConfigMap (and the price table), and the charge of pods already on virtual nodes. */
+export const LIMIT_ACCESS: Access[] = [
+  LOCK_ACCESS, ...LIMIT_READ,
+  { group: '', resources: ['configmaps'], verbs: WRITE },
+  { group: '', resources: ['pods'], verbs: ['patch'] },
+  { group: 'eci.aliyun.com', resources: ['selectors'], verbs: ['get'] },
+];

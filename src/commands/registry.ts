@@ -50,6 +50,7 @@ export const groups: GroupEntry[] = [
   { name: 'secret', summary: 'the alibaba-addon-secret that holds the addon\'s AccessKey' },
   { name: 'cluster', summary: 'this cluster\'s ACK One registration (registered cluster and agent), for the add-on' },
   { name: 'scheduling', summary: 'send pods to the virtual nodes by label or selector, or burst there when normal nodes are full' },
+  { name: 'scheduling limit', summary: 'cap what goes to ECI by vCPU, memory, pods and spend per hour, cluster-wide or per selector' },
   { name: 'config', summary: 'the ack-virtual-node add-on\'s ECI settings in eci-profile (vSwitches, security group, kube-proxy)' },
   { name: 'sandbox', summary: 'local stand-ins for Alibaba Cloud and a cluster, for trying vnode out' },
 ];
@@ -138,6 +139,30 @@ export const commands: CommandEntry[] = [
     summary: 'is label-based scheduling on, where do labelled pods go, which namespaces are labelled',
     examples: ['vnode scheduling status', 'vnode scheduling status -o json'],
     load: async () => (await import('./scheduling/status.js')).default,
+  },
+  {
+    path: ['scheduling', 'limit', 'set'],
+    summary: 'create or change a burst limit: vCPU, memory, pods and spend per hour sent to ECI, optionally by time window',
+    examples: ['vnode scheduling limit set web-cap --selector web --cpu 64 --max-hourly 20', 'vnode scheduling limit set all --pods 200 --window "Sat,Sun 00:00-24:00 UTC pods=50"'],
+    load: async () => (await import('./scheduling/limit/set.js')).default,
+  },
+  {
+    path: ['scheduling', 'limit', 'list'],
+    summary: 'each burst limit with its usage now',
+    examples: ['vnode scheduling limit list', 'vnode scheduling limit list -o json'],
+    load: async () => (await import('./scheduling/limit/list.js')).default,
+  },
+  {
+    path: ['scheduling', 'limit', 'remove'],
+    summary: 'remove a burst limit (what it held is sent as room allows)',
+    examples: ['vnode scheduling limit remove web-cap'],
+    load: async () => (await import('./scheduling/limit/remove.js')).default,
+  },
+  {
+    path: ['scheduling', 'limit', 'prices'],
+    summary: 'fetch ECI\'s prices (DescribeContainerGroupPrice) into the cluster, for spend limits',
+    examples: ['vnode scheduling limit prices'],
+    load: async () => (await import('./scheduling/limit/prices.js')).default,
   },
   {
     path: ['scheduling', 'disable'],

@@ -19,7 +19,8 @@ export default defineCommand({
   ownsInterrupt: true,
   contract: {
     cloud: { always: [] },
-    kubernetes: [{ group: '', resources: ['pods', 'nodes', 'namespaces', 'events'], verbs: [...READ, 'create', 'patch'] }, { group: 'eci.aliyun.com', resources: ['selectors'], verbs: READ }, { group: 'coordination.k8s.io',
+    kubernetes: [{ group: '', resources: ['pods', 'nodes', 'namespaces', 'events'], verbs: [...READ, 'create', 'patch'] }, { group: 'eci.aliyun.com', resources: ['selectors'], verbs: READ },
+      { group: '', resources: ['configmaps'], verbs: [...READ, 'create', 'patch'] }, { group: 'coordination.k8s.io',
       resources: ['leases'], verbs: WRITE }],
     risk: 'change',
     converges: true,

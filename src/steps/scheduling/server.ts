@@ -4,14 +4,16 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { NodeFacts, NodeTaint, PodSchedulingSpec } from '../../cluster/node-match.js';
 import type { ClusterPort, KubeObject, ListOptions, WatchEventType } from '../../cluster/port.js';
 import { pause } from '../../util/sleep.js';
+import { Limiter, type Verdict } from '../limits/limiter.js';
 import { syncEntries } from './entries.js';
-import { SCHEDULING_MODES, TARGETS, type SchedulingMode } from './mutation.js';
+import { INJECTED_ANNOTATION, SCHEDULING_MODES, TARGETS, type PatchOp, type SchedulingMode } from './mutation.js';
 import { entryProblem, HEALTH_PATH, METRICS_PATH, MUTATE_PATH } from './webhook.js';
 import { admit, BURST_LABEL, burstPatch, burstScopes, BUILT_IN_RULES, isUnschedulable, pick, ruleOf, SELECTOR_API, SELECTOR_KIND, type Rule, type SelectorObject } from './policy.js';
 
 export const SKIPPED_REASON = 'VirtualNodeNotInjected';
 export const BURST_REASON = 'BurstToVirtualNode';
 export const BAD_SELECTOR_REASON = 'SelectorNotApplied';
+export const LIMIT_REASON = 'BurstLimitReached';
 const COMPONENT = 'vnode-scheduling';
 const MAX_BODY = 3 * 1024 * 1024;
 /** The Node.js the server runs on, as Prometheus' *_info convention has it. */
@@ -142,6 +144,10 @@ export class SchedulingView {
     return ns?.metadata.labels ?? {};
   }
 
+  isVirtual(name: string): boolean {
+    return this.virtualNodes.has(name);
+  }
+
   /** The mode's registered virtual nodes, as the watch last saw them. */
   nodes(mode: SchedulingMode): NodeFacts[] {
     return [...this.virtualNodes.values()].filter((n) => TARGETS[mode].isNode(n.metadata.labels ?? {}))
@@ -202,6 +208,17 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   const abort = new AbortController();
   const view = new SchedulingView(opts.cluster, opts.log, abort.signal);
   view.start();
+  const limiter = new Limiter(opts.cluster, (n) => view.isVirtual(n), opts.log, abort.signal);
+  limiter.start();
+  // one Warning per limit and owner (or pod) a minute: a ReplicaSet retrying refused pods would repeat it
+  const told = new Map<string, number>();
+  const tellHeld = (pod: KubeObject, namespace: string, v: Verdict & { ok: false }, what: string): void => {
+    const owner = (pod.metadata.ownerReferences as { uid?: string }[] | undefined)?.[0]?.uid ?? pod.metadata.uid ?? pod.metadata.generateName ?? pod.metadata.name ?? '';
+    const key = `${v.limit}/${namespace}/${owner}`;
+    if (Date.now() - (told.get(key) ?? 0) < 60_000) return;
+    told.set(key, Date.now());
+    void opts.cluster().then((c) => recordEvent(c, pod, namespace, 'Warning', LIMIT_REASON, `${what}: ${v.message}`)).catch((e: unknown) => opts.log(`event: ${(e as Error).message}`));
+  };
 
   const review = async (mode: SchedulingMode, body: { apiVersion?: string; request?: AdmissionRequest }): Promise<Record<string, unknown>> => {
     const req = body.request;
@@ -210,6 +227,24 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     const pod = req.object;
     if (pod?.kind === 'Pod') {
       const d = admit(pod, await view.namespaceLabels(req.namespace ?? ''), view.rules(), mode, view.nodes(mode));
+      // towards ECI at admission (virtual-node-only, fair): charged to the limits in scope, or held back from ECI
+      const towards = d.rule && !d.skipped && (d.rule.policy === 'virtualNodeOnly' || d.rule.policy === 'fair') && d.patch.some((o) => o.path.startsWith('/spec/'));
+      if (towards && limiter.active) {
+        const v = await limiter.charge(pod, d.rule!.builtIn ? undefined : d.rule!.name, {
+          dryRun: Boolean(req.dryRun), effectAnnotations: d.rule!.effect.annotations,
+          addedLabels: d.patch.some((o) => o.path === '/metadata/labels'), addedAnnotations: d.patch.some((o) => o.path === '/metadata/annotations'),
+        });
+        if (v.ok) d.patch.push(...v.ops);
+        else if (d.rule!.policy === 'virtualNodeOnly') {
+          if (!req.dryRun) tellHeld(pod, req.namespace ?? '', v, 'refused (virtual-node-only)');
+          return { apiVersion: body.apiVersion ?? 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: req.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message: v.message } } };
+        } else {
+          // fair: normal nodes only while over the limit (the virtual nodes' tolerations and the injected mark left out)
+          d.patch = withoutVirtual(d.patch);
+          response.warnings = [`normal nodes only: ${v.message}`];
+          if (!req.dryRun) tellHeld(pod, req.namespace ?? '', v, 'admitted for normal nodes only (fair)');
+        }
+      }
       if (d.patch.length > 0) {
         response.patchType = 'JSONPatch';
         response.patch = Buffer.from(JSON.stringify(d.patch)).toString('base64');
@@ -228,7 +263,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     const started = performance.now();
     const url = new URL(req.url ?? '/', 'https://webhook');
     if (req.method === 'GET' && url.pathname === HEALTH_PATH) { res.writeHead(view.ready ? 200 : 503).end(view.ready ? 'ok' : 'syncing'); return; }
-    if (req.method === 'GET' && url.pathname === METRICS_PATH) { res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(timing.text() + RUNTIME_INFO); return; }
+    if (req.method === 'GET' && url.pathname === METRICS_PATH) { res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(timing.text() + RUNTIME_INFO + limiter.metrics()); return; }
     const mode = url.pathname.startsWith(MUTATE_PATH) ? url.pathname.slice(MUTATE_PATH.length) as SchedulingMode : undefined;
     if (req.method !== 'POST' || !mode || !SCHEDULING_MODES.includes(mode)) { res.writeHead(404).end(); return; }
     const chunks: Buffer[] = [];
@@ -257,14 +292,14 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => { server.off('error', reject); resolve(); });
   });
-  const burst = opts.mode ? runBurst(view, opts.mode, opts.cluster, opts.log, abort.signal) : Promise.resolve();
+  const burst = opts.mode ? runBurst(view, limiter, opts.mode, opts.cluster, opts.log, abort.signal, tellHeld) : Promise.resolve();
   return {
     port: (server.address() as AddressInfo).port,
     reload(cert, key) { server.setSecureContext({ cert, key, minVersion: 'TLSv1.2' }); },
     close: async () => {
       abort.abort();
       await new Promise<void>((resolve) => { server.close(() => resolve()); for (const c of open) c.destroy(); });
-      await Promise.all([view.stopped(), burst]);
+      await Promise.all([view.stopped(), limiter.stopped(), burst]);
     },
   };
 }
@@ -273,8 +308,63 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
  * The burst half of normal-node-prefer: unbound pods of such a Selector (marked at admission or not) that the scheduler found no node for.
  * Every replica may do it: the patch is conditional (see burstPatch), so a pod is changed once.
  */
-async function runBurst(view: SchedulingView, mode: SchedulingMode, cluster: () => Promise<ClusterPort>, log: (m: string) => void, signal: AbortSignal): Promise<void> {
+async function runBurst(view: SchedulingView, limiter: Limiter, mode: SchedulingMode, cluster: () => Promise<ClusterPort>, log: (m: string) => void, signal: AbortSignal,
+  tellHeld: (pod: KubeObject, namespace: string, v: Verdict & { ok: false }, what: string) => void): Promise<void> {
   const busy = new Set<string>();
+  const refOf = (pod: BurstPod): { apiVersion: string; kind: string; namespace: string; name: string } => ({ apiVersion: 'v1', kind: 'Pod', namespace: pod.metadata.namespace ?? '', name: pod.metadata.name ?? '' });
+  const apply = async (c: ClusterPort, pod: BurstPod, patch: PatchOp[], describe: string): Promise<void> => {
+    const ref = refOf(pod);
+    try {
+      await c.patch(ref, patch, 'json');
+    } catch (e) {
+      // another replica was first (the tested tolerations changed), or the pod is gone or bound meanwhile
+      const now = await c.get<BurstPod>(ref).catch(() => undefined);
+      if (!now || now.metadata.labels?.[BURST_LABEL] === 'done' || !isUnschedulable(now)) return;
+      throw e;
+    }
+    await recordEvent(c, pod, ref.namespace, 'Normal', BURST_REASON, `no normal node fits (Unschedulable): tolerating the virtual nodes (${describe}, policy normalNodePrefer)`);
+  };
+  // pods a limit holds, burst in the order they arrived as room frees (a pod held for a limit keeps later ones of it waiting)
+  const held = new Map<string, BurstPod>();
+  let draining = false;
+  let again = false;
+  const drainHeld = async (): Promise<void> => {
+    if (draining) { again = true; return; }
+    draining = true;
+    try {
+      do {
+        again = false;
+        const blocked = new Set<string>();
+        const order = [...held.values()].sort((a, b) => String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? ''))
+          || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
+        for (const pod of order) {
+          if (signal.aborted) return;
+          const uid = pod.metadata.uid ?? '';
+          const rule = pick(view.rules(), pod.metadata.labels ?? {}, await view.namespaceLabels(pod.metadata.namespace ?? ''));
+          const b = burstPatch(pod, rule, mode, view.nodes(mode));
+          if (!b.patch || !rule) { held.delete(uid); continue; }
+          const selector = rule.builtIn ? undefined : rule.name;
+          const limits = limiter.applicable(selector);
+          if (limits.some((l) => blocked.has(l.name))) continue;
+          const v = await limiter.charge(pod, selector, { id: uid, effectAnnotations: rule.effect.annotations, addedLabels: true });
+          if (!v.ok) {
+            if (!v.limit) { held.delete(uid); continue; }
+            for (const l of limits) blocked.add(l.name);
+            tellHeld(pod, pod.metadata.namespace ?? '', v, 'found no normal node and waits for room under the limit (normal-node-prefer)');
+            continue;
+          }
+          held.delete(uid);
+          await apply(await cluster(), pod, [...b.patch, ...v.ops], rule.describe).catch((e: unknown) => log(`burst ${pod.metadata.namespace}/${pod.metadata.name}: ${(e as Error).message}`));
+        }
+      } while (again && !signal.aborted);
+    } finally {
+      draining = false;
+    }
+  };
+  limiter.onChange(() => { if (held.size > 0) void drainHeld(); });
+  // a time window may have opened
+  const tick = setInterval(() => { if (held.size > 0) void drainHeld(); }, 10_000);
+  signal.addEventListener('abort', () => clearInterval(tick), { once: true });
   // a pod no virtual node fits stays Unschedulable and is updated again and again: say so once
   const reported = new Set<string>();
   const handle = async (pod: BurstPod): Promise<void> => {
@@ -293,15 +383,12 @@ async function runBurst(view: SchedulingView, mode: SchedulingMode, cluster: () 
         return;
       }
       if (!b.patch) return;
-      try {
-        await c.patch(ref, b.patch, 'json');
-      } catch (e) {
-        // another replica was first (the tested tolerations changed), or the pod is gone or bound meanwhile
-        const now = await c.get<BurstPod>(ref).catch(() => undefined);
-        if (!now || now.metadata.labels?.[BURST_LABEL] === 'done' || !isUnschedulable(now)) return;
-        throw e;
+      if (limiter.active && limiter.applicable(rule!.builtIn ? undefined : rule!.name).length > 0) {
+        held.set(uid, pod);
+        await drainHeld();
+        return;
       }
-      await recordEvent(c, pod, ref.namespace, 'Normal', BURST_REASON, `no normal node fits (Unschedulable): tolerating the virtual nodes (${rule!.describe}, policy normalNodePrefer)`);
+      await apply(c, pod, b.patch, rule!.describe);
     } catch (e) {
       log(`burst ${pod.metadata.namespace}/${pod.metadata.name}: ${(e as Error).message}`);
     } finally {
@@ -317,8 +404,8 @@ async function runBurst(view: SchedulingView, mode: SchedulingMode, cluster: () 
         // unbound pods, not only those marked at admission: a Selector also takes pods made before it (or while the webhook was down)
         await (await cluster()).watchList<BurstPod>('v1', 'Pod', { labelSelector, fieldSelector: 'spec.nodeName=' }, (type, pod) => {
           const uid = pod.metadata.uid ?? '';
-          if (type === 'DELETED') { reported.delete(uid); waiting.delete(uid); return; }
-          if (!isUnschedulable(pod)) { waiting.delete(uid); return; }
+          if (type === 'DELETED') { reported.delete(uid); waiting.delete(uid); held.delete(uid); return; }
+          if (!isUnschedulable(pod)) { waiting.delete(uid); held.delete(uid); return; }
           waiting.set(uid, pod);
           void handle(pod);
         }, stop, (present) => {
@@ -356,6 +443,17 @@ async function runBurst(view: SchedulingView, mode: SchedulingMode, cluster: () 
 }
 
 interface BurstPod extends KubeObject { spec?: PodSchedulingSpec; status?: { conditions?: { type: string; status: string; reason?: string }[] } }
+
+/** A fair pod's admission without what sends it to virtual nodes: their tolerations and the mark of the injection. */
+function withoutVirtual(ops: PatchOp[]): PatchOp[] {
+  const mark = `/metadata/annotations/${INJECTED_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  return ops.filter((o) => !o.path.startsWith('/spec/tolerations') && o.path !== mark).map((o) => {
+    if (o.path !== '/metadata/annotations' || typeof o.value !== 'object' || o.value === null) return o;
+    const rest = { ...(o.value as Record<string, string>) };
+    delete rest[INJECTED_ANNOTATION];
+    return { ...o, value: rest };
+  });
+}
 
 /** The event goes to the pod's controller when it has no name yet (at admission a generated pod has none). */
 async function recordEvent(cluster: ClusterPort, pod: KubeObject, namespace: string, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {

@@ -157,6 +157,8 @@ export function clusterRole(): KubeObject {
       // its own webhook configuration only: one entry per Selector, kept in step when Selectors change
       { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [WEBHOOK], verbs: ['get', 'patch'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+      // burst limits: the limits and the price table read, the ledger of reservations written (kube-system)
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
     ],
   }, COMPONENT_LABELS);
 }
