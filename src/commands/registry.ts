@@ -155,13 +155,13 @@ export const commands: CommandEntry[] = [
   {
     path: ['scheduling', 'limit', 'remove'],
     summary: 'remove a burst limit (what it held is sent as room allows)',
-    examples: ['vnode scheduling limit remove web-cap'],
+    examples: ['vnode scheduling limit remove web-cap', 'vnode scheduling limit remove web-cap --dry-run'],
     load: async () => (await import('./scheduling/limit/remove.js')).default,
   },
   {
     path: ['scheduling', 'limit', 'prices'],
     summary: 'fetch ECI\'s prices (DescribeContainerGroupPrice) into the cluster, for spend limits',
-    examples: ['vnode scheduling limit prices'],
+    examples: ['vnode scheduling limit prices', 'vnode scheduling limit prices --region cn-shanghai'],
     load: async () => (await import('./scheduling/limit/prices.js')).default,
   },
   {

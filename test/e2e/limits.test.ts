@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { get as httpsGet } from 'node:https';
+import { createServer as createTcpServer, connect, type Server } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { connectCluster } from '../../src/cluster/kube.js';
+import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
+import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
+import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
+import { PER_GIB_SECOND, PER_VCPU_SECOND } from '../../src/sandbox/cloud/pricing.js';
+import { startWebhookServer, type WebhookServer } from '../../src/steps/scheduling/server.js';
+import { startTestControlPlane } from '../helpers/controlplane.js';
+import { runVnode, until, type RunResult } from '../helpers/run.js';
+
+type CP = Awaited<ReturnType<typeof startTestControlPlane>>;
+type Pod = KubeObject & { spec: { nodeName?: string; tolerations?: { key?: string }[] }; status?: { phase?: string } };
+const VSW = 'vsw-bp1sandboxzoneh00001';
+const SG = 'sg-bp1sandboxkubelet0001';
+
+/** Two scheduling servers behind one address, as the Service spreads the API server's calls over the replicas. */
+async function roundRobin(ports: number[]): Promise<{ port: number; server: Server }> {
+  let i = 0;
+  const server = createTcpServer((sock) => {
+    const up = connect(ports[i++ % ports.length]!, '127.0.0.1');
+    sock.pipe(up).pipe(sock);
+    const end = (): void => { sock.destroy(); up.destroy(); };
+    sock.on('error', end);
+    up.on('error', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { port: (server.address() as { port: number }).port, server };
+}
+
+describe('burst limits (real control plane, sandbox cloud and VNode, two scheduling servers)', () => {
+  let cp: CP;
+  let emu: CloudEmulator;
+  let admin: ClusterPort;
+  let lb: Server;
+  const servers: WebhookServer[] = [];
+  const vk = (args: string[]): Promise<RunResult> => runVnode(['--kubeconfig', cp.kubeconfig, ...args], { cwd: cp.workDir, env: emu.env() });
+  const ok = async (args: string[]): Promise<RunResult> => {
+    const r = await vk(args);
+    assert.equal(r.code, 0, `vnode ${args.join(' ')}:\n${r.stdout}\n${r.stderr}`);
+    return r;
+  };
+  const pod = (name: string, app: string, resources?: Record<string, string>, nodeSelector?: Record<string, string>): KubeObject => ({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels: { app } },
+    spec: { automountServiceAccountToken: false, terminationGracePeriodSeconds: 0, ...(nodeSelector ? { nodeSelector } : {}), containers: [{ name: 'c', image: 'nginx', ...(resources ? { resources: { requests: resources } } : {}) }] },
+  } as KubeObject);
+  const get = (name: string): Promise<Pod | undefined> => admin.get<Pod>({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name });
+  const onVirtual = (p: Pod | undefined): boolean => (p?.spec.tolerations ?? []).some((t) => t.key === 'k8s.aliyun.com/vnode');
+  const create = async (p: KubeObject): Promise<{ ok: true } | { ok: false; message: string }> => {
+    try { await admin.create(p); return { ok: true }; } catch (e) { return { ok: false, message: (e as Error).message }; }
+  };
+  const limitList = async (): Promise<{ limits: { name: string; used: Record<string, number>; inForce: Record<string, number>; window?: string }[] }> =>
+    JSON.parse((await ok(['scheduling', 'limit', 'list', '-o', 'json'])).stdout) as never;
+
+  before(async () => {
+    cp = await startTestControlPlane();
+    emu = await startSandboxCloud({ readyDelayMs: 200, releaseDelayMs: 300, adminKubeconfig: cp.kubeconfig });
+    admin = await connectCluster({ kubeconfig: cp.kubeconfig, context: undefined }, { env: {}, cwd: cp.workDir });
+    await ok(['install', '--vswitch', VSW, '--security-group', SG, '--name', 'lim']);
+    const cluster = (): Promise<ClusterPort> => Promise.resolve(admin);
+    // the servers' certificate is the one enable makes for the address the API server calls
+    const a = await roundRobin([]);
+    lb = a.server;
+    await ok(['scheduling', 'enable', '--mode', 'vnode', '--webhook-url', `https://127.0.0.1:${a.port}`]);
+    const tls = await admin.get<KubeObject & { data: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace: 'kube-system', name: 'vnode-scheduling-tls' });
+    const cert = Buffer.from(tls!.data['tls.crt']!, 'base64').toString();
+    const key = Buffer.from(tls!.data['tls.key']!, 'base64').toString();
+    for (let i = 0; i < 2; i++) servers.push(await startWebhookServer({ host: '127.0.0.1', port: 0, cert, key, cluster, log: (m) => { if (process.env.DEBUG_LIMITS) console.error(`server ${i}: ${m}`); }, mode: 'vnode' }));
+    lb.close();
+    const b = await roundRobin(servers.map((s) => s.port));
+    lb = b.server;
+    await ok(['scheduling', 'enable', '--mode', 'vnode', '--webhook-url', `https://127.0.0.1:${b.port}`]);
+  });
+  after(async () => {
+    lb?.close();
+    for (const s of servers) await s.close();
+    await emu?.stop();
+    await cp?.stop();
+  });
+
+  it('bad input exits 2 naming the value and creates nothing', async () => {
+    for (const [args, re] of [
+      [['--cpu', 'lots'], /invalid --cpu "lots": expected a number of vCPU/],
+      [['--memory', '12 GiB'], /invalid --memory "12 GiB": expected a quantity such as 64Gi/],
+      [['--pods', '1.5'], /invalid --pods "1.5": expected a whole number/],
+      [['--window', 'Mon-Fri 08:00-20:00 Mars/Olympus pods=1'], /invalid --window .*time zone "Mars\/Olympus"/],
+      [['--window', 'Weekdays 08:00-20:00 UTC pods=1'], /invalid --window .*days "Weekdays"/],
+      [[], /sets nothing: give at least one of --cpu/],
+    ] as [string[], RegExp][]) {
+      const r = await vk(['scheduling', 'limit', 'set', 'bad', ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+    }
+    assert.equal((await vk(['scheduling', 'limit', 'set', 'Bad_Name', '--pods', '1'])).code, 2);
+    assert.deepEqual((await limitList()).limits, []);
+  });
+
+  it('virtual-node-only: a Deployment past a vCPU limit gets exactly the pods that fit; the rest are refused naming the limit, as ResourceQuota refuses', async () => {
+    await ok(['scheduling', 'add', 'web', '--pod-selector', 'app=web', '--policy', 'virtual-node-only']);
+    await ok(['scheduling', 'limit', 'set', 'web-cap', '--selector', 'web', '--cpu', '4']);
+    assert.match((await vk(['scheduling', 'limit', 'set', 'web-cap', '--selector', 'web', '--cpu', '4'])).stdout, /unchanged/);
+    await admin.create({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 6, selector: { matchLabels: { app: 'web' } },
+      template: { metadata: { labels: { app: 'web' } }, spec: { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'nginx', resources: { requests: { cpu: '1', memory: '2Gi' } } }] } } } } as KubeObject);
+    const events = await until('the ReplicaSet told why', async () => {
+      const ev = await admin.list<KubeObject & { reason?: string; message?: string }>('v1', 'Event', { namespace: 'default' });
+      return ev.filter((e) => e.reason === 'FailedCreate' && /exceeded burst limit web-cap/.test(e.message ?? '')).length > 0 && ev;
+    }, 60_000);
+    const warned = events.find((e) => e.reason === 'BurstLimitReached');
+    assert.ok(warned, 'a Warning event of the server names the limit');
+    assert.match(warned.message!, /requested cpu 1 vCPU, used 4 vCPU, limited 4 vCPU; raise it with `vnode scheduling limit set web-cap --cpu <more>`/);
+    const pods = (await admin.list<Pod>('v1', 'Pod', { namespace: 'default', labelSelector: 'app=web' }));
+    assert.equal(pods.length, 4, 'exactly the pods that fit');
+    await until('the four running on the VNode', async () => (await admin.list<Pod>('v1', 'Pod', { namespace: 'default', labelSelector: 'app=web' })).filter((p) => p.status?.phase === 'Running').length === 4);
+    const l = (await limitList()).limits.find((x) => x.name === 'web-cap')!;
+    assert.equal(l.used.cpu, 4);
+    assert.equal(l.used.pods, 4);
+    // the limit raised: the controller's retry creates the rest
+    await ok(['scheduling', 'limit', 'set', 'web-cap', '--cpu', '6']);
+    await until('six pods', async () => (await admin.list<Pod>('v1', 'Pod', { namespace: 'default', labelSelector: 'app=web' })).length === 6, 90_000);
+    const text = (await ok(['scheduling', 'limit', 'list'])).stdout;
+    assert.match(text, /web-cap\s+selector web\s+6\/6\s+-/);
+  });
+
+  it('normal-node-prefer: pods past a pod limit wait and burst in arrival order when a pod ends', async () => {
+    await ok(['scheduling', 'add', 'batch', '--pod-selector', 'app=batch', '--policy', 'normal-node-prefer']);
+    await ok(['scheduling', 'limit', 'set', 'batch-cap', '--selector', 'batch', '--pods', '2']);
+    for (const n of ['b1', 'b2', 'b3', 'b4']) {
+      // no normal node fits them (only the virtual node has the label): Unschedulable, as on a full cluster
+      assert.deepEqual(await create(pod(n, 'batch', undefined, { type: 'virtual-kubelet' })), { ok: true });
+      await new Promise((r) => setTimeout(r, 1100)); // creationTimestamp has seconds
+    }
+    await until('two burst', async () => (await Promise.all(['b1', 'b2'].map(get))).every(onVirtual), 60_000);
+    await until('the held ones told why', async () => (await admin.list<KubeObject & { reason?: string; message?: string; involvedObject?: { name?: string } }>('v1', 'Event', { namespace: 'default' }))
+      .some((e) => e.reason === 'BurstLimitReached' && e.involvedObject?.name === 'b3' && /waits for room under the limit.*exceeded burst limit batch-cap/.test(e.message ?? '')), 30_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(onVirtual(await get('b3')), false);
+    assert.equal(onVirtual(await get('b4')), false);
+    await admin.delete({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'b1' });
+    await until('b3, the first to wait, bursts', async () => onVirtual(await get('b3')), 60_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(onVirtual(await get('b4')), false, 'b4 still waits');
+    await ok(['scheduling', 'limit', 'remove', 'batch-cap']);
+    assert.match((await ok(['scheduling', 'limit', 'remove', 'batch-cap'])).stdout, /not found/);
+    await until('without the limit, b4 bursts', async () => onVirtual(await get('b4')), 60_000);
+  });
+
+  it('fair: over the limit, a pod is admitted for normal nodes only, with a warning', async () => {
+    await ok(['scheduling', 'add', 'fairy', '--pod-selector', 'app=fairy', '--policy', 'fair']);
+    await ok(['scheduling', 'limit', 'set', 'fair-cap', '--selector', 'fairy', '--pods', '1']);
+    await create(pod('f1', 'fairy'));
+    await create(pod('f2', 'fairy'));
+    assert.equal(onVirtual(await get('f1')), true);
+    assert.equal(onVirtual(await get('f2')), false);
+  });
+
+  it('spend per hour, priced from the emulator\'s DescribeContainerGroupPrice; the estimate agrees with vnode cost', async () => {
+    const hourly = (2 * PER_VCPU_SECOND + 4 * PER_GIB_SECOND) * 3600;
+    await ok(['scheduling', 'add', 'spend', '--pod-selector', 'app=spend', '--policy', 'virtual-node-only']);
+    const set = await ok(['scheduling', 'limit', 'set', 'spend-cap', '--selector', 'spend', '--max-hourly', String(Math.round(hourly * 2.5 * 1000) / 1000)]);
+    assert.match(set.stdout, /ECI prices fetched into kube-system\/vnode-eci-prices/);
+    // no resources: ECI's default 2 vCPU / 4 GiB
+    assert.deepEqual(await create(pod('s1', 'spend')), { ok: true });
+    assert.deepEqual(await create(pod('s2', 'spend')), { ok: true });
+    const third = await create(pod('s3', 'spend'));
+    assert.equal(third.ok, false);
+    assert.match((third as { message: string }).message, /exceeded burst limit spend-cap .*requested spend 0\.441 CNY\/h, used 0\.882 CNY\/h/);
+    await until('both running', async () => (await Promise.all(['s1', 's2'].map(get))).every((p) => p?.status?.phase === 'Running'), 60_000);
+    const est = (await limitList()).limits.find((x) => x.name === 'spend-cap')!.used.maxHourly;
+    const cost = JSON.parse((await ok(['cost', '--selector', 'app=spend', '-o', 'json'])).stdout) as { total: { perHour: number } };
+    assert.ok(Math.abs(est - cost.total.perHour) / cost.total.perHour < 0.05, `estimate ${est} vs cost ${cost.total.perHour}`);
+  });
+
+  it('a time window switches the limit', async () => {
+    await ok(['scheduling', 'add', 'win', '--pod-selector', 'app=win', '--policy', 'virtual-node-only']);
+    await ok(['scheduling', 'limit', 'set', 'win-cap', '--selector', 'win', '--pods', '0', '--window', '* 00:00-24:00 UTC pods=1']);
+    assert.equal((await limitList()).limits.find((x) => x.name === 'win-cap')!.window, '* 00:00-24:00 UTC pods=1');
+    assert.deepEqual(await create(pod('w1', 'win')), { ok: true });
+    assert.equal((await create(pod('w2', 'win'))).ok, false);
+    // a window not in force now (yesterday's weekday only): the base limit of 0 holds even the one that fit before
+    const yesterday = new Date(Date.now() - 86_400_000).toLocaleDateString('en-US', { weekday: 'short', timeZone: 'UTC' });
+    await ok(['scheduling', 'limit', 'set', 'win-cap', '--pods', '2', '--window', `${yesterday} 00:00-24:00 UTC pods=0`]);
+    assert.equal((await limitList()).limits.find((x) => x.name === 'win-cap')!.window, undefined);
+    assert.deepEqual(await create(pod('w3', 'win')), { ok: true });
+  });
+
+  it('500 pods created at once against a limit that fits 100, through two servers: exactly 100', async () => {
+    await ok(['scheduling', 'add', 'mass', '--pod-selector', 'app=mass', '--policy', 'virtual-node-only']);
+    await ok(['scheduling', 'limit', 'set', 'mass-cap', '--selector', 'mass', '--pods', '100']);
+    const results: boolean[] = [];
+    let next = 0;
+    await Promise.all(Array.from({ length: 50 }, async () => {
+      while (next < 500) { const i = next++; results.push((await create(pod(`m-${i}`, 'mass'))).ok); }
+    }));
+    assert.equal(results.filter(Boolean).length, 100);
+    assert.equal((await admin.list<Pod>('v1', 'Pod', { namespace: 'default', labelSelector: 'app=mass' })).length, 100);
+    const l = (await limitList()).limits.find((x) => x.name === 'mass-cap')!;
+    assert.equal(l.used.pods, 100);
+    const metrics = await new Promise<string>((resolve, reject) => {
+      httpsGet({ host: '127.0.0.1', port: servers[0]!.port, path: '/metrics', rejectUnauthorized: false }, (res) => {
+        let t = '';
+        res.on('data', (c: Buffer) => { t += c.toString(); }).on('end', () => resolve(t));
+      }).on('error', reject);
+    });
+    assert.match(metrics, /vnode_burst_limit\{limit="mass-cap",resource="pods"\} 100/);
+    assert.match(metrics, /vnode_burst_usage\{limit="mass-cap",resource="pods"\} 100/);
+  });
+});
