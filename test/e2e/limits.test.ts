@@ -205,5 +205,10 @@ describe('burst limits (real control plane, sandbox cloud and VNode, two schedul
     });
     assert.match(metrics, /vnode_burst_limit\{limit="mass-cap",resource="pods"\} 100/);
     assert.match(metrics, /vnode_burst_usage\{limit="mass-cap",resource="pods"\} 100/);
+    const doctor = JSON.parse((await vk(['doctor', '-o', 'json'])).stdout) as { checks: { check: string; target: string; status: string; message: string }[] };
+    const mass = doctor.checks.find((c) => c.check === 'burst-limit' && c.target === 'mass-cap');
+    assert.equal(mass?.status, 'WARN');
+    assert.match(mass!.message, /100% used/);
+    assert.match((await ok(['scheduling', 'status'])).stdout, /mass-cap\s+selector mass\s+-\s+-\s+100\/100/);
   });
 });

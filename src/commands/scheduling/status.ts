@@ -3,8 +3,11 @@ import type { SchedulingStatus } from '../../steps/scheduling/scheduling.js';
 import type { CommandModule } from '../registry.js';
 import { table } from '../status.js';
 import { READ, SCHEDULING_READ } from '../contract.js';
+import { cell } from './limit/list.js';
 
-function render(s: SchedulingStatus & { engine: string }): string {
+type Limits = Awaited<ReturnType<typeof import('../../steps/limits/manage.js').limitReport>>;
+
+function render(s: SchedulingStatus & { engine: string; burstLimits: Limits }): string {
   const lines = [
     `Engine:       ${s.engine}`,
     `Webhook:      ${s.enabled ? 'enabled' : 'not enabled'}`,
@@ -13,6 +16,9 @@ function render(s: SchedulingStatus & { engine: string }): string {
     ...(s.certificateExpires ? [`Certificate:  valid until ${s.certificateExpires}`] : []),
     '',
     s.namespaces.length === 0 ? 'No namespace is labelled.' : table([['NAMESPACE', 'LABEL', 'LABELLED BY'], ...s.namespaces.map((n) => [n.name, n.label, n.labelledBy])]),
+    '',
+    s.burstLimits.limits.length === 0 ? 'No burst limit.' : table([['BURST LIMIT', 'SCOPE', 'CPU', 'MEMORY (GiB)', 'PODS', `SPEND (${s.burstLimits.currency}/h)`],
+      ...s.burstLimits.limits.map((l) => [l.name, l.selector ? `selector ${l.selector}` : 'cluster', ...(['cpu', 'memory', 'pods', 'maxHourly'] as const).map((r) => cell(r, l.used, l.inForce))])]),
   ];
   return lines.join('\n');
 }
@@ -30,12 +36,13 @@ const command: CommandModule = {
   async run(ctx) {
     const { schedulingStatus } = await import('../../steps/scheduling/scheduling.js');
     const { engineOf } = await import('../../steps/scheduling/selectors.js');
-    const [base, addon] = await Promise.all([schedulingStatus(ctx), engineOf(ctx)]);
+    const { limitReport } = await import('../../steps/limits/manage.js');
+    const [base, addon, burstLimits] = await Promise.all([schedulingStatus(ctx), engineOf(ctx), ctx.cluster().then(limitReport)]);
     const engine = [
       ...(addon.addon ? [`the ack-virtual-node add-on's vk-webhook (eci-profile, ${addon.selectors === null ? 'selectors unreadable' : `${addon.selectors} selector(s)`}; \`vnode scheduling list\`)`] : []),
       ...(base.enabled ? [`vnode's scheduling server (label shortcuts${base.selectors === null ? '' : ` and ${base.selectors} Selector(s)`}; \`vnode scheduling list\`)`] : []),
     ].join(' and ') || 'none: no pod is sent to virtual nodes by label';
-    const s = { ...base, engine };
+    const s = { ...base, engine, burstLimits };
     for (const w of s.warnings) ctx.out.warn(w);
     ctx.out.result(s, () => render(s));
   },

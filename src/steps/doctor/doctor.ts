@@ -217,6 +217,26 @@ async function checkStrays(cluster: ClusterPort, cloud: CloudPorts, clusterId: s
     'found by tags ECI does not document: check them in the ECI console; `vnode uninstall --all --cleanup-orphans` deletes them');
 }
 
+/** Burst limits at 90% or more (naming the pods held), and a price table that is stale or missing for a spend limit. */
+async function checkLimits(cluster: ClusterPort): Promise<CheckResult[]> {
+  const { limitReport } = await import('../limits/manage.js');
+  const r = await limitReport(cluster);
+  if (r.limits.length === 0) return [];
+  const out: CheckResult[] = [];
+  const spend = r.limits.some((l) => l.inForce.maxHourly !== undefined || l.values.maxHourly !== undefined);
+  if (spend && !r.prices) out.push(fail('burst-limit', 'kube-system/vnode-eci-prices', 'a spend limit is set but there is no price table: pods of its scope are held', 'run `vnode scheduling limit prices`'));
+  else if (spend && r.prices?.stale) out.push(warn('burst-limit', 'kube-system/vnode-eci-prices', `the price table is from ${r.prices.fetched}, older than 7 days`, 'run `vnode scheduling limit prices`'));
+  const events = await cluster.list<KubeObject & { reason?: string; message?: string; involvedObject?: { namespace?: string; name?: string } }>('v1', 'Event', { fieldSelector: 'reason=BurstLimitReached' }).catch(() => []);
+  for (const l of r.limits) {
+    const held = [...new Set(events.filter((e) => (e.message ?? '').includes(`burst limit ${l.name} `)).map((e) => `${e.involvedObject?.namespace}/${e.involvedObject?.name}`))];
+    const pct = Math.round(l.fullest * 100);
+    out.push(l.fullest >= 0.9
+      ? warn('burst-limit', l.name, `${pct}% used${held.length ? `; held: ${held.slice(0, 5).join(', ')}${held.length > 5 ? ', …' : ''}` : ''}`, `raise it with \`vnode scheduling limit set ${l.name} ...\` or scale down`)
+      : pass('burst-limit', l.name, `${pct}% used`));
+  }
+  return out;
+}
+
 /** Selectors the API server would refuse in a webhook entry: vnode applies them nowhere, and says why. */
 async function checkSelectors(cluster: ClusterPort): Promise<CheckResult[]> {
   if (!(await cluster.get(MWC_REF)) || !(await cluster.groupVersions()).includes(SELECTOR_API)) return [];
@@ -316,6 +336,7 @@ export async function runDoctor(ctx: Context, opts: { name: string | undefined; 
   }
   await guarded('scheduling-webhook', MWC_REF.name, () => checkScheduling(cluster));
   await guarded('selector', '', () => checkSelectors(cluster));
+  await guarded('burst-limit', '', () => checkLimits(cluster));
   return summarize(checks);
 }
 

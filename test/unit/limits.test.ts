@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { podSpec } from '../../src/sandbox/cloud/pricing.js';
+import { effective, inWindow, parseWindow, type BurstLimit } from '../../src/steps/limits/limits.js';
+import { estimatePod, quantity, specList, ALL_REGION_SPECS, REGIONAL_SPECS } from '../../src/steps/limits/spec.js';
+import { crossing, usageOf } from '../../src/steps/limits/usage.js';
+import { DOCUMENTED_SPECS } from '../fixtures/documented-answers.js';
+
+describe('burst limits: the spec a pod is billed as, windows, usage', () => {
+  const offered = specList([...ALL_REGION_SPECS, ...REGIONAL_SPECS]);
+  for (const c of DOCUMENTED_SPECS.cases) {
+    it(`documented (${DOCUMENTED_SPECS.source}): ${c.what} — vnode's estimate and the emulator's instance agree with the page`, () => {
+      const pod = { metadata: { annotations: c.annotations ?? {} }, spec: { containers: c.containers.map((r) => ({ resources: r })) } };
+      const e = estimatePod(pod, offered);
+      assert.deepEqual('unknown' in e ? e : { cpu: e.cpu, memory: e.memory }, { cpu: c.cpu, memory: c.memory });
+      const s = podSpec(pod);
+      assert.deepEqual({ cpu: s.cpu, memory: s.memory }, { cpu: c.cpu, memory: c.memory });
+    });
+  }
+
+  it('quantities as Kubernetes writes them; an instance type cannot be accounted', () => {
+    assert.equal(quantity('250m', 'cpu'), 0.25);
+    assert.equal(quantity('1536Mi', 'memory'), 1.5);
+    assert.equal(quantity('2G', 'memory')!.toFixed(3), (2e9 / 2 ** 30).toFixed(3));
+    assert.equal(quantity('lots', 'cpu'), undefined);
+    assert.match(JSON.stringify(estimatePod({ metadata: { annotations: { 'k8s.aliyun.com/eci-use-specs': 'ecs.c6.large' } } }, offered)), /instance type ecs.c6.large/);
+    assert.match(JSON.stringify(estimatePod({ spec: { containers: [{ resources: { limits: { cpu: '100' } } }] } }, offered)), /more than any spec/);
+  });
+
+  it('windows: days, hours past midnight and time zones; the first in force wins over the limit\'s own', () => {
+    const w = parseWindow('Mon-Fri 08:00-20:00 Asia/Shanghai cpu=64');
+    assert.deepEqual(w.days, [1, 2, 3, 4, 5]);
+    // Monday 2026-12-07 01:00 UTC is 09:00 in Shanghai
+    assert.equal(inWindow(w, new Date('2026-12-07T01:00:00Z')), true);
+    assert.equal(inWindow(w, new Date('2026-12-07T13:00:00Z')), false);
+    assert.equal(inWindow(w, new Date('2026-12-06T01:00:00Z')), false, 'a Sunday');
+    const night = parseWindow('Fri 22:00-06:00 UTC pods=5');
+    assert.equal(inWindow(night, new Date('2026-12-12T03:00:00Z')), true, 'Saturday 03:00 belongs to Friday\'s window');
+    const l: BurstLimit = { name: 'x', values: { cpu: 8, pods: 10 }, windows: [w] };
+    assert.deepEqual(effective(l, new Date('2026-12-07T01:00:00Z')).values, { cpu: 64, pods: 10 });
+    assert.deepEqual(effective(l, new Date('2026-12-07T13:00:00Z')).values, { cpu: 8, pods: 10 });
+    assert.throws(() => parseWindow('Mon 08:00-08:00 UTC pods=1'), /hours "08:00-08:00"/);
+  });
+
+  it('usage: a reservation counts until its pod is seen (once) or released, and not past its time; crossing names the resource', () => {
+    const l: BurstLimit = { name: 'cap', selector: 'web', values: { cpu: 4 }, windows: [] };
+    const now = Date.now();
+    const pod = { id: 'a', selector: 'web', cpu: 2, memory: 4, pods: 1, maxHourly: 0 };
+    const res = [{ ...pod, at: now }, { ...pod, id: 'b', at: now }, { ...pod, id: 'old', at: now - 200_000 }, { ...pod, id: 'other', selector: 'db', at: now }];
+    assert.equal(usageOf(l, [pod], res, new Set(), now).cpu, 4, 'a once, b reserved, old expired, other out of scope');
+    assert.equal(usageOf(l, [pod], res, new Set(['b']), now).cpu, 2);
+    const c = crossing(l, usageOf(l, [pod], res, new Set(), now), pod, new Date(now));
+    assert.equal(c?.resource, 'cpu');
+    assert.equal(crossing(l, usageOf(l, [], [], new Set(), now), pod, new Date(now)), undefined);
+  });
+});
