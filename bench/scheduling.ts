@@ -259,7 +259,8 @@ export async function schedulingBench(kubeconfig: string, env: NodeJS.ProcessEnv
   const labels = { 'alibabacloud.com/eci': 'true' };
   const mwc = await admin.get<KubeObject>(MWC);
   const noop = await deployNoop(admin);
-  const conds = ['without', 'noop', 'vnode'] as const;
+  // limited: vnode's webhook with a cluster-wide burst limit in force (room for all: what accounting costs per pod)
+  const conds = ['without', 'noop', 'vnode', 'limited'] as const;
   type Cond = typeof conds[number];
   const empty = (): Hist => ({ buckets: new Map(), sum: 0, count: 0 });
   const ROUNDS = Math.max(1, Number(process.env.BENCH_ADMISSION_ROUNDS ?? 6));
@@ -267,7 +268,9 @@ export async function schedulingBench(kubeconfig: string, env: NodeJS.ProcessEnv
   const perRound = Object.fromEntries(conds.map((c) => [c, [] as { wall: number; cpu: number[] }[]])) as Record<Cond, { wall: number; cpu: number[] }[]>;
   const res = Object.fromEntries(conds.map((c) => [c, { lat: [] as number[], api: empty(), server: empty(), counts: {} as Record<string, number> }])) as Record<Cond, { lat: number[]; api: Hist; server: Hist; counts: Record<string, number> }>;
   const use = async (c: Cond): Promise<void> => {
-    const want = { [MWC.name]: c === 'vnode' ? mwc! : undefined, [NOOP_MWC.name]: c === 'noop' ? noop : undefined };
+    const want = { [MWC.name]: c === 'vnode' || c === 'limited' ? mwc! : undefined, [NOOP_MWC.name]: c === 'noop' ? noop : undefined };
+    if (c === 'limited') await must(['scheduling', 'limit', 'set', 'bench-all', '--pods', String(PODS * 100)]);
+    else await must(['scheduling', 'limit', 'remove', 'bench-all']);
     for (const [name, obj] of Object.entries(want)) {
       const ref = { ...MWC, name };
       const live = await admin.get(ref);
@@ -296,6 +299,10 @@ export async function schedulingBench(kubeconfig: string, env: NodeJS.ProcessEnv
       addDelta(res[c].api, api0, webhookBuckets(text1, hook));
       addDelta(res[c].server, server0, webhookBuckets(await serverMetrics(admin), undefined, SERVER));
       res[c].lat.push(...r.latencies);
+      if (c === 'limited') {
+        const sample = await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: 'p-0' });
+        if (!sample?.metadata.labels?.['vnode.dev/charge']) throw new Error('the limited round\'s pods were not charged to the limit');
+      }
       if (c !== 'without') {
         const sample = await admin.get<KubeObject & { spec: { nodeSelector?: Record<string, string> } }>({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: 'p-0' });
         if (sample?.spec.nodeSelector?.['k8s.aliyun.com/vnode'] !== 'true') throw new Error(`the ${c} webhook did not mutate the benchmark pods`);
@@ -307,6 +314,21 @@ export async function schedulingBench(kubeconfig: string, env: NodeJS.ProcessEnv
     }
   }
   await use('vnode');
+  // overshoot: twice as many pods as a limit has room for, created at once through the server's replicas
+  await must(['scheduling', 'limit', 'set', 'bench-cap', '--pods', String(Math.floor(PODS / 2))]);
+  await new Promise((r) => setTimeout(r, 2000));
+  await namespace(admin, 'bench-over');
+  let admitted = 0;
+  let next = 0;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < PODS) {
+      const i = next++;
+      try { await admin.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${i}`, namespace: 'bench-over', labels }, spec } as KubeObject); admitted++; } catch { /* refused: over the limit */ }
+    }
+  }));
+  const overshoot = admitted - Math.floor(PODS / 2);
+  await must(['scheduling', 'limit', 'remove', 'bench-cap']);
+  await admin.delete({ apiVersion: 'v1', kind: 'Namespace', name: 'bench-over' });
   const ms = (h: Hist, q: number): number => histogramQuantile(h.buckets, q) * 1000;
   const mean = (h: Hist): number => (h.sum / Math.max(1, h.count)) * 1000;
   const v = res.vnode;
@@ -327,13 +349,16 @@ export async function schedulingBench(kubeconfig: string, env: NodeJS.ProcessEnv
     console.log(`    per pod, as the API server counts: ${Object.keys(COUNTERS).map((k) => `${k} ${((res[c].counts[k] ?? 0) / (PODS * ROUNDS)).toFixed(2)}`).join(', ')}`);
   }
   // per round, vnode against each reference: the ratio of the total creation times and of API-server CPU per pod
-  const ratios = (c: Cond, f: (r: { wall: number; cpu: number[] }) => number): number[] => perRound.vnode.map((r, i) => f(r) / f(perRound[c][i]!));
+  const ratios = (c: Cond, f: (r: { wall: number; cpu: number[] }) => number, of: Cond = 'vnode'): number[] => perRound[of].map((r, i) => f(r) / f(perRound[c][i]!));
   const pct = (x: number): string => `${((x - 1) * 100).toFixed(1)}%`;
   const total = { without: ratios('without', (r) => r.wall), noop: ratios('noop', (r) => r.wall) };
   const apiCpu = ratios('noop', (r) => r.cpu[0]!);
   const etcdCpu = ratios('noop', (r) => r.cpu[1]!);
   const noopVsNone = perRound.noop.map((r, i) => r.wall / perRound.without[i]!.wall);
   console.log(`  vnode vs none  total creation time ${spread(total.without, pct)}  (target <= +10%: ${median(total.without) <= 1.1 ? 'met' : 'NOT met'}; the no-op webhook: ${spread(noopVsNone, pct)})`);
+  const limited = ratios('noop', (r) => r.wall, 'limited');
+  console.log(`  limited vs no-op total creation time ${spread(limited, pct)} (a cluster-wide burst limit in force; target <= +5%: ${median(limited) <= 1.05 ? 'met' : 'NOT met'}); `
+    + `overshoot: ${admitted} of ${PODS} created at once admitted against room for ${Math.floor(PODS / 2)}: ${overshoot} over (target 0: ${overshoot <= 0 ? 'met' : 'NOT met'})`);
   console.log(`  vnode vs no-op total creation time ${spread(total.noop, pct)}  (target <= +5%: ${median(total.noop) <= 1.05 ? 'met' : 'NOT met'}); ` +
     `API-server CPU per pod ${spread(apiCpu, pct)} (target <= +10%: ${median(apiCpu) <= 1.1 ? 'met' : 'NOT met'}); etcd CPU per pod ${spread(etcdCpu, pct)}`);
 
