@@ -69,6 +69,28 @@ describe('every command under exactly the policy it declares (real control plane
     assert.match(r.stderr + r.stdout, new RegExp(action.replace(/[.:]/g, '\\$&')), `vnode ${args.join(' ')} without ${action}`);
   }
 
+  /**
+   * A kubeconfig of a ServiceAccount `<prefix>-<command>` bound to the ClusterRole `--for command --kubernetes` prints,
+   * less the resource `drop` when given.
+   */
+  async function boundTo(command: string, prefix: string, drop?: string): Promise<string> {
+    const printed = await vk(['ram', 'operator-policy', '--for', command, '--kubernetes', '-o', 'json']);
+    assert.equal(printed.code, 0, printed.stderr);
+    const role = JSON.parse(printed.stdout) as KubeObject & { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+    const sa = `${prefix}-${command.replace(/\s+/g, '-')}${drop ? '-short' : ''}`;
+    role.metadata.name = sa;
+    if (drop) role.rules = role.rules.map((r) => ({ ...r, resources: r.resources.filter((x) => x !== drop) })).filter((r) => r.resources.length > 0);
+    await admin.create(role);
+    await admin.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: 'default' } } as KubeObject);
+    await admin.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: sa },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: 'default' }] } as KubeObject);
+    const kc = new KubeConfig();
+    kc.loadFromFile(cp.kubeconfig);
+    const file = path.join(cp.workDir, `${sa}.kubeconfig`);
+    writeFileSync(file, (await serviceAccountKubeConfig(kc, 'default', sa, { seconds: 3600 })).exportConfig());
+    return file;
+  }
+
   before(async () => {
     cp = await startTestControlPlane();
     emu = await startSandboxCloud({ readyDelayMs: 200, releaseDelayMs: 500, adminKubeconfig: cp.kubeconfig });
@@ -142,21 +164,7 @@ describe('every command under exactly the policy it declares (real control plane
   it('the Kubernetes side: status, cost and cluster status run under exactly the ClusterRole --kubernetes prints; a rule taken away, they are forbidden', async () => {
     const kc = new KubeConfig();
     kc.loadFromFile(cp.kubeconfig);
-    const asRole = async (command: string, drop?: string): Promise<string> => {
-      const printed = await vk(['ram', 'operator-policy', '--for', command, '--kubernetes', '-o', 'json']);
-      assert.equal(printed.code, 0, printed.stderr);
-      const role = JSON.parse(printed.stdout) as KubeObject & { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
-      const sa = `op-${command.replace(/\s+/g, '-')}${drop ? '-short' : ''}`;
-      role.metadata.name = sa;
-      if (drop) role.rules = role.rules.map((r) => ({ ...r, resources: r.resources.filter((x) => x !== drop) })).filter((r) => r.resources.length > 0);
-      await admin.create(role);
-      await admin.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: 'default' } } as KubeObject);
-      await admin.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: sa },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: 'default' }] } as KubeObject);
-      const file = path.join(cp.workDir, `${sa}.kubeconfig`);
-      writeFileSync(file, (await serviceAccountKubeConfig(kc, 'default', sa, { seconds: 3600 })).exportConfig());
-      return file;
-    };
+    const asRole = (command: string, drop?: string): Promise<string> => boundTo(command, 'op', drop);
     // the cloud side as the account: this test holds the Kubernetes side
     for (const [command, args] of [['status', ['status']], ['cost', ['cost']], ['cluster status', ['cluster', 'status']]] as const) {
       const file = await asRole(command);
@@ -188,25 +196,11 @@ describe('every command under exactly the policy it declares (real control plane
   });
 
   it('label-based scheduling and update: enable, serve, add, list, status, remove, disable and update, each as a ServiceAccount bound to exactly what it declares', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromFile(cp.kubeconfig);
     /** A kubeconfig of a ServiceAccount bound to the ClusterRole `--for command --kubernetes` prints, with every flag's access. */
     const files = new Map<string, string>();
     const bound = async (command: string, drop?: string): Promise<string> => {
       if (!drop && files.has(command)) return files.get(command)!;
-      const printed = await vk(['ram', 'operator-policy', '--for', command, '--kubernetes', '-o', 'json']);
-      assert.equal(printed.code, 0, printed.stderr);
-      const role = JSON.parse(printed.stdout) as KubeObject;
-      const sa = `sched-${command.replace(/\s+/g, '-')}${drop ? '-short' : ''}`;
-      role.metadata.name = sa;
-      const rules = role.rules as { resources: string[] }[];
-      if (drop) role.rules = rules.map((r) => ({ ...r, resources: r.resources.filter((x) => x !== drop) })).filter((r) => r.resources.length > 0);
-      await admin.create(role);
-      await admin.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: 'default' } } as KubeObject);
-      await admin.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: sa },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: 'default' }] } as KubeObject);
-      const file = path.join(cp.workDir, `${sa}.kubeconfig`);
-      writeFileSync(file, (await serviceAccountKubeConfig(kc, 'default', sa, { seconds: 3600 })).exportConfig());
+      const file = await boundTo(command, 'sched', drop);
       if (!drop) files.set(command, file);
       return file;
     };
