@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClusterPort, KubeObject, ListOptions, WatchEventType } from '../../cluster/port.js';
-import { pause } from '../../util/sleep.js';
+import { keepWatching } from '../../cluster/watch.js';
+import { pointer } from '../scheduling/mutation.js';
 import { LEDGER, LIMITS_NAMESPACE, LIMIT_LABEL, limitOf, PRICES, RESOURCES, round, type BurstLimit } from './limits.js';
 import { priceTableOf, type PriceTable } from './prices.js';
 import {
@@ -18,7 +19,6 @@ interface Ask { id: string; selector: string | undefined; amount: Amount; dryRun
 
 const LEDGER_REF = { apiVersion: 'v1', kind: 'ConfigMap', namespace: LIMITS_NAMESPACE, name: LEDGER };
 
-const pointer = (k: string): string => k.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /**
  * Holds what this cluster sends to ECI within the limits (`vnode scheduling limit set`). Usage is the charged pods
@@ -123,7 +123,7 @@ export class Limiter {
     });
     if (!verdict.ok || opts.dryRun) return verdict;
     const charge: Charge = { id, selector, ...amount };
-    const value = JSON.stringify({ selector, cpu: amount.cpu, memory: amount.memory, maxHourly: round(amount.maxHourly * 1e3) / 1e3 });
+    const value = JSON.stringify({ selector, cpu: amount.cpu, memory: amount.memory, maxHourly: Math.round(amount.maxHourly * 1e6) / 1e6 });
     const ops: PatchOp[] = [];
     ops.push(pod.metadata?.labels || opts.addedLabels ? { op: 'add', path: `/metadata/labels/${pointer(CHARGE_LABEL)}`, value: id } : { op: 'add', path: '/metadata/labels', value: { [CHARGE_LABEL]: id } });
     ops.push(pod.metadata?.annotations || opts.addedAnnotations ? { op: 'add', path: `/metadata/annotations/${pointer(CHARGE_ANNOTATION)}`, value }
@@ -210,16 +210,8 @@ export class Limiter {
 
   async stopped(): Promise<void> { await Promise.all(this.loops); }
 
-  private async keep<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions, onSynced: (present: T[]) => void, onEvent: (type: WatchEventType, o: T) => void): Promise<void> {
-    while (!this.signal.aborted) {
-      try {
-        await (await this.cluster()).watchList<T>(apiVersion, kind, opts, onEvent, this.signal, onSynced);
-      } catch (e) {
-        if (this.signal.aborted) return;
-        this.log(`watching ${kind} (${opts.labelSelector ?? opts.fieldSelector ?? ''}) failed: ${(e as Error).message}`);
-        await pause(2000, this.signal).catch(() => undefined);
-      }
-    }
+  private keep<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions, onSynced: (present: T[]) => void, onEvent: (type: WatchEventType, o: T) => void): Promise<void> {
+    return keepWatching<T>(this.cluster, apiVersion, kind, opts, { onSynced, onEvent }, this.signal, this.log, 2000);
   }
 }
 

@@ -65,7 +65,7 @@ export async function refreshPrices(ctx: Context): Promise<PriceTable> {
  * Pods already on virtual nodes (or sent there) before a limit existed carry no charge: they get one, so the limit
  * counts them from the start.
  */
-async function chargeRunning(cluster: ClusterPort, l: BurstLimit, prices: PriceTable | undefined, dryRun: boolean): Promise<number> {
+async function chargeRunning(cluster: ClusterPort, prices: PriceTable | undefined, dryRun: boolean): Promise<number> {
   const nodes = await virtualNodeNames(cluster);
   const pods = (await Promise.all([...nodes].map((n) => cluster.list<PodLike>('v1', 'Pod', { fieldSelector: `spec.nodeName=${n}` })))).flat();
   let n = 0;
@@ -80,7 +80,6 @@ async function chargeRunning(cluster: ClusterPort, l: BurstLimit, prices: PriceT
       metadata: { labels: { [CHARGE_LABEL]: p.metadata.uid ?? '' }, annotations: { [CHARGE_ANNOTATION]: JSON.stringify({ selector, cpu: a.cpu, memory: a.memory, maxHourly: a.maxHourly }) } },
     }, 'merge').catch(() => undefined);
   }
-  void l;
   return n;
 }
 
@@ -110,7 +109,7 @@ export async function setLimit(ctx: Context, o: SetOptions): Promise<SetResult> 
     fetched = `${Object.keys(prices.perHour).length} ECI prices fetched into ${LIMITS_NAMESPACE}/vnode-eci-prices`;
   }
   const desired = limitObject(limit);
-  const charged = await chargeRunning(cluster, limit, prices, ctx.flags.dryRun);
+  const charged = await chargeRunning(cluster, prices, ctx.flags.dryRun);
   if (ctx.flags.dryRun) return { name: o.name, action: existing ? 'would update' : 'would create', limit, prices: fetched, charged, dryRun: true };
   const r = await ctx.status.step(`Applying ConfigMap ${LIMITS_NAMESPACE}/${LIMIT_PREFIX}${o.name}`, () => ensureObject(cluster, desired), (x) => x.action);
   return { name: o.name, action: r.action, limit, prices: fetched, charged, dryRun: false };

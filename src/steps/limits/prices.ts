@@ -16,10 +16,16 @@ export interface PriceTable {
 
 const key = (s: Spec, economy = false): string => `${economy ? 'e:' : ''}${s.cpu}-${s.memory}`;
 
-/** The specs this region offers: those in the table (the region refused the others when it was fetched). */
+const EVERY_SPEC = specList([...ALL_REGION_SPECS, ...REGIONAL_SPECS]);
+const EVERY_REGION = specList(ALL_REGION_SPECS);
+const offeredBy = new WeakMap<PriceTable, Spec[]>();
+
+/** The specs this region offers: those in the table (the region refused the others when it was fetched); once per table. */
 export function offeredSpecs(t: PriceTable | undefined): Spec[] {
-  const all = specList([...ALL_REGION_SPECS, ...REGIONAL_SPECS]);
-  return t ? all.filter((s) => t.perHour[key(s)] !== undefined) : specList(ALL_REGION_SPECS);
+  if (!t) return EVERY_REGION;
+  let specs = offeredBy.get(t);
+  if (!specs) offeredBy.set(t, specs = EVERY_SPEC.filter((s) => t.perHour[key(s)] !== undefined));
+  return specs;
 }
 
 /**
@@ -50,7 +56,7 @@ function refusedSpec(e: unknown): boolean {
 
 /** Asks ECI the price of every documented spec (general, and economy up to 8 vCPU); one the region refuses is not offered there. */
 export async function fetchPriceTable(eci: EciPort, region: string): Promise<PriceTable> {
-  const specs = specList([...ALL_REGION_SPECS, ...REGIONAL_SPECS]);
+  const specs = EVERY_SPEC;
   const asks = [...specs.map((s) => ({ s, economy: false })), ...specs.filter((s) => s.cpu <= ECONOMY_MAX_CPU).map((s) => ({ s, economy: true }))];
   const perHour: Record<string, number> = {};
   let currency = 'CNY';

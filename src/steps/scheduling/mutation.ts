@@ -79,7 +79,8 @@ export function missingTolerations(have: Toleration[], mode: SchedulingMode, nod
 
 interface PodLike { metadata?: { annotations?: Record<string, string> }; spec?: PodSchedulingSpec }
 
-function pointer(key: string): string {
+/** A key as one JSON Pointer token (RFC 6901: ~ and / escaped). */
+export function pointer(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 

@@ -1,7 +1,7 @@
 import { selectsNode, type NodeFacts, type PodSchedulingSpec, type Toleration } from '../../cluster/node-match.js';
 import type { KubeObject } from '../../cluster/port.js';
 import {
-  decide, INJECTED_ANNOTATION, LEGACY_NAMESPACE_LABEL, LEGACY_POD_LABEL, missingTolerations, NAMESPACE_LABEL, POD_LABEL, SHORT_NAMESPACE_LABEL, TARGETS, type PatchOp, type SchedulingMode,
+  decide, INJECTED_ANNOTATION, pointer, LEGACY_NAMESPACE_LABEL, LEGACY_POD_LABEL, missingTolerations, NAMESPACE_LABEL, POD_LABEL, SHORT_NAMESPACE_LABEL, TARGETS, type PatchOp, type SchedulingMode,
 } from './mutation.js';
 
 /**
@@ -148,10 +148,6 @@ export interface Admission {
   rule: Rule | undefined;
   /** Why a pod its selector sends to virtual nodes was left alone. */
   skipped?: string;
-}
-
-function pointer(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 /** Adds the entries a map lacks (the pod's own values win), creating the map when absent. */

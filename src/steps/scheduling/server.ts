@@ -3,10 +3,10 @@ import { createServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { NodeFacts, NodeTaint, PodSchedulingSpec } from '../../cluster/node-match.js';
 import type { ClusterPort, KubeObject, ListOptions, WatchEventType } from '../../cluster/port.js';
-import { pause } from '../../util/sleep.js';
+import { keepWatching } from '../../cluster/watch.js';
 import { Limiter, type Verdict } from '../limits/limiter.js';
 import { syncEntries } from './entries.js';
-import { INJECTED_ANNOTATION, SCHEDULING_MODES, TARGETS, type PatchOp, type SchedulingMode } from './mutation.js';
+import { INJECTED_ANNOTATION, pointer, SCHEDULING_MODES, TARGETS, type PatchOp, type SchedulingMode } from './mutation.js';
 import { entryProblem, HEALTH_PATH, METRICS_PATH, MUTATE_PATH } from './webhook.js';
 import { admit, BURST_LABEL, burstPatch, burstScopes, BUILT_IN_RULES, isUnschedulable, pick, ruleOf, SELECTOR_API, SELECTOR_KIND, type Rule, type SelectorObject } from './policy.js';
 
@@ -155,26 +155,20 @@ export class SchedulingView {
   }
 
   /** List and watch, again after any failure (a CRD not there yet, the API server restarting). */
-  private async keep<T extends KubeObject>(apiVersion: string, kind: string, into: Map<string, T> | undefined, onSynced: () => void,
+  private keep<T extends KubeObject>(apiVersion: string, kind: string, into: Map<string, T> | undefined, onSynced: () => void,
     onEvent?: (type: WatchEventType, o: T) => void, opts: ListOptions = {}): Promise<void> {
-    while (!this.signal.aborted) {
-      try {
-        const cluster = await this.cluster();
-        await cluster.watchList<T>(apiVersion, kind, opts, (type, o) => {
-          if (into) { if (type === 'DELETED') into.delete(o.metadata.name ?? ''); else into.set(o.metadata.name ?? '', o); }
-          onEvent?.(type, o);
-        }, this.signal, (present) => {
-          if (into) { into.clear(); for (const o of present) into.set(o.metadata.name ?? '', o); }
-          onSynced();
-        });
-      } catch (e) {
-        if (this.signal.aborted) return;
-        // no Selector CRD: the label shortcuts still work
-        if (kind === SELECTOR_KIND) onSynced();
-        this.log(`watching ${kind} failed: ${(e as Error).message}`);
-        await pause(5000, this.signal).catch(() => undefined);
-      }
-    }
+    return keepWatching<T>(this.cluster, apiVersion, kind, opts, {
+      onEvent: (type, o) => {
+        if (into) { if (type === 'DELETED') into.delete(o.metadata.name ?? ''); else into.set(o.metadata.name ?? '', o); }
+        onEvent?.(type, o);
+      },
+      onSynced: (present) => {
+        if (into) { into.clear(); for (const o of present) into.set(o.metadata.name ?? '', o); }
+        onSynced();
+      },
+      // no Selector CRD: the label shortcuts still work
+      onFailed: () => { if (kind === SELECTOR_KIND) onSynced(); },
+    }, this.signal, this.log, 5000);
   }
 }
 
@@ -398,27 +392,21 @@ async function runBurst(view: SchedulingView, limiter: Limiter, mode: Scheduling
   // one watch per scope (burstScopes): only pods some normal-node-prefer Selector may pick, none when there is no
   // such Selector; every other pod costs the API server nothing here
   const scopes = new Map<string, { stop: AbortController; waiting: Map<string, BurstPod>; loop: Promise<void> }>();
-  const watchScope = async (labelSelector: string, stop: AbortSignal, waiting: Map<string, BurstPod>): Promise<void> => {
-    while (!stop.aborted) {
-      try {
-        // unbound pods, not only those marked at admission: a Selector also takes pods made before it (or while the webhook was down)
-        await (await cluster()).watchList<BurstPod>('v1', 'Pod', { labelSelector, fieldSelector: 'spec.nodeName=' }, (type, pod) => {
-          const uid = pod.metadata.uid ?? '';
-          if (type === 'DELETED') { reported.delete(uid); waiting.delete(uid); held.delete(uid); return; }
-          if (!isUnschedulable(pod)) { waiting.delete(uid); held.delete(uid); return; }
-          waiting.set(uid, pod);
-          void handle(pod);
-        }, stop, (present) => {
-          waiting.clear();
-          for (const p of present) if (isUnschedulable(p)) waiting.set(p.metadata.uid ?? '', p);
-        });
-      } catch (e) {
-        if (stop.aborted) return;
-        log(`watching pending pods (${labelSelector}) failed: ${(e as Error).message}`);
-        await pause(5000, stop).catch(() => undefined);
-      }
-    }
-  };
+  // unbound pods, not only those marked at admission: a Selector also takes pods made before it (or while the webhook was down)
+  const watchScope = (labelSelector: string, stop: AbortSignal, waiting: Map<string, BurstPod>): Promise<void> => keepWatching<BurstPod>(cluster, 'v1', 'Pod',
+    { labelSelector, fieldSelector: 'spec.nodeName=' }, {
+      onEvent: (type, pod) => {
+        const uid = pod.metadata.uid ?? '';
+        if (type === 'DELETED') { reported.delete(uid); waiting.delete(uid); held.delete(uid); return; }
+        if (!isUnschedulable(pod)) { waiting.delete(uid); held.delete(uid); return; }
+        waiting.set(uid, pod);
+        void handle(pod);
+      },
+      onSynced: (present) => {
+        waiting.clear();
+        for (const p of present) if (isUnschedulable(p)) waiting.set(p.metadata.uid ?? '', p);
+      },
+    }, stop, log, 5000);
   // watches of scopes no longer wanted, still closing
   const ending: Promise<void>[] = [];
   const rescope = (): void => {
@@ -446,7 +434,7 @@ interface BurstPod extends KubeObject { spec?: PodSchedulingSpec; status?: { con
 
 /** A fair pod's admission without what sends it to virtual nodes: their tolerations and the mark of the injection. */
 function withoutVirtual(ops: PatchOp[]): PatchOp[] {
-  const mark = `/metadata/annotations/${INJECTED_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  const mark = `/metadata/annotations/${pointer(INJECTED_ANNOTATION)}`;
   return ops.filter((o) => !o.path.startsWith('/spec/tolerations') && o.path !== mark).map((o) => {
     if (o.path !== '/metadata/annotations' || typeof o.value !== 'object' || o.value === null) return o;
     const rest = { ...(o.value as Record<string, string>) };
