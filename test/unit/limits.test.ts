@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { podSpec } from '../../src/sandbox/cloud/pricing.js';
+import { offeredSpec, podSpec } from '../../src/sandbox/cloud/pricing.js';
 import { effective, inWindow, parseWindow, type BurstLimit } from '../../src/steps/limits/limits.js';
 import { estimatePod, quantity, specList, ALL_REGION_SPECS, REGIONAL_SPECS } from '../../src/steps/limits/spec.js';
 import { crossing, usageOf } from '../../src/steps/limits/usage.js';
@@ -17,6 +17,15 @@ describe('burst limits: the spec a pod is billed as, windows, usage', () => {
       assert.deepEqual({ cpu: s.cpu, memory: s.memory }, { cpu: c.cpu, memory: c.memory });
     });
   }
+
+  it(`documented (${DOCUMENTED_SPECS.source}): the offered specs are the page's tables, on both sides`, () => {
+    const rows = (t: Record<string, number[]>): string[] => Object.entries(t).flatMap(([c, gs]) => gs.map((g) => `${Number(c)}/${g}`)).sort();
+    assert.deepEqual(specList(ALL_REGION_SPECS).map((x) => `${x.cpu}/${x.memory}`).sort(), rows(DOCUMENTED_SPECS.everyRegion));
+    assert.deepEqual(specList(REGIONAL_SPECS).map((x) => `${x.cpu}/${x.memory}`).sort(), rows(DOCUMENTED_SPECS.someRegions));
+    for (const r of rows(DOCUMENTED_SPECS.everyRegion)) { const [c, g] = r.split('/').map(Number); assert.ok(offeredSpec(c!, g!, true), `emulator offers ${r}, spot too`); }
+    for (const r of rows(DOCUMENTED_SPECS.someRegions)) { const [c, g] = r.split('/').map(Number); assert.ok(offeredSpec(c!, g!) && !offeredSpec(c!, g!, true), `emulator offers ${r}, not as spot`); }
+    for (const [c, g] of [[2, 3], [3, 6], [8, 16.5], [6, 50]] as const) assert.equal(offeredSpec(c, g), false, `${c}/${g} is in neither table`);
+  });
 
   it('quantities as Kubernetes writes them; an instance type cannot be accounted', () => {
     assert.equal(quantity('250m', 'cpu'), 0.25);
