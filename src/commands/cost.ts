@@ -70,7 +70,7 @@ export default defineCommand({
   mutates: false,
   contract: {
     cloud: { always: ['eci:DescribeVirtualNodes', 'eci:DescribeContainerGroups', 'eci:DescribeContainerGroupPrice'] },
-    kubernetes: [{ group: '', resources: ['nodes', 'pods'], verbs: READ }, { group: '', resources: ['namespaces'], verbs: READ }, { group: 'apps', resources: ['replicasets'], verbs: READ }],
+    kubernetes: [{ group: '', resources: ['nodes', 'pods'], verbs: READ }, { group: '', resources: ['namespaces', 'configmaps'], verbs: READ }, { group: 'apps', resources: ['replicasets'], verbs: READ }],
     risk: 'read',
     converges: true,
   },
@@ -89,7 +89,10 @@ export default defineCommand({
       ctx.out.warn(`namespace "${o.namespace}" does not exist in this cluster: no pod of it runs on a virtual node`);
     }
     const { costReport } = await import('../steps/cost/cost.js');
-    const r = await costReport(ctx, o);
-    ctx.out.result(r, () => renderCost(r));
+    const { limitReport } = await import('../steps/limits/manage.js');
+    const { limitTable } = await import('./scheduling/limit/list.js');
+    const [r, burstLimits] = await Promise.all([costReport(ctx, o), limitReport(cluster)]);
+    const limits = limitTable(burstLimits, 'BURST LIMIT');
+    ctx.out.result({ ...r, burstLimits }, () => [renderCost(r), ...(limits ? ['', 'Burst limits (what vnode sends to ECI, with its usage now; `vnode scheduling limit list`):', limits] : [])].join('\n'));
   },
 });

@@ -59,7 +59,11 @@ const command: CommandModule = {
       ? [`Rate now: ${cost.total.perHour.toFixed(2)} ${cost.currency}/hour at ECI list prices${cost.orphans.length ? `, ${cost.orphans.length} orphan instance(s) included` : ''} (\`vnode cost\` for the detail)`,
         ...cost.incomplete.map((w) => `INCOMPLETE: ${w}`)]
       : [`Rate now: not available (${cost.error})`];
-    ctx.out.result({ region, virtualNodes: nodes, addon, rate }, () => [render(nodes), ...(addon ? [describeAddonVersion(addon)] : []), ...rateLine].join('\n'));
+    const { limitReport } = await import('../steps/limits/manage.js');
+    const { limitTable } = await import('./scheduling/limit/list.js');
+    const burstLimits = await limitReport(await ctx.cluster());
+    const limits = limitTable(burstLimits, 'BURST LIMIT');
+    ctx.out.result({ region, virtualNodes: nodes, addon, rate, burstLimits }, () => [render(nodes), ...(addon ? [describeAddonVersion(addon)] : []), ...rateLine, ...(limits ? ['', limits] : [])].join('\n'));
   },
 };
 

@@ -209,6 +209,8 @@ describe('burst limits (real control plane, sandbox cloud and VNode, two schedul
     const mass = doctor.checks.find((c) => c.check === 'burst-limit' && c.target === 'mass-cap');
     assert.equal(mass?.status, 'WARN');
     assert.match(mass!.message, /100% used/);
-    assert.match((await ok(['scheduling', 'status'])).stdout, /mass-cap\s+selector mass\s+-\s+-\s+100\/100/);
+    for (const args of [['scheduling', 'status'], ['status'], ['cost']]) assert.match((await ok(args)).stdout, /mass-cap\s+selector mass\s+-\s+-\s+100\/100/, args.join(' '));
+    const asJson = JSON.parse((await ok(['cost', '-o', 'json'])).stdout) as { burstLimits: { limits: { name: string; used: { pods: number } }[] } };
+    assert.equal(asJson.burstLimits.limits.find((x) => x.name === 'mass-cap')?.used.pods, 100);
   });
 });

@@ -3,7 +3,7 @@ import type { SchedulingStatus } from '../../steps/scheduling/scheduling.js';
 import type { CommandModule } from '../registry.js';
 import { table } from '../status.js';
 import { READ, SCHEDULING_READ } from '../contract.js';
-import { cell } from './limit/list.js';
+import { limitTable } from './limit/list.js';
 
 type Limits = Awaited<ReturnType<typeof import('../../steps/limits/manage.js').limitReport>>;
 
@@ -17,8 +17,7 @@ function render(s: SchedulingStatus & { engine: string; burstLimits: Limits }): 
     '',
     s.namespaces.length === 0 ? 'No namespace is labelled.' : table([['NAMESPACE', 'LABEL', 'LABELLED BY'], ...s.namespaces.map((n) => [n.name, n.label, n.labelledBy])]),
     '',
-    s.burstLimits.limits.length === 0 ? 'No burst limit.' : table([['BURST LIMIT', 'SCOPE', 'CPU', 'MEMORY (GiB)', 'PODS', `SPEND (${s.burstLimits.currency}/h)`],
-      ...s.burstLimits.limits.map((l) => [l.name, l.selector ? `selector ${l.selector}` : 'cluster', ...(['cpu', 'memory', 'pods', 'maxHourly'] as const).map((r) => cell(r, l.used, l.inForce))])]),
+    limitTable(s.burstLimits, 'BURST LIMIT') ?? 'No burst limit.',
   ];
   return lines.join('\n');
 }

@@ -1,4 +1,5 @@
 import { round, type LimitValues, type Resource, type Usage } from '../../../steps/limits/limits.js';
+import type { LimitReport } from '../../../steps/limits/manage.js';
 import { defineCommand } from '../../define.js';
 import { table } from '../../status.js';
 import { LIMIT_READ } from '../../contract.js';
@@ -6,6 +7,16 @@ import { LIMIT_READ } from '../../contract.js';
 /** `used/limit` of one resource, `-` when the limit does not cap it. */
 export function cell(r: Resource, used: Usage, v: LimitValues): string {
   return v[r] === undefined ? '-' : `${round(used[r])}/${round(v[r]!)}`;
+}
+
+/** The limits as a table (`list`, and the sections of status, cost and scheduling status), or undefined when there is none. */
+export function limitTable(r: LimitReport, title = 'NAME'): string | undefined {
+  if (r.limits.length === 0) return undefined;
+  return table([
+    [title, 'SCOPE', 'CPU', 'MEMORY (GiB)', 'PODS', `SPEND (${r.currency}/h)`, 'WINDOW'],
+    ...r.limits.map((l) => [l.name, l.selector ? `selector ${l.selector}` : 'cluster', cell('cpu', l.used, l.inForce), cell('memory', l.used, l.inForce), cell('pods', l.used, l.inForce),
+      cell('maxHourly', l.used, l.inForce), l.window ?? (l.windows.length ? 'none in force' : '-')]),
+  ]);
 }
 
 export default defineCommand({
@@ -17,10 +28,6 @@ export default defineCommand({
   async run(ctx) {
     const { limitReport } = await import('../../../steps/limits/manage.js');
     const r = await limitReport(await ctx.cluster());
-    ctx.out.result(r, () => (r.limits.length === 0 ? 'No burst limit: what is sent to ECI is not capped (vnode scheduling limit set NAME --cpu N ...).' : table([
-      ['NAME', 'SCOPE', 'CPU', 'MEMORY (GiB)', 'PODS', `SPEND (${r.currency}/h)`, 'WINDOW'],
-      ...r.limits.map((l) => [l.name, l.selector ? `selector ${l.selector}` : 'cluster', cell('cpu', l.used, l.inForce), cell('memory', l.used, l.inForce), cell('pods', l.used, l.inForce),
-        cell('maxHourly', l.used, l.inForce), l.window ?? (l.windows.length ? 'none in force' : '-')]),
-    ])));
+    ctx.out.result(r, () => limitTable(r) ?? 'No burst limit: what is sent to ECI is not capped (vnode scheduling limit set NAME --cpu N ...).');
   },
 });
