@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { offeredSpec, podSpec } from '../../src/sandbox/cloud/pricing.js';
 import { effective, inWindow, parseWindow, type BurstLimit } from '../../src/steps/limits/limits.js';
 import { estimatePod, quantity, specList, ALL_REGION_SPECS, REGIONAL_SPECS } from '../../src/steps/limits/spec.js';
-import { crossing, usageOf } from '../../src/steps/limits/usage.js';
+import { crossing, usageOf, type Charge } from '../../src/steps/limits/usage.js';
 import { DOCUMENTED_SPECS } from '../fixtures/documented-answers.js';
 
 describe('burst limits: the spec a pod is billed as, windows, usage', () => {
@@ -56,10 +56,22 @@ describe('burst limits: the spec a pod is billed as, windows, usage', () => {
     const now = Date.now();
     const pod = { id: 'a', selector: 'web', cpu: 2, memory: 4, pods: 1, maxHourly: 0 };
     const res = [{ ...pod, at: now }, { ...pod, id: 'b', at: now }, { ...pod, id: 'old', at: now - 200_000 }, { ...pod, id: 'other', selector: 'db', at: now }];
-    assert.equal(usageOf(l, [pod], res, new Set(), now).cpu, 4, 'a once, b reserved, old expired, other out of scope');
-    assert.equal(usageOf(l, [pod], res, new Set(['b']), now).cpu, 2);
-    const c = crossing(l, usageOf(l, [pod], res, new Set(), now), pod, new Date(now));
+    assert.equal(usageOf(l, [pod], res, new Map(), now).cpu, 4, 'a once, b reserved, old expired, other out of scope');
+    assert.equal(usageOf(l, [pod], res, new Map([['b', res[1]!]]), now).cpu, 2);
+    const c = crossing(l, usageOf(l, [pod], res, new Map(), now), pod, new Date(now));
     assert.equal(c?.resource, 'cpu');
-    assert.equal(crossing(l, usageOf(l, [], [], new Set(), now), pod, new Date(now)), undefined);
+    assert.equal(crossing(l, usageOf(l, [], [], new Map(), now), pod, new Date(now)), undefined);
+  });
+
+  it('usage: a live grant counts its room, less what its pods were seen to take or give back; an old one only its pods', () => {
+    const l: BurstLimit = { name: 'cap', values: { pods: 100 }, windows: [] };
+    const now = Date.now();
+    const p = (id: string, grant?: string): Charge => ({ id, selector: undefined, cpu: 2, memory: 4, pods: 1, maxHourly: 0, ...(grant ? { grants: { cap: grant } } : {}) });
+    const grant = { grant: 'g1', limit: 'cap', holder: 'a', room: { pods: 10 }, at: now };
+    const seen = [p('1', 'g1'), p('2', 'g1'), p('3', 'g1'), p('4')];
+    assert.equal(usageOf(l, seen, [], new Map([['5', p('5', 'g1')]]), now, [grant]).pods, 1 + 3 + (10 - 3 - 1));
+    assert.equal(usageOf(l, seen, [], new Map(), now, [{ ...grant, room: { pods: 2 } }]).pods, 4, 'written down below what was seen: the pods count');
+    assert.equal(usageOf(l, seen, [], new Map(), now, [{ ...grant, at: now - 61_000 }]).pods, 4, 'expired: its pods count alone');
+    assert.equal(usageOf(l, seen, [], new Map(), now, [{ ...grant, limit: 'other' }]).pods, 4);
   });
 });

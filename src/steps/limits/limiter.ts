@@ -2,64 +2,99 @@ import { randomBytes } from 'node:crypto';
 import type { ClusterPort, KubeObject, ListOptions, WatchEventType } from '../../cluster/port.js';
 import { keepWatching } from '../../cluster/watch.js';
 import { pointer } from '../scheduling/mutation.js';
-import { LEDGER, LIMITS_NAMESPACE, LIMIT_LABEL, limitOf, PRICES, RESOURCES, round, type BurstLimit } from './limits.js';
+import { effective, LEDGER, LIMITS_NAMESPACE, LIMIT_LABEL, limitOf, NO_USAGE, PRICES, RESOURCES, round, type BurstLimit, type Usage } from './limits.js';
 import { priceTableOf, type PriceTable } from './prices.js';
 import {
-  amountOf, chargeOf, CHARGE_ANNOTATION, CHARGE_LABEL, crossing, describeCrossing, inScope, RESERVATION_TTL_MS, stillCounts, usageOf, type Amount, type Charge, type Reservation,
+  amountOf, chargeOf, CHARGE_ANNOTATION, CHARGE_LABEL, crossing, describeCrossing, GRANT_TTL_MS, GRANT_USE_MS, inScope, RESERVATION_TTL_MS, stillCounts, usageOf,
+  type Amount, type Charge, type Grant, type Reservation,
 } from './usage.js';
 
 type PatchOp = { op: 'add'; path: string; value: unknown };
 type PodLike = KubeObject & { spec?: { nodeName?: string }; status?: { phase?: string } };
+type LedgerObject = KubeObject & { data?: Record<string, string> };
 
 export type Verdict =
-  | { ok: true; charge?: Charge; ops: PatchOp[] }
+  | { ok: true; charge?: Charge; ops: PatchOp[]; grants?: Record<string, string> }
   | { ok: false; message: string; limit: string };
 
-interface Ask { id: string; selector: string | undefined; amount: Amount; dryRun: boolean; resolve: (v: Verdict) => void }
+/** burst: a pod that exists (its uid the id), reserved on its own; else a new pod, admitted from a grant. */
+interface Ask { id: string; selector: string | undefined; amount: Amount; dryRun: boolean; burst: boolean; resolve: (v: Verdict) => void }
+
+/** A grant this replica holds: what it admitted from it; closed once it stops admitting from it (its use is final then). */
+interface Held { grant: Grant; used: Amount; closed: boolean; writtenDown: boolean }
 
 const LEDGER_REF = { apiVersion: 'v1', kind: 'ConfigMap', namespace: LIMITS_NAMESPACE, name: LEDGER };
+/** A grant takes this share of a limit while at least twice that is free; nearer the limit, each pod is granted alone. */
+const GRANT_SHARE = 0.05;
 
+export interface Ledger { resourceVersion?: string | undefined; reservations: Reservation[]; grants: Grant[] }
+
+export function parseLedger(o: LedgerObject | undefined): Ledger {
+  const read = <T>(k: string): T[] => { try { return JSON.parse(o?.data?.[k] ?? '[]') as T[]; } catch { return []; } };
+  return { resourceVersion: o?.metadata.resourceVersion, reservations: read<Reservation>('reservations'), grants: read<Grant>('grants') };
+}
+
+const fits = (have: Partial<Amount>, used: Amount, a: Amount): boolean => RESOURCES.every((r) => have[r] === undefined || used[r] + a[r] <= have[r]! + 1e-9);
 
 /**
  * Holds what this cluster sends to ECI within the limits (`vnode scheduling limit set`). Usage is the charged pods
- * (watched) plus the reservations in kube-system/vnode-burst-ledger, which every replica writes with optimistic
- * concurrency (the resourceVersion it read): two replicas never both take the last room, as ResourceQuota's
- * admission does. Asks that arrive together are settled in one write.
+ * (watched) plus what kube-system/vnode-burst-ledger holds: grants of room each server replica took, and reservations
+ * of single pods. Every write of the ledger is conditional on the resourceVersion it read (optimistic concurrency,
+ * as ResourceQuota's admission does), so two replicas never both take the last room. Far from a limit a replica takes
+ * a share of it at once and admits from it without a write per pod; near it, every pod is granted alone.
  */
 export class Limiter {
   private readonly limits = new Map<string, BurstLimit>();
   private prices: PriceTable | undefined;
   private readonly charged = new Map<string, Charge>();
-  /** Charges whose pods ended or went elsewhere (kept a while: a reservation of theirs must not count again). */
-  private readonly released = new Map<string, number>();
+  /** Charges whose pods ended or went elsewhere (kept a while: what they held must not count again). */
+  private readonly released = new Map<string, Charge & { at: number }>();
   private synced = { limits: false, prices: false, pods: false };
   private readonly loops: Promise<void>[] = [];
   private queue: Ask[] = [];
   private flushing = false;
+  private writeDown = false;
   private readonly listeners: (() => void)[] = [];
-  /** The last ledger read: usage as of then, for status and metrics. */
-  private reservations: Reservation[] = [];
+  /** The ledger as last read, watched or written. */
+  private ledger: Ledger | undefined;
+  private readonly holder = randomBytes(4).toString('hex');
+  private readonly mine = new Map<string, Held>();
+  private writes = 0;
 
   constructor(private readonly cluster: () => Promise<ClusterPort>, private readonly isVirtual: (node: string) => boolean,
     private readonly log: (m: string) => void, private readonly signal: AbortSignal) {}
 
   start(): void {
-    this.loops.push(this.keep<KubeObject & { data?: Record<string, string> }>('v1', 'ConfigMap', { namespace: LIMITS_NAMESPACE, labelSelector: LIMIT_LABEL }, (present) => {
+    this.loops.push(this.keep<LedgerObject>('v1', 'ConfigMap', { namespace: LIMITS_NAMESPACE, labelSelector: LIMIT_LABEL }, (present) => {
       this.limits.clear();
       for (const o of present) this.setLimit('ADDED', o);
       this.synced.limits = true;
     }, (type, o) => this.setLimit(type, o)));
-    this.loops.push(this.keep<KubeObject & { data?: Record<string, string> }>('v1', 'ConfigMap', { namespace: LIMITS_NAMESPACE, fieldSelector: `metadata.name=${PRICES}` }, (present) => {
+    this.loops.push(this.keep<LedgerObject>('v1', 'ConfigMap', { namespace: LIMITS_NAMESPACE, fieldSelector: `metadata.name=${PRICES}` }, (present) => {
       this.prices = priceTableOf(present[0]);
       this.synced.prices = true;
       this.changed();
     }, (type, o) => { this.prices = type === 'DELETED' ? undefined : priceTableOf(o); this.changed(); }));
+    this.loops.push(this.keep<LedgerObject>('v1', 'ConfigMap', { namespace: LIMITS_NAMESPACE, fieldSelector: `metadata.name=${LEDGER}` }, (present) => {
+      this.ledger = parseLedger(present[0]);
+    }, (type, o) => { this.ledger = type === 'DELETED' ? undefined : parseLedger(o); }));
     this.loops.push(this.keep<PodLike>('v1', 'Pod', { labelSelector: CHARGE_LABEL }, (present) => {
       this.charged.clear();
       for (const p of present) this.setPod('ADDED', p);
       this.synced.pods = true;
       this.changed();
     }, (type, p) => this.setPod(type, p)));
+    // a grant no longer admitted from is written down to what it admitted, so others may use the rest
+    const tick = setInterval(() => {
+      const now = Date.now();
+      for (const [name, h] of this.mine) {
+        if (now - h.grant.at >= GRANT_USE_MS) h.closed = true;
+        if (h.closed && !h.writtenDown && RESOURCES.some((r) => (h.grant.room[r] ?? 0) > h.used[r] + 1e-9)) this.writeDown = true;
+        if (now - h.grant.at > GRANT_TTL_MS) this.mine.delete(name);
+      }
+      if (this.writeDown && !this.flushing) void this.flush();
+    }, 2000);
+    this.signal.addEventListener('abort', () => clearInterval(tick), { once: true });
   }
 
   /** Called when usage may have dropped or limits changed (held pods are looked at again). */
@@ -67,8 +102,11 @@ export class Limiter {
 
   private changed(): void { for (const f of this.listeners) f(); }
 
-  private setLimit(type: WatchEventType, o: KubeObject & { data?: Record<string, string> }): void {
+  private setLimit(type: WatchEventType, o: LedgerObject): void {
     const name = o.metadata.labels?.[LIMIT_LABEL] ?? '';
+    // changed values: grants taken under the old ones are not admitted from again
+    const h = this.mine.get(name);
+    if (h) h.closed = true;
     if (type === 'DELETED') this.limits.delete(name);
     else {
       try {
@@ -83,7 +121,7 @@ export class Limiter {
     const c = chargeOf(p);
     if (!c) return;
     if (type === 'DELETED' || !stillCounts(p, this.isVirtual)) {
-      if (this.charged.delete(c.id) || type === 'DELETED') this.released.set(c.id, Date.now());
+      if (this.charged.delete(c.id) || type === 'DELETED') this.released.set(c.id, { ...c, at: Date.now() });
       this.changed();
       return;
     }
@@ -101,6 +139,20 @@ export class Limiter {
     return [...this.limits.values()].filter((l) => inScope(l, selector));
   }
 
+  /** Admits from this replica's open grants when every limit's has room: no write. */
+  private fromGrants(limits: BurstLimit[], a: Amount, take: boolean, now: number): Record<string, string> | undefined {
+    const held: Held[] = [];
+    for (const l of limits) {
+      const h = this.mine.get(l.name);
+      if (!h || h.closed || now - h.grant.at >= GRANT_USE_MS || !fits(h.grant.room, h.used, a)) return undefined;
+      // a resource capped now that the grant did not cover (a window opened, the limit changed)
+      if (RESOURCES.some((r) => effective(l, new Date(now)).values[r] !== undefined && h.grant.room[r] === undefined)) return undefined;
+      held.push(h);
+    }
+    if (take) for (const h of held) for (const r of RESOURCES) h.used[r] += a[r];
+    return Object.fromEntries(held.map((h) => [h.grant.limit, h.grant.grant]));
+  }
+
   /**
    * A pod about to be sent towards ECI by `selector` (undefined: a label shortcut): charged if every limit in scope
    * has room, refused naming the limit otherwise, or when usage cannot be told yet. `id`: the pod's uid when it
@@ -116,14 +168,20 @@ export class Limiter {
     const withEffect = { ...pod, metadata: { ...pod.metadata, annotations: { ...opts.effectAnnotations, ...pod.metadata?.annotations } } };
     const amount = amountOf(withEffect, this.prices, needPrice);
     if (typeof amount === 'string') return { ok: false, limit: first, message: `burst limit ${first} cannot account this pod: ${amount}` };
+    const burst = opts.id !== undefined;
     const id = opts.id ?? randomBytes(8).toString('hex');
-    const verdict = await new Promise<Verdict>((resolve) => {
-      this.queue.push({ id, selector, amount, dryRun: Boolean(opts.dryRun), resolve });
-      if (!this.flushing) void this.flush();
-    });
-    if (!verdict.ok || opts.dryRun) return verdict;
-    const charge: Charge = { id, selector, ...amount };
-    const value = JSON.stringify({ selector, cpu: amount.cpu, memory: amount.memory, maxHourly: Math.round(amount.maxHourly * 1e6) / 1e6 });
+    let grants = burst ? undefined : this.fromGrants(limits, amount, !opts.dryRun, Date.now());
+    if (!grants) {
+      const verdict = await new Promise<Verdict>((resolve) => {
+        this.queue.push({ id, selector, amount, dryRun: Boolean(opts.dryRun), burst, resolve });
+        if (!this.flushing) void this.flush();
+      });
+      if (!verdict.ok) return verdict;
+      grants = verdict.grants;
+    }
+    if (opts.dryRun) return { ok: true, ops: [] };
+    const charge: Charge = { id, selector, ...amount, grants };
+    const value = JSON.stringify({ selector, cpu: amount.cpu, memory: amount.memory, maxHourly: Math.round(amount.maxHourly * 1e6) / 1e6, ...(grants ? { grants } : {}) });
     const ops: PatchOp[] = [];
     ops.push(pod.metadata?.labels || opts.addedLabels ? { op: 'add', path: `/metadata/labels/${pointer(CHARGE_LABEL)}`, value: id } : { op: 'add', path: '/metadata/labels', value: { [CHARGE_LABEL]: id } });
     ops.push(pod.metadata?.annotations || opts.addedAnnotations ? { op: 'add', path: `/metadata/annotations/${pointer(CHARGE_ANNOTATION)}`, value }
@@ -131,19 +189,20 @@ export class Limiter {
     return { ok: true, charge, ops };
   }
 
-  /** Settles the queued asks in order, in one conditional write of the ledger per round (again on a conflict). */
+  /** Settles the queued asks in order, in one conditional write of the ledger per round (read again on a conflict). */
   private async flush(): Promise<void> {
     this.flushing = true;
     try {
-      while (this.queue.length > 0 && !this.signal.aborted) {
+      while ((this.queue.length > 0 || this.writeDown) && !this.signal.aborted) {
         const batch = this.queue.splice(0);
+        this.writeDown = false;
         for (let attempt = 0; ; attempt++) {
           try {
             await this.settle(batch);
             break;
           } catch (e) {
             const code = (e as { code?: string }).code;
-            if ((code === 'Conflict' || code === 'AlreadyExists') && attempt < 50) continue;
+            if ((code === 'Conflict' || code === 'AlreadyExists') && attempt < 50) { this.ledger = undefined; continue; }
             const message = `burst limits cannot be accounted: the ledger ${LIMITS_NAMESPACE}/${LEDGER} could not be written (${(e as Error).message})`;
             this.log(message);
             for (const a of batch) a.resolve({ ok: false, limit: this.applicable(a.selector)[0]?.name ?? '', message });
@@ -156,47 +215,115 @@ export class Limiter {
     }
   }
 
-  private async settle(batch: Ask[]): Promise<void> {
-    const c = await this.cluster();
-    const live = await c.get<KubeObject & { data?: Record<string, string> }>(LEDGER_REF);
-    const now = Date.now();
-    const held = parseLedger(live).filter((r) => now - r.at <= RESERVATION_TTL_MS);
-    this.reservations = held;
-    for (const [id, at] of this.released) if (now - at > 2 * RESERVATION_TTL_MS) this.released.delete(id);
-    const released = new Set(this.released.keys());
-    const usage = new Map([...this.limits.values()].map((l) => [l.name, usageOf(l, this.charged.values(), held, released, now)]));
-    const verdicts: Verdict[] = [];
-    const added: Reservation[] = [];
-    const at = new Date(now);
-    for (const a of batch) {
-      // another replica charged this pod already (burst): it is counted once
-      if (held.some((r) => r.id === a.id) || this.charged.has(a.id)) { verdicts.push({ ok: false, limit: '', message: 'charged by another replica' }); continue; }
-      const limits = this.applicable(a.selector);
-      const cross = limits.map((l) => crossing(l, usage.get(l.name)!, a.amount, at)).find(Boolean);
-      if (cross) { verdicts.push({ ok: false, limit: cross.limit.name, message: describeCrossing(cross, this.currency) }); continue; }
-      for (const l of limits) { const u = usage.get(l.name)!; for (const r of RESOURCES) u[r] += a.amount[r]; }
-      if (!a.dryRun) added.push({ id: a.id, selector: a.selector, ...a.amount, at: now });
-      verdicts.push({ ok: true, ops: [] });
-    }
-    if (added.length > 0) {
-      const data = { reservations: JSON.stringify([...held, ...added]) };
-      if (live) await c.patch(LEDGER_REF, { metadata: { resourceVersion: live.metadata.resourceVersion }, data }, 'merge');
-      else await c.create({ ...LEDGER_REF, metadata: { name: LEDGER, namespace: LIMITS_NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'vnode' } }, data } as KubeObject);
-      this.reservations = [...held, ...added];
-    }
-    batch.forEach((a, i) => a.resolve(verdicts[i]!));
+  private usageFor(l: BurstLimit, reservations: Reservation[], grants: Grant[], now: number): Usage {
+    return usageOf(l, this.charged.values(), reservations, this.released, now, grants);
   }
 
-  /** Each limit with what it holds now (the charged pods and the reservations last read). */
-  usage(): { limit: BurstLimit; used: ReturnType<typeof usageOf> }[] {
+  private async settle(batch: Ask[]): Promise<void> {
+    const c = await this.cluster();
+    const base = this.ledger ?? parseLedger(await c.get<LedgerObject>(LEDGER_REF));
     const now = Date.now();
-    const released = new Set(this.released.keys());
-    return [...this.limits.values()].map((l) => ({ limit: l, used: usageOf(l, this.charged.values(), this.reservations, released, now) }));
+    const at = new Date(now);
+    for (const [id, r] of this.released) if (now - r.at > 2 * Math.max(RESERVATION_TTL_MS, GRANT_TTL_MS)) this.released.delete(id);
+    const reservations = base.reservations.filter((r) => now - r.at <= RESERVATION_TTL_MS);
+    let grants = base.grants.filter((g) => now - g.at <= GRANT_TTL_MS);
+    let dirty = reservations.length !== base.reservations.length || grants.length !== base.grants.length;
+    // closed grants of this replica: written down to what they admitted (final once closed)
+    const downs: Held[] = [];
+    const writeDown = (h: Held): void => {
+      const room = Object.fromEntries(Object.keys(h.grant.room).map((r) => [r, h.used[r as keyof Amount]]));
+      grants = grants.map((g) => (g.grant === h.grant.grant ? { ...g, room } : g));
+      downs.push(h);
+      dirty = true;
+    };
+    for (const h of this.mine.values()) if (h.closed && !h.writtenDown && grants.some((g) => g.grant === h.grant.grant)) writeDown(h);
+    const usage = new Map<string, Usage>();
+    const used = (l: BurstLimit): Usage => usage.get(l.name) ?? usage.set(l.name, this.usageFor(l, reservations, grants, now)).get(l.name)!;
+    const fresh: Held[] = [];
+    const results: { a: Ask; v: Verdict; take?: Record<string, Amount> }[] = [];
+    const undo: (() => void)[] = [];
+    for (const a of batch) {
+      const limits = this.applicable(a.selector);
+      if (a.burst) {
+        // another replica charged this pod already: it is counted once
+        if (reservations.some((r) => r.id === a.id) || this.charged.has(a.id)) { results.push({ a, v: { ok: false, limit: '', message: 'charged by another replica' } }); continue; }
+        const cross = limits.map((l) => crossing(l, used(l), a.amount, at)).find(Boolean);
+        if (cross) { results.push({ a, v: { ok: false, limit: cross.limit.name, message: describeCrossing(cross, this.currency) } }); continue; }
+        if (!a.dryRun) {
+          reservations.push({ id: a.id, selector: a.selector, ...a.amount, at: now });
+          dirty = true;
+          for (const l of limits) usage.delete(l.name);
+        }
+        results.push({ a, v: { ok: true, ops: [] } });
+        continue;
+      }
+      // an open grant (this replica's, or one taken earlier in this batch) per limit, or a new one
+      const open = (l: BurstLimit): Held | undefined => {
+        const h = [...fresh].reverse().find((x) => x.grant.limit === l.name && !x.closed) ?? this.mine.get(l.name);
+        return h && !h.closed && now - h.grant.at < GRANT_USE_MS && fits(h.grant.room, h.used, a.amount)
+          && RESOURCES.every((r) => effective(l, at).values[r] === undefined || h.grant.room[r] !== undefined) ? h : undefined;
+      };
+      const lacking = limits.filter((l) => !open(l));
+      for (const l of lacking) {
+        const h = this.mine.get(l.name);
+        if (h && !h.closed) { h.closed = true; writeDown(h); usage.delete(l.name); }
+        for (const f of fresh) if (f.grant.limit === l.name && !f.closed) { f.closed = true; writeDown(f); usage.delete(l.name); }
+      }
+      const cross = lacking.map((l) => crossing(l, used(l), a.amount, at)).find(Boolean);
+      if (cross) { results.push({ a, v: { ok: false, limit: cross.limit.name, message: describeCrossing(cross, this.currency) } }); continue; }
+      if (a.dryRun) { results.push({ a, v: { ok: true, ops: [] } }); continue; }
+      for (const l of lacking) {
+        const values = effective(l, at).values;
+        const u = used(l);
+        const room: Partial<Amount> = {};
+        for (const r of RESOURCES) {
+          const v = values[r];
+          if (v === undefined) continue;
+          const share = r === 'pods' ? Math.max(1, Math.floor(v * GRANT_SHARE)) : v * GRANT_SHARE;
+          room[r] = v - u[r] - a.amount[r] >= 2 * share ? Math.max(a.amount[r], share) : a.amount[r];
+        }
+        const g: Grant = { grant: randomBytes(6).toString('hex'), limit: l.name, holder: this.holder, room, at: now };
+        grants.push(g);
+        fresh.push({ grant: g, used: { ...NO_USAGE }, closed: false, writtenDown: false });
+        usage.delete(l.name);
+        dirty = true;
+      }
+      // taken now from each limit's grant (undone if the write fails)
+      const taken = limits.map((l) => open(l)!);
+      for (const h of taken) for (const r of RESOURCES) h.used[r] += a.amount[r];
+      undo.push(() => { for (const h of taken) for (const r of RESOURCES) h.used[r] -= a.amount[r]; });
+      results.push({ a, v: { ok: true, ops: [], grants: Object.fromEntries(taken.map((h) => [h.grant.limit, h.grant.grant])) } });
+    }
+    if (dirty) {
+      const data = { reservations: JSON.stringify(reservations), grants: JSON.stringify(grants) };
+      let written: LedgerObject;
+      try {
+        written = base.resourceVersion
+          ? await c.patch<LedgerObject>(LEDGER_REF, { metadata: { resourceVersion: base.resourceVersion }, data }, 'merge')
+          : await c.create<LedgerObject>({ ...LEDGER_REF, metadata: { name: LEDGER, namespace: LIMITS_NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'vnode' } }, data } as LedgerObject);
+      } catch (e) {
+        for (const f of undo) f();
+        throw e;
+      }
+      this.writes++;
+      this.ledger = parseLedger(written);
+      for (const h of downs) h.writtenDown = true;
+      for (const f of fresh) if (!f.closed) this.mine.set(f.grant.limit, f);
+    }
+    for (const r of results) r.a.resolve(r.v);
+  }
+
+  /** Each limit with what it holds now (the charged pods and what the ledger last held). */
+  usage(): { limit: BurstLimit; used: Usage }[] {
+    const now = Date.now();
+    return [...this.limits.values()].map((l) => ({ limit: l, used: this.usageFor(l, this.ledger?.reservations ?? [], this.ledger?.grants ?? [], now) }));
   }
 
   metrics(): string {
     const lines = ['# HELP vnode_burst_limit A burst limit in force (vCPU, GiB, pods, or spend per hour).', '# TYPE vnode_burst_limit gauge',
       '# HELP vnode_burst_usage What the pods sent to ECI within a burst limit take of it.', '# TYPE vnode_burst_usage gauge'];
+    lines.push('# HELP vnode_burst_ledger_writes_total Conditional writes of the ledger this replica made (grants taken and written down, burst reservations).',
+      '# TYPE vnode_burst_ledger_writes_total counter', `vnode_burst_ledger_writes_total ${this.writes}`);
     const names: Record<string, string> = { cpu: 'cpu', memory: 'memory_gib', pods: 'pods', maxHourly: 'hourly_spend' };
     for (const { limit, used } of this.usage()) {
       for (const r of RESOURCES) {
@@ -215,6 +342,3 @@ export class Limiter {
   }
 }
 
-export function parseLedger(o: (KubeObject & { data?: Record<string, string> }) | undefined): Reservation[] {
-  try { return JSON.parse(o?.data?.reservations ?? '[]') as Reservation[]; } catch { return []; }
-}

@@ -33,15 +33,15 @@ export async function limitReport(cluster: ClusterPort, at = new Date()): Promis
     virtualNodeNames(cluster), readPriceTable(cluster),
   ]);
   const counting: Charge[] = [];
-  const released = new Set<string>();
+  const released = new Map<string, Charge>();
   for (const p of charged) {
     const c = chargeOf(p);
     if (!c) continue;
-    if (stillCounts(p, (n) => nodes.has(n))) counting.push(c); else released.add(c.id);
+    if (stillCounts(p, (n) => nodes.has(n))) counting.push(c); else released.set(c.id, c);
   }
-  const reservations = parseLedger(ledger);
+  const { reservations, grants } = parseLedger(ledger);
   const rows = limits.map((l): LimitRow => {
-    const used = usageOf(l, counting, reservations, released, at.getTime());
+    const used = usageOf(l, counting, reservations, released, at.getTime(), grants);
     const { values, window } = effective(l, at);
     const fullest = Math.max(0, ...RESOURCES.filter((r) => values[r] !== undefined).map((r) => (values[r] === 0 ? (used[r] > 0 ? Infinity : 1) : used[r] / values[r]!)));
     return { name: l.name, selector: l.selector, values: l.values, inForce: values, window, windows: l.windows.map((w) => w.text), used, fullest };

@@ -1,5 +1,5 @@
 import type { KubeObject } from '../../cluster/port.js';
-import { effective, RESOURCES, round, type BurstLimit, type Resource, type Usage } from './limits.js';
+import { effective, NO_USAGE, RESOURCES, round, type BurstLimit, type Resource, type Usage } from './limits.js';
 import { hourlyOf, offeredSpecs, type PriceTable } from './prices.js';
 import { estimatePod } from './spec.js';
 
@@ -9,9 +9,23 @@ export const CHARGE_ANNOTATION = 'vnode.dev/charge';
 /** A reservation counts this long after it was made, whether or not its pod was seen (a pod appears within seconds). */
 export const RESERVATION_TTL_MS = 120_000;
 
+/** A grant is counted in full this long after it was made (its holder admits from it for GRANT_USE_MS only). */
+export const GRANT_TTL_MS = 60_000;
+export const GRANT_USE_MS = 10_000;
+
 export interface Amount { cpu: number; memory: number; pods: number; maxHourly: number }
-export interface Charge extends Amount { id: string; selector: string | undefined }
+export interface Charge extends Amount {
+  id: string; selector: string | undefined;
+  /** The grant of each limit it was admitted from (by limit name). */
+  grants?: Record<string, string> | undefined;
+}
+/** Room one pod takes (burst: keyed by the pod's uid, so replicas charging the same pod charge it once). */
 export interface Reservation extends Charge { at: number }
+/**
+ * Room a server replica took of one limit to admit from without a write per pod: counted in full while live, less
+ * what its pods were seen to take or give back; its holder writes it down to what it used when it stops using it.
+ */
+export interface Grant { grant: string; limit: string; holder: string; room: Partial<Amount>; at: number }
 
 interface PodLike extends KubeObject { spec?: { nodeName?: string; containers?: unknown[] }; status?: { phase?: string } }
 
@@ -22,7 +36,7 @@ export function chargeOf(pod: PodLike): Charge | undefined {
   if (!id || !raw) return undefined;
   try {
     const a = JSON.parse(raw) as Partial<Charge>;
-    return { id, selector: a.selector ?? undefined, cpu: Number(a.cpu ?? 0), memory: Number(a.memory ?? 0), pods: 1, maxHourly: Number(a.maxHourly ?? 0) };
+    return { id, selector: a.selector ?? undefined, cpu: Number(a.cpu ?? 0), memory: Number(a.memory ?? 0), pods: 1, maxHourly: Number(a.maxHourly ?? 0), grants: a.grants ?? undefined };
   } catch { return undefined; }
 }
 
@@ -51,15 +65,26 @@ export function amountOf(pod: { metadata?: { annotations?: Record<string, string
 
 export const inScope = (l: BurstLimit, selector: string | undefined): boolean => l.selector === undefined || l.selector === selector;
 
-/** Usage of a limit: the charged pods that still count, and reservations no pod accounts for yet. */
-export function usageOf(l: BurstLimit, charged: Iterable<Charge>, reservations: Reservation[], released: Set<string>, now: number): Usage {
+/**
+ * Usage of a limit: the charged pods that still count, reservations no pod accounts for yet, and the live grants of
+ * the limit: each its pods seen, plus what of its room is neither seen nor given back (pods on their way).
+ */
+export function usageOf(l: BurstLimit, charged: Iterable<Charge>, reservations: Reservation[], released: Map<string, Charge>, now: number, grants: Grant[] = []): Usage {
   const u: Usage = { cpu: 0, memory: 0, pods: 0, maxHourly: 0 };
+  const live = new Map(grants.filter((g) => g.limit === l.name && now - g.at <= GRANT_TTL_MS).map((g) => [g.grant, { g, seen: { ...NO_USAGE }, gone: { ...NO_USAGE } }]));
   const seen = new Set<string>();
-  const add = (c: Charge): void => { for (const r of RESOURCES) u[r] += c[r]; };
-  for (const c of charged) { seen.add(c.id); if (inScope(l, c.selector)) add(c); }
+  const add = (to: Usage, c: Amount): void => { for (const r of RESOURCES) to[r] += c[r]; };
+  for (const c of charged) {
+    seen.add(c.id);
+    if (!inScope(l, c.selector)) continue;
+    const g = live.get(c.grants?.[l.name] ?? '');
+    add(g ? g.seen : u, c);
+  }
+  for (const c of released.values()) { const g = live.get(c.grants?.[l.name] ?? ''); if (g && inScope(l, c.selector)) add(g.gone, c); }
+  for (const { g, seen: s, gone } of live.values()) for (const r of RESOURCES) u[r] += s[r] + Math.max(0, (g.room[r] ?? 0) - s[r] - gone[r]);
   for (const r of reservations) {
     if (seen.has(r.id) || released.has(r.id) || now - r.at > RESERVATION_TTL_MS || !inScope(l, r.selector)) continue;
-    add(r);
+    add(u, r);
   }
   return u;
 }
