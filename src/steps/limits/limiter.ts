@@ -319,20 +319,25 @@ export class Limiter {
     return [...this.limits.values()].map((l) => ({ limit: l, used: this.usageFor(l, this.ledger?.reservations ?? [], this.ledger?.grants ?? [], now) }));
   }
 
+  /** Prometheus text: each family's samples together, after its HELP and TYPE. */
   metrics(): string {
-    const lines = ['# HELP vnode_burst_limit A burst limit in force (vCPU, GiB, pods, or spend per hour).', '# TYPE vnode_burst_limit gauge',
-      '# HELP vnode_burst_usage What the pods sent to ECI within a burst limit take of it.', '# TYPE vnode_burst_usage gauge'];
-    lines.push('# HELP vnode_burst_ledger_writes_total Conditional writes of the ledger this replica made (grants taken and written down, burst reservations).',
-      '# TYPE vnode_burst_ledger_writes_total counter', `vnode_burst_ledger_writes_total ${this.writes}`);
     const names: Record<string, string> = { cpu: 'cpu', memory: 'memory_gib', pods: 'pods', maxHourly: 'hourly_spend' };
-    for (const { limit, used } of this.usage()) {
+    const limit: string[] = [];
+    const usage: string[] = [];
+    for (const { limit: l, used } of this.usage()) {
       for (const r of RESOURCES) {
-        const v = limit.values[r];
+        const v = l.values[r];
         if (v === undefined) continue;
-        lines.push(`vnode_burst_limit{limit="${limit.name}",resource="${names[r]}"} ${v}`, `vnode_burst_usage{limit="${limit.name}",resource="${names[r]}"} ${round(used[r])}`);
+        limit.push(`vnode_burst_limit{limit="${l.name}",resource="${names[r]}"} ${v}`);
+        usage.push(`vnode_burst_usage{limit="${l.name}",resource="${names[r]}"} ${round(used[r])}`);
       }
     }
-    return `${lines.join('\n')}\n`;
+    return `${[
+      '# HELP vnode_burst_limit A burst limit (vCPU, GiB, pods, or spend per hour).', '# TYPE vnode_burst_limit gauge', ...limit,
+      '# HELP vnode_burst_usage What the pods sent to ECI within a burst limit take of it.', '# TYPE vnode_burst_usage gauge', ...usage,
+      '# HELP vnode_burst_ledger_writes_total Conditional writes of the ledger this replica made (grants taken and written down, burst reservations).',
+      '# TYPE vnode_burst_ledger_writes_total counter', `vnode_burst_ledger_writes_total ${this.writes}`,
+    ].join('\n')}\n`;
   }
 
   async stopped(): Promise<void> { await Promise.all(this.loops); }
