@@ -209,8 +209,10 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   const tellHeld = (pod: KubeObject, namespace: string, v: Verdict & { ok: false }, what: string): void => {
     const owner = (pod.metadata.ownerReferences as { uid?: string }[] | undefined)?.[0]?.uid ?? pod.metadata.uid ?? pod.metadata.generateName ?? pod.metadata.name ?? '';
     const key = `${v.limit}/${namespace}/${owner}`;
-    if (Date.now() - (told.get(key) ?? 0) < 60_000) return;
-    told.set(key, Date.now());
+    const now = Date.now();
+    if (now - (told.get(key) ?? 0) < 60_000) return;
+    if (told.size > 1000) for (const [k, t] of told) if (now - t >= 60_000) told.delete(k);
+    told.set(key, now);
     void opts.cluster().then((c) => recordEvent(c, pod, namespace, 'Warning', LIMIT_REASON, `${what}: ${v.message}`)).catch((e: unknown) => opts.log(`event: ${(e as Error).message}`));
   };
 
