@@ -21,7 +21,7 @@ export type Verdict =
 interface Ask { id: string; selector: string | undefined; amount: Amount; dryRun: boolean; burst: boolean; resolve: (v: Verdict) => void }
 
 /** A grant this replica holds: what it admitted from it; closed once it stops admitting from it (its use is final then). */
-interface Held { grant: Grant; used: Amount; closed: boolean; writtenDown: boolean }
+interface Held { grant: Grant; used: Amount; closed: boolean; writtenDown: boolean; window: string | undefined }
 
 const LEDGER_REF = { apiVersion: 'v1', kind: 'ConfigMap', namespace: LIMITS_NAMESPACE, name: LEDGER };
 /** A grant takes this share of a limit while at least twice that is free; nearer the limit, each pod is granted alone. */
@@ -145,8 +145,8 @@ export class Limiter {
     for (const l of limits) {
       const h = this.mine.get(l.name);
       if (!h || h.closed || now - h.grant.at >= GRANT_USE_MS || !fits(h.grant.room, h.used, a)) return undefined;
-      // a resource capped now that the grant did not cover (a window opened, the limit changed)
-      if (RESOURCES.some((r) => effective(l, new Date(now)).values[r] !== undefined && h.grant.room[r] === undefined)) return undefined;
+      // taken under another window: the values in force now decide
+      if (l.windows.length > 0 && effective(l, new Date(now)).window !== h.window) return undefined;
       held.push(h);
     }
     if (take) for (const h of held) for (const r of RESOURCES) h.used[r] += a[r];
@@ -260,8 +260,7 @@ export class Limiter {
       // an open grant (this replica's, or one taken earlier in this batch) per limit, or a new one
       const open = (l: BurstLimit): Held | undefined => {
         const h = [...fresh].reverse().find((x) => x.grant.limit === l.name && !x.closed) ?? this.mine.get(l.name);
-        return h && !h.closed && now - h.grant.at < GRANT_USE_MS && fits(h.grant.room, h.used, a.amount)
-          && RESOURCES.every((r) => effective(l, at).values[r] === undefined || h.grant.room[r] !== undefined) ? h : undefined;
+        return h && !h.closed && now - h.grant.at < GRANT_USE_MS && fits(h.grant.room, h.used, a.amount) && effective(l, at).window === h.window ? h : undefined;
       };
       const lacking = limits.filter((l) => !open(l));
       for (const l of lacking) {
@@ -284,7 +283,7 @@ export class Limiter {
         }
         const g: Grant = { grant: randomBytes(6).toString('hex'), limit: l.name, holder: this.holder, room, at: now };
         grants.push(g);
-        fresh.push({ grant: g, used: { ...NO_USAGE }, closed: false, writtenDown: false });
+        fresh.push({ grant: g, used: { ...NO_USAGE }, closed: false, writtenDown: false, window: effective(l, at).window });
         usage.delete(l.name);
         dirty = true;
       }
