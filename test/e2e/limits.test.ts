@@ -54,6 +54,22 @@ describe('burst limits (real control plane, sandbox cloud and VNode, two schedul
   const limitList = async (): Promise<{ limits: { name: string; used: Record<string, number>; inForce: Record<string, number>; window?: string }[] }> =>
     JSON.parse((await ok(['scheduling', 'limit', 'list', '-o', 'json'])).stdout) as never;
 
+  const metricsOf = (server: WebhookServer): Promise<string> => new Promise<string>((resolve, reject) => {
+    httpsGet({ host: '127.0.0.1', port: server.port, path: '/metrics', rejectUnauthorized: false }, (res) => {
+      let t = '';
+      res.on('data', (c: Buffer) => { t += c.toString(); }).on('end', () => resolve(t));
+    }).on('error', reject);
+  });
+  const ledgerWrites = async (): Promise<number> => (await Promise.all(servers.map(metricsOf))).reduce((n, t) => n + Number(/vnode_burst_ledger_writes_total (\d+)/.exec(t)?.[1] ?? NaN), 0);
+  const createMany = async (prefix: string, app: string, n: number): Promise<number> => {
+    let made = 0;
+    let next = 0;
+    await Promise.all(Array.from({ length: 50 }, async () => {
+      while (next < n) { const i = next++; if ((await create(pod(`${prefix}-${i}`, app))).ok) made++; }
+    }));
+    return made;
+  };
+
   before(async () => {
     cp = await startTestControlPlane();
     emu = await startSandboxCloud({ readyDelayMs: 200, releaseDelayMs: 300, adminKubeconfig: cp.kubeconfig });
@@ -185,6 +201,19 @@ describe('burst limits (real control plane, sandbox cloud and VNode, two schedul
     assert.deepEqual(await create(pod('w3', 'win')), { ok: true });
   });
 
+  it('far from a limit the servers admit from grants (a few writes, not one per pod); lowered near the usage, it holds exactly', async () => {
+    await ok(['scheduling', 'add', 'many', '--pod-selector', 'app=many', '--policy', 'virtual-node-only']);
+    await ok(['scheduling', 'limit', 'set', 'many-cap', '--selector', 'many', '--pods', '1000']);
+    const before = await ledgerWrites();
+    assert.equal(await createMany('k', 'many', 300), 300);
+    const writes = await ledgerWrites() - before;
+    assert.ok(writes <= 30, `${writes} ledger writes for 300 pods`);
+    await ok(['scheduling', 'limit', 'set', 'many-cap', '--pods', '310']);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await createMany('l', 'many', 50), 10);
+    assert.equal((await limitList()).limits.find((x) => x.name === 'many-cap')!.used.pods, 310);
+  });
+
   it('500 pods created at once against a limit that fits 100, through two servers: exactly 100', async () => {
     await ok(['scheduling', 'add', 'mass', '--pod-selector', 'app=mass', '--policy', 'virtual-node-only']);
     await ok(['scheduling', 'limit', 'set', 'mass-cap', '--selector', 'mass', '--pods', '100']);
@@ -197,12 +226,7 @@ describe('burst limits (real control plane, sandbox cloud and VNode, two schedul
     assert.equal((await admin.list<Pod>('v1', 'Pod', { namespace: 'default', labelSelector: 'app=mass' })).length, 100);
     const l = (await limitList()).limits.find((x) => x.name === 'mass-cap')!;
     assert.equal(l.used.pods, 100);
-    const metrics = await new Promise<string>((resolve, reject) => {
-      httpsGet({ host: '127.0.0.1', port: servers[0]!.port, path: '/metrics', rejectUnauthorized: false }, (res) => {
-        let t = '';
-        res.on('data', (c: Buffer) => { t += c.toString(); }).on('end', () => resolve(t));
-      }).on('error', reject);
-    });
+    const metrics = await metricsOf(servers[0]!);
     assert.match(metrics, /vnode_burst_limit\{limit="mass-cap",resource="pods"\} 100/);
     assert.match(metrics, /vnode_burst_usage\{limit="mass-cap",resource="pods"\} 100/);
     const doctor = JSON.parse((await vk(['doctor', '-o', 'json'])).stdout) as { checks: { check: string; target: string; status: string; message: string }[] };
