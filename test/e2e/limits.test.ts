@@ -233,6 +233,13 @@ describe('burst limits (real control plane, sandbox cloud and VNode, two schedul
     const mass = doctor.checks.find((c) => c.check === 'burst-limit' && c.target === 'mass-cap');
     assert.equal(mass?.status, 'WARN');
     assert.match(mass!.message, /100% used/);
+    // a pod put on the virtual node by its own nodeSelector and toleration (not by vnode) is counted once seen there
+    await ok(['scheduling', 'limit', 'set', 'everything', '--pods', '100000']);
+    const mine = pod('own', 'own', undefined, { type: 'virtual-kubelet' }) as KubeObject & { spec: Record<string, unknown> };
+    await admin.create({ ...mine, spec: { ...mine.spec, tolerations: [{ key: 'k8s.aliyun.com/vnode', operator: 'Exists' }] } } as KubeObject);
+    const own = await until('the pod of its own on the VNode charged', async () => { const p = await get('own'); return p?.spec.nodeName && p.metadata.labels?.['vnode.dev/charge'] ? p : undefined; }, 30_000);
+    assert.equal(own.metadata.labels?.['vnode.dev/charge'], own.metadata.uid);
+    assert.ok((await limitList()).limits.find((x) => x.name === 'everything')!.used.pods >= 1);
     for (const args of [['scheduling', 'status'], ['status'], ['cost']]) assert.match((await ok(args)).stdout, /mass-cap\s+selector mass\s+-\s+-\s+100\/100/, args.join(' '));
     const asJson = JSON.parse((await ok(['cost', '-o', 'json'])).stdout) as { burstLimits: { limits: { name: string; used: { pods: number } }[] } };
     assert.equal(asJson.burstLimits.limits.find((x) => x.name === 'mass-cap')?.used.pods, 100);

@@ -5,7 +5,7 @@ import { pointer } from '../scheduling/mutation.js';
 import { effective, LEDGER, LIMITS_NAMESPACE, LIMIT_LABEL, limitOf, NO_USAGE, PRICES, RESOURCES, round, type BurstLimit, type Usage } from './limits.js';
 import { priceTableOf, type PriceTable } from './prices.js';
 import {
-  amountOf, chargeOf, CHARGE_ANNOTATION, CHARGE_LABEL, crossing, describeCrossing, GRANT_TTL_MS, GRANT_USE_MS, inScope, RESERVATION_TTL_MS, stillCounts, usageOf,
+  amountOf, chargeOf, CHARGE_ANNOTATION, CHARGE_LABEL, crossing, describeCrossing, GRANT_TTL_MS, GRANT_USE_MS, inScope, lateCharge, RESERVATION_TTL_MS, stillCounts, usageOf,
   type Amount, type Charge, type Grant, type Reservation,
 } from './usage.js';
 
@@ -61,8 +61,37 @@ export class Limiter {
   private readonly mine = new Map<string, Held>();
   private writes = 0;
 
+  /** Per virtual node, while limits exist: a watch of its pods, so one there without a charge is charged (counted). */
+  private readonly nodeWatches = new Map<string, { stop: AbortController; loop: Promise<void> }>();
+  private readonly lateCharged = new Set<string>();
+
   constructor(private readonly cluster: () => Promise<ClusterPort>, private readonly isVirtual: (node: string) => boolean,
-    private readonly log: (m: string) => void, private readonly signal: AbortSignal) {}
+    private readonly virtualNodes: () => string[], private readonly log: (m: string) => void, private readonly signal: AbortSignal) {}
+
+  /** Pods on virtual nodes that vnode did not send (before a limit, or by their own nodeSelector): charged when seen. */
+  private watchVirtualNodes(): void {
+    const want = new Set(this.active && this.ready ? this.virtualNodes() : []);
+    for (const [n, w] of this.nodeWatches) if (!want.has(n)) { w.stop.abort(); this.nodeWatches.delete(n); }
+    for (const n of want) {
+      if (this.nodeWatches.has(n)) continue;
+      const stop = new AbortController();
+      this.signal.addEventListener('abort', () => stop.abort(), { once: true });
+      const seen = (p: PodLike): void => { if (!chargeOf(p) && stillCounts(p, this.isVirtual)) void this.chargeLate(p); };
+      this.nodeWatches.set(n, { stop, loop: keepWatching<PodLike>(this.cluster, 'v1', 'Pod', { fieldSelector: `spec.nodeName=${n}` },
+        { onSynced: (present) => present.forEach(seen), onEvent: (type, p) => { if (type !== 'DELETED') seen(p); } }, stop.signal, this.log, 5000) });
+    }
+  }
+
+  private async chargeLate(p: PodLike): Promise<void> {
+    const uid = p.metadata.uid ?? '';
+    if (this.lateCharged.has(uid)) return;
+    const patch = lateCharge(p, this.prices);
+    if (!patch) return;
+    this.lateCharged.add(uid);
+    if (this.lateCharged.size > 10_000) this.lateCharged.clear();
+    await (await this.cluster()).patch({ apiVersion: 'v1', kind: 'Pod', namespace: p.metadata.namespace ?? '', name: p.metadata.name ?? '' }, patch, 'merge')
+      .catch((e: unknown) => { this.lateCharged.delete(uid); this.log(`charging pod ${p.metadata.namespace}/${p.metadata.name}: ${(e as Error).message}`); });
+  }
 
   start(): void {
     this.loops.push(this.keep<LedgerObject>('v1', 'ConfigMap', { namespace: LIMITS_NAMESPACE, labelSelector: LIMIT_LABEL }, (present) => {
@@ -93,6 +122,7 @@ export class Limiter {
         if (now - h.grant.at > GRANT_TTL_MS) this.mine.delete(name);
       }
       if (this.writeDown && !this.flushing) void this.flush();
+      this.watchVirtualNodes();
     }, 2000);
     this.signal.addEventListener('abort', () => clearInterval(tick), { once: true });
   }
@@ -339,7 +369,7 @@ export class Limiter {
     ].join('\n')}\n`;
   }
 
-  async stopped(): Promise<void> { await Promise.all(this.loops); }
+  async stopped(): Promise<void> { await Promise.all([...this.loops, ...[...this.nodeWatches.values()].map((w) => w.loop)]); }
 
   private keep<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions, onSynced: (present: T[]) => void, onEvent: (type: WatchEventType, o: T) => void): Promise<void> {
     return keepWatching<T>(this.cluster, apiVersion, kind, opts, { onSynced, onEvent }, this.signal, this.log, 2000);

@@ -2,13 +2,13 @@ import type { Context } from '../../context.js';
 import { ensureObject } from '../../cluster/ensure.js';
 import type { ClusterPort, KubeObject } from '../../cluster/port.js';
 import { usageError } from '../../errors.js';
-import { SELECTOR_ANNOTATION, SELECTOR_API, SELECTOR_KIND } from '../scheduling/policy.js';
+import { SELECTOR_API, SELECTOR_KIND } from '../scheduling/policy.js';
 import {
   checkLimitName, effective, LEDGER, LIMIT_PREFIX, limitObject, LIMITS_NAMESPACE, listLimits, RESOURCES, type BurstLimit, type LimitValues, type LimitWindow, type Usage,
 } from './limits.js';
 import { parseLedger } from './limiter.js';
 import { fetchPriceTable, priceTableObject, readPriceTable, STALE_MS, type PriceTable } from './prices.js';
-import { amountOf, chargeOf, CHARGE_ANNOTATION, CHARGE_LABEL, stillCounts, usageOf, type Charge } from './usage.js';
+import { chargeOf, CHARGE_LABEL, lateCharge, stillCounts, usageOf, type Charge } from './usage.js';
 
 type PodLike = KubeObject & { spec?: { nodeName?: string }; status?: { phase?: string } };
 
@@ -71,14 +71,10 @@ async function chargeRunning(cluster: ClusterPort, prices: PriceTable | undefine
   let n = 0;
   for (const p of pods) {
     if (chargeOf(p) || !stillCounts(p, (x) => nodes.has(x))) continue;
-    const selector = p.metadata.annotations?.[SELECTOR_ANNOTATION];
-    const a = amountOf(p, prices, Boolean(prices));
-    if (typeof a === 'string') continue;
+    const patch = lateCharge(p, prices);
+    if (!patch) continue;
     n++;
-    if (dryRun) continue;
-    await cluster.patch({ apiVersion: 'v1', kind: 'Pod', namespace: p.metadata.namespace ?? '', name: p.metadata.name ?? '' }, {
-      metadata: { labels: { [CHARGE_LABEL]: p.metadata.uid ?? '' }, annotations: { [CHARGE_ANNOTATION]: JSON.stringify({ selector, cpu: a.cpu, memory: a.memory, maxHourly: a.maxHourly }) } },
-    }, 'merge').catch(() => undefined);
+    if (!dryRun) await cluster.patch({ apiVersion: 'v1', kind: 'Pod', namespace: p.metadata.namespace ?? '', name: p.metadata.name ?? '' }, patch, 'merge').catch(() => undefined);
   }
   return n;
 }

@@ -1,6 +1,7 @@
 import type { KubeObject } from '../../cluster/port.js';
 import { effective, NO_USAGE, RESOURCES, round, type BurstLimit, type Resource, type Usage } from './limits.js';
 import { hourlyOf, offeredSpecs, type PriceTable } from './prices.js';
+import { SELECTOR_ANNOTATION } from '../scheduling/policy.js';
 import { estimatePod } from './spec.js';
 
 /** On a pod vnode sent towards ECI while a limit was in force: its charge's id (label, so it can be watched) and amount. */
@@ -61,6 +62,17 @@ export function amountOf(pod: { metadata?: { annotations?: Record<string, string
     maxHourly = h;
   }
   return { cpu: e.cpu, memory: e.memory, pods: 1, maxHourly };
+}
+
+/**
+ * The charge of a pod found on a virtual node without one (put there before a limit existed, or by other means than
+ * vnode): its own uid as the id, its amount as ECI bills it. A merge patch; undefined when it cannot be told.
+ */
+export function lateCharge(pod: PodLike, prices: PriceTable | undefined): Record<string, unknown> | undefined {
+  const a = amountOf(pod, prices, Boolean(prices));
+  if (typeof a === 'string' || !pod.metadata.uid) return undefined;
+  const selector = pod.metadata.annotations?.[SELECTOR_ANNOTATION];
+  return { metadata: { labels: { [CHARGE_LABEL]: pod.metadata.uid }, annotations: { [CHARGE_ANNOTATION]: JSON.stringify({ selector, cpu: a.cpu, memory: a.memory, maxHourly: a.maxHourly }) } } };
 }
 
 export const inScope = (l: BurstLimit, selector: string | undefined): boolean => l.selector === undefined || l.selector === selector;

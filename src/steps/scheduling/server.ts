@@ -148,6 +148,10 @@ export class SchedulingView {
     return this.virtualNodes.has(name);
   }
 
+  virtualNodeNames(): string[] {
+    return [...this.virtualNodes.keys()];
+  }
+
   /** The mode's registered virtual nodes, as the watch last saw them. */
   nodes(mode: SchedulingMode): NodeFacts[] {
     return [...this.virtualNodes.values()].filter((n) => TARGETS[mode].isNode(n.metadata.labels ?? {}))
@@ -202,7 +206,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   const abort = new AbortController();
   const view = new SchedulingView(opts.cluster, opts.log, abort.signal);
   view.start();
-  const limiter = new Limiter(opts.cluster, (n) => view.isVirtual(n), opts.log, abort.signal);
+  const limiter = new Limiter(opts.cluster, (n) => view.isVirtual(n), () => view.virtualNodeNames(), opts.log, abort.signal);
   limiter.start();
   // one Warning per limit and owner (or pod) a minute: a ReplicaSet retrying refused pods would repeat it
   const told = new Map<string, number>();
