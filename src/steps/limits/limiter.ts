@@ -270,7 +270,7 @@ export class Limiter {
     const usage = new Map<string, Usage>();
     const used = (l: BurstLimit): Usage => usage.get(l.name) ?? usage.set(l.name, this.usageFor(l, reservations, grants, now)).get(l.name)!;
     const fresh: Held[] = [];
-    const results: { a: Ask; v: Verdict; take?: Record<string, Amount> }[] = [];
+    const results: { a: Ask; v: Verdict }[] = [];
     const undo: (() => void)[] = [];
     for (const a of batch) {
       const limits = this.applicable(a.selector);
