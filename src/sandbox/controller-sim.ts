@@ -3,7 +3,7 @@ import openapiClient from '@alicloud/openapi-client';
 import { CoordinationV1Api, CoreV1Api, KubeConfig, VersionApi, type V1Pod } from '@kubernetes/client-node';
 import { cloudError } from '../cloud/errors.js';
 import { poolConnections } from '../cluster/kube.js';
-import { pause as sleep } from '../util/sleep.js';
+import { childController, pause as sleep } from '../util/sleep.js';
 import { podSpec } from './cloud/pricing.js';
 import { EciClient, withFields } from '../cloud/eci.js';
 import type { CloudState } from './cloud/state.js';
@@ -85,8 +85,10 @@ export class ControllerSimulator {
   }
 
   private startReplica(pod: V1Pod): void {
+    // a list or event that lands after stopAll starts nothing: that replica would outlive the sandbox
+    if (this.abort.signal.aborted) return;
     const uid = pod.metadata!.uid!;
-    const abort = new AbortController();
+    const abort = childController(this.abort.signal);
     const done = this.runReplica(pod, abort.signal).catch((e: unknown) => {
       if (!abort.signal.aborted) this.log(`${pod.metadata?.name} stopped: ${messageOf(e)}`);
     });
@@ -143,13 +145,10 @@ export class ControllerSimulator {
       }
       const zones = new Set(this.vSwitchesOf(profile.current).map((v) => v.zoneId));
       for (const zone of zones) {
-        if (nodes.has(zone)) continue;
-        const abort = new AbortController();
-        const stop = (): void => abort.abort();
-        signal.addEventListener('abort', stop, { once: true });
+        if (nodes.has(zone) || signal.aborted) continue;
+        const abort = childController(signal);
         const done = this.runNode(kc, core, serverVersion, region, zone, env, client, profile, abort.signal)
-          .catch((e: unknown) => { if (!abort.signal.aborted) this.log(`virtual-kubelet-${zone} stopped: ${messageOf(e)}`); })
-          .finally(() => signal.removeEventListener('abort', stop));
+          .catch((e: unknown) => { if (!abort.signal.aborted) this.log(`virtual-kubelet-${zone} stopped: ${messageOf(e)}`); });
         nodes.set(zone, { abort, done });
       }
       // a zone no longer in vSwitchIds keeps its node (its pods still run there); new pods there fail for want of a vSwitch

@@ -64,6 +64,7 @@ interface Running {
  */
 export class VirtualNodeSimulator {
   private readonly running = new Map<string, Running>();
+  private stopped = false;
   /** How long ECI keeps an instance after its pod is gone; Infinity: it never releases it (an orphan, for tests). */
   releaseDelayMs: number;
 
@@ -84,6 +85,7 @@ export class VirtualNodeSimulator {
   }
 
   async stopAll(): Promise<void> {
+    this.stopped = true;
     await Promise.all([...this.running.keys()].map((id) => this.stop(id)));
   }
 
@@ -100,7 +102,8 @@ export class VirtualNodeSimulator {
   }
 
   private start(v: VirtualNodeRec): void {
-    if (this.running.has(v.id)) return;
+    // a CreateVirtualNode answered after stopAll starts nothing: its lifecycle would outlive the sandbox
+    if (this.running.has(v.id) || this.stopped) return;
     const abort = new AbortController();
     const done = this.lifecycle(v.id, abort.signal).catch((e: unknown) => {
       if (!abort.signal.aborted) this.fail(v.id, 'VirtualNodeFailed', `virtual node stopped: ${(e as Error).message}`);

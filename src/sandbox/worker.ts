@@ -6,7 +6,7 @@ import type { Server } from 'node:net';
 import path from 'node:path';
 import { CoordinationV1Api, CoreV1Api, KubeConfig, VersionApi, type V1Container, type V1Pod, type V1Volume } from '@kubernetes/client-node';
 import { poolConnections } from '../cluster/kube.js';
-import { pause as sleep } from '../util/sleep.js';
+import { childController, pause as sleep, whenAborted } from '../util/sleep.js';
 import { containerEnv, fieldOf, heartbeat, MERGE, messageOf, podEvent, registerNode, renewLease, watchPods } from './kubelet.js';
 import { nodeForMajor } from './node-runtime.js';
 import {
@@ -169,7 +169,9 @@ export class WorkerNode {
   }
 
   private startRun(pod: V1Pod): void {
-    const abort = new AbortController();
+    // a list or event that lands after stop() starts nothing: that pod's process would outlive the sandbox
+    if (this.abort.signal.aborted) return;
+    const abort = childController(this.abort.signal);
     const run: Run = { pod, restarts: 0, ready: false, stopped: false, abort, done: Promise.resolve() };
     this.runs.set(pod.metadata!.uid!, run);
     run.done = this.runPod(run).catch((e: unknown) => { if (!abort.signal.aborted) this.log(`${pod.metadata?.namespace}/${pod.metadata?.name}: ${messageOf(e)}`); });
@@ -191,6 +193,9 @@ export class WorkerNode {
       await stopProcess(run.proc);
       await stopProcess(run.forwarder);
       await run.done;
+      // started while this stop began (runPod was between two awaits): stopped too, or it outlives the sandbox
+      await stopProcess(run.proc);
+      await stopProcess(run.forwarder);
     } finally {
       if (run.network) destroyNetwork(run.network);
     }
@@ -268,6 +273,7 @@ export class WorkerNode {
       await this.status(run, [{ ...base(container), ready: false, started: false, state: { waiting: { reason, message: messageOf(e) } } }], { phase: 'Pending' });
       return;
     }
+    if (run.abort.signal.aborted) return;
     run.forwarder = startForwarder(run.network, this.socket, this.apiAddress, path.join(dir, 'forwarder.log'));
     const user = pod.spec?.securityContext;
     const csc = container.securityContext;
@@ -286,7 +292,7 @@ export class WorkerNode {
       await this.status(run, [{ ...base(container), imageID: `${container.image}@sha256:${'0'.repeat(64)}`, ready: false, started: true, state: { running: { startedAt: started } } }],
         { phase: 'Running', podIP: run.network.ip, podIPs: [{ ip: run.network.ip }] });
       const probe = this.probe(run, container, started, signal);
-      const code = await Promise.race([exited, new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true }))]).catch(() => undefined);
+      const code = await Promise.race([exited, new Promise<never>((_, reject) => whenAborted(signal, () => reject(new Error('stopped'))))]).catch(() => undefined);
       run.ready = false;
       await probe.catch(() => undefined);
       if (code === undefined || signal.aborted) return;

@@ -15,3 +15,21 @@ export function untilAborted(signal: AbortSignal): Promise<void> {
     else signal.addEventListener('abort', () => resolve(), { once: true });
   });
 }
+
+/** A controller aborted with its parent, also when the parent already was (a listener added then would never fire). */
+export function childController(parent: AbortSignal): AbortController {
+  const c = new AbortController();
+  if (parent.aborted) c.abort();
+  else {
+    const relay = (): void => c.abort();
+    parent.addEventListener('abort', relay, { once: true });
+    c.signal.addEventListener('abort', () => parent.removeEventListener('abort', relay), { once: true });
+  }
+  return c;
+}
+
+/** Runs fn when the signal fires, or now if it already has. */
+export function whenAborted(signal: AbortSignal, fn: () => void): void {
+  if (signal.aborted) fn();
+  else signal.addEventListener('abort', fn, { once: true });
+}

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClusterPort, KubeObject, ListOptions, WatchEventType } from '../../cluster/port.js';
 import { keepWatching } from '../../cluster/watch.js';
+import { childController, whenAborted } from '../../util/sleep.js';
 import { pointer } from '../scheduling/mutation.js';
 import { effective, LEDGER, LIMITS_NAMESPACE, LIMIT_LABEL, limitOf, NO_USAGE, PRICES, RESOURCES, round, type BurstLimit, type Usage } from './limits.js';
 import { priceTableOf, type PriceTable } from './prices.js';
@@ -70,12 +71,12 @@ export class Limiter {
 
   /** Pods on virtual nodes that vnode did not send (before a limit, or by their own nodeSelector): charged when seen. */
   private watchVirtualNodes(): void {
+    if (this.signal.aborted) return;
     const want = new Set(this.active && this.ready ? this.virtualNodes() : []);
     for (const [n, w] of this.nodeWatches) if (!want.has(n)) { w.stop.abort(); this.nodeWatches.delete(n); }
     for (const n of want) {
       if (this.nodeWatches.has(n)) continue;
-      const stop = new AbortController();
-      this.signal.addEventListener('abort', () => stop.abort(), { once: true });
+      const stop = childController(this.signal);
       const seen = (p: PodLike): void => { if (!chargeOf(p) && stillCounts(p, this.isVirtual)) void this.chargeLate(p); };
       this.nodeWatches.set(n, { stop, loop: keepWatching<PodLike>(this.cluster, 'v1', 'Pod', { fieldSelector: `spec.nodeName=${n}` },
         { onSynced: (present) => present.forEach(seen), onEvent: (type, p) => { if (type !== 'DELETED') seen(p); } }, stop.signal, this.log, 5000) });
@@ -94,6 +95,7 @@ export class Limiter {
   }
 
   start(): void {
+    if (this.signal.aborted) return;
     this.loops.push(this.keep<LedgerObject>('v1', 'ConfigMap', { namespace: LIMITS_NAMESPACE, labelSelector: LIMIT_LABEL }, (present) => {
       this.limits.clear();
       for (const o of present) this.setLimit('ADDED', o);
@@ -124,7 +126,7 @@ export class Limiter {
       if (this.writeDown && !this.flushing) void this.flush();
       this.watchVirtualNodes();
     }, 2000);
-    this.signal.addEventListener('abort', () => clearInterval(tick), { once: true });
+    whenAborted(this.signal, () => clearInterval(tick));
   }
 
   /** Called when usage may have dropped or limits changed (held pods are looked at again). */

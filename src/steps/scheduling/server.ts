@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { NodeFacts, NodeTaint, PodSchedulingSpec } from '../../cluster/node-match.js';
 import type { ClusterPort, KubeObject, ListOptions, WatchEventType } from '../../cluster/port.js';
 import { keepWatching } from '../../cluster/watch.js';
+import { untilAborted, whenAborted } from '../../util/sleep.js';
 import { Limiter, type Verdict } from '../limits/limiter.js';
 import { syncEntries } from './entries.js';
 import { INJECTED_ANNOTATION, pointer, SCHEDULING_MODES, TARGETS, type PatchOp, type SchedulingMode } from './mutation.js';
@@ -287,7 +288,8 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     handle(req, res).catch((e: unknown) => { if (!res.headersSent) res.writeHead(500).end(); opts.log(`request failed: ${(e as Error).message}`); });
   });
   const open = new Set<Socket>();
-  server.on('secureConnection', (sock: Socket) => { open.add(sock); sock.once('close', () => open.delete(sock)); });
+  // every socket from its accept on: one still in its TLS handshake would keep close() waiting
+  server.on('connection', (sock: Socket) => { open.add(sock); sock.once('close', () => open.delete(sock)); });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => { server.off('error', reject); resolve(); });
@@ -364,7 +366,7 @@ async function runBurst(view: SchedulingView, limiter: Limiter, mode: Scheduling
   limiter.onChange(() => { if (held.size > 0) void drainHeld(); });
   // a time window may have opened
   const tick = setInterval(() => { if (held.size > 0) void drainHeld(); }, 10_000);
-  signal.addEventListener('abort', () => clearInterval(tick), { once: true });
+  whenAborted(signal, () => clearInterval(tick));
   // a pod no virtual node fits stays Unschedulable and is updated again and again: say so once
   const reported = new Set<string>();
   const handle = async (pod: BurstPod): Promise<void> => {
@@ -431,7 +433,7 @@ async function runBurst(view: SchedulingView, limiter: Limiter, mode: Scheduling
   };
   view.onRulesChanged(rescope);
   rescope();
-  await new Promise<void>((resolve) => { if (signal.aborted) resolve(); else signal.addEventListener('abort', () => resolve(), { once: true }); });
+  await untilAborted(signal);
   for (const w of scopes.values()) w.stop.abort();
   await Promise.all([...ending, ...[...scopes.values()].map((w) => w.loop)]);
 }
