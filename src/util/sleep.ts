@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /** Waits ms, or less when the signal fires first; never rejects (the caller checks the signal). */
 export function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -21,6 +23,8 @@ export function childController(parent: AbortSignal): AbortController {
   const c = new AbortController();
   if (parent.aborted) c.abort();
   else {
+    // one listener per live child, removed when it ends: as many as there are children is no leak
+    setMaxListeners(0, parent);
     const relay = (): void => c.abort();
     parent.addEventListener('abort', relay, { once: true });
     c.signal.addEventListener('abort', () => parent.removeEventListener('abort', relay), { once: true });

@@ -62,7 +62,10 @@ export class Limiter {
   private readonly mine = new Map<string, Held>();
   private writes = 0;
 
-  /** Per virtual node, while limits exist: a watch of its pods, so one there without a charge is charged (counted). */
+  /**
+   * Per virtual node, while limits exist: a watch of its pods without a charge, so each is charged (counted). Charged pods
+   * are left out: the watch of charged pods has them, and each of their updates would be sent twice.
+   */
   private readonly nodeWatches = new Map<string, { stop: AbortController; loop: Promise<void> }>();
   private readonly lateCharged = new Set<string>();
 
@@ -78,7 +81,7 @@ export class Limiter {
       if (this.nodeWatches.has(n)) continue;
       const stop = childController(this.signal);
       const seen = (p: PodLike): void => { if (!chargeOf(p) && stillCounts(p, this.isVirtual)) void this.chargeLate(p); };
-      this.nodeWatches.set(n, { stop, loop: keepWatching<PodLike>(this.cluster, 'v1', 'Pod', { fieldSelector: `spec.nodeName=${n}` },
+      this.nodeWatches.set(n, { stop, loop: keepWatching<PodLike>(this.cluster, 'v1', 'Pod', { fieldSelector: `spec.nodeName=${n}`, labelSelector: `!${CHARGE_LABEL}` },
         { onSynced: (present) => present.forEach(seen), onEvent: (type, p) => { if (type !== 'DELETED') seen(p); } }, stop.signal, this.log, 5000) });
     }
   }
