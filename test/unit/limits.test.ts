@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { offeredSpec, podSpec } from '../../src/sandbox/cloud/pricing.js';
 import { effective, inWindow, parseWindow, type BurstLimit } from '../../src/steps/limits/limits.js';
+import { hourlyOf, type PriceTable } from '../../src/steps/limits/prices.js';
 import { estimatePod, quantity, specList, ALL_REGION_SPECS, REGIONAL_SPECS } from '../../src/steps/limits/spec.js';
 import { crossing, usageOf, type Charge } from '../../src/steps/limits/usage.js';
 import { DOCUMENTED_SPECS } from '../fixtures/documented-answers.js';
@@ -34,6 +35,21 @@ describe('burst limits: the spec a pod is billed as, windows, usage', () => {
     assert.equal(quantity('lots', 'cpu'), undefined);
     assert.match(JSON.stringify(estimatePod({ metadata: { annotations: { 'k8s.aliyun.com/eci-use-specs': 'ecs.c6.large' } } }, offered)), /instance type ecs.c6.large/);
     assert.match(JSON.stringify(estimatePod({ spec: { containers: [{ resources: { limits: { cpu: '100' } } }] } }, offered)), /more than any spec/);
+  });
+
+  it('spot is held at the most it may pay: the list price, or SpotWithPriceLimit\'s hourly limit when lower', () => {
+    const table: PriceTable = { fetched: '', region: 'cn-hangzhou', currency: 'CNY', perHour: { '2-4': 0.441 } };
+    const hourly = (annotations: Record<string, string>): number | undefined => {
+      const e = estimatePod({ metadata: { annotations: { 'k8s.aliyun.com/eci-use-specs': '2-4Gi', ...annotations } } }, offered);
+      assert.ok(!('unknown' in e), JSON.stringify(e));
+      return hourlyOf(table, e);
+    };
+    assert.equal(hourly({}), 0.441);
+    assert.equal(hourly({ 'k8s.aliyun.com/eci-spot-strategy': 'SpotAsPriceGo' }), 0.441);
+    assert.equal(hourly({ 'k8s.aliyun.com/eci-spot-strategy': 'SpotWithPriceLimit', 'k8s.aliyun.com/eci-spot-price-limit': '0.250' }), 0.25);
+    assert.equal(hourly({ 'k8s.aliyun.com/eci-spot-strategy': 'SpotWithPriceLimit', 'k8s.aliyun.com/eci-spot-price-limit': '0.5' }), 0.441);
+    // the limit is read only with SpotWithPriceLimit, as ECI reads it
+    assert.equal(hourly({ 'k8s.aliyun.com/eci-spot-strategy': 'SpotAsPriceGo', 'k8s.aliyun.com/eci-spot-price-limit': '0.1' }), 0.441);
   });
 
   it('windows: days, hours past midnight and time zones; the first in force wins over the limit\'s own', () => {

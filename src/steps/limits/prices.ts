@@ -29,11 +29,14 @@ export function offeredSpecs(t: PriceTable | undefined): Spec[] {
 }
 
 /**
- * What a pod's instance bills per hour at list price; undefined when the table lacks its spec. Spot is priced at the
- * list price, what a spot instance pays at most (its price moves with ECI's stock).
+ * The most a pod's instance bills per hour; undefined when it cannot be told (the table lacks its spec, no price limit).
+ * Spot pays at most the list price (SpotAsPriceGo) or its price limit (SpotWithPriceLimit), whichever is lower: its
+ * price moves with ECI's stock, so the most it may pay is what a limit must hold.
  */
 export function hourlyOf(t: PriceTable, e: PodEstimate): number | undefined {
-  return e.economy ? t.perHour[key(e, true)] ?? t.perHour[key(e)] : t.perHour[key(e)];
+  const list = e.economy ? t.perHour[key(e, true)] ?? t.perHour[key(e)] : t.perHour[key(e)];
+  if (e.spotPriceLimit === undefined) return list;
+  return Math.min(list ?? Infinity, e.spotPriceLimit);
 }
 
 export function priceTableOf(o: (KubeObject & { data?: Record<string, string> }) | undefined): PriceTable | undefined {

@@ -19,6 +19,8 @@ export const REGIONAL_SPECS: [number, number[]][] = [
 export interface Spec { cpu: number; memory: number }
 export interface PodEstimate extends Spec {
   spot: boolean;
+  /** SpotWithPriceLimit's most per hour (eci-spot-price-limit): the instance never pays more. */
+  spotPriceLimit?: number;
   economy: boolean;
 }
 
@@ -54,6 +56,8 @@ interface PodLike {
 
 export const USE_SPECS = 'k8s.aliyun.com/eci-use-specs';
 export const SPOT_STRATEGY = 'k8s.aliyun.com/eci-spot-strategy';
+/** Documented: the most per hour, up to 3 decimals, read only with SpotWithPriceLimit. */
+export const SPOT_PRICE_LIMIT = 'k8s.aliyun.com/eci-spot-price-limit';
 export const COMPUTE_CATEGORY = 'k8s.aliyun.com/eci-compute-category';
 /** Documented: the economy category covers 0.25 to 8 vCPU, vCPU/memory specs only, not spot. */
 export const ECONOMY_MAX_CPU = 8;
@@ -87,5 +91,6 @@ export function estimatePod(pod: PodLike, offered: Spec[]): PodEstimate | { unkn
   }
   const spec = roundUp(want, offered);
   if (!spec) return { unknown: `${want.cpu} vCPU / ${want.memory} GiB is more than any spec ECI offers` };
-  return { ...spec, spot, economy: economyAsked && !spot && spec.cpu <= ECONOMY_MAX_CPU };
+  const limit = spotStrategy === 'SpotWithPriceLimit' ? Number(a[SPOT_PRICE_LIMIT] ?? NaN) : NaN;
+  return { ...spec, spot, ...(limit > 0 ? { spotPriceLimit: limit } : {}), economy: economyAsked && !spot && spec.cpu <= ECONOMY_MAX_CPU };
 }
