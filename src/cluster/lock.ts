@@ -45,6 +45,8 @@ export interface HeldLock {
 
 export interface LockOptions {
   holder: string;
+  /** Another Lease than the cluster's lock (e.g. one replica's role among several), with its own timings. */
+  lease?: { ref: ObjectRef; seconds: number; renewMs: number };
   /** How long to wait for another holder; 0: do not wait. */
   timeoutMs: number;
   signal: AbortSignal;
@@ -53,26 +55,31 @@ export interface LockOptions {
   onLost?: (by: string) => void;
 }
 
+function leaseOf(opts: LockOptions): { ref: ObjectRef; seconds: number; renewMs: number } {
+  return opts.lease ?? { ref: LOCK_REF, seconds: LEASE_SECONDS, renewMs: RENEW_MS };
+}
+
 const isConflict = (e: unknown): boolean => ['Conflict', 'AlreadyExists'].includes((e as { code?: string }).code ?? '') || /the object has been modified|already exists/i.test((e as Error).message ?? '');
 
 /** Takes the cluster's Lease, waiting for another holder up to timeoutMs, then keeps renewing it until released. */
 export async function acquireLock(cluster: ClusterPort, opts: LockOptions): Promise<HeldLock> {
   const deadline = Date.now() + opts.timeoutMs;
+  const { ref, seconds } = leaseOf(opts);
   let waitingOn: string | undefined;
   for (;;) {
-    const lease = await cluster.get<Lease>(LOCK_REF);
+    const lease = await cluster.get<Lease>(ref);
     const held = heldBy(lease);
     if (!held || held.holder === opts.holder) {
       const now = microTime();
       const spec: LeaseSpec = {
-        holderIdentity: opts.holder, leaseDurationSeconds: LEASE_SECONDS, acquireTime: now, renewTime: now,
+        holderIdentity: opts.holder, leaseDurationSeconds: seconds, acquireTime: now, renewTime: now,
         leaseTransitions: (lease?.spec?.leaseTransitions ?? 0) + (lease ? 1 : 0),
       };
       try {
         const got = lease
           // the resourceVersion makes it conditional: of two runs taking a free Lease, one wins
-          ? await cluster.patch<Lease>(LOCK_REF, { metadata: { resourceVersion: lease.metadata.resourceVersion }, spec }, 'merge')
-          : await cluster.create<Lease>({ ...LOCK_REF, metadata: { name: LOCK_REF.name, namespace: LOCK_REF.namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } }, spec } as Lease);
+          ? await cluster.patch<Lease>(ref, { metadata: { resourceVersion: lease.metadata.resourceVersion }, spec }, 'merge')
+          : await cluster.create<Lease>({ ...ref, metadata: { name: ref.name, namespace: ref.namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } }, spec } as Lease);
         return keep(cluster, got, opts);
       } catch (e) {
         if (!isConflict(e)) throw e;
@@ -82,7 +89,7 @@ export async function acquireLock(cluster: ClusterPort, opts: LockOptions): Prom
     if (opts.timeoutMs <= 0 || Date.now() >= deadline) {
       throw operationError('Locked', `another vnode is changing this cluster: ${held.holder}, since ${held.since}`, {
         hint: opts.timeoutMs <= 0 ? 'run again once it has finished, or pass --lock-timeout to wait for it' : 'run again once it has finished, or raise --lock-timeout; a killed vnode\'s lock is taken over '
-          + `${LEASE_SECONDS}s after its last renewal`,
+          + `${seconds}s after its last renewal`,
       });
     }
     if (waitingOn !== held.holder) { waitingOn = held.holder; opts.onWait?.(held.holder, held.since); }
@@ -98,6 +105,7 @@ const isNotFound = (e: unknown): boolean => (e as { code?: string }).code === 'N
  * duration (another run may take it then); a Lease that vanished is taken again if still free.
  */
 function keep(cluster: ClusterPort, lease: Lease, opts: LockOptions): HeldLock {
+  const { ref, seconds, renewMs } = leaseOf(opts);
   let current = lease;
   let renewedAt = Date.now();
   const state: HeldLock = {
@@ -107,7 +115,7 @@ function keep(cluster: ClusterPort, lease: Lease, opts: LockOptions): HeldLock {
       await renewing;
       if (state.lost) return;
       // released, not deleted: conditional on our resourceVersion, so another holder's Lease is never touched
-      await cluster.patch(LOCK_REF, { metadata: { resourceVersion: current.metadata.resourceVersion }, spec: { holderIdentity: null, renewTime: null, acquireTime: null } }, 'merge')
+      await cluster.patch(ref, { metadata: { resourceVersion: current.metadata.resourceVersion }, spec: { holderIdentity: null, renewTime: null, acquireTime: null } }, 'merge')
         .catch(() => undefined);
     },
   };
@@ -121,7 +129,7 @@ function keep(cluster: ClusterPort, lease: Lease, opts: LockOptions): HeldLock {
   const timer = setInterval(() => {
     renewing = (async () => {
       try {
-        current = await cluster.patch<Lease>(LOCK_REF, { metadata: { resourceVersion: current.metadata.resourceVersion }, spec: { renewTime: microTime() } }, 'merge');
+        current = await cluster.patch<Lease>(ref, { metadata: { resourceVersion: current.metadata.resourceVersion }, spec: { renewTime: microTime() } }, 'merge');
         renewedAt = Date.now();
         return;
       } catch (e) {
@@ -129,8 +137,8 @@ function keep(cluster: ClusterPort, lease: Lease, opts: LockOptions): HeldLock {
           // deleted under us: taken again if nobody else has (a create is conditional on its absence)
           const now = microTime();
           try {
-            current = await cluster.create<Lease>({ ...LOCK_REF, metadata: { name: LOCK_REF.name, namespace: LOCK_REF.namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
-              spec: { holderIdentity: opts.holder, leaseDurationSeconds: LEASE_SECONDS, acquireTime: now, renewTime: now, leaseTransitions: 0 } } as Lease);
+            current = await cluster.create<Lease>({ ...ref, metadata: { name: ref.name, namespace: ref.namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
+              spec: { holderIdentity: opts.holder, leaseDurationSeconds: seconds, acquireTime: now, renewTime: now, leaseTransitions: 0 } } as Lease);
             renewedAt = Date.now();
             return;
           } catch (c) {
@@ -139,15 +147,15 @@ function keep(cluster: ClusterPort, lease: Lease, opts: LockOptions): HeldLock {
         } else if (!isConflict(e)) {
           throw e;
         }
-        const now = await cluster.get<Lease>(LOCK_REF).catch(() => undefined);
+        const now = await cluster.get<Lease>(ref).catch(() => undefined);
         if (now?.spec?.holderIdentity !== opts.holder) lose(now?.spec?.holderIdentity ?? 'nobody');
         else { current = now; renewedAt = Date.now(); }
       }
     })().catch(() => {
       // not renewed (the API server unreachable): lost once the Lease may have expired for others
-      if (Date.now() - renewedAt >= LEASE_SECONDS * 1000) lose('nobody (it could not be renewed in time)');
+      if (Date.now() - renewedAt >= seconds * 1000) lose('nobody (it could not be renewed in time)');
     });
-  }, RENEW_MS);
+  }, renewMs);
   timer.unref();
   return state;
 }

@@ -36,6 +36,8 @@ describe('burst limits (real control plane, sandbox cloud and VNode, two schedul
   let admin: ClusterPort;
   let lb: Server;
   const servers: WebhookServer[] = [];
+  /** What the round-robin proxy sends to (a stopped server is taken out). */
+  const ports: number[] = [];
   const vk = (args: string[]): Promise<RunResult> => runVnode(['--kubeconfig', cp.kubeconfig, ...args], { cwd: cp.workDir, env: emu.env() });
   const ok = async (args: string[]): Promise<RunResult> => {
     const r = await vk(args);
@@ -85,7 +87,8 @@ describe('burst limits (real control plane, sandbox cloud and VNode, two schedul
     const key = Buffer.from(tls!.data['tls.key']!, 'base64').toString();
     for (let i = 0; i < 2; i++) servers.push(await startWebhookServer({ host: '127.0.0.1', port: 0, cert, key, cluster, log: (m) => { if (process.env.DEBUG_LIMITS) console.error(`server ${i}: ${m}`); }, mode: 'vnode' }));
     lb.close();
-    const b = await roundRobin(servers.map((s) => s.port));
+    ports.push(...servers.map((s) => s.port));
+    const b = await roundRobin(ports);
     lb = b.server;
     await ok(['scheduling', 'enable', '--mode', 'vnode', '--webhook-url', `https://127.0.0.1:${b.port}`]);
   });
@@ -132,8 +135,11 @@ describe('burst limits (real control plane, sandbox cloud and VNode, two schedul
     const l = (await limitList()).limits.find((x) => x.name === 'web-cap')!;
     assert.equal(l.used.cpu, 4);
     assert.equal(l.used.pods, 4);
-    // the limit raised: the controller's retry creates the rest
+    // the limit raised: the controller's retry creates the rest. Its retry waits 5 ms doubled per failed sync (every pod
+    // update while refused is one: 80 s seen); a change to the ReplicaSet is synced at once, as after a ResourceQuota
     await ok(['scheduling', 'limit', 'set', 'web-cap', '--cpu', '6']);
+    const rs = (await admin.list<KubeObject>('apps/v1', 'ReplicaSet', { namespace: 'default', labelSelector: 'app=web' }))[0]!;
+    await admin.patch({ apiVersion: 'apps/v1', kind: 'ReplicaSet', namespace: 'default', name: rs.metadata.name! }, { metadata: { annotations: { 'test/nudge': '1' } } }, 'merge');
     await until('six pods', async () => (await admin.list<Pod>('v1', 'Pod', { namespace: 'default', labelSelector: 'app=web' })).length === 6, 90_000);
     const text = (await ok(['scheduling', 'limit', 'list'])).stdout;
     assert.match(text, /web-cap\s+selector web\s+6\/6\s+-/);
@@ -243,5 +249,21 @@ describe('burst limits (real control plane, sandbox cloud and VNode, two schedul
     for (const args of [['scheduling', 'status'], ['status'], ['cost']]) assert.match((await ok(args)).stdout, /mass-cap\s+selector mass\s+-\s+-\s+100\/100/, args.join(' '));
     const asJson = JSON.parse((await ok(['cost', '-o', 'json'])).stdout) as { burstLimits: { limits: { name: string; used: { pods: number } }[] } };
     assert.equal(asJson.burstLimits.limits.find((x) => x.name === 'mass-cap')?.used.pods, 100);
+  });
+
+  it('one replica watches the charged pods for both; when it stops, the other takes over and the count stays exact', async () => {
+    const counting = async (): Promise<boolean[]> => Promise.all(servers.map(async (s, i) => ports.includes(s.port) && /^vnode_burst_counting 1$/m.test(await metricsOf(servers[i]!))));
+    const now = await counting();
+    assert.equal(now.filter(Boolean).length, 1, 'exactly one replica counts');
+    await ok(['scheduling', 'add', 'hand', '--pod-selector', 'app=hand', '--policy', 'virtual-node-only']);
+    await ok(['scheduling', 'limit', 'set', 'hand-cap', '--selector', 'hand', '--pods', '10']);
+    assert.equal(await createMany('h1', 'hand', 6), 6);
+    // the counting replica stops (a rolling update): it hands the Lease over, the other counts from then on
+    const i = now.indexOf(true);
+    ports.splice(ports.indexOf(servers[i]!.port), 1);
+    await servers[i]!.close();
+    await until('the other replica counting', async () => (await counting()).filter(Boolean).length === 1, 30_000);
+    assert.equal(await createMany('h2', 'hand', 10), 4, 'the 6 already there count: 4 more fit');
+    assert.equal((await admin.list<Pod>('v1', 'Pod', { namespace: 'default', labelSelector: 'app=hand' })).length, 10);
   });
 });

@@ -4,7 +4,7 @@ import { offeredSpec, podSpec } from '../../src/sandbox/cloud/pricing.js';
 import { effective, inWindow, parseWindow, type BurstLimit } from '../../src/steps/limits/limits.js';
 import { hourlyOf, type PriceTable } from '../../src/steps/limits/prices.js';
 import { estimatePod, quantity, specList, ALL_REGION_SPECS, REGIONAL_SPECS } from '../../src/steps/limits/spec.js';
-import { crossing, usageOf, type Charge } from '../../src/steps/limits/usage.js';
+import { crossing, snapshotOf, usageFromSnapshot, usageOf, type Charge, type Grant, type Reservation } from '../../src/steps/limits/usage.js';
 import { DOCUMENTED_SPECS } from '../fixtures/documented-answers.js';
 
 describe('burst limits: the spec a pod is billed as, windows, usage', () => {
@@ -89,5 +89,48 @@ describe('burst limits: the spec a pod is billed as, windows, usage', () => {
     assert.equal(usageOf(l, seen, [], new Map(), now, [{ ...grant, room: { pods: 2 } }]).pods, 4, 'written down below what was seen: the pods count');
     assert.equal(usageOf(l, seen, [], new Map(), now, [{ ...grant, at: now - 61_000 }]).pods, 4, 'expired: its pods count alone');
     assert.equal(usageOf(l, seen, [], new Map(), now, [{ ...grant, limit: 'other' }]).pods, 4);
+  });
+
+  it('the replicas that watch no pods count from the counting one\'s snapshot exactly what it counts (200 random states)', () => {
+    let seed = 7;
+    const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    const limits: BurstLimit[] = [{ name: 'all', values: { pods: 500, cpu: 900 }, windows: [] }, { name: 'web', selector: 'web', values: { memory: 2000 }, windows: [] }];
+    for (let round = 0; round < 200; round++) {
+      const now = 1_000_000_000;
+      const grants: Grant[] = Array.from({ length: rnd(6) }, (_, i) => ({
+        grant: `g${i}`, limit: limits[rnd(2)]!.name, holder: 'h', room: { pods: rnd(20), cpu: rnd(40), memory: rnd(80) }, at: now - rnd(90_000),
+      }));
+      const charge = (id: string): Charge => {
+        const g = grants.length > 0 && rnd(2) === 0 ? grants[rnd(grants.length)] : undefined;
+        return { id, selector: ['web', 'db', undefined][rnd(3)], cpu: 1 + rnd(4), memory: 2 + rnd(8), pods: 1, maxHourly: 0, ...(g ? { grants: { [g.limit]: g.grant } } : {}) };
+      };
+      const charged = Array.from({ length: rnd(30) }, (_, i) => charge(`p${i}`));
+      const released = new Map(Array.from({ length: rnd(6) }, (_, i) => [`r${i}`, charge(`r${i}`)] as const));
+      const reservations: Reservation[] = [
+        ...charged.filter(() => rnd(4) === 0).map((c) => ({ ...c, at: now - rnd(150_000) })),
+        ...Array.from({ length: rnd(4) }, (_, i) => ({ ...charge(`u${i}`), at: now - rnd(150_000) })),
+      ];
+      const snap = snapshotOf(limits, charged, released, reservations, grants, now, 'h');
+      for (const l of limits) {
+        const want = usageOf(l, charged, reservations, released, now, grants);
+        const got = usageFromSnapshot(l, JSON.parse(JSON.stringify(snap)) as typeof snap, reservations, now, grants);
+        for (const r of ['cpu', 'memory', 'pods'] as const) assert.ok(Math.abs(want[r] - got[r]) < 1e-9, `round ${round}, ${l.name} ${r}: counted ${want[r]}, from the snapshot ${got[r]}`);
+      }
+    }
+  });
+
+  it('a snapshot older than a grant counts that grant in full: the replicas that read it never count less', () => {
+    const l: BurstLimit = { name: 'cap', values: { pods: 100 }, windows: [] };
+    const now = Date.now();
+    const p = (id: string, grant?: string): Charge => ({ id, selector: undefined, cpu: 1, memory: 1, pods: 1, maxHourly: 0, ...(grant ? { grants: { cap: grant } } : {}) });
+    const before = snapshotOf([l], [p('1')], new Map(), [], [], now - 1000, 'h');
+    const g = { grant: 'g', limit: 'cap', holder: 'x', room: { pods: 5 }, at: now - 500 };
+    // two pods of the new grant exist, the snapshot has not seen them: 1 + the grant's whole room
+    assert.equal(usageFromSnapshot(l, before, [], now, [g]).pods, 6);
+    assert.equal(usageOf(l, [p('1'), p('2', 'g'), p('3', 'g')], [], new Map(), now, [g]).pods, 6);
+    // an unseen reservation counts; one the snapshot saw charged does not count twice
+    const r: Reservation = { ...p('4'), at: now };
+    assert.equal(usageFromSnapshot(l, before, [r], now, []).pods, 2);
+    assert.equal(usageFromSnapshot(l, snapshotOf([l], [p('1'), p('4')], new Map(), [r], [], now, 'h'), [r], now, []).pods, 2);
   });
 });

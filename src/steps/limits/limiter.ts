@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { ClusterPort, KubeObject, ListOptions, WatchEventType } from '../../cluster/port.js';
+import { acquireLock } from '../../cluster/lock.js';
 import { keepWatching } from '../../cluster/watch.js';
-import { childController, whenAborted } from '../../util/sleep.js';
+import { childController, pause, whenAborted } from '../../util/sleep.js';
 import { pointer } from '../scheduling/mutation.js';
-import { effective, LEDGER, LIMITS_NAMESPACE, LIMIT_LABEL, limitOf, NO_USAGE, PRICES, RESOURCES, round, type BurstLimit, type Usage } from './limits.js';
+import { ACCOUNTANT, effective, LEDGER, LIMITS_NAMESPACE, LIMIT_LABEL, limitOf, NO_USAGE, PRICES, RESOURCES, round, USAGE, type BurstLimit, type Usage } from './limits.js';
 import { priceTableOf, type PriceTable } from './prices.js';
 import {
-  amountOf, chargeOf, CHARGE_ANNOTATION, CHARGE_LABEL, crossing, describeCrossing, GRANT_TTL_MS, GRANT_USE_MS, inScope, lateCharge, RESERVATION_TTL_MS, stillCounts, usageOf,
-  type Amount, type Charge, type Grant, type Reservation,
+  amountOf, chargeOf, CHARGE_ANNOTATION, CHARGE_LABEL, counts, crossing, describeCrossing, GRANT_TTL_MS, GRANT_USE_MS, inScope, lateCharge, RESERVATION_TTL_MS,
+  SNAPSHOT_STALE_MS, snapshotOf, stillCounts, usageFromSnapshot, usageOf, type Amount, type Charge, type Grant, type Reservation, type UsageSnapshot,
 } from './usage.js';
 
 type PatchOp = { op: 'add'; path: string; value: unknown };
@@ -25,6 +26,12 @@ interface Ask { id: string; selector: string | undefined; amount: Amount; dryRun
 interface Held { grant: Grant; used: Amount; closed: boolean; writtenDown: boolean; window: string | undefined }
 
 const LEDGER_REF = { apiVersion: 'v1', kind: 'ConfigMap', namespace: LIMITS_NAMESPACE, name: LEDGER };
+export const USAGE_REF = { apiVersion: 'v1', kind: 'ConfigMap', namespace: LIMITS_NAMESPACE, name: USAGE };
+/** One replica counts: a Lease as kube-scheduler's leader election holds it (renewed every 5 s, taken over after 15 s). */
+export const ACCOUNTANT_LEASE = { ref: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: LIMITS_NAMESPACE, name: ACCOUNTANT }, seconds: 15, renewMs: 5000 };
+/** The counter publishes what it sees at most this often when it changes, and every HEARTBEAT_MS while limits exist. */
+const PUBLISH_MS = 500;
+const HEARTBEAT_MS = 5000;
 /** A grant takes this share of a limit while at least twice that is free; nearer the limit, each pod is granted alone. */
 const GRANT_SHARE = 0.05;
 
@@ -39,8 +46,9 @@ const fits = (have: Partial<Amount>, used: Amount, a: Amount): boolean => RESOUR
 
 /**
  * Holds what this cluster sends to ECI within the limits (`vnode scheduling limit set`). Usage is the charged pods
- * (watched) plus what kube-system/vnode-burst-ledger holds: grants of room each server replica took, and reservations
- * of single pods. Every write of the ledger is conditional on the resourceVersion it read (optimistic concurrency,
+ * plus what kube-system/vnode-burst-ledger holds: grants of room each server replica took, and reservations of single
+ * pods. One replica (the holder of Lease vnode-burst-accountant) watches the charged pods and publishes what they take
+ * (ConfigMap vnode-burst-usage); the others read that, so each pod is sent to one watcher, not to every replica. Every write of the ledger is conditional on the resourceVersion it read (optimistic concurrency,
  * as ResourceQuota's admission does), so two replicas never both take the last room. Far from a limit a replica takes
  * a share of it at once and admits from it without a write per pod; near it, every pod is granted alone.
  */
@@ -61,6 +69,13 @@ export class Limiter {
   private readonly holder = randomBytes(4).toString('hex');
   private readonly mine = new Map<string, Held>();
   private writes = 0;
+  /** While this replica counts the charged pods for all (it holds the Lease): what ends that. */
+  private lead: AbortController | undefined;
+  /** What the counting replica last published (used while this one does not count). */
+  private snapshot: UsageSnapshot | undefined;
+  private lastPublish = 0;
+  private publishTimer: NodeJS.Timeout | undefined;
+  private publishes = 0;
 
   /**
    * Per virtual node, while limits exist: a watch of its pods without a charge, so each is charged (counted). Charged pods
@@ -75,7 +90,7 @@ export class Limiter {
   /** Pods on virtual nodes that vnode did not send (before a limit, or by their own nodeSelector): charged when seen. */
   private watchVirtualNodes(): void {
     if (this.signal.aborted) return;
-    const want = new Set(this.active && this.ready ? this.virtualNodes() : []);
+    const want = new Set(this.active && this.counting() ? this.virtualNodes() : []);
     for (const [n, w] of this.nodeWatches) if (!want.has(n)) { w.stop.abort(); this.nodeWatches.delete(n); }
     for (const n of want) {
       if (this.nodeWatches.has(n)) continue;
@@ -111,13 +126,10 @@ export class Limiter {
     }, (type, o) => { this.prices = type === 'DELETED' ? undefined : priceTableOf(o); this.changed(); }));
     this.loops.push(this.keep<LedgerObject>('v1', 'ConfigMap', { namespace: LIMITS_NAMESPACE, fieldSelector: `metadata.name=${LEDGER}` }, (present) => {
       this.ledger = parseLedger(present[0]);
-    }, (type, o) => { this.ledger = type === 'DELETED' ? undefined : parseLedger(o); }));
-    this.loops.push(this.keep<PodLike>('v1', 'Pod', { labelSelector: CHARGE_LABEL }, (present) => {
-      this.charged.clear();
-      for (const p of present) this.setPod('ADDED', p);
-      this.synced.pods = true;
-      this.changed();
-    }, (type, p) => this.setPod(type, p)));
+    }, (type, o) => { this.ledger = type === 'DELETED' ? undefined : parseLedger(o); this.schedulePublish(); }));
+    this.loops.push(this.keep<LedgerObject>('v1', 'ConfigMap', { namespace: LIMITS_NAMESPACE, fieldSelector: `metadata.name=${USAGE}` },
+      (present) => this.setSnapshot(present[0]), (type, o) => this.setSnapshot(type === 'DELETED' ? undefined : o)));
+    this.loops.push(this.elect());
     // a grant no longer admitted from is written down to what it admitted, so others may use the rest
     const tick = setInterval(() => {
       const now = Date.now();
@@ -127,15 +139,77 @@ export class Limiter {
         if (now - h.grant.at > GRANT_TTL_MS) this.mine.delete(name);
       }
       if (this.writeDown && !this.flushing) void this.flush();
+      if (this.active && now - this.lastPublish >= HEARTBEAT_MS) this.schedulePublish();
       this.watchVirtualNodes();
     }, 2000);
-    whenAborted(this.signal, () => clearInterval(tick));
+    whenAborted(this.signal, () => { clearInterval(tick); clearTimeout(this.publishTimer); });
+  }
+
+  /** Counts the charged pods for every replica while this one holds the Lease; otherwise tries for it now and then. */
+  private async elect(): Promise<void> {
+    while (!this.signal.aborted) {
+      const lead = childController(this.signal);
+      try {
+        const lock = await acquireLock(await this.cluster(), { holder: this.holder, timeoutMs: 0, signal: this.signal, lease: ACCOUNTANT_LEASE, onLost: () => lead.abort() });
+        this.lead = lead;
+        this.log('counting the charged pods for every replica');
+        await keepWatching<PodLike>(this.cluster, 'v1', 'Pod', { labelSelector: CHARGE_LABEL }, {
+          onSynced: (present) => { this.charged.clear(); for (const p of present) this.setPod('ADDED', p); this.synced.pods = true; this.changed(); },
+          onEvent: (type, p) => this.setPod(type, p),
+        }, lead.signal, this.log, 2000);
+        this.lead = undefined;
+        this.synced.pods = false;
+        this.charged.clear();
+        // stopping (a rolling update): handed over now, not once the Lease expires
+        await lock.release();
+        if (!this.signal.aborted) this.log('no longer counting: another replica holds the Lease');
+      } catch (e) {
+        lead.abort();
+        if ((e as { code?: string }).code !== 'Locked') this.log(`taking the count: ${(e as Error).message}`);
+        await pause(ACCOUNTANT_LEASE.renewMs, this.signal);
+      }
+    }
+  }
+
+  /** This replica's own watch of charged pods is in force. */
+  private counting(): boolean { return this.lead !== undefined && !this.lead.signal.aborted && this.synced.pods; }
+
+  private fresh(): boolean { return this.snapshot !== undefined && Math.abs(Date.now() - this.snapshot.at) <= SNAPSHOT_STALE_MS; }
+
+  private setSnapshot(o: LedgerObject | undefined): void {
+    try { this.snapshot = o?.data?.snapshot ? JSON.parse(o.data.snapshot) as UsageSnapshot : undefined; } catch { this.snapshot = undefined; }
+    if (!this.counting()) this.changed();
+  }
+
+  private schedulePublish(): void {
+    if (!this.counting() || !this.active || this.publishTimer || this.signal.aborted) return;
+    this.publishTimer = setTimeout(() => { this.publishTimer = undefined; void this.publish(); }, Math.max(0, this.lastPublish + PUBLISH_MS - Date.now()));
+  }
+
+  /** What the charged pods take, for the replicas that do not watch them (at most every PUBLISH_MS). */
+  private async publish(): Promise<void> {
+    if (!this.counting()) return;
+    this.lastPublish = Date.now();
+    const snap = snapshotOf(this.limits.values(), this.charged.values(), this.released, this.ledger?.reservations ?? [], this.ledger?.grants ?? [], this.lastPublish, this.holder);
+    const data = { snapshot: JSON.stringify(snap) };
+    const c = await this.cluster();
+    try {
+      await c.patch(USAGE_REF, { data }, 'merge');
+      this.publishes++;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'NotFound') { this.log(`publishing burst usage: ${(e as Error).message}`); return; }
+      await c.create({ ...USAGE_REF, metadata: { name: USAGE, namespace: LIMITS_NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'vnode' } }, data } as LedgerObject)
+        .then(() => { this.publishes++; }, (err: unknown) => this.log(`publishing burst usage: ${(err as Error).message}`));
+    }
   }
 
   /** Called when usage may have dropped or limits changed (held pods are looked at again). */
   onChange(f: () => void): void { this.listeners.push(f); }
 
-  private changed(): void { for (const f of this.listeners) f(); }
+  private changed(): void {
+    for (const f of this.listeners) f();
+    this.schedulePublish();
+  }
 
   private setLimit(type: WatchEventType, o: LedgerObject): void {
     const name = o.metadata.labels?.[LIMIT_LABEL] ?? '';
@@ -166,7 +240,8 @@ export class Limiter {
   /** Limits exist: pods towards ECI are charged and held to them. */
   get active(): boolean { return this.limits.size > 0; }
 
-  get ready(): boolean { return this.synced.limits && this.synced.prices && this.synced.pods; }
+  /** Limits and prices read, and the charged pods counted here or by a replica that published within SNAPSHOT_STALE_MS. */
+  get ready(): boolean { return this.synced.limits && this.synced.prices && (this.counting() || this.fresh()); }
 
   get currency(): string { return this.prices?.currency ?? 'CNY'; }
 
@@ -199,6 +274,9 @@ export class Limiter {
     if (limits.length === 0) return { ok: true, ops: [] };
     const first = limits[0]!.name;
     if (!this.ready) return { ok: false, limit: first, message: `burst limit ${first} cannot be accounted yet (the server is starting: its view of limits, prices and charged pods is not complete)` };
+    // a limit newer than the counting replica's last word: what it takes is not known here yet (a moment)
+    const unseen = this.counting() ? undefined : limits.find((l) => !counts(this.snapshot, l));
+    if (unseen) return { ok: false, limit: unseen.name, message: `burst limit ${unseen.name} cannot be accounted yet (the replica that counts the charged pods has not published its usage)` };
     const needPrice = limits.some((l) => l.values.maxHourly !== undefined || l.windows.some((w) => w.values.maxHourly !== undefined));
     const withEffect = { ...pod, metadata: { ...pod.metadata, annotations: { ...opts.effectAnnotations, ...pod.metadata?.annotations } } };
     const amount = amountOf(withEffect, this.prices, needPrice);
@@ -251,7 +329,8 @@ export class Limiter {
   }
 
   private usageFor(l: BurstLimit, reservations: Reservation[], grants: Grant[], now: number): Usage {
-    return usageOf(l, this.charged.values(), reservations, this.released, now, grants);
+    if (this.counting()) return usageOf(l, this.charged.values(), reservations, this.released, now, grants);
+    return usageFromSnapshot(l, this.snapshot ?? { at: 0, holder: '', limits: {}, seen: [] }, reservations, now, grants);
   }
 
   private async settle(batch: Ask[]): Promise<void> {
@@ -281,7 +360,7 @@ export class Limiter {
       const limits = this.applicable(a.selector);
       if (a.burst) {
         // another replica charged this pod already: it is counted once
-        if (reservations.some((r) => r.id === a.id) || this.charged.has(a.id)) { results.push({ a, v: { ok: false, limit: '', message: 'charged by another replica' } }); continue; }
+        if (reservations.some((r) => r.id === a.id) || (this.counting() ? this.charged.has(a.id) : this.snapshot?.seen.includes(a.id))) { results.push({ a, v: { ok: false, limit: '', message: 'charged by another replica' } }); continue; }
         const cross = limits.map((l) => crossing(l, used(l), a.amount, at)).find(Boolean);
         if (cross) { results.push({ a, v: { ok: false, limit: cross.limit.name, message: describeCrossing(cross, this.currency) } }); continue; }
         if (!a.dryRun) {
@@ -371,6 +450,10 @@ export class Limiter {
       '# HELP vnode_burst_usage What the pods sent to ECI within a burst limit take of it.', '# TYPE vnode_burst_usage gauge', ...usage,
       '# HELP vnode_burst_ledger_writes_total Conditional writes of the ledger this replica made (grants taken and written down, burst reservations).',
       '# TYPE vnode_burst_ledger_writes_total counter', `vnode_burst_ledger_writes_total ${this.writes}`,
+      '# HELP vnode_burst_counting 1 while this replica watches the charged pods for every replica (it holds Lease vnode-burst-accountant).',
+      '# TYPE vnode_burst_counting gauge', `vnode_burst_counting ${this.counting() ? 1 : 0}`,
+      '# HELP vnode_burst_usage_publishes_total Writes of ConfigMap vnode-burst-usage this replica made while counting.',
+      '# TYPE vnode_burst_usage_publishes_total counter', `vnode_burst_usage_publishes_total ${this.publishes}`,
     ].join('\n')}\n`;
   }
 

@@ -8,6 +8,9 @@ export const LIMIT_LABEL = 'vnode.dev/burst-limit';
 export const LIMIT_PREFIX = 'vnode-limit-';
 /** The reservations of pods admitted towards ECI a moment ago, written with optimistic concurrency by every replica. */
 export const LEDGER = 'vnode-burst-ledger';
+/** What the counting replica (the holder of Lease ACCOUNTANT) sees of the charged pods, for the other replicas. */
+export const USAGE = 'vnode-burst-usage';
+export const ACCOUNTANT = 'vnode-burst-accountant';
 /** ECI's prices as DescribeContainerGroupPrice answered them, so the server needs no cloud credential. */
 export const PRICES = 'vnode-eci-prices';
 

@@ -6,9 +6,10 @@ import { SELECTOR_API, SELECTOR_KIND } from '../scheduling/policy.js';
 import {
   checkLimitName, effective, LEDGER, LIMIT_PREFIX, limitObject, LIMITS_NAMESPACE, listLimits, RESOURCES, type BurstLimit, type LimitValues, type LimitWindow, type Usage,
 } from './limits.js';
-import { parseLedger } from './limiter.js';
+import { heldBy } from '../../cluster/lock.js';
+import { ACCOUNTANT_LEASE, parseLedger, USAGE_REF } from './limiter.js';
 import { fetchPriceTable, priceTableObject, readPriceTable, STALE_MS, type PriceTable } from './prices.js';
-import { chargeOf, CHARGE_LABEL, lateCharge, stillCounts, usageOf, type Charge } from './usage.js';
+import { chargeOf, CHARGE_LABEL, counts, lateCharge, stillCounts, usageOf, type Charge, type UsageSnapshot } from './usage.js';
 
 type PodLike = KubeObject & { spec?: { nodeName?: string }; status?: { phase?: string } };
 
@@ -50,7 +51,35 @@ export async function limitReport(cluster: ClusterPort, at = new Date()): Promis
 }
 
 export interface SetOptions { name: string; selector: string | undefined; values: LimitValues; windows: LimitWindow[] | undefined }
-export interface SetResult { name: string; action: string; limit: BurstLimit; prices: string | undefined; charged: number; dryRun: boolean }
+export interface SetResult {
+  name: string; action: string; limit: BurstLimit; prices: string | undefined; charged: number; dryRun: boolean;
+  /** Whether the scheduling servers count it now (undefined: no server counts burst usage in this cluster). */
+  counted?: boolean | undefined;
+}
+
+/** How long `limit set` waits for the scheduling servers to count a new or rescoped limit. */
+const TAKE_UP_MS = 15_000;
+
+/**
+ * Until the replica that counts charged pods has published a count of the limit in its scope, the other replicas send
+ * none of its pods to ECI: wait for it, so pods created after `limit set` are not held back a moment.
+ */
+async function takenUp(ctx: Context, cluster: ClusterPort, limit: BurstLimit): Promise<boolean | undefined> {
+  const lease = await cluster.get<KubeObject & { spec?: Record<string, never> }>(ACCOUNTANT_LEASE.ref).catch(() => undefined);
+  if (!heldBy(lease)) return undefined;
+  const snapshot = (o: (KubeObject & { data?: Record<string, string> }) | undefined): UsageSnapshot | undefined => {
+    try { return o?.data?.snapshot ? JSON.parse(o.data.snapshot) as UsageSnapshot : undefined; } catch { return undefined; }
+  };
+  try {
+    await ctx.status.step('Waiting for the scheduling servers to count it', () => cluster.waitFor<KubeObject & { data?: Record<string, string> }>(USAGE_REF,
+      (o) => counts(snapshot(o), limit), { timeoutMs: TAKE_UP_MS, signal: ctx.signal }));
+    return true;
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'Timeout') throw e;
+    ctx.out.warn(`the scheduling servers have not counted limit ${limit.name} within ${TAKE_UP_MS / 1000} s: until they do, its pods are held back from ECI (vnode doctor)`);
+    return false;
+  }
+}
 
 /** Fetches ECI's prices into the cluster (the server reads them there). */
 export async function refreshPrices(ctx: Context): Promise<PriceTable> {
@@ -108,7 +137,8 @@ export async function setLimit(ctx: Context, o: SetOptions): Promise<SetResult> 
   const charged = await chargeRunning(cluster, prices, ctx.flags.dryRun);
   if (ctx.flags.dryRun) return { name: o.name, action: existing ? 'would update' : 'would create', limit, prices: fetched, charged, dryRun: true };
   const r = await ctx.status.step(`Applying ConfigMap ${LIMITS_NAMESPACE}/${LIMIT_PREFIX}${o.name}`, () => ensureObject(cluster, desired), (x) => x.action);
-  return { name: o.name, action: r.action, limit, prices: fetched, charged, dryRun: false };
+  const counted = await takenUp(ctx, cluster, limit);
+  return { name: o.name, action: r.action, limit, prices: fetched, charged, dryRun: false, counted };
 }
 
 export async function removeLimit(ctx: Context, name: string): Promise<{ name: string; action: 'deleted' | 'not found' | 'would delete'; dryRun: boolean }> {

@@ -101,6 +101,64 @@ export function usageOf(l: BurstLimit, charged: Iterable<Charge>, reservations: 
   return u;
 }
 
+/**
+ * The counting replica's view, for the others (which watch no pods): per limit, what all charged pods take, and per
+ * grant live then, what its pods were seen to take or give back; the reservations whose pods were seen.
+ */
+export interface UsageSnapshot {
+  at: number;
+  holder: string;
+  /** Per limit, with the scope it was counted for (a changed scope is not this count). */
+  limits: Record<string, { selector?: string | undefined; all: Usage; grants: Record<string, { seen: Usage; gone: Usage }> }>;
+  seen: string[];
+}
+
+/** Whether a snapshot counted this limit, in its present scope. */
+export function counts(snap: UsageSnapshot | undefined, l: BurstLimit): boolean {
+  const view = snap?.limits[l.name];
+  return view !== undefined && (view.selector ?? undefined) === (l.selector ?? undefined);
+}
+
+/** The others must hear from the counting replica this often, or they admit nothing towards ECI. */
+export const SNAPSHOT_STALE_MS = 20_000;
+
+export function snapshotOf(limits: Iterable<BurstLimit>, charged: Iterable<Charge>, released: Map<string, Charge>, reservations: Reservation[], grants: Grant[],
+  now: number, holder: string): UsageSnapshot {
+  const add = (to: Usage, c: Amount): void => { for (const r of RESOURCES) to[r] += c[r]; };
+  const all = [...charged];
+  const out: UsageSnapshot = { at: now, holder, limits: {}, seen: reservations.filter((r) => all.some((c) => c.id === r.id) || released.has(r.id)).map((r) => r.id) };
+  for (const l of limits) {
+    const view = { ...(l.selector ? { selector: l.selector } : {}), all: { ...NO_USAGE }, grants: {} as Record<string, { seen: Usage; gone: Usage }> };
+    for (const g of grants) if (g.limit === l.name && now - g.at <= GRANT_TTL_MS) view.grants[g.grant] = { seen: { ...NO_USAGE }, gone: { ...NO_USAGE } };
+    for (const c of all) {
+      if (!inScope(l, c.selector)) continue;
+      add(view.all, c);
+      const g = view.grants[c.grants?.[l.name] ?? ''];
+      if (g) add(g.seen, c);
+    }
+    for (const c of released.values()) { const g = view.grants[c.grants?.[l.name] ?? '']; if (g && inScope(l, c.selector)) add(g.gone, c); }
+    out.limits[l.name] = view;
+  }
+  return out;
+}
+
+/** usageOf, from the counting replica's snapshot instead of watched pods: the same sum once the snapshot is current. */
+export function usageFromSnapshot(l: BurstLimit, snap: UsageSnapshot, reservations: Reservation[], now: number, grants: Grant[]): Usage {
+  const view = snap.limits[l.name];
+  const u: Usage = { ...(view?.all ?? NO_USAGE) };
+  for (const g of grants) {
+    if (g.limit !== l.name || now - g.at > GRANT_TTL_MS) continue;
+    const s = view?.grants[g.grant];
+    for (const r of RESOURCES) u[r] += Math.max(0, (g.room[r] ?? 0) - (s?.seen[r] ?? 0) - (s?.gone[r] ?? 0));
+  }
+  const seen = new Set(snap.seen);
+  for (const r of reservations) {
+    if (seen.has(r.id) || now - r.at > RESERVATION_TTL_MS || !inScope(l, r.selector)) continue;
+    for (const k of RESOURCES) u[k] += r[k];
+  }
+  return u;
+}
+
 export interface Crossing { limit: BurstLimit; resource: Resource; used: number; value: number; needs: number; window?: string | undefined }
 
 /** The first resource the amount would take past the limit, or undefined when it fits. */

@@ -159,6 +159,8 @@ export function clusterRole(): KubeObject {
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
       // burst limits: the limits and the price table read, the ledger of reservations written (kube-system)
       { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
+      // one replica counts the charged pods for all (a Lease names it)
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'patch'] },
     ],
   }, COMPONENT_LABELS);
 }
