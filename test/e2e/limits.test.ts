@@ -265,5 +265,15 @@ describe('burst limits (real control plane, sandbox cloud and VNode, two schedul
     await until('the other replica counting', async () => (await counting()).filter(Boolean).length === 1, 30_000);
     assert.equal(await createMany('h2', 'hand', 10), 4, 'the 6 already there count: 4 more fit');
     assert.equal((await admin.list<Pod>('v1', 'Pod', { namespace: 'default', labelSelector: 'app=hand' })).length, 10);
+    // no server left and no count: doctor says the limited pods are held back, and why
+    for (const s of servers) if (ports.includes(s.port)) await s.close();
+    ports.length = 0;
+    await admin.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-system', name: 'vnode-burst-usage' });
+    const doctor = await vk(['doctor', '-o', 'json']);
+    assert.equal(doctor.code, 1, doctor.stderr);
+    const check = (JSON.parse(doctor.stdout) as { checks: { check: string; target: string; status: string; message: string }[] }).checks
+      .find((c) => c.check === 'burst-limit' && c.target === 'kube-system/vnode-burst-usage');
+    assert.equal(check?.status, 'FAIL');
+    assert.match(check!.message, /no count of the charged pods was published \(Lease vnode-burst-accountant: not held\): pods of limited scopes are held back from ECI/);
   });
 });

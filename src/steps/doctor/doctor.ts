@@ -226,6 +226,21 @@ async function checkLimits(cluster: ClusterPort): Promise<CheckResult[]> {
   const spend = r.limits.some((l) => l.inForce.maxHourly !== undefined || l.values.maxHourly !== undefined);
   if (spend && !r.prices) out.push(fail('burst-limit', 'kube-system/vnode-eci-prices', 'a spend limit is set but there is no price table: pods of its scope are held', 'run `vnode scheduling limit prices`'));
   else if (spend && r.prices?.stale) out.push(warn('burst-limit', 'kube-system/vnode-eci-prices', `the price table is from ${r.prices.fetched}, older than 7 days`, 'run `vnode scheduling limit prices`'));
+  // the servers hold limited pods back from ECI while no replica publishes a current count of the charged pods
+  if (await cluster.get(MWC_REF)) {
+    const { parseSnapshot, ACCOUNTANT_LEASE, USAGE_REF } = await import('../limits/limiter.js');
+    const { SNAPSHOT_STALE_MS } = await import('../limits/usage.js');
+    const { heldBy } = await import('../../cluster/lock.js');
+    const snap = parseSnapshot(await cluster.get(USAGE_REF));
+    const age = snap ? Math.round((Date.now() - snap.at) / 1000) : undefined;
+    if (age === undefined || age * 1000 > SNAPSHOT_STALE_MS) {
+      const holder = heldBy(await cluster.get(ACCOUNTANT_LEASE.ref));
+      const what = age === undefined ? 'no count of the charged pods was published' : `the count of the charged pods is ${age}s old`;
+      out.push(fail('burst-limit', `${USAGE_REF.namespace}/${USAGE_REF.name}`,
+        `${what} (Lease ${ACCOUNTANT_LEASE.ref.name}: ${holder ? `held by ${holder.holder}` : 'not held'}): pods of limited scopes are held back from ECI`,
+        'look at the server\'s log (kubectl -n kube-system logs deploy/vnode-scheduling); `vnode scheduling enable` again gives its ClusterRole the Lease'));
+    }
+  }
   const events = await cluster.list<KubeObject & { reason?: string; message?: string; involvedObject?: { namespace?: string; name?: string } }>('v1', 'Event', { fieldSelector: 'reason=BurstLimitReached' }).catch(() => []);
   for (const l of r.limits) {
     const held = [...new Set(events.filter((e) => (e.message ?? '').includes(`burst limit ${l.name} `)).map((e) => `${e.involvedObject?.namespace}/${e.involvedObject?.name}`))];

@@ -42,6 +42,11 @@ export function parseLedger(o: LedgerObject | undefined): Ledger {
   return { resourceVersion: o?.metadata.resourceVersion, reservations: read<Reservation>('reservations'), grants: read<Grant>('grants') };
 }
 
+/** The count ConfigMap vnode-burst-usage carries, if it is readable. */
+export function parseSnapshot(o: LedgerObject | undefined): UsageSnapshot | undefined {
+  try { return o?.data?.snapshot ? JSON.parse(o.data.snapshot) as UsageSnapshot : undefined; } catch { return undefined; }
+}
+
 const fits = (have: Partial<Amount>, used: Amount, a: Amount): boolean => RESOURCES.every((r) => have[r] === undefined || used[r] + a[r] <= have[r]! + 1e-9);
 
 /**
@@ -177,7 +182,7 @@ export class Limiter {
   private fresh(): boolean { return this.snapshot !== undefined && Math.abs(Date.now() - this.snapshot.at) <= SNAPSHOT_STALE_MS; }
 
   private setSnapshot(o: LedgerObject | undefined): void {
-    try { this.snapshot = o?.data?.snapshot ? JSON.parse(o.data.snapshot) as UsageSnapshot : undefined; } catch { this.snapshot = undefined; }
+    this.snapshot = parseSnapshot(o);
     if (!this.counting()) this.changed();
   }
 

@@ -7,9 +7,9 @@ import {
   checkLimitName, effective, LEDGER, LIMIT_PREFIX, limitObject, LIMITS_NAMESPACE, listLimits, RESOURCES, type BurstLimit, type LimitValues, type LimitWindow, type Usage,
 } from './limits.js';
 import { heldBy } from '../../cluster/lock.js';
-import { ACCOUNTANT_LEASE, parseLedger, USAGE_REF } from './limiter.js';
+import { ACCOUNTANT_LEASE, parseLedger, parseSnapshot, USAGE_REF } from './limiter.js';
 import { fetchPriceTable, priceTableObject, readPriceTable, STALE_MS, type PriceTable } from './prices.js';
-import { chargeOf, CHARGE_LABEL, counts, lateCharge, stillCounts, usageOf, type Charge, type UsageSnapshot } from './usage.js';
+import { chargeOf, CHARGE_LABEL, counts, lateCharge, stillCounts, usageOf, type Charge } from './usage.js';
 
 type PodLike = KubeObject & { spec?: { nodeName?: string }; status?: { phase?: string } };
 
@@ -67,12 +67,9 @@ const TAKE_UP_MS = 15_000;
 async function takenUp(ctx: Context, cluster: ClusterPort, limit: BurstLimit): Promise<boolean | undefined> {
   const lease = await cluster.get<KubeObject & { spec?: Record<string, never> }>(ACCOUNTANT_LEASE.ref).catch(() => undefined);
   if (!heldBy(lease)) return undefined;
-  const snapshot = (o: (KubeObject & { data?: Record<string, string> }) | undefined): UsageSnapshot | undefined => {
-    try { return o?.data?.snapshot ? JSON.parse(o.data.snapshot) as UsageSnapshot : undefined; } catch { return undefined; }
-  };
   try {
     await ctx.status.step('Waiting for the scheduling servers to count it', () => cluster.waitFor<KubeObject & { data?: Record<string, string> }>(USAGE_REF,
-      (o) => counts(snapshot(o), limit), { timeoutMs: TAKE_UP_MS, signal: ctx.signal }));
+      (o) => counts(parseSnapshot(o), limit), { timeoutMs: TAKE_UP_MS, signal: ctx.signal }));
     return true;
   } catch (e) {
     if ((e as { code?: string }).code !== 'Timeout') throw e;
