@@ -13,7 +13,7 @@ export const LEASE_SECONDS = 30;
 const RENEW_MS = 10_000;
 
 interface LeaseSpec { holderIdentity?: string | null; leaseDurationSeconds?: number; acquireTime?: string | null; renewTime?: string | null; leaseTransitions?: number }
-type Lease = KubeObject & { spec?: LeaseSpec };
+export type Lease = KubeObject & { spec?: LeaseSpec };
 
 /** MicroTime as the API server takes it: RFC 3339 with six fractional digits. */
 export function microTime(d = new Date()): string {

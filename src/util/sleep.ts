@@ -12,10 +12,7 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
 
 /** Resolves when the signal fires (a foreground server's lifetime). */
 export function untilAborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
+  return new Promise((resolve) => whenAborted(signal, resolve));
 }
 
 /** A controller aborted with its parent, also when the parent already was (a listener added then would never fire). */

@@ -252,7 +252,7 @@ describe('burst limits (real control plane, sandbox cloud and VNode, two schedul
   });
 
   it('one replica watches the charged pods for both; when it stops, the other takes over and the count stays exact', async () => {
-    const counting = async (): Promise<boolean[]> => Promise.all(servers.map(async (s, i) => ports.includes(s.port) && /^vnode_burst_counting 1$/m.test(await metricsOf(servers[i]!))));
+    const counting = async (): Promise<boolean[]> => Promise.all(servers.map(async (s) => ports.includes(s.port) && /^vnode_burst_counting 1$/m.test(await metricsOf(s))));
     const now = await counting();
     assert.equal(now.filter(Boolean).length, 1, 'exactly one replica counts');
     await ok(['scheduling', 'add', 'hand', '--pod-selector', 'app=hand', '--policy', 'virtual-node-only']);

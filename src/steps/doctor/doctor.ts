@@ -219,7 +219,7 @@ async function checkStrays(cluster: ClusterPort, cloud: CloudPorts, clusterId: s
 
 /** Burst limits at 90% or more (naming the pods held), and a price table that is stale or missing for a spend limit. */
 async function checkLimits(cluster: ClusterPort): Promise<CheckResult[]> {
-  const { limitReport } = await import('../limits/manage.js');
+  const { burstCount, limitReport } = await import('../limits/manage.js');
   const r = await limitReport(cluster);
   if (r.limits.length === 0) return [];
   const out: CheckResult[] = [];
@@ -228,16 +228,11 @@ async function checkLimits(cluster: ClusterPort): Promise<CheckResult[]> {
   else if (spend && r.prices?.stale) out.push(warn('burst-limit', 'kube-system/vnode-eci-prices', `the price table is from ${r.prices.fetched}, older than 7 days`, 'run `vnode scheduling limit prices`'));
   // the servers hold limited pods back from ECI while no replica publishes a current count of the charged pods
   if (await cluster.get(MWC_REF)) {
-    const { parseSnapshot, ACCOUNTANT_LEASE, USAGE_REF } = await import('../limits/limiter.js');
-    const { SNAPSHOT_STALE_MS } = await import('../limits/usage.js');
-    const { heldBy } = await import('../../cluster/lock.js');
-    const snap = parseSnapshot(await cluster.get(USAGE_REF));
-    const age = snap ? Math.round((Date.now() - snap.at) / 1000) : undefined;
-    if (age === undefined || age * 1000 > SNAPSHOT_STALE_MS) {
-      const holder = heldBy(await cluster.get(ACCOUNTANT_LEASE.ref));
-      const what = age === undefined ? 'no count of the charged pods was published' : `the count of the charged pods is ${age}s old`;
-      out.push(fail('burst-limit', `${USAGE_REF.namespace}/${USAGE_REF.name}`,
-        `${what} (Lease ${ACCOUNTANT_LEASE.ref.name}: ${holder ? `held by ${holder.holder}` : 'not held'}): pods of limited scopes are held back from ECI`,
+    const count = await burstCount(cluster);
+    if (count.stale) {
+      const what = count.age === undefined ? 'no count of the charged pods was published' : `the count of the charged pods is ${Math.round(count.age / 1000)}s old`;
+      out.push(fail('burst-limit', count.object,
+        `${what} (Lease ${count.lease}: ${count.holder ? `held by ${count.holder}` : 'not held'}): pods of limited scopes are held back from ECI`,
         'look at the server\'s log (kubectl -n kube-system logs deploy/vnode-scheduling); `vnode scheduling enable` again gives its ClusterRole the Lease'));
     }
   }

@@ -53,8 +53,9 @@ const fits = (have: Partial<Amount>, used: Amount, a: Amount): boolean => RESOUR
  * Holds what this cluster sends to ECI within the limits (`vnode scheduling limit set`). Usage is the charged pods
  * plus what kube-system/vnode-burst-ledger holds: grants of room each server replica took, and reservations of single
  * pods. One replica (the holder of Lease vnode-burst-accountant) watches the charged pods and publishes what they take
- * (ConfigMap vnode-burst-usage); the others read that, so each pod is sent to one watcher, not to every replica. Every write of the ledger is conditional on the resourceVersion it read (optimistic concurrency,
- * as ResourceQuota's admission does), so two replicas never both take the last room. Far from a limit a replica takes
+ * (ConfigMap vnode-burst-usage); the others read that, so each pod is sent to one watcher, not to every replica.
+ * Every write of the ledger is conditional on the resourceVersion it read (optimistic concurrency, as ResourceQuota's
+ * admission does), so two replicas never both take the last room. Far from a limit a replica takes
  * a share of it at once and admits from it without a write per pod; near it, every pod is granted alone.
  */
 export class Limiter {

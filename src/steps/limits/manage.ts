@@ -1,15 +1,15 @@
 import type { Context } from '../../context.js';
 import { ensureObject } from '../../cluster/ensure.js';
+import { heldBy, type Lease } from '../../cluster/lock.js';
 import type { ClusterPort, KubeObject } from '../../cluster/port.js';
 import { usageError } from '../../errors.js';
 import { SELECTOR_API, SELECTOR_KIND } from '../scheduling/policy.js';
 import {
   checkLimitName, effective, LEDGER, LIMIT_PREFIX, limitObject, LIMITS_NAMESPACE, listLimits, RESOURCES, type BurstLimit, type LimitValues, type LimitWindow, type Usage,
 } from './limits.js';
-import { heldBy } from '../../cluster/lock.js';
 import { ACCOUNTANT_LEASE, parseLedger, parseSnapshot, USAGE_REF } from './limiter.js';
 import { fetchPriceTable, priceTableObject, readPriceTable, STALE_MS, type PriceTable } from './prices.js';
-import { chargeOf, CHARGE_LABEL, counts, lateCharge, stillCounts, usageOf, type Charge } from './usage.js';
+import { chargeOf, CHARGE_LABEL, counts, lateCharge, SNAPSHOT_STALE_MS, stillCounts, usageOf, type Charge } from './usage.js';
 
 type PodLike = KubeObject & { spec?: { nodeName?: string }; status?: { phase?: string } };
 
@@ -57,6 +57,14 @@ export interface SetResult {
   counted?: boolean | undefined;
 }
 
+/** The scheduling servers' count of the charged pods: where, how old (undefined: none published), whether too old, who counts. */
+export async function burstCount(cluster: ClusterPort): Promise<{ object: string; lease: string; age: number | undefined; stale: boolean; holder: string | undefined }> {
+  const snap = parseSnapshot(await cluster.get(USAGE_REF));
+  const held = heldBy(await cluster.get<Lease>(ACCOUNTANT_LEASE.ref));
+  const age = snap ? Date.now() - snap.at : undefined;
+  return { object: `${USAGE_REF.namespace}/${USAGE_REF.name}`, lease: ACCOUNTANT_LEASE.ref.name, age, stale: age === undefined || age > SNAPSHOT_STALE_MS, holder: held?.holder };
+}
+
 /** How long `limit set` waits for the scheduling servers to count a new or rescoped limit. */
 const TAKE_UP_MS = 15_000;
 
@@ -65,8 +73,7 @@ const TAKE_UP_MS = 15_000;
  * none of its pods to ECI: wait for it, so pods created after `limit set` are not held back a moment.
  */
 async function takenUp(ctx: Context, cluster: ClusterPort, limit: BurstLimit): Promise<boolean | undefined> {
-  const lease = await cluster.get<KubeObject & { spec?: Record<string, never> }>(ACCOUNTANT_LEASE.ref).catch(() => undefined);
-  if (!heldBy(lease)) return undefined;
+  if (!heldBy(await cluster.get<Lease>(ACCOUNTANT_LEASE.ref).catch(() => undefined))) return undefined;
   try {
     await ctx.status.step('Waiting for the scheduling servers to count it', () => cluster.waitFor<KubeObject & { data?: Record<string, string> }>(USAGE_REF,
       (o) => counts(parseSnapshot(o), limit), { timeoutMs: TAKE_UP_MS, signal: ctx.signal }));

@@ -77,6 +77,8 @@ export function lateCharge(pod: PodLike, prices: PriceTable | undefined): Record
 
 export const inScope = (l: BurstLimit, selector: string | undefined): boolean => l.selector === undefined || l.selector === selector;
 
+const add = (to: Usage, c: Amount): void => { for (const r of RESOURCES) to[r] += c[r]; };
+
 /**
  * Usage of a limit: the charged pods that still count, reservations no pod accounts for yet, and the live grants of
  * the limit: each its pods seen, plus what of its room is neither seen nor given back (pods on their way).
@@ -85,7 +87,6 @@ export function usageOf(l: BurstLimit, charged: Iterable<Charge>, reservations: 
   const u: Usage = { cpu: 0, memory: 0, pods: 0, maxHourly: 0 };
   const live = new Map(grants.filter((g) => g.limit === l.name && now - g.at <= GRANT_TTL_MS).map((g) => [g.grant, { g, seen: { ...NO_USAGE }, gone: { ...NO_USAGE } }]));
   const seen = new Set<string>();
-  const add = (to: Usage, c: Amount): void => { for (const r of RESOURCES) to[r] += c[r]; };
   for (const c of charged) {
     seen.add(c.id);
     if (!inScope(l, c.selector)) continue;
@@ -124,9 +125,9 @@ export const SNAPSHOT_STALE_MS = 20_000;
 
 export function snapshotOf(limits: Iterable<BurstLimit>, charged: Iterable<Charge>, released: Map<string, Charge>, reservations: Reservation[], grants: Grant[],
   now: number, holder: string): UsageSnapshot {
-  const add = (to: Usage, c: Amount): void => { for (const r of RESOURCES) to[r] += c[r]; };
   const all = [...charged];
-  const out: UsageSnapshot = { at: now, holder, limits: {}, seen: reservations.filter((r) => all.some((c) => c.id === r.id) || released.has(r.id)).map((r) => r.id) };
+  const ids = new Set(all.map((c) => c.id));
+  const out: UsageSnapshot = { at: now, holder, limits: {}, seen: reservations.filter((r) => ids.has(r.id) || released.has(r.id)).map((r) => r.id) };
   for (const l of limits) {
     const view = { ...(l.selector ? { selector: l.selector } : {}), all: { ...NO_USAGE }, grants: {} as Record<string, { seen: Usage; gone: Usage }> };
     for (const g of grants) if (g.limit === l.name && now - g.at <= GRANT_TTL_MS) view.grants[g.grant] = { seen: { ...NO_USAGE }, gone: { ...NO_USAGE } };
@@ -154,7 +155,7 @@ export function usageFromSnapshot(l: BurstLimit, snap: UsageSnapshot, reservatio
   const seen = new Set(snap.seen);
   for (const r of reservations) {
     if (seen.has(r.id) || now - r.at > RESERVATION_TTL_MS || !inScope(l, r.selector)) continue;
-    for (const k of RESOURCES) u[k] += r[k];
+    add(u, r);
   }
   return u;
 }
