@@ -7,6 +7,7 @@ import type { ClusterPort, KubeObject } from '../../src/cluster/port.js';
 import { startSandboxCloud } from '../../src/sandbox/cloud-sandbox.js';
 import type { CloudEmulator } from '../../src/sandbox/cloud/server.js';
 import { PER_GIB_SECOND, PER_VCPU_SECOND } from '../../src/sandbox/cloud/pricing.js';
+import { LIMIT_STATE_REFS } from '../../src/steps/scheduling/scheduling.js';
 import { startWebhookServer, type WebhookServer } from '../../src/steps/scheduling/server.js';
 import { startTestControlPlane } from '../helpers/controlplane.js';
 import { runVnode, until, type RunResult } from '../helpers/run.js';
@@ -251,7 +252,24 @@ describe('burst limits (real control plane, sandbox cloud and VNode, two schedul
     assert.equal(asJson.burstLimits.limits.find((x) => x.name === 'mass-cap')?.used.pods, 100);
   });
 
-  it('one replica watches the charged pods for both; when it stops, the other takes over and the count stays exact', async () => {
+  it('pods admitted towards ECI and never bound still count once the grant that admitted them has lapsed (listed, not watched)', async () => {
+    await ok(['scheduling', 'add', 'idle', '--pod-selector', 'app=idle', '--policy', 'virtual-node-only']);
+    await ok(['scheduling', 'limit', 'set', 'idle-cap', '--selector', 'idle', '--pods', '8']);
+    // no scheduler takes these: they stay unbound, so only the counting replica's list of unbound charged pods sees them
+    const idle = (name: string): KubeObject => {
+      const p = pod(name, 'idle') as KubeObject & { spec: Record<string, unknown> };
+      return { ...p, spec: { ...p.spec, schedulerName: 'nobody' } } as KubeObject;
+    };
+    for (let i = 0; i < 5; i++) assert.deepEqual(await create(idle(`idle-a${i}`)), { ok: true });
+    // past GRANT_TTL_MS (60 s): the grant no longer counts them, the list made at 45 s does
+    await new Promise((r) => setTimeout(r, 65_000));
+    let made = 0;
+    for (let i = 0; i < 5; i++) if ((await create(idle(`idle-b${i}`))).ok) made++;
+    assert.equal(made, 3, 'the 5 unbound pods still count: 3 more fit under 8');
+    assert.equal((await limitList()).limits.find((l) => l.name === 'idle-cap')?.used.pods, 8);
+  });
+
+  it('one replica counts the charged pods for both; when it stops, the other takes over and the count stays exact', async () => {
     const counting = async (): Promise<boolean[]> => Promise.all(servers.map(async (s) => ports.includes(s.port) && /^vnode_burst_counting 1$/m.test(await metricsOf(s))));
     const now = await counting();
     assert.equal(now.filter(Boolean).length, 1, 'exactly one replica counts');
@@ -275,5 +293,25 @@ describe('burst limits (real control plane, sandbox cloud and VNode, two schedul
       .find((c) => c.check === 'burst-limit' && c.target === 'kube-system/vnode-burst-usage');
     assert.equal(check?.status, 'FAIL');
     assert.match(check!.message, /no count of the charged pods was published \(Lease vnode-burst-accountant: not held\): pods of limited scopes are held back from ECI/);
+  });
+
+  it('disable removes the limits\' working state once no server pod is left to write it again, and keeps the limits', async () => {
+    const state = async (): Promise<string[]> => (await Promise.all(LIMIT_STATE_REFS.map(async (r) => ((await admin.get(r)) ? r.name : '')))).filter(Boolean);
+    await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'vnode-burst-usage', namespace: 'kube-system', labels: { 'app.kubernetes.io/managed-by': 'vnode' } }, data: {} } as KubeObject);
+    assert.deepEqual(await state(), ['vnode-burst-accountant', 'vnode-burst-ledger', 'vnode-burst-usage']);
+    // a server pod still stopping (never scheduled here): disable waits for it before it deletes what that pod could write again
+    const stopping = { apiVersion: 'v1', kind: 'Pod', namespace: 'kube-system', name: 'vnode-scheduling-stopping' };
+    await admin.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: stopping.name, namespace: 'kube-system', labels: { 'app.kubernetes.io/name': 'vnode-scheduling' } },
+      spec: { schedulerName: 'nobody', containers: [{ name: 'c', image: 'nginx' }] } } as KubeObject);
+    const disabled = ok(['scheduling', 'disable']);
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal((await state()).length, 3, 'kept while a server pod exists');
+    await admin.deletePod('kube-system', stopping.name, 0);
+    const r = await disabled;
+    for (const o of ['Lease kube-system/vnode-burst-accountant', 'ConfigMap kube-system/vnode-burst-ledger', 'ConfigMap kube-system/vnode-burst-usage']) assert.match(r.stdout, new RegExp(`^${o} deleted$`, 'm'));
+    assert.match(r.stdout, /^\d+ burst limits \(.*hand-cap.*\) kept \(they apply again on `vnode scheduling enable`/m);
+    assert.deepEqual(await state(), []);
+    assert.ok((await admin.list('v1', 'ConfigMap', { namespace: 'kube-system', labelSelector: 'vnode.dev/burst-limit' })).length > 0, 'the limits stay');
+    assert.doesNotMatch((await ok(['scheduling', 'disable'])).stdout, /deleted/, 'a re-run has nothing left to delete');
   });
 });

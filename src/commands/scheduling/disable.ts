@@ -18,14 +18,15 @@ function render(r: DisableResult, partial: boolean): string {
 
 export default defineCommand({
   description: 'Remove label-based scheduling: the webhook first (pods are then created as if unlabelled), its server, certificate and RBAC, '
-    + 'and the namespace labels vnode added. With --namespace, only take the label off those namespaces. Pods already on virtual nodes stay there.',
+    + 'the burst limits\' working state once the server has stopped (the limits themselves are kept), and the namespace labels vnode added. With --namespace, only take the label off those namespaces. Pods already on virtual nodes stay there.',
   flags: {
     namespaces: flag('--namespace <name>', 'only unlabel this namespace (repeatable, or comma-separated)', parseNamespaces, { repeatable: true }),
   },
   mutates: true,
   contract: {
     cloud: { always: [] },
-    kubernetes: SCHEDULING_ACCESS,
+    // the burst limits' working state (Lease vnode-burst-accountant among it) goes too
+    kubernetes: [...SCHEDULING_ACCESS, { group: 'coordination.k8s.io', resources: ['leases'], verbs: ['delete'] }],
     risk: 'change',
     converges: true,
   },

@@ -6,6 +6,7 @@ import { childController, pause, whenAborted } from '../../util/sleep.js';
 import { pointer } from '../scheduling/mutation.js';
 import { ACCOUNTANT, effective, LEDGER, LIMITS_NAMESPACE, LIMIT_LABEL, limitOf, NO_USAGE, PRICES, RESOURCES, round, USAGE, type BurstLimit, type Usage } from './limits.js';
 import { priceTableOf, type PriceTable } from './prices.js';
+import { CountedPods } from './counted.js';
 import {
   amountOf, chargeOf, CHARGE_ANNOTATION, CHARGE_LABEL, counts, crossing, describeCrossing, GRANT_TTL_MS, GRANT_USE_MS, inScope, lateCharge, RESERVATION_TTL_MS,
   SNAPSHOT_STALE_MS, snapshotOf, stillCounts, usageFromSnapshot, usageOf, type Amount, type Charge, type Grant, type Reservation, type UsageSnapshot,
@@ -52,8 +53,9 @@ const fits = (have: Partial<Amount>, used: Amount, a: Amount): boolean => RESOUR
 /**
  * Holds what this cluster sends to ECI within the limits (`vnode scheduling limit set`). Usage is the charged pods
  * plus what kube-system/vnode-burst-ledger holds: grants of room each server replica took, and reservations of single
- * pods. One replica (the holder of Lease vnode-burst-accountant) watches the charged pods and publishes what they take
- * (ConfigMap vnode-burst-usage); the others read that, so each pod is sent to one watcher, not to every replica.
+ * pods. One replica (the holder of Lease vnode-burst-accountant) counts the charged pods and publishes what they take
+ * (ConfigMap vnode-burst-usage); the others read that. It watches the bound ones only, and lists the unbound ones when a
+ * grant or reservation would stop counting them: a pod admitted towards ECI costs no watch event at its creation.
  * Every write of the ledger is conditional on the resourceVersion it read (optimistic concurrency, as ResourceQuota's
  * admission does), so two replicas never both take the last room. Far from a limit a replica takes
  * a share of it at once and admits from it without a write per pod; near it, every pod is granted alone.
@@ -61,9 +63,10 @@ const fits = (have: Partial<Amount>, used: Amount, a: Amount): boolean => RESOUR
 export class Limiter {
   private readonly limits = new Map<string, BurstLimit>();
   private prices: PriceTable | undefined;
-  private readonly charged = new Map<string, Charge>();
-  /** Charges whose pods ended or went elsewhere (kept a while: what they held must not count again). */
-  private readonly released = new Map<string, Charge & { at: number }>();
+  /** The charged pods that count, while this replica counts for all. */
+  private readonly counted = new CountedPods();
+  private listing = false;
+  private listFailed = false;
   private synced = { limits: false, prices: false, pods: false };
   private readonly loops: Promise<void>[] = [];
   private queue: Ask[] = [];
@@ -85,7 +88,7 @@ export class Limiter {
 
   /**
    * Per virtual node, while limits exist: a watch of its pods without a charge, so each is charged (counted). Charged pods
-   * are left out: the watch of charged pods has them, and each of their updates would be sent twice.
+   * are left out: the watch of bound charged pods has them, and each of their updates would be sent twice.
    */
   private readonly nodeWatches = new Map<string, { stop: AbortController; loop: Promise<void> }>();
   private readonly lateCharged = new Set<string>();
@@ -146,6 +149,8 @@ export class Limiter {
       }
       if (this.writeDown && !this.flushing) void this.flush();
       if (this.active && now - this.lastPublish >= HEARTBEAT_MS) this.schedulePublish();
+      const lead = this.lead;
+      if (lead && this.leading() && !this.listing && (this.listFailed || this.counted.listDue(now, this.made()))) void this.listUnbound(lead.signal);
       this.watchVirtualNodes();
     }, 2000);
     whenAborted(this.signal, () => { clearInterval(tick); clearTimeout(this.publishTimer); });
@@ -159,13 +164,16 @@ export class Limiter {
         const lock = await acquireLock(await this.cluster(), { holder: this.holder, timeoutMs: 0, signal: this.signal, lease: ACCOUNTANT_LEASE, onLost: () => lead.abort() });
         this.lead = lead;
         this.log('counting the charged pods for every replica');
-        await keepWatching<PodLike>(this.cluster, 'v1', 'Pod', { labelSelector: CHARGE_LABEL }, {
-          onSynced: (present) => { this.charged.clear(); for (const p of present) this.setPod('ADDED', p); this.synced.pods = true; this.changed(); },
-          onEvent: (type, p) => this.setPod(type, p),
+        // the unbound ones first: one bound after this list is in the watch's
+        await this.listUnbound(lead.signal);
+        await keepWatching<PodLike>(this.cluster, 'v1', 'Pod', { labelSelector: CHARGE_LABEL, fieldSelector: 'spec.nodeName!=' }, {
+          onSynced: (present) => { this.counted.syncBound(present, this.isVirtual, Date.now()); this.synced.pods = true; this.changed(); },
+          onEvent: (type, p) => { if (this.counted.seeBound(type, p, this.isVirtual, Date.now())) this.changed(); },
+          onFailed: () => { this.synced.pods = false; },
         }, lead.signal, this.log, 2000);
         this.lead = undefined;
         this.synced.pods = false;
-        this.charged.clear();
+        this.counted.reset();
         // stopping (a rolling update): handed over now, not once the Lease expires
         await lock.release();
         if (!this.signal.aborted) this.log('no longer counting: another replica holds the Lease');
@@ -177,8 +185,31 @@ export class Limiter {
     }
   }
 
-  /** This replica's own watch of charged pods is in force. */
-  private counting(): boolean { return this.lead !== undefined && !this.lead.signal.aborted && this.synced.pods; }
+  /** This replica's own view of the charged pods is in force: the watch of bound ones, and the last list of unbound ones went through. */
+  private counting(): boolean { return this.leading() && this.synced.pods && !this.listFailed && this.counted.lastList > Number.NEGATIVE_INFINITY; }
+
+  private leading(): boolean { return this.lead !== undefined && !this.lead.signal.aborted; }
+
+  /**
+   * The unbound charged pods: listed when a grant or reservation is about to stop counting them (not watched: every
+   * pod admitted towards ECI would be sent here at its creation), and while some are known, to see them go.
+   */
+  private async listUnbound(signal: AbortSignal): Promise<void> {
+    if (this.listing) return;
+    this.listing = true;
+    const at = Date.now();
+    try {
+      const pods = await (await this.cluster()).list<PodLike>('v1', 'Pod', { labelSelector: CHARGE_LABEL, fieldSelector: 'spec.nodeName=' });
+      if (signal.aborted) return;
+      this.listFailed = false;
+      if (this.counted.listed(pods, at, Date.now())) this.changed();
+    } catch (e) {
+      this.listFailed = true;
+      if (!signal.aborted) this.log(`listing the unbound charged pods: ${(e as Error).message}`);
+    } finally {
+      this.listing = false;
+    }
+  }
 
   private fresh(): boolean { return this.snapshot !== undefined && Math.abs(Date.now() - this.snapshot.at) <= SNAPSHOT_STALE_MS; }
 
@@ -196,7 +227,7 @@ export class Limiter {
   private async publish(): Promise<void> {
     if (!this.counting()) return;
     this.lastPublish = Date.now();
-    const snap = snapshotOf(this.limits.values(), this.charged.values(), this.released, this.ledger?.reservations ?? [], this.ledger?.grants ?? [], this.lastPublish, this.holder);
+    const snap = snapshotOf(this.limits.values(), this.counted.all.values(), this.counted.released, this.ledger?.reservations ?? [], this.ledger?.grants ?? [], this.lastPublish, this.holder);
     const data = { snapshot: JSON.stringify(snap) };
     const c = await this.cluster();
     try {
@@ -207,6 +238,11 @@ export class Limiter {
       await c.create({ ...USAGE_REF, metadata: { name: USAGE, namespace: LIMITS_NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'vnode' } }, data } as LedgerObject)
         .then(() => { this.publishes++; }, (err: unknown) => this.log(`publishing burst usage: ${(err as Error).message}`));
     }
+  }
+
+  /** The ledger's grants and reservations, each with how long it counts. */
+  private made(): { at: number; ttl: number }[] {
+    return [...(this.ledger?.grants ?? []).map((g) => ({ at: g.at, ttl: GRANT_TTL_MS })), ...(this.ledger?.reservations ?? []).map((r) => ({ at: r.at, ttl: RESERVATION_TTL_MS }))];
   }
 
   /** Called when usage may have dropped or limits changed (held pods are looked at again). */
@@ -230,17 +266,6 @@ export class Limiter {
       } catch (e) { this.log(`limit ${name} not applied: ${(e as Error).message}`); }
     }
     this.changed();
-  }
-
-  private setPod(type: WatchEventType, p: PodLike): void {
-    const c = chargeOf(p);
-    if (!c) return;
-    if (type === 'DELETED' || !stillCounts(p, this.isVirtual)) {
-      if (this.charged.delete(c.id) || type === 'DELETED') this.released.set(c.id, { ...c, at: Date.now() });
-      this.changed();
-      return;
-    }
-    this.charged.set(c.id, c);
   }
 
   /** Limits exist: pods towards ECI are charged and held to them. */
@@ -335,7 +360,7 @@ export class Limiter {
   }
 
   private usageFor(l: BurstLimit, reservations: Reservation[], grants: Grant[], now: number): Usage {
-    if (this.counting()) return usageOf(l, this.charged.values(), reservations, this.released, now, grants);
+    if (this.counting()) return usageOf(l, this.counted.all.values(), reservations, this.counted.released, now, grants);
     return usageFromSnapshot(l, this.snapshot ?? { at: 0, holder: '', limits: {}, seen: [] }, reservations, now, grants);
   }
 
@@ -344,7 +369,7 @@ export class Limiter {
     const base = this.ledger ?? parseLedger(await c.get<LedgerObject>(LEDGER_REF));
     const now = Date.now();
     const at = new Date(now);
-    for (const [id, r] of this.released) if (now - r.at > 2 * Math.max(RESERVATION_TTL_MS, GRANT_TTL_MS)) this.released.delete(id);
+    for (const [id, r] of this.counted.released) if (now - r.at > 2 * Math.max(RESERVATION_TTL_MS, GRANT_TTL_MS)) this.counted.released.delete(id);
     const reservations = base.reservations.filter((r) => now - r.at <= RESERVATION_TTL_MS);
     let grants = base.grants.filter((g) => now - g.at <= GRANT_TTL_MS);
     let dirty = reservations.length !== base.reservations.length || grants.length !== base.grants.length;
@@ -366,7 +391,7 @@ export class Limiter {
       const limits = this.applicable(a.selector);
       if (a.burst) {
         // another replica charged this pod already: it is counted once
-        if (reservations.some((r) => r.id === a.id) || (this.counting() ? this.charged.has(a.id) : this.snapshot?.seen.includes(a.id))) { results.push({ a, v: { ok: false, limit: '', message: 'charged by another replica' } }); continue; }
+        if (reservations.some((r) => r.id === a.id) || (this.counting() ? this.counted.all.has(a.id) : this.snapshot?.seen.includes(a.id))) { results.push({ a, v: { ok: false, limit: '', message: 'charged by another replica' } }); continue; }
         const cross = limits.map((l) => crossing(l, used(l), a.amount, at)).find(Boolean);
         if (cross) { results.push({ a, v: { ok: false, limit: cross.limit.name, message: describeCrossing(cross, this.currency) } }); continue; }
         if (!a.dryRun) {
@@ -456,7 +481,7 @@ export class Limiter {
       '# HELP vnode_burst_usage What the pods sent to ECI within a burst limit take of it.', '# TYPE vnode_burst_usage gauge', ...usage,
       '# HELP vnode_burst_ledger_writes_total Conditional writes of the ledger this replica made (grants taken and written down, burst reservations).',
       '# TYPE vnode_burst_ledger_writes_total counter', `vnode_burst_ledger_writes_total ${this.writes}`,
-      '# HELP vnode_burst_counting 1 while this replica watches the charged pods for every replica (it holds Lease vnode-burst-accountant).',
+      '# HELP vnode_burst_counting 1 while this replica counts the charged pods for every replica (it holds Lease vnode-burst-accountant).',
       '# TYPE vnode_burst_counting gauge', `vnode_burst_counting ${this.counting() ? 1 : 0}`,
       '# HELP vnode_burst_usage_publishes_total Writes of ConfigMap vnode-burst-usage this replica made while counting.',
       '# TYPE vnode_burst_usage_publishes_total counter', `vnode_burst_usage_publishes_total ${this.publishes}`,

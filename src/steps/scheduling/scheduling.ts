@@ -5,6 +5,7 @@ import { operationError, usageError } from '../../errors.js';
 import { packageFile } from '../../util/package-files.js';
 import { pause } from '../../util/sleep.js';
 import { CONTROLLER_REF } from '../ground/virtual-nodes.js';
+import { ACCOUNTANT, LEDGER, LIMIT_LABEL, LIMITS_NAMESPACE, USAGE } from '../limits/limits.js';
 import { certFacts, generateWebhookCerts, RENEW_BEFORE_MS } from './certs.js';
 import { LEGACY_NAMESPACE_LABEL, NAMESPACE_LABEL, SHORT_NAMESPACE_LABEL, TARGETS, type SchedulingMode } from './mutation.js';
 import { SELECTOR_API, SELECTOR_KIND, type SelectorObject } from './policy.js';
@@ -346,9 +347,50 @@ export async function disableScheduling(ctx: Context, opts: { namespaces: string
       objects.push({ object: describeRef(CRD_REF), action: dryRun ? 'would delete' : 'deleted' });
     }
   }
+  objects.push(...await removeLimitState(ctx, cluster, dryRun));
   const namespaces: NamespaceChange[] = [];
   for (const ns of await labelledNamespaces(cluster)) namespaces.push(await unlabel(cluster, ns, dryRun, true));
   return { objects, namespaces, dryRun };
+}
+
+/** What the servers keep while burst limits exist: who counts, the ledger and the published count. */
+export const LIMIT_STATE_REFS: ObjectRef[] = [
+  { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: LIMITS_NAMESPACE, name: ACCOUNTANT },
+  { apiVersion: 'v1', kind: 'ConfigMap', namespace: LIMITS_NAMESPACE, name: LEDGER },
+  { apiVersion: 'v1', kind: 'ConfigMap', namespace: LIMITS_NAMESPACE, name: USAGE },
+];
+const SERVER_STOP_MS = 60_000;
+
+/**
+ * The burst limits' working state goes once no server pod is left to write it again (one stopping could recreate it);
+ * the limits and the price table are the user's settings: kept, and said so.
+ */
+async function removeLimitState(ctx: Context, cluster: ClusterPort, dryRun: boolean): Promise<{ object: string; action: string }[]> {
+  const out: { object: string; action: string }[] = [];
+  const live = (await Promise.all(LIMIT_STATE_REFS.map((ref) => cluster.get<KubeObject>(ref))))
+    .flatMap((o, i) => (o?.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY ? [LIMIT_STATE_REFS[i]!] : []));
+  if (live.length > 0) {
+    const selector = Object.entries(COMPONENT_LABELS).map(([k, v]) => `${k}=${v}`).join(',');
+    const stopped = dryRun || await ctx.status.step('Waiting for the scheduling server\'s pods to stop', async () => {
+      const until = Date.now() + SERVER_STOP_MS;
+      while ((await cluster.list('v1', 'Pod', { namespace: DEPLOYMENT_REF.namespace, labelSelector: selector })).length > 0) {
+        if (Date.now() >= until) return false;
+        await pause(500, ctx.signal);
+      }
+      return true;
+    });
+    for (const ref of live) {
+      if (!stopped) { out.push({ object: describeRef(ref), action: 'kept (the scheduling server\'s pods are still stopping; run disable again)' }); continue; }
+      if (!dryRun) await cluster.delete(ref);
+      out.push({ object: describeRef(ref), action: dryRun ? 'would delete' : 'deleted' });
+    }
+  }
+  const limits = await cluster.list('v1', 'ConfigMap', { namespace: LIMITS_NAMESPACE, labelSelector: LIMIT_LABEL });
+  if (limits.length > 0) {
+    out.push({ object: `${limits.length} burst limit${limits.length > 1 ? 's' : ''} (${limits.map((l) => l.metadata.labels?.[LIMIT_LABEL]).join(', ')})`,
+      action: 'kept (they apply again on `vnode scheduling enable`; remove them with `vnode scheduling limit remove NAME`)' });
+  }
+  return out;
 }
 
 export interface SchedulingStatus {
