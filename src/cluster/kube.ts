@@ -1,7 +1,7 @@
 import { crdNames } from './crd-schema.js';
 import {
   ApisApi, AuthorizationV1Api, CoreApi, CoreV1Api, HttpMethod, KubeConfig, KubernetesObjectApi, PatchStrategy as KPatch, VersionApi, Watch,
-  type KubernetesObject,
+  type KubernetesListObject, type KubernetesObject,
 } from '@kubernetes/client-node';
 import { interrupted, operationError } from '../errors.js';
 import { collectGarbage } from '../util/gc.js';
@@ -25,6 +25,17 @@ class ObjectApi extends KubernetesObjectApi {
   listPath(ref: ObjectRef): Promise<string> {
     const spec = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: ref.namespace ? { namespace: ref.namespace } : {} };
     return this.specUriPath(spec, 'list');
+  }
+
+  /** A list served from the API server's watch cache (resourceVersion=0, which the generic list cannot send): no etcd read, not paged. */
+  async listFromCache(apiVersion: string, kind: string, namespace: string | undefined, fieldSelector: string | undefined, labelSelector: string | undefined): Promise<KubernetesListObject<KubernetesObject>> {
+    const path = await this.specUriPath({ apiVersion, kind, metadata: namespace ? { namespace } : {} }, 'list');
+    const req = this.configuration.baseServer.makeRequestContext(path, HttpMethod.GET);
+    req.setHeaderParam('Accept', 'application/json, */*;q=0.8');
+    if (fieldSelector !== undefined) req.setQueryParam('fieldSelector', fieldSelector);
+    if (labelSelector !== undefined) req.setQueryParam('labelSelector', labelSelector);
+    req.setQueryParam('resourceVersion', '0');
+    return this.requestPromise(req);
   }
 
   /** A JSON patch (RFC 6902): a list of operations, which the generic patch cannot send (it derives the path from the body). */
@@ -198,8 +209,9 @@ export class KubeCluster implements ClusterPort {
 
   /** One page, appended to items; the raw page is garbage once this returns. */
   private async listPage<T extends KubeObject>(apiVersion: string, kind: string, opts: ListOptions, cont: string | undefined, items: T[]): Promise<{ cont: string | undefined; resourceVersion: string | undefined }> {
-    const page = await this.call(`list ${kind}${opts.namespace ? ' in ' + opts.namespace : ''}`, () =>
-      this.objects.list(apiVersion, kind, opts.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector, 500, cont));
+    const page = await this.call(`list ${kind}${opts.namespace ? ' in ' + opts.namespace : ''}`, () => (opts.fromCache
+      ? this.objects.listFromCache(apiVersion, kind, opts.namespace, opts.fieldSelector, opts.labelSelector)
+      : this.objects.list(apiVersion, kind, opts.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector, 500, cont)));
     for (const i of page.items) {
       const o = { apiVersion, kind, ...i } as unknown as KubeObject;
       items.push(plain<T>(opts.project ? opts.project(o) : o));

@@ -50,6 +50,8 @@ export interface ListOptions {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /** Served from the API server's cache (resourceVersion=0): a moment behind, but no read of etcd (a frequent list). */
+  fromCache?: boolean;
   /** Keep only what the caller needs of each object, as soon as it arrives (large lists). */
   project?: (o: KubeObject) => KubeObject;
 }

@@ -199,7 +199,7 @@ export class Limiter {
     this.listing = true;
     const at = Date.now();
     try {
-      const pods = await (await this.cluster()).list<PodLike>('v1', 'Pod', { labelSelector: CHARGE_LABEL, fieldSelector: 'spec.nodeName=' });
+      const pods = await (await this.cluster()).list<PodLike>('v1', 'Pod', { labelSelector: CHARGE_LABEL, fieldSelector: 'spec.nodeName=', fromCache: true });
       if (signal.aborted) return;
       this.listFailed = false;
       if (this.counted.listed(pods, at, Date.now())) this.changed();
