@@ -149,8 +149,8 @@ export class Limiter {
       }
       if (this.writeDown && !this.flushing) void this.flush();
       if (this.active && now - this.lastPublish >= HEARTBEAT_MS) this.schedulePublish();
-      const lead = this.lead;
-      if (lead && this.leading() && !this.listing && (this.listFailed || this.counted.listDue(now, this.made()))) void this.listUnbound(lead.signal);
+      const lead = this.leading() ? this.lead : undefined;
+      if (lead && !this.listing && (this.listFailed || this.counted.listDue(now, this.made()))) void this.listUnbound(lead.signal);
       this.watchVirtualNodes();
     }, 2000);
     whenAborted(this.signal, () => { clearInterval(tick); clearTimeout(this.publishTimer); });
