@@ -73,8 +73,9 @@ export class Limiter {
   private flushing = false;
   private writeDown = false;
   private readonly listeners: (() => void)[] = [];
-  /** The ledger as last read, watched or written. */
+  /** The ledger as last read, watched or written; stale after a conflicting write, until read again. */
   private ledger: Ledger | undefined;
+  private ledgerStale = false;
   private readonly holder = randomBytes(4).toString('hex');
   private readonly mine = new Map<string, Held>();
   private writes = 0;
@@ -346,7 +347,7 @@ export class Limiter {
             break;
           } catch (e) {
             const code = (e as { code?: string }).code;
-            if ((code === 'Conflict' || code === 'AlreadyExists') && attempt < 50) { this.ledger = undefined; continue; }
+            if ((code === 'Conflict' || code === 'AlreadyExists') && attempt < 50) { this.ledgerStale = true; continue; }
             const message = `burst limits cannot be accounted: the ledger ${LIMITS_NAMESPACE}/${LEDGER} could not be written (${(e as Error).message})`;
             this.log(message);
             for (const a of batch) a.resolve({ ok: false, limit: this.applicable(a.selector)[0]?.name ?? '', message });
@@ -366,7 +367,12 @@ export class Limiter {
 
   private async settle(batch: Ask[]): Promise<void> {
     const c = await this.cluster();
-    const base = this.ledger ?? parseLedger(await c.get<LedgerObject>(LEDGER_REF));
+    // read again after a conflict, and kept: the published count and /metrics take the live grants from it
+    if (!this.ledger || this.ledgerStale) {
+      this.ledger = parseLedger(await c.get<LedgerObject>(LEDGER_REF));
+      this.ledgerStale = false;
+    }
+    const base = this.ledger;
     const now = Date.now();
     const at = new Date(now);
     for (const [id, r] of this.counted.released) if (now - r.at > 2 * Math.max(RESERVATION_TTL_MS, GRANT_TTL_MS)) this.counted.released.delete(id);
