@@ -138,10 +138,18 @@ describe('burst limits (real control plane, sandbox cloud and VNode, two schedul
     assert.equal(l.used.pods, 4);
     // the limit raised: the controller's retry creates the rest. Its retry waits 5 ms doubled per failed sync (every pod
     // update while refused is one: 80 s seen); a change to the ReplicaSet is synced at once, as after a ResourceQuota
+    // (a sync that still met a replica with the old value backs off again: nudged until it has them all)
     await ok(['scheduling', 'limit', 'set', 'web-cap', '--cpu', '6']);
     const rs = (await admin.list<KubeObject>('apps/v1', 'ReplicaSet', { namespace: 'default', labelSelector: 'app=web' }))[0]!;
-    await admin.patch({ apiVersion: 'apps/v1', kind: 'ReplicaSet', namespace: 'default', name: rs.metadata.name! }, { metadata: { annotations: { 'test/nudge': '1' } } }, 'merge');
-    await until('six pods', async () => (await admin.list<Pod>('v1', 'Pod', { namespace: 'default', labelSelector: 'app=web' })).length === 6, 90_000);
+    let nudges = 0;
+    let nudged = 0;
+    await until('six pods', async () => {
+      if ((await admin.list<Pod>('v1', 'Pod', { namespace: 'default', labelSelector: 'app=web' })).length === 6) return true;
+      if (Date.now() - nudged < 3000) return false;
+      nudged = Date.now();
+      await admin.patch({ apiVersion: 'apps/v1', kind: 'ReplicaSet', namespace: 'default', name: rs.metadata.name! }, { metadata: { annotations: { 'test/nudge': String(++nudges) } } }, 'merge');
+      return false;
+    }, 90_000);
     const text = (await ok(['scheduling', 'limit', 'list'])).stdout;
     assert.match(text, /web-cap\s+selector web\s+6\/6\s+-/);
   });
