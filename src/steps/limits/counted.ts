@@ -101,8 +101,10 @@ export class CountedPods {
     return false;
   }
 
-  /** Known to be unbound (for status). */
-  get unbound(): number { return this.pending.size; }
+  /** Releases older than `keepMs` no longer matter: what they held has stopped counting everywhere. */
+  forget(now: number, keepMs: number): void {
+    for (const [id, r] of this.released) if (now - r.at > keepMs) this.released.delete(id);
+  }
 
   reset(): void {
     this.all.clear();

@@ -375,7 +375,7 @@ export class Limiter {
     const base = this.ledger;
     const now = Date.now();
     const at = new Date(now);
-    for (const [id, r] of this.counted.released) if (now - r.at > 2 * Math.max(RESERVATION_TTL_MS, GRANT_TTL_MS)) this.counted.released.delete(id);
+    this.counted.forget(now, 2 * Math.max(RESERVATION_TTL_MS, GRANT_TTL_MS));
     const reservations = base.reservations.filter((r) => now - r.at <= RESERVATION_TTL_MS);
     let grants = base.grants.filter((g) => now - g.at <= GRANT_TTL_MS);
     let dirty = reservations.length !== base.reservations.length || grants.length !== base.grants.length;
